@@ -1,0 +1,3 @@
+pub mod engine;
+pub mod policies;
+pub mod scenario;

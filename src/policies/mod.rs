@@ -1,0 +1,6 @@
+//! Policies: the decisions of the web tier as plain data with pure functions, so that
+//! a variant differs from another by a value in a model file, not by code.
+
+pub mod lb;
+
+pub use lb::{HashRing, LbPolicy};

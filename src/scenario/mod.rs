@@ -1,0 +1,27 @@
+//! Model files: the only place that reads TOML. Raw serde types become a validated
+//! [`Model`] whose variants are complete, typed [`System`]s.
+
+pub mod diag;
+pub mod load;
+pub mod model;
+pub mod raw;
+pub mod units;
+
+pub use diag::{ModelErrors, Problem};
+pub use load::{load_file, load_str, LoadError, Model, Variant};
+pub use model::{FaultAction, System, Workload};
+
+/// JSON Schema of the model format, for editors and the README's reference.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(raw::RawModel)).expect("schema serializes");
+    let props = schema.get_mut("properties").and_then(|p| p.as_object_mut()).expect("object schema");
+    props.insert(
+        "variants".into(),
+        serde_json::json!({
+            "description": "Named variants. Each is a table of keys of this model to override, written with dotted keys: [variants.sticky] load_balancer.policy = \"ip-hash\". Variants share the base's workload and random numbers.",
+            "type": "object",
+            "additionalProperties": { "type": "object" }
+        }),
+    );
+    schema
+}

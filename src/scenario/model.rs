@@ -1,0 +1,364 @@
+//! The validated model: typed, in engine units (nanoseconds, per-second rates), with
+//! every cross-reference checked. Nothing downstream of this module sees raw TOML.
+
+use super::diag::Problem;
+use super::raw::*;
+use super::units::Duration;
+use crate::engine::{Distribution, SimDuration};
+use crate::policies::LbPolicy;
+use serde::Serialize;
+
+/// Largest population a model may ask for, from the estimated memory it needs.
+pub const MAX_MODEL_BYTES: u64 = 8 << 30;
+/// Estimated bytes per simulated user: user state, a pending timer and routing state.
+pub const BYTES_PER_USER: u64 = 48;
+pub const MAX_SERVERS: u32 = 10_000;
+pub const MAX_CORES: u32 = 1_024;
+
+/// One system to simulate: the base model with one variant's overrides applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct System {
+    pub run: RunSpec,
+    pub clients: ClientSpec,
+    pub network: NetworkSpec,
+    pub load_balancer: LbSpec,
+    pub servers: ServerSpec,
+    pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSpec {
+    pub duration: SimDuration,
+    pub warmup: SimDuration,
+    pub seed: u64,
+    pub max_requests: Option<u64>,
+    pub replications: u32,
+    pub timeseries_step: SimDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Workload {
+    /// Poisson arrivals.
+    Open { rate_per_sec: f64 },
+    /// Each user alternates think time and one request.
+    Closed { think_time: Distribution },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientSpec {
+    pub users: u64,
+    pub workload: Workload,
+    pub timeout: Option<SimDuration>,
+    pub proxies: Vec<ProxyGroup>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProxyGroup {
+    pub name: String,
+    pub users: u64,
+    pub ips: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkSpec {
+    pub client_to_lb: Distribution,
+    pub lb_to_server: Distribution,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LbSpec {
+    pub policy: LbPolicy,
+    pub latency: Distribution,
+    pub health_check: Option<HealthCheck>,
+    pub retries: u32,
+    pub virtual_nodes: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct HealthCheck {
+    pub interval: SimDuration,
+    pub unhealthy_after: u32,
+    pub healthy_after: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerSpec {
+    pub count: u32,
+    pub cores: u32,
+    pub service: Distribution,
+    pub queue_limit: u64,
+    pub boot_time: SimDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fault {
+    pub at: SimDuration,
+    pub action: FaultAction,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum FaultAction {
+    /// Kill server `server` (0-based); start it again after `restart_after` if given.
+    Kill { server: u32, restart_after: Option<SimDuration> },
+}
+
+impl System {
+    /// Mean service demand per request, in seconds.
+    pub fn mean_service_secs(&self) -> f64 {
+        self.servers.service.mean() / 1e9
+    }
+    /// Offered load as a share of total core capacity (open workloads; closed ones bound it by N/Z).
+    pub fn offered_load(&self) -> f64 {
+        let capacity = self.servers.count as f64 * self.servers.cores as f64;
+        let rate = match &self.clients.workload {
+            Workload::Open { rate_per_sec } => *rate_per_sec,
+            Workload::Closed { think_time } => self.clients.users as f64 / ((think_time.mean() / 1e9) + self.mean_service_secs()),
+        };
+        rate * self.mean_service_secs() / capacity
+    }
+    /// Server name as written in model files and outputs.
+    pub fn server_name(index: usize) -> String {
+        format!("server-{}", index + 1)
+    }
+}
+
+/// Collects problems with their key paths while resolving.
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn err(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        let help = help.into();
+        self.problems.push(Problem::at_path(path, message.into(), if help.is_empty() { None } else { Some(help) }));
+    }
+
+    fn time_dist(&mut self, raw: &RawDist<Duration>, path: &str) -> Distribution {
+        let ns = |d: &Duration| d.0 .0 as f64;
+        match raw {
+            RawDist::Fixed(d) => Distribution::constant(ns(d)),
+            RawDist::Spec(spec) => match spec {
+                RawDistSpec::Constant { value } => Distribution::constant(ns(value)),
+                RawDistSpec::Exponential { mean } => {
+                    if mean.0.is_zero() {
+                        self.err(&format!("{path}.mean"), "an exponential distribution needs a mean above zero", "for a fixed zero, write \"0s\" without a table");
+                    }
+                    Distribution::exponential(ns(mean))
+                }
+                RawDistSpec::Uniform { min, max } => {
+                    if min.0 > max.0 {
+                        self.err(&format!("{path}.max"), format!("max ({}) is below min ({})", max.0, min.0), "a uniform distribution needs min <= max");
+                    }
+                    Distribution::uniform(ns(min), ns(max))
+                }
+                RawDistSpec::Lognormal { mean, cv } => {
+                    if !(*cv >= 0.0) || !cv.is_finite() {
+                        self.err(&format!("{path}.cv"), format!("the coefficient of variation {cv} is negative or not a number"), "cv is stddev / mean: 0 for constant, 1 for about as variable as exponential; it must be >= 0");
+                        return Distribution::constant(ns(mean));
+                    }
+                    if mean.0.is_zero() {
+                        self.err(&format!("{path}.mean"), "a log-normal distribution needs a mean above zero", "");
+                        return Distribution::constant(0.0);
+                    }
+                    if *cv == 0.0 { Distribution::constant(ns(mean)) } else { Distribution::lognormal(ns(mean), *cv) }
+                }
+                RawDistSpec::Empirical { values, weights } => {
+                    if values.is_empty() {
+                        self.err(&format!("{path}.values"), "an empirical distribution needs at least one value", "values = [\"1ms\", \"10ms\"]");
+                        return Distribution::constant(0.0);
+                    }
+                    let w = weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
+                    if w.len() != values.len() {
+                        self.err(&format!("{path}.weights"), format!("{} weights for {} values", w.len(), values.len()), "give one weight per value, or none for equal weights");
+                        return Distribution::constant(ns(&values[0]));
+                    }
+                    if w.iter().any(|x| !(*x >= 0.0) || !x.is_finite()) || w.iter().sum::<f64>() <= 0.0 {
+                        self.err(&format!("{path}.weights"), "weights must be non-negative numbers with a positive sum", "");
+                        return Distribution::constant(ns(&values[0]));
+                    }
+                    Distribution::empirical(values.iter().map(ns).collect(), &w)
+                }
+            },
+        }
+    }
+}
+
+/// Checks a deserialized model and turns it into a [`System`], or lists every problem.
+pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
+    let mut c = Checker { problems: Vec::new() };
+
+    // run
+    let r = &raw.run;
+    if r.duration.0.is_zero() {
+        c.err("run.duration", "the run has zero duration", "give it a length such as \"10m\"");
+    }
+    if r.warmup.0 >= r.duration.0 && !r.duration.0.is_zero() {
+        c.err("run.warmup", format!("the warm-up ({}) is not shorter than the run ({})", r.warmup.0, r.duration.0), "warm-up is excluded from statistics, so it must end before the run does");
+    }
+    if r.replications == 0 || r.replications > 10_000 {
+        c.err("run.replications", format!("{} replications", r.replications), "use 1 to 10000");
+    }
+    if r.timeseries_step.0.is_zero() {
+        c.err("run.timeseries_step", "the time-series step is zero", "use \"1s\" or longer");
+    } else if r.duration.0 .0 / r.timeseries_step.0 .0 > 1_000_000 {
+        c.err("run.timeseries_step", format!("{} buckets of {} in {}", r.duration.0 .0 / r.timeseries_step.0 .0, r.timeseries_step.0, r.duration.0), "use a step that gives at most 1,000,000 buckets");
+    }
+    if r.max_requests == Some(0) {
+        c.err("run.max_requests", "max_requests is zero", "leave it out to run for the whole duration");
+    }
+    let run = RunSpec {
+        duration: r.duration.0,
+        warmup: r.warmup.0,
+        seed: r.seed,
+        max_requests: r.max_requests,
+        replications: r.replications.max(1),
+        timeseries_step: if r.timeseries_step.0.is_zero() { SimDuration::from_secs(1) } else { r.timeseries_step.0 },
+    };
+
+    // clients
+    let cl = &raw.clients;
+    if cl.users == 0 {
+        c.err("clients.users", "there are no users", "use 1 or more");
+    }
+    let max_users = MAX_MODEL_BYTES / BYTES_PER_USER;
+    if cl.users > max_users.min(u32::MAX as u64) {
+        let gib = cl.users as f64 * BYTES_PER_USER as f64 / (1u64 << 30) as f64;
+        c.err(
+            "clients.users",
+            format!("a population of {} users would need about {gib:.0} GiB of memory", cl.users),
+            format!("statesim runs models up to {} GiB, about {} users; simulate a sample and scale the rates", MAX_MODEL_BYTES >> 30, max_users.min(u32::MAX as u64)),
+        );
+    }
+    let workload = match (&cl.arrival_rate, &cl.think_time) {
+        (Some(rate), None) => {
+            if rate.per_sec <= 0.0 {
+                c.err("clients.arrival_rate", "the arrival rate is zero", "use a positive rate such as \"100/s\"");
+            }
+            Workload::Open { rate_per_sec: rate.per_sec }
+        }
+        (None, Some(think)) => Workload::Closed { think_time: c.time_dist(think, "clients.think_time") },
+        (Some(_), Some(_)) => {
+            c.err("clients.think_time", "both arrival_rate and think_time are set", "arrival_rate makes an open workload (Poisson arrivals), think_time a closed one (each user waits, then sends); keep one");
+            Workload::Open { rate_per_sec: 1.0 }
+        }
+        (None, None) => {
+            c.err("clients", "the clients send nothing: neither arrival_rate nor think_time is set", "add arrival_rate = \"100/s\" (open) or think_time = { dist = \"exponential\", mean = \"30s\" } (closed)");
+            Workload::Open { rate_per_sec: 1.0 }
+        }
+    };
+    let timeout = match cl.timeout {
+        DurationOrOff::Off => None,
+        DurationOrOff::On(d) if d.0.is_zero() => {
+            c.err("clients.timeout", "a zero timeout fails every request", "use \"30s\", or \"off\" for no timeout");
+            None
+        }
+        DurationOrOff::On(d) => Some(d.0),
+    };
+    let mut proxies = Vec::new();
+    let mut behind = 0u64;
+    for (i, p) in cl.proxies.iter().enumerate() {
+        let path = format!("clients.proxies[{i}]");
+        if p.users == 0 {
+            c.err(&format!("{path}.users"), "a proxy group with no users", "use 1 or more");
+        }
+        if p.ips == 0 || p.ips > p.users.max(1) {
+            c.err(&format!("{path}.ips"), format!("{} IPs for {} users", p.ips, p.users), "a group shares between 1 and `users` public IPs");
+        }
+        behind = behind.saturating_add(p.users);
+        proxies.push(ProxyGroup { name: p.name.clone().unwrap_or_else(|| format!("proxy-{}", i + 1)), users: p.users, ips: p.ips.max(1) });
+    }
+    if behind > cl.users {
+        c.err("clients.proxies", format!("the proxy groups hold {behind} users but the population is {}", cl.users), "proxy groups are part of clients.users; raise users or shrink the groups");
+    }
+    let clients = ClientSpec { users: cl.users, workload, timeout, proxies };
+
+    // network and load balancer
+    let network = NetworkSpec {
+        client_to_lb: c.time_dist(&raw.network.client_to_lb, "network.client_to_lb"),
+        lb_to_server: c.time_dist(&raw.network.lb_to_server, "network.lb_to_server"),
+    };
+    let lb = &raw.load_balancer;
+    let hc = &lb.health_check;
+    if hc.enabled {
+        if hc.interval.0.is_zero() {
+            c.err("load_balancer.health_check.interval", "health checks every 0s", "use 5s to 30s, or enabled = false");
+        }
+        if hc.unhealthy_after == 0 {
+            c.err("load_balancer.health_check.unhealthy_after", "0 failures before removal", "use 1 or more (2 is usual)");
+        }
+        if hc.healthy_after == 0 {
+            c.err("load_balancer.health_check.healthy_after", "0 successes before return", "use 1 or more (2 is usual)");
+        }
+    }
+    let servers = &raw.servers;
+    if lb.virtual_nodes == 0 || lb.virtual_nodes as u64 * servers.count as u64 > 10_000_000 {
+        c.err("load_balancer.virtual_nodes", format!("{} virtual nodes per server", lb.virtual_nodes), "use 1 or more, with at most 10,000,000 ring points in all (150 per server is usual)");
+    }
+    if lb.retries > 16 {
+        c.err("load_balancer.retries", format!("{} retries", lb.retries), "use 0 to 16");
+    }
+    let load_balancer = LbSpec {
+        policy: lb.policy,
+        latency: c.time_dist(&lb.latency, "load_balancer.latency"),
+        health_check: hc.enabled.then_some(HealthCheck { interval: hc.interval.0, unhealthy_after: hc.unhealthy_after, healthy_after: hc.healthy_after }),
+        retries: lb.retries,
+        virtual_nodes: lb.virtual_nodes,
+    };
+
+    // servers
+    if servers.count == 0 {
+        c.err("servers.count", "there are no servers", "use 1 or more");
+    } else if servers.count > MAX_SERVERS {
+        c.err("servers.count", format!("{} servers", servers.count), format!("use at most {MAX_SERVERS}"));
+    }
+    if servers.cores == 0 || servers.cores > MAX_CORES {
+        c.err("servers.cores", format!("{} cores per server", servers.cores), format!("use 1 to {MAX_CORES}"));
+    }
+    if servers.queue_limit > 100_000_000 {
+        c.err("servers.queue_limit", format!("a queue of {} requests", servers.queue_limit), "use at most 100,000,000");
+    }
+    let server_spec = ServerSpec {
+        count: servers.count,
+        cores: servers.cores,
+        service: c.time_dist(&servers.service, "servers.service"),
+        queue_limit: servers.queue_limit,
+        boot_time: servers.boot_time.0,
+    };
+
+    // faults
+    let mut faults = Vec::new();
+    for (i, f) in raw.faults.iter().enumerate() {
+        let path = format!("faults[{i}]");
+        if f.at.0 > run.duration {
+            c.err(&format!("{path}.at"), format!("the fault at {} comes after the end of the run ({})", f.at.0, run.duration), "move it inside the run or lengthen run.duration");
+        }
+        match &f.kill {
+            Some(name) => match parse_server_name(name, servers.count) {
+                Ok(server) => faults.push(Fault { at: f.at.0, action: FaultAction::Kill { server, restart_after: f.restart_after.map(|d| d.0) } }),
+                Err(help) => c.err(&format!("{path}.kill"), format!("there is no server called \"{name}\""), help),
+            },
+            None => c.err(&path, "this fault does nothing", "add an action such as kill = \"server-1\""),
+        }
+    }
+    faults.sort_by_key(|f| f.at);
+
+    if c.problems.is_empty() {
+        Ok(System { run, clients, network, load_balancer, servers: server_spec, faults })
+    } else {
+        Err(c.problems)
+    }
+}
+
+fn parse_server_name(name: &str, count: u32) -> Result<u32, String> {
+    let valid = match count {
+        0 => "this model has no servers".to_string(),
+        1 => "this model has one server: \"server-1\"".to_string(),
+        n => format!("servers are named \"server-1\" to \"server-{n}\""),
+    };
+    match name.strip_prefix("server-").and_then(|k| k.parse::<u32>().ok()) {
+        Some(k) if k >= 1 && k <= count => Ok(k - 1),
+        _ => Err(valid),
+    }
+}

@@ -1,0 +1,360 @@
+//! The model file as written: serde types with documented defaults.
+//!
+//! These are the only types deserialized from TOML. Unknown keys are rejected. They
+//! are resolved into the typed [`super::model::System`] by [`super::model::resolve`], which
+//! checks everything serde cannot (ranges, references to servers, sizes).
+//! `statesim schema` prints their JSON Schema, so editors and docs see the same truth.
+
+use super::units::{Duration, Rate};
+use crate::policies::LbPolicy;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, value::MapAccessDeserializer, Deserializer, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// The newest model format this statesim reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A whole model file. Variants are kept apart by the loader and merged into this shape.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// The model format version; this statesim reads 1.
+    pub schema_version: i64,
+    /// Short name used for the output folder; defaults to the file name.
+    pub name: Option<String>,
+    /// The question the model answers, one line.
+    pub title: Option<String>,
+    /// What the model shows and why, a few sentences.
+    pub story: Option<String>,
+    #[serde(default)]
+    pub run: RawRun,
+    #[serde(default)]
+    pub clients: RawClients,
+    #[serde(default)]
+    pub network: RawNetwork,
+    #[serde(default)]
+    pub load_balancer: RawLoadBalancer,
+    #[serde(default)]
+    pub servers: RawServers,
+    /// Scheduled faults, each at a time with one action.
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+}
+
+/// How long to simulate and what to measure.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    /// Simulated time. Default "10m".
+    #[serde(default = "d_duration")]
+    pub duration: Duration,
+    /// Leading time excluded from statistics (requests sent before it are not counted). Default "0s".
+    #[serde(default = "d_zero")]
+    pub warmup: Duration,
+    /// Seed of every random stream. Default 42.
+    #[serde(default = "d_seed")]
+    pub seed: u64,
+    /// Stop after this many requests have been sent after warm-up (whichever comes first with duration).
+    pub max_requests: Option<u64>,
+    /// Independent replications; default 1.
+    #[serde(default = "d_one")]
+    pub replications: u32,
+    /// Width of a time-series bucket. Default "1s".
+    #[serde(default = "d_step")]
+    pub timeseries_step: Duration,
+}
+
+/// Who sends requests.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawClients {
+    /// Distinct users (each has an id and a public IP). Default 1000.
+    #[serde(default = "d_users")]
+    pub users: u64,
+    /// Open workload: Poisson arrivals at this rate, each from a user drawn at random.
+    pub arrival_rate: Option<Rate>,
+    /// Closed workload: every user waits this long between a response and the next request.
+    pub think_time: Option<RawDist<Duration>>,
+    /// The client gives up after this long ("off" for never). Default "30s".
+    #[serde(default = "d_timeout")]
+    pub timeout: DurationOrOff,
+    /// Groups of users sharing few public IPs (corporate NAT, mega-proxies).
+    #[serde(default)]
+    pub proxies: Vec<RawProxy>,
+}
+
+/// Users behind a NAT: `users` of the population share `ips` public addresses.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxy {
+    pub users: u64,
+    /// Default 1.
+    #[serde(default = "d_one_u64")]
+    pub ips: u64,
+    /// A label for tables and charts. Default "proxy-N".
+    pub name: Option<String>,
+}
+
+/// One-way latencies of the network hops.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Client to load balancer (and back), one way. Default "10ms".
+    #[serde(default = "d_client_lb")]
+    pub client_to_lb: RawDist<Duration>,
+    /// Load balancer to server (and back), one way, same zone. Default "150us".
+    #[serde(default = "d_lb_server")]
+    pub lb_to_server: RawDist<Duration>,
+}
+
+/// The load balancer.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoadBalancer {
+    /// Default "round-robin".
+    #[serde(default = "d_policy")]
+    pub policy: LbPolicy,
+    /// Time the load balancer adds to each request. Default "1ms".
+    #[serde(default = "d_lb_latency")]
+    pub latency: RawDist<Duration>,
+    #[serde(default)]
+    pub health_check: RawHealthCheck,
+    /// Tries on another server after a refused connection. Default 1.
+    #[serde(default = "d_one")]
+    pub retries: u32,
+    /// Points per server on the consistent-hash ring. Default 150.
+    #[serde(default = "d_vnodes")]
+    pub virtual_nodes: u32,
+}
+
+/// Active health checks: a server leaves rotation after `unhealthy_after` failed probes in
+/// a row and returns after `healthy_after` good ones.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    /// Default true.
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// Default "5s".
+    #[serde(default = "d_hc_interval")]
+    pub interval: Duration,
+    /// Default 2.
+    #[serde(default = "d_two")]
+    pub unhealthy_after: u32,
+    /// Default 2.
+    #[serde(default = "d_two")]
+    pub healthy_after: u32,
+}
+
+/// The web servers.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServers {
+    /// Default 4. Servers are named server-1 .. server-N.
+    #[serde(default = "d_servers")]
+    pub count: u32,
+    /// Requests served at once per server. Default 4.
+    #[serde(default = "d_cores")]
+    pub cores: u32,
+    /// CPU time of one request. Default lognormal, mean "15ms", cv 1.
+    #[serde(default = "d_service")]
+    pub service: RawDist<Duration>,
+    /// Requests waiting beyond this are refused with 503. Default 1000.
+    #[serde(default = "d_queue_limit")]
+    pub queue_limit: u64,
+    /// Time from start to serving. Default "30s".
+    #[serde(default = "d_boot")]
+    pub boot_time: Duration,
+}
+
+/// A fault at a time. One action per entry.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub at: Duration,
+    /// Kill this server ("server-3"): its queued and in-flight requests fail.
+    pub kill: Option<String>,
+    /// Start the killed server again this long after the kill (it then boots for `servers.boot_time`).
+    pub restart_after: Option<Duration>,
+}
+
+/// A duration, or "off".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DurationOrOff {
+    Off,
+    On(Duration),
+}
+
+impl<'de> Deserialize<'de> for DurationOrOff {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DurationOrOff;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration like \"30s\" or \"off\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationOrOff, E> {
+                if v == "off" {
+                    return Ok(DurationOrOff::Off);
+                }
+                super::units::parse_duration(v)
+                    .map(|d| DurationOrOff::On(Duration(d)))
+                    .map_err(|m| E::custom(format!("{m}; write a duration like \"30s\" or \"off\"")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for DurationOrOff {
+    fn schema_name() -> Cow<'static, str> {
+        "DurationOrOff".into()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "anyOf": [g.subschema_for::<Duration>(), { "const": "off" }] })
+    }
+}
+
+/// A distribution of a quantity `Q`: a plain value (constant) or a table with `dist`.
+#[derive(Debug, Clone)]
+pub enum RawDist<Q> {
+    Fixed(Q),
+    Spec(RawDistSpec<Q>),
+}
+
+/// The distributions a model can name.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(tag = "dist", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawDistSpec<Q> {
+    /// Always `value`.
+    Constant { value: Q },
+    /// Memoryless, with this mean.
+    Exponential { mean: Q },
+    /// Uniform between `min` and `max`.
+    Uniform { min: Q, max: Q },
+    /// Log-normal with this mean and coefficient of variation (stddev / mean, >= 0).
+    Lognormal { mean: Q, cv: f64 },
+    /// One of `values`, with `weights` (default: equal).
+    Empirical { values: Vec<Q>, weights: Option<Vec<f64>> },
+}
+
+impl<'de, Q: Deserialize<'de>> Deserialize<'de> for RawDist<Q> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<Q>(PhantomData<Q>);
+        impl<'de, Q: Deserialize<'de>> Visitor<'de> for V<Q> {
+            type Value = RawDist<Q>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value like \"15ms\" or a table like { dist = \"exponential\", mean = \"15ms\" }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Q::deserialize(de::value::StrDeserializer::<E>::new(v)).map(RawDist::Fixed)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Q::deserialize(de::value::I64Deserializer::<E>::new(v)).map(RawDist::Fixed)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Q::deserialize(de::value::U64Deserializer::<E>::new(v)).map(RawDist::Fixed)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Q::deserialize(de::value::F64Deserializer::<E>::new(v)).map(RawDist::Fixed)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RawDistSpec::deserialize(MapAccessDeserializer::new(map)).map(RawDist::Spec)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<Q: JsonSchema> JsonSchema for RawDist<Q> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Distribution_of_{}", Q::schema_name()).into()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A constant written as a plain value, or a table naming `dist`.",
+            "anyOf": [g.subschema_for::<Q>(), g.subschema_for::<RawDistSpec<Q>>()]
+        })
+    }
+}
+
+fn dur(s: &str) -> Duration {
+    Duration(super::units::parse_duration(s).expect("valid default"))
+}
+fn d_duration() -> Duration {
+    dur("10m")
+}
+fn d_zero() -> Duration {
+    dur("0s")
+}
+fn d_step() -> Duration {
+    dur("1s")
+}
+fn d_seed() -> u64 {
+    42
+}
+fn d_one() -> u32 {
+    1
+}
+fn d_one_u64() -> u64 {
+    1
+}
+fn d_two() -> u32 {
+    2
+}
+fn d_true() -> bool {
+    true
+}
+fn d_users() -> u64 {
+    1000
+}
+fn d_timeout() -> DurationOrOff {
+    DurationOrOff::On(dur("30s"))
+}
+fn d_client_lb() -> RawDist<Duration> {
+    RawDist::Fixed(dur("10ms"))
+}
+fn d_lb_server() -> RawDist<Duration> {
+    RawDist::Fixed(dur("150us"))
+}
+fn d_policy() -> LbPolicy {
+    LbPolicy::RoundRobin
+}
+fn d_lb_latency() -> RawDist<Duration> {
+    RawDist::Fixed(dur("1ms"))
+}
+fn d_vnodes() -> u32 {
+    150
+}
+fn d_hc_interval() -> Duration {
+    dur("5s")
+}
+fn d_servers() -> u32 {
+    4
+}
+fn d_cores() -> u32 {
+    4
+}
+fn d_service() -> RawDist<Duration> {
+    RawDist::Spec(RawDistSpec::Lognormal { mean: dur("15ms"), cv: 1.0 })
+}
+fn d_queue_limit() -> u64 {
+    1000
+}
+fn d_boot() -> Duration {
+    dur("30s")
+}
+
+macro_rules! default_from_empty_table {
+    ($($t:ty),*) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                toml::from_str("").expect("every field has a default")
+            }
+        }
+    )*};
+}
+default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers);
