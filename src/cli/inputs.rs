@@ -1,0 +1,77 @@
+//! Turning command-line model arguments into validated models: files, folders of
+//! `*.toml`, or names of bundled models. Every problem of every file is printed before
+//! anything runs, so a bad file never leaves partial outputs behind.
+
+use statesim::bundled;
+use statesim::scenario::{load_file, load_str, LoadError, Model};
+use std::path::Path;
+
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Loads every model named by `inputs`; on any problem prints them all and returns 2.
+pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
+    let mut models = Vec::new();
+    let mut failed = false;
+    for input in inputs {
+        let path = Path::new(input);
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            match std::fs::read_dir(path) {
+                Ok(entries) => {
+                    let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file()).collect();
+                    files.sort();
+                    if files.is_empty() {
+                        eprintln!("error: {input} holds no model files (*.toml)");
+                        failed = true;
+                    }
+                    files
+                }
+                Err(e) => {
+                    eprintln!("error: cannot read the folder {input}: {e}");
+                    failed = true;
+                    continue;
+                }
+            }
+        } else if path.exists() {
+            vec![path.to_path_buf()]
+        } else if let Some(b) = bundled::find(input) {
+            match load_str(b.path, b.name, b.text, sets) {
+                Ok(m) => models.push(m),
+                Err(e) => {
+                    eprintln!("{e}");
+                    failed = true;
+                }
+            }
+            continue;
+        } else {
+            let names: Vec<&str> = bundled::MODELS.iter().chain(bundled::THEORY).map(|b| b.name).collect();
+            eprintln!("error: no file, folder or bundled model called \"{input}\"");
+            match statesim::scenario::diag::nearest(input, names.iter().copied()) {
+                Some(best) => eprintln!("  = help: did you mean \"{best}\"? `statesim list` shows the bundled models"),
+                None => eprintln!("  = help: `statesim list` shows the bundled models"),
+            }
+            failed = true;
+            continue;
+        };
+        for file in files {
+            match load_file(&file, sets) {
+                Ok(m) => models.push(m),
+                Err(LoadError::Io { path, source }) => {
+                    eprintln!("error: cannot read {path}: {source}");
+                    failed = true;
+                }
+                Err(LoadError::Invalid(e)) => {
+                    eprintln!("{e}\n");
+                    failed = true;
+                }
+            }
+        }
+    }
+    // Two models writing to one output folder would overwrite each other.
+    for (i, m) in models.iter().enumerate() {
+        if let Some(other) = models[..i].iter().find(|o| o.name == m.name) {
+            eprintln!("error: {} and {} are both called \"{}\"; outputs would collide\n  = help: give one of them another `name`", other.source, m.source, m.name);
+            failed = true;
+        }
+    }
+    if failed { Err(EXIT_BAD_INPUT) } else { Ok(models) }
+}

@@ -1,0 +1,130 @@
+//! The command line: arguments as typed (clap), then what they mean, then one function
+//! per command. Exit codes: 0 ok, 1 a run or check failed, 2 bad input.
+
+mod check;
+mod inputs;
+mod list;
+mod run;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  statesim run models/                      run every bundled model, write output/
+  statesim run models/load-balancing.toml --replications 10 --seed 7
+  statesim run load-balancing --set servers.count=20 --format markdown
+  statesim check                            the engine against queueing theory
+  statesim validate my-model.toml           parse and check a model, run nothing
+  statesim schema > statesim.schema.json    JSON Schema for editors
+  statesim list                             the bundled models";
+
+#[derive(Parser)]
+#[command(name = "statesim", version, about = "Deterministic simulator of stateful vs stateless web architectures", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run models and print a comparison table of their variants.
+    #[command(after_help = "Examples:\n  statesim run models/\n  statesim run models/load-balancing.toml --replications 10 --threads 2\n  statesim run load-balancing --set load_balancer.health_check.interval=30s\n  statesim run mm1 --set run.replications=40 --format json")]
+    Run {
+        /// Model files, folders of models (every *.toml in them), or bundled model names.
+        #[arg(required = true, value_name = "MODEL or DIR")]
+        models: Vec<String>,
+        /// Seed of every random stream (default: the model's run.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Independent replications (default: the model's run.replications).
+        #[arg(long, short = 'r')]
+        replications: Option<u32>,
+        /// Worker threads (default: all cores). Output does not depend on it.
+        #[arg(long, short = 'j')]
+        threads: Option<usize>,
+        /// Override a model key, e.g. servers.count=8 or variants.sticky.load_balancer.policy=cookie.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Folder for outputs; each model writes into a subfolder named after it.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// No progress bar or notes on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Compare the engine with queueing theory (M/M/1, M/M/c, M/D/1, random routing).
+    #[command(after_help = "Examples:\n  statesim check\n  statesim check mm1 md1 --replications 40\n  statesim check my-queue.toml")]
+    Check {
+        /// Theory models to check (default: all bundled ones).
+        #[arg(value_name = "MODEL")]
+        models: Vec<String>,
+        #[arg(long, short = 'r')]
+        replications: Option<u32>,
+        #[arg(long, short = 'j')]
+        threads: Option<usize>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Parse and validate models without running them.
+    #[command(after_help = "Example:\n  statesim validate models/*.toml")]
+    Validate {
+        #[arg(required = true, value_name = "MODEL")]
+        models: Vec<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Print the JSON Schema of the model format.
+    Schema,
+    /// List the bundled models.
+    List,
+}
+
+/// Whether to draw progress and box characters: only for a terminal, never with NO_COLOR.
+pub fn fancy_terminal() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run { models, seed, replications, threads, sets, out, format, quiet } => {
+            run::run(run::RunArgs { inputs: models, seed, replications, threads, sets, out, format, quiet })
+        }
+        Command::Check { models, replications, threads, format, quiet } => check::check(models, replications, threads, format, quiet),
+        Command::Validate { models, sets } => {
+            match inputs::load_all(&models, &sets) {
+                Ok(loaded) => {
+                    for m in loaded {
+                        let names: Vec<&str> = m.variants.iter().map(|v| v.name.as_str()).collect();
+                        println!("ok: {} ({}: {} variant{}: {})", m.source, m.name, names.len(), if names.len() == 1 { "" } else { "s" }, names.join(", "));
+                        for w in &m.warnings {
+                            eprintln!("warning: {w}");
+                        }
+                    }
+                    0
+                }
+                Err(code) => code,
+            }
+        }
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&statesim::scenario::json_schema()).expect("schema serializes"));
+            0
+        }
+        Command::List => list::list(),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,84 @@
+//! `statesim run`: load every model first, then run them all, write outputs, and print
+//! one comparison table per model.
+
+use super::inputs::load_all;
+use super::{fancy_terminal, Format};
+use indicatif::{ProgressBar, ProgressStyle};
+use statesim::report::{table, write_model_outputs};
+use statesim::sweep::{run_and_summarize, run_count, RunOptions};
+use std::path::PathBuf;
+
+pub struct RunArgs {
+    pub inputs: Vec<String>,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+    pub threads: Option<usize>,
+    pub sets: Vec<String>,
+    pub out: PathBuf,
+    pub format: Format,
+    pub quiet: bool,
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.insert(0, format!("run.seed={seed}"));
+    }
+    if let Some(r) = args.replications {
+        if r == 0 {
+            eprintln!("error: --replications must be at least 1");
+            return 2;
+        }
+    }
+    if args.threads == Some(0) {
+        eprintln!("error: --threads must be at least 1");
+        return 2;
+    }
+    let models = match load_all(&args.inputs, &sets) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let opts = RunOptions { replications: args.replications, threads: args.threads };
+    let total: u64 = models.iter().map(|m| run_count(m, &opts)).sum();
+    let bar = if args.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg:<20} [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "));
+
+    let mut summaries = Vec::new();
+    let mut failed = false;
+    for model in &models {
+        for w in &model.warnings {
+            bar.suspend(|| eprintln!("warning: {}: {w}", model.name));
+        }
+        if !args.quiet {
+            let seed = model.variants[0].system.run.seed;
+            bar.suspend(|| eprintln!("{}: seed {seed}, {} variant(s) x {} replication(s)", model.name, model.variants.len(), run_count(model, &opts) / model.variants.len() as u64));
+        }
+        bar.set_message(model.name.clone());
+        let (summary, runs) = run_and_summarize(model, &opts, &|| bar.inc(1));
+        let dir = args.out.join(&model.name);
+        match write_model_outputs(&dir, model, &summary, &runs) {
+            Ok(files) => {
+                if !args.quiet {
+                    bar.suspend(|| eprintln!("  wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")));
+                }
+            }
+            Err(e) => {
+                bar.suspend(|| eprintln!("error: cannot write outputs to {}: {e}", dir.display()));
+                failed = true;
+            }
+        }
+        if args.format != Format::Json {
+            let text = match args.format {
+                Format::Markdown => table::render_markdown(&summary),
+                _ => table::render_terminal(&summary, fancy_terminal()),
+            };
+            bar.suspend(|| println!("{text}"));
+        }
+        summaries.push(summary);
+    }
+    bar.finish_and_clear();
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&summaries).expect("summaries serialize"));
+    }
+    if failed { 1 } else { 0 }
+}

@@ -1,0 +1,141 @@
+//! The load balancer's state: which servers are in rotation, open connections per
+//! server, the round-robin cursor, cookies, and health-check counters. Decisions are
+//! delegated to the pure functions of [`crate::policies::lb`].
+
+use crate::engine::SimRng;
+use crate::policies::lb::{least_loaded, modulo_pick, HashRing, LbPolicy};
+use rand::RngExt;
+
+const NO_SERVER: u16 = u16::MAX;
+
+pub struct LoadBalancer {
+    pub policy: LbPolicy,
+    pub retries: u32,
+    /// Servers in rotation, ascending.
+    pub rotation: Vec<u16>,
+    in_rotation: Vec<bool>,
+    /// Requests forwarded to each server and not yet answered.
+    pub connections: Vec<u32>,
+    cursor: usize,
+    ring: Option<HashRing>,
+    /// Cookie affinity: the server each user is pinned to, or NO_SERVER.
+    cookies: Vec<u16>,
+    /// Consecutive failed and passed probes per server.
+    fails: Vec<u32>,
+    passes: Vec<u32>,
+}
+
+/// What a routing decision needs to know about the request.
+pub struct RouteKey {
+    pub user: u32,
+    pub ip: u32,
+}
+
+impl LoadBalancer {
+    pub fn new(policy: LbPolicy, servers: usize, users: u32, virtual_nodes: u32, retries: u32) -> LoadBalancer {
+        LoadBalancer {
+            policy,
+            retries,
+            rotation: (0..servers as u16).collect(),
+            in_rotation: vec![true; servers],
+            connections: vec![0; servers],
+            cursor: 0,
+            ring: (policy == LbPolicy::ConsistentHash).then(|| HashRing::new(servers, virtual_nodes)),
+            cookies: if policy == LbPolicy::Cookie { vec![NO_SERVER; users as usize] } else { Vec::new() },
+            fails: vec![0; servers],
+            passes: vec![0; servers],
+        }
+    }
+
+    pub fn is_in_rotation(&self, server: u16) -> bool {
+        self.in_rotation[server as usize]
+    }
+
+    fn round_robin(&mut self, candidates: &[u16]) -> Option<u16> {
+        if candidates.is_empty() {
+            return None;
+        }
+        let s = candidates[self.cursor % candidates.len()];
+        self.cursor = self.cursor.wrapping_add(1);
+        Some(s)
+    }
+
+    /// Picks a server for a first attempt.
+    pub fn route(&mut self, key: &RouteKey, rng: &mut SimRng) -> Option<u16> {
+        let n = self.rotation.len();
+        if n == 0 {
+            return None;
+        }
+        match self.policy {
+            LbPolicy::Random => Some(self.rotation[rng.random_range(0..n)]),
+            LbPolicy::RoundRobin => {
+                let rotation = std::mem::take(&mut self.rotation);
+                let s = self.round_robin(&rotation);
+                self.rotation = rotation;
+                s
+            }
+            LbPolicy::LeastConnections => least_loaded(&self.rotation, &self.connections),
+            LbPolicy::PowerOfTwo => {
+                let a = self.rotation[rng.random_range(0..n)];
+                let b = self.rotation[rng.random_range(0..n)];
+                least_loaded(&[a, b], &self.connections)
+            }
+            LbPolicy::IpHash => modulo_pick(key.ip as u64, &self.rotation),
+            LbPolicy::ConsistentHash => {
+                let in_rot = &self.in_rotation;
+                self.ring.as_ref().expect("ring built for consistent-hash").lookup(key.ip as u64, |s| in_rot[s as usize])
+            }
+            LbPolicy::Cookie => {
+                let pinned = self.cookies[key.user as usize];
+                if pinned != NO_SERVER && self.in_rotation[pinned as usize] {
+                    return Some(pinned);
+                }
+                let rotation = std::mem::take(&mut self.rotation);
+                let s = self.round_robin(&rotation);
+                self.rotation = rotation;
+                if let Some(s) = s {
+                    self.cookies[key.user as usize] = s;
+                }
+                s
+            }
+        }
+    }
+
+    /// Picks another server after a refused connection: round-robin over servers in
+    /// rotation not yet tried (`tried` is a bitmask of the first 64 servers).
+    pub fn route_retry(&mut self, key: &RouteKey, tried: u64) -> Option<u16> {
+        let candidates: Vec<u16> = self.rotation.iter().copied().filter(|&s| s >= 64 || tried & (1u64 << s) == 0).collect();
+        let s = self.round_robin(&candidates)?;
+        if self.policy == LbPolicy::Cookie {
+            self.cookies[key.user as usize] = s;
+        }
+        Some(s)
+    }
+
+    /// Records one health probe; returns true if the rotation changed.
+    pub fn probe(&mut self, server: u16, healthy: bool, unhealthy_after: u32, healthy_after: u32) -> bool {
+        let i = server as usize;
+        if healthy {
+            self.fails[i] = 0;
+            self.passes[i] += 1;
+            if !self.in_rotation[i] && self.passes[i] >= healthy_after {
+                self.in_rotation[i] = true;
+                self.rebuild_rotation();
+                return true;
+            }
+        } else {
+            self.passes[i] = 0;
+            self.fails[i] += 1;
+            if self.in_rotation[i] && self.fails[i] >= unhealthy_after {
+                self.in_rotation[i] = false;
+                self.rebuild_rotation();
+                return true;
+            }
+        }
+        false
+    }
+
+    fn rebuild_rotation(&mut self) {
+        self.rotation = (0..self.in_rotation.len() as u16).filter(|&s| self.in_rotation[s as usize]).collect();
+    }
+}

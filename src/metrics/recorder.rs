@@ -1,0 +1,204 @@
+//! Recording a run's measurements in O(1) per event with bounded memory.
+//!
+//! Latencies go to HDR histograms (3 significant digits); the time series keeps one
+//! fixed-width bucket per `timeseries_step`, each with its own small histogram for p99.
+//! Requests sent before the warm-up ends are left out of every summary statistic but
+//! still appear in the time series.
+
+use crate::engine::{SimDuration, SimTime};
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+
+/// Why a request failed, as the client sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailReason {
+    /// The server died while the request was queued or in service (the LB answers 502).
+    ServerKilled,
+    /// Every server tried refused the connection (dead or booting).
+    ConnectionRefused,
+    /// The server's queue was full (503).
+    Overloaded,
+    /// The load balancer had no server in rotation (503).
+    NoHealthyServer,
+    /// The client gave up waiting.
+    ClientTimeout,
+}
+
+impl FailReason {
+    pub const ALL: [FailReason; 5] = [FailReason::ServerKilled, FailReason::ConnectionRefused, FailReason::Overloaded, FailReason::NoHealthyServer, FailReason::ClientTimeout];
+    pub fn key(self) -> &'static str {
+        match self {
+            FailReason::ServerKilled => "server_killed",
+            FailReason::ConnectionRefused => "connection_refused",
+            FailReason::Overloaded => "overloaded_503",
+            FailReason::NoHealthyServer => "no_healthy_server",
+            FailReason::ClientTimeout => "client_timeout",
+        }
+    }
+}
+
+const HIST_MAX_NS: u64 = 100_000_000_000_000; // about 28 hours
+
+fn new_hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("valid histogram bounds")
+}
+
+/// One bucket of the time series.
+#[derive(Clone, Debug, Default)]
+pub struct Bucket {
+    pub sent: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub latency_sum_ns: u128,
+    /// Latency of ok responses in microseconds, 2 significant digits.
+    pub latency_us: Option<Histogram<u32>>,
+    pub servers_up: Option<u32>,
+    pub servers_in_rotation: Option<u32>,
+}
+
+/// Per-server counters.
+#[derive(Clone, Debug, Default)]
+pub struct ServerStats {
+    /// Requests this server completed (counted ones only).
+    pub requests: u64,
+    /// Core-nanoseconds spent serving inside the statistics window.
+    pub busy_ns: u128,
+}
+
+/// Everything measured in one run of one variant.
+pub struct Recorder {
+    pub warmup_end: SimTime,
+    step: SimDuration,
+    pub sent: u64,
+    pub ok: u64,
+    pub failed: [u64; 5],
+    pub latency_ns: Histogram<u64>,
+    pub latency_sum_ns: u128,
+    pub queue_wait_ns: Histogram<u64>,
+    pub queue_wait_sum_ns: u128,
+    pub waited: u64,
+    pub servers: Vec<ServerStats>,
+    pub buckets: Vec<Bucket>,
+}
+
+impl Recorder {
+    pub fn new(servers: usize, warmup_end: SimTime, step: SimDuration, duration: SimDuration) -> Recorder {
+        let n_buckets = (duration.0 / step.0.max(1)) as usize + 1;
+        Recorder {
+            warmup_end,
+            step,
+            sent: 0,
+            ok: 0,
+            failed: [0; 5],
+            latency_ns: new_hist(),
+            latency_sum_ns: 0,
+            queue_wait_ns: new_hist(),
+            queue_wait_sum_ns: 0,
+            waited: 0,
+            servers: vec![ServerStats::default(); servers],
+            buckets: vec![Bucket::default(); n_buckets.min(1_000_001)],
+        }
+    }
+
+    #[inline]
+    fn bucket(&mut self, t: SimTime) -> &mut Bucket {
+        let i = ((t.0 / self.step.0) as usize).min(self.buckets.len() - 1);
+        &mut self.buckets[i]
+    }
+
+    pub fn step(&self) -> SimDuration {
+        self.step
+    }
+
+    /// True if a request sent at `t` counts in the summary.
+    #[inline]
+    pub fn counts(&self, sent_at: SimTime) -> bool {
+        sent_at >= self.warmup_end
+    }
+
+    #[inline]
+    pub fn on_sent(&mut self, now: SimTime) {
+        if self.counts(now) {
+            self.sent += 1;
+        }
+        self.bucket(now).sent += 1;
+    }
+
+    #[inline]
+    pub fn on_ok(&mut self, now: SimTime, sent_at: SimTime) {
+        let latency = now.since(sent_at).0;
+        if self.counts(sent_at) {
+            self.ok += 1;
+            self.latency_ns.saturating_record(latency.max(1));
+            self.latency_sum_ns += latency as u128;
+        }
+        let b = self.bucket(now);
+        b.ok += 1;
+        b.latency_sum_ns += latency as u128;
+        b.latency_us
+            .get_or_insert_with(|| Histogram::new_with_bounds(1, HIST_MAX_NS / 1000, 2).expect("valid bounds"))
+            .saturating_record((latency / 1000).max(1));
+    }
+
+    #[inline]
+    pub fn on_failed(&mut self, now: SimTime, sent_at: SimTime, reason: FailReason) {
+        if self.counts(sent_at) {
+            self.failed[reason as usize] += 1;
+        }
+        self.bucket(now).failed += 1;
+    }
+
+    /// A request starts service after waiting `wait` in the queue.
+    #[inline]
+    pub fn on_service_start(&mut self, sent_at: SimTime, wait: SimDuration) {
+        if self.counts(sent_at) {
+            self.queue_wait_ns.saturating_record(wait.0);
+            self.queue_wait_sum_ns += wait.0 as u128;
+            if wait.0 > 0 {
+                self.waited += 1;
+            }
+        }
+    }
+
+    /// A core of `server` was busy from `start` to `end`; only the part after warm-up counts.
+    #[inline]
+    pub fn on_busy(&mut self, server: usize, start: SimTime, end: SimTime) {
+        let from = start.max(self.warmup_end);
+        if end > from {
+            self.servers[server].busy_ns += (end.0 - from.0) as u128;
+        }
+    }
+
+    #[inline]
+    pub fn on_completed_by(&mut self, server: usize, sent_at: SimTime) {
+        if self.counts(sent_at) {
+            self.servers[server].requests += 1;
+        }
+    }
+
+    pub fn on_fleet_change(&mut self, now: SimTime, up: u32, in_rotation: u32) {
+        let b = self.bucket(now);
+        b.servers_up = Some(up);
+        b.servers_in_rotation = Some(in_rotation);
+    }
+
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
+    }
+}
+
+/// Flat, ordered metrics of one run: the currency of summaries, tables and sweeps.
+pub type Metrics = BTreeMap<String, f64>;
+
+/// Adds `mean, p50, p90, p99, p999, max` of a histogram in milliseconds under `prefix`.
+pub fn put_distribution(m: &mut Metrics, prefix: &str, h: &Histogram<u64>, sum_ns: u128) {
+    let n = h.len();
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let q = |p: f64| if n == 0 { 0.0 } else { ms(h.value_at_quantile(p)) };
+    m.insert(format!("{prefix}.mean"), if n == 0 { 0.0 } else { sum_ns as f64 / n as f64 / 1e6 });
+    m.insert(format!("{prefix}.p50"), q(0.50));
+    m.insert(format!("{prefix}.p90"), q(0.90));
+    m.insert(format!("{prefix}.p99"), q(0.99));
+    m.insert(format!("{prefix}.p999"), q(0.999));
+    m.insert(format!("{prefix}.max"), if n == 0 { 0.0 } else { ms(h.max()) });
+}

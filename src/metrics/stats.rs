@@ -1,0 +1,75 @@
+//! Confidence intervals across independent replications (Student t, 95%).
+
+use serde::Serialize;
+
+/// A mean with its 95% confidence half-width (None for a single replication).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    pub mean: f64,
+    pub ci95: Option<f64>,
+    pub n: usize,
+}
+
+impl Estimate {
+    pub fn low(&self) -> f64 {
+        self.mean - self.ci95.unwrap_or(0.0)
+    }
+    pub fn high(&self) -> f64 {
+        self.mean + self.ci95.unwrap_or(0.0)
+    }
+    pub fn contains(&self, x: f64) -> bool {
+        self.low() <= x && x <= self.high()
+    }
+}
+
+/// Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
+pub fn t975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
+        2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => TABLE[df - 1],
+        // Cornish-Fisher expansion around the normal quantile; error below 1e-3 for df > 30.
+        _ => {
+            let z: f64 = 1.959964;
+            let d = df as f64;
+            z + (z.powi(3) + z) / (4.0 * d) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
+        }
+    }
+}
+
+/// Mean and 95% t-interval half-width of independent observations.
+pub fn mean_ci(xs: &[f64]) -> Estimate {
+    let n = xs.len();
+    if n == 0 {
+        return Estimate { mean: f64::NAN, ci95: None, n };
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n == 1 {
+        return Estimate { mean, ci95: None, n };
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    Estimate { mean, ci95: Some(t975(n - 1) * (var / n as f64).sqrt()), n }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_quantiles() {
+        assert_eq!(t975(1), 12.706);
+        assert!((t975(60) - 2.000).abs() < 1e-3);
+        assert!((t975(120) - 1.980).abs() < 1e-3);
+    }
+
+    #[test]
+    fn interval_of_known_data() {
+        let e = mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(e.mean, 3.0);
+        // s = sqrt(2.5), t(4) = 2.776, half-width = 2.776 * sqrt(2.5 / 5)
+        assert!((e.ci95.unwrap() - 2.776 * 0.5f64.sqrt()).abs() < 1e-9);
+    }
+}

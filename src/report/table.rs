@@ -1,0 +1,141 @@
+//! The comparison table: one column per variant, one row per headline metric, in the
+//! terminal (comfy-table), as Markdown, or as JSON.
+
+use crate::metrics::{Estimate, ModelSummary};
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+
+/// How a metric is shown.
+#[derive(Clone, Copy)]
+enum Unit {
+    Count,
+    Ms,
+    Share,
+}
+
+/// Headline rows: (metric key, label, unit, shown even when zero everywhere).
+const ROWS: &[(&str, &str, Unit, bool)] = &[
+    ("requests.sent", "requests sent", Unit::Count, true),
+    ("requests.ok_share", "ok", Unit::Share, true),
+    ("requests.failed", "failed", Unit::Count, true),
+    ("failed.server_killed", "  server killed (502)", Unit::Count, false),
+    ("failed.connection_refused", "  connection refused", Unit::Count, false),
+    ("failed.overloaded_503", "  queue full (503)", Unit::Count, false),
+    ("failed.no_healthy_server", "  no healthy server", Unit::Count, false),
+    ("failed.client_timeout", "  client timeout", Unit::Count, false),
+    ("latency_ms.p50", "latency p50 (ms)", Unit::Ms, true),
+    ("latency_ms.p99", "latency p99 (ms)", Unit::Ms, true),
+    ("latency_ms.p999", "latency p99.9 (ms)", Unit::Ms, true),
+    ("queue_wait_ms.mean", "queue wait mean (ms)", Unit::Ms, true),
+    ("waited_fraction", "requests that waited", Unit::Share, true),
+    ("servers.utilisation_mean", "server utilisation", Unit::Share, true),
+    ("servers.share_max", "busiest server's share", Unit::Share, true),
+];
+
+fn fmt_value(x: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Count => group_thousands(x.round() as i64),
+        Unit::Ms => sig3(x),
+        Unit::Share => format!("{:.1}%", x * 100.0),
+    }
+}
+
+fn fmt_half(x: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Count => sig3(x),
+        Unit::Ms => sig3(x),
+        Unit::Share => format!("{:.1}%", x * 100.0),
+    }
+}
+
+/// Three significant digits, without scientific notation for ordinary values.
+pub fn sig3(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
+}
+
+fn group_thousands(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+fn cell(e: Option<&Estimate>, unit: Unit) -> String {
+    match e {
+        None => "-".into(),
+        Some(e) => match e.ci95 {
+            Some(h) if h > 0.0 => format!("{} ± {}", fmt_value(e.mean, unit), fmt_half(h, unit)),
+            _ => fmt_value(e.mean, unit),
+        },
+    }
+}
+
+/// Rows of label then one cell per variant.
+fn rows(s: &ModelSummary) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for &(key, label, unit, always) in ROWS {
+        let values: Vec<Option<&Estimate>> = s.variants.iter().map(|v| v.metrics.get(key)).collect();
+        if !always && values.iter().all(|e| e.is_none_or(|e| e.mean == 0.0)) {
+            continue;
+        }
+        let mut row = vec![label.to_string()];
+        row.extend(values.iter().map(|e| cell(*e, unit)));
+        out.push(row);
+    }
+    out
+}
+
+/// A terminal table (UTF-8 borders on a terminal, ASCII otherwise).
+pub fn render_terminal(s: &ModelSummary, fancy: bool) -> String {
+    let mut t = Table::new();
+    t.load_preset(if fancy { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_FULL_CONDENSED });
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    let mut header = vec![String::from("metric")];
+    header.extend(s.variants.iter().map(|v| v.name.clone()));
+    t.set_header(header);
+    for row in rows(s) {
+        t.add_row(row);
+    }
+    for col in 1..=s.variants.len() {
+        if let Some(c) = t.column_mut(col) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    format!("{} — {}\nseed {}, {} replication{}\n{t}\n", s.model, s.title, s.seed, s.replications, if s.replications == 1 { "" } else { "s" })
+}
+
+/// A GitHub-flavoured Markdown table.
+pub fn render_markdown(s: &ModelSummary) -> String {
+    let mut out = format!("### {} — {}\n\nseed {}, {} replication(s)\n\n| metric |", s.model, s.title, s.seed, s.replications);
+    for v in &s.variants {
+        out.push_str(&format!(" {} |", v.name));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(s.variants.len()));
+    out.push('\n');
+    for row in rows(s) {
+        out.push_str(&format!("| {} |\n", row.iter().map(|c| c.trim()).collect::<Vec<_>>().join(" | ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(sig3(1234.5678), "1235");
+        assert_eq!(sig3(12.345), "12.3");
+        assert_eq!(sig3(0.012345), "0.0123");
+        assert_eq!(group_thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,73 @@
+//! Running simulations: one run, or many independent runs in parallel.
+//!
+//! Parallelism is across runs only (variants x replications, later sweep points).
+//! Every run owns its world and its random streams, derived from (seed, replication),
+//! and results are collected in input order, so output does not depend on the thread
+//! count.
+
+use crate::components::web::{RunResult, WebTier};
+use crate::engine::{run_until, Scheduler, SimTime};
+use crate::metrics::summary::{summarize, ModelSummary};
+use crate::scenario::{Model, System};
+use rayon::prelude::*;
+
+/// Runs `system` once as replication `replication`.
+pub fn run_once(system: &System, replication: u64) -> RunResult {
+    let mut world = WebTier::new(system, replication);
+    let mut sched = Scheduler::new();
+    world.start(&mut sched);
+    run_until(&mut world, &mut sched, SimTime::ZERO + system.run.duration);
+    let end = sched.now();
+    world.finish(end, sched.handled())
+}
+
+/// Options that apply to a whole model run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Overrides the model's `run.replications`.
+    pub replications: Option<u32>,
+    /// Worker threads; None for all cores.
+    pub threads: Option<usize>,
+}
+
+/// Every variant x replication of a model, collected as `[variant][replication]`.
+pub fn run_model(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> Vec<Vec<RunResult>> {
+    let jobs: Vec<(usize, u64)> = model
+        .variants
+        .iter()
+        .enumerate()
+        .flat_map(|(v, variant)| {
+            let r = opts.replications.unwrap_or(variant.system.run.replications).max(1) as u64;
+            (0..r).map(move |rep| (v, rep))
+        })
+        .collect();
+    let run = || -> Vec<RunResult> {
+        jobs.par_iter()
+            .map(|&(v, rep)| {
+                let result = run_once(&model.variants[v].system, rep);
+                on_run_done();
+                result
+            })
+            .collect()
+    };
+    let results = match opts.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build().expect("thread pool").install(run),
+        None => run(),
+    };
+    let mut out: Vec<Vec<RunResult>> = model.variants.iter().map(|_| Vec::new()).collect();
+    for ((v, _), r) in jobs.into_iter().zip(results) {
+        out[v].push(r);
+    }
+    out
+}
+
+/// Number of runs `run_model` will do.
+pub fn run_count(model: &Model, opts: &RunOptions) -> u64 {
+    model.variants.iter().map(|v| opts.replications.unwrap_or(v.system.run.replications).max(1) as u64).sum()
+}
+
+/// Runs a model and summarizes it.
+pub fn run_and_summarize(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> (ModelSummary, Vec<Vec<RunResult>>) {
+    let runs = run_model(model, opts, on_run_done);
+    (summarize(model, &runs), runs)
+}
