@@ -183,7 +183,8 @@ impl Problem {
 /// pass reports every structural problem rather than only the first.
 fn deserialize_collecting(table: &DeTable, span: Range<usize>) -> Result<RawModel, Vec<Problem>> {
     let mut t = table.clone();
-    let mut problems = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut removed: Vec<String> = Vec::new();
     for _ in 0..32 {
         let de = Spanned::new(span.clone(), t.clone()).into_deserializer();
         match RawModel::deserialize(de) {
@@ -192,6 +193,16 @@ fn deserialize_collecting(table: &DeTable, span: Range<usize>) -> Result<RawMode
             Err(e) => {
                 let (message, help) = explain_serde_message(e.message());
                 let path = e.span().and_then(|s| path_at_span(&t, &s));
+                // A key missing only because an earlier problem's key was taken out is
+                // not a problem of its own.
+                let consequence = message.starts_with("the required key")
+                    && path.as_ref().is_some_and(|(p, _)| removed.iter().any(|r| r.starts_with(p.as_str())));
+                if consequence {
+                    break;
+                }
+                if let Some((p, _)) = &path {
+                    removed.push(p.clone());
+                }
                 problems.push(Problem { path: path.as_ref().map(|(p, _)| p.clone()), span: e.span(), message, help });
                 match path {
                     Some((_, segs)) if remove_at(&mut t, &segs) => {}
