@@ -1,0 +1,48 @@
+//! The README's model reference names every key of `statesim schema`, and starts with
+//! the two commands that set everything up.
+
+fn key_paths(node: &serde_json::Value, defs: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    let resolve = |n: &serde_json::Value| -> serde_json::Value {
+        match n.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => defs[r.rsplit('/').next().unwrap()].clone(),
+            None => n.clone(),
+        }
+    };
+    let node = resolve(node);
+    if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+        for (k, v) in props {
+            let path = format!("{prefix}{k}");
+            let v = resolve(v);
+            if v.get("properties").is_some() {
+                // A section: its keys are listed, not the section itself.
+                key_paths(&v, defs, &format!("{path}."), out);
+            } else {
+                out.push(path.clone());
+            }
+            if let Some(items) = v.get("items") {
+                key_paths(items, defs, &format!("{path}[]."), out);
+            }
+        }
+    }
+}
+
+#[test]
+fn readme_reference_covers_the_schema() {
+    let schema = statesim::scenario::json_schema();
+    let mut paths = Vec::new();
+    key_paths(&schema, &schema["$defs"], "", &mut paths);
+    assert!(paths.len() > 30);
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let missing: Vec<_> = paths.iter().filter(|p| !readme.contains(&format!("| `{p}` |"))).collect();
+    assert!(missing.is_empty(), "README reference lacks {missing:?}");
+}
+
+#[test]
+fn readme_starts_with_the_two_commands() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let first_block = readme.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    assert!(first_block.contains("cargo run --release -- run models/"));
+    assert!(first_block.contains("cargo test --release"));
+    let ci = std::fs::read_to_string(".ci/run").unwrap();
+    assert!(ci.contains("cargo test --release"), ".ci/run calls the README's test command");
+}
