@@ -60,6 +60,7 @@ mod tests {
             workload: Workload::Open { rate_per_sec: 1.0 },
             timeout: None,
             proxies: vec![ProxyGroup { name: "nat".into(), users: 4, ips: 2 }],
+            idempotent_share: 0.0,
         };
         let p = Population::new(&spec);
         let ips: Vec<u32> = (0..10).map(|u| p.ip_of(u)).collect();

@@ -6,7 +6,9 @@
 
 pub mod clients;
 pub mod lb;
+pub mod redis;
 pub mod server;
+pub mod station;
 pub mod topology;
 pub mod web;
 

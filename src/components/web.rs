@@ -1,21 +1,31 @@
 //! The web tier as one engine `World`: requests flow client -> load balancer -> server
 //! -> load balancer -> client, each hop a scheduled event with the hop's latency.
 //!
+//! On a server a request holds a worker for its whole stay and goes through stages:
+//! auth (check the session or token: local memory, a Redis lookup, or JWT verification
+//! on the CPU), login (a database read, a new session or token), cart (memory, a
+//! database write, or nothing when the client keeps it), then its CPU time. Redis and
+//! the database are shared stations with their own queues.
+//!
 //! Architecture invariant: every request sent ends in exactly one client-side outcome
 //! (ok, or failed with one reason) or is still in flight when the run ends; the property
 //! test in `tests/accounting.rs` checks `sent = ok + failed + in_flight`.
 
 use super::clients::Population;
 use super::lb::{LoadBalancer, RouteKey};
-use super::server::{Server, ServerState};
+use super::redis::{Command, Key, KvStore, Reply};
+use super::server::ServerState;
+use super::station::Station;
 use super::topology::Topology;
 use super::ReqId;
 use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, SimTime, World};
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics, Recorder};
-use crate::scenario::model::{Fault, FaultAction, HealthCheck, System, Workload};
+use crate::policies::{BlocklistMode, CartStoreKind, FailMode, SessionStoreKind};
+use crate::scenario::model::{CartSpec, Fault, FaultAction, HealthCheck, SessionSpec, System, Workload};
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
+use std::collections::BTreeMap;
 
 /// Everything that can happen in the web tier.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,6 +39,7 @@ pub enum Event {
     ReachServer { req: ReqId, server: u16 },
     /// The load balancer learns that `server` refused the connection.
     Refused { req: ReqId, server: u16 },
+    /// A request's CPU time on its server is over.
     ServiceDone { req: ReqId, server: u16, epoch: u32 },
     /// The answer (ok or error) reaches the client.
     ReachClient { req: ReqId },
@@ -38,6 +49,18 @@ pub enum Event {
     /// A killed server's process starts again and begins booting.
     ServerBoots { server: u16 },
     ServerReady { server: u16, epoch: u32 },
+    /// A command reaches Redis.
+    RedisArrive { job: u32 },
+    RedisDone { job: u32 },
+    /// Redis's answer (or a refused connection) reaches the server that asked.
+    RedisReply { job: u32 },
+    DbDone { job: u32 },
+    /// A Redis fault ends.
+    RedisRecovers { index: u32 },
+    /// A server fetches its copy of the JWT blocklist.
+    BlocklistRefresh { server: u16 },
+    /// Someone is fired: their session or token is revoked.
+    Fire,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,11 +70,23 @@ enum Outcome {
     Failed(FailReason),
 }
 
+/// What the client asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Page,
+    AddToCart,
+    /// Log in (or, for JWT, refresh an expired token); `merge` a guest cart at checkout.
+    Login { merge: bool },
+}
+
 #[derive(Clone, Debug)]
 struct Request {
     sent_at: SimTime,
     enqueued_at: SimTime,
+    auth_start: SimTime,
     service: SimDuration,
+    /// CPU spent or to spend on the server besides `service` (token checks, login).
+    extra_cpu: SimDuration,
     user: u32,
     ip: u32,
     /// Bitmask of the first 64 servers already tried.
@@ -59,9 +94,46 @@ struct Request {
     generation: u32,
     server: u16,
     attempts: u8,
+    kind: Kind,
+    idempotent: bool,
+    /// The request carries a session or token to check.
+    authenticated: bool,
     live: bool,
     timed_out: bool,
     outcome: Outcome,
+}
+
+const NO_SERVER: u16 = u16::MAX;
+const NO_REQ: ReqId = u32::MAX;
+
+/// What the simulation remembers about one user (only when sessions or carts are on).
+#[derive(Clone, Copy, Debug, Default)]
+struct UserState {
+    /// When the session or token the client holds expires (ZERO: none).
+    token_expires: SimTime,
+    /// Server-memory sessions: where the session lives, and that server's epoch then.
+    session_server: u16,
+    session_epoch: u16,
+    /// Items in the cart as the user believes it.
+    cart_items: u16,
+    cart_server: u16,
+    cart_epoch: u16,
+    /// Items of the user's saved cart in the database (from earlier logins).
+    saved_items: u16,
+    /// Guests: requests left in this visit.
+    visit_left: u16,
+    /// Guests: database writes spent on this visit's guest cart.
+    visit_writes: u16,
+    active: bool,
+    logged_out: bool,
+    gone: bool,
+}
+
+/// A fired user and what they still got.
+#[derive(Clone, Copy, Debug)]
+struct Firing {
+    at: SimTime,
+    last_admitted: Option<SimTime>,
 }
 
 /// Random streams, one per purpose.
@@ -72,25 +144,108 @@ struct Streams {
     think: SimRng,
     network: SimRng,
     routing: SimRng,
+    behaviour: SimRng,
+    redis: SimRng,
+    database: SimRng,
+    revocation: SimRng,
+}
+
+struct WebServer {
+    state: ServerState,
+    /// Bumped on every kill, so events scheduled before it are recognised as stale.
+    epoch: u32,
+    workers: Station,
+    queue_limit: u64,
+    /// The time of the Redis state this server's blocklist copy reflects.
+    blocklist_as_of: SimTime,
+}
+
+/// A Redis command in flight: who asked, for which request.
+#[derive(Clone, Copy, Debug)]
+struct RedisJob {
+    cmd: Command,
+    req: ReqId,
+    server: u16,
+    epoch: u32,
+    reply: Option<Reply>,
+    served_at: SimTime,
+}
+
+struct RedisNode {
+    station: Station,
+    kv: KvStore,
+    down: bool,
+    round_trip: Distribution,
+    service: Distribution,
+    normal_round_trip: Distribution,
+    normal_service: Distribution,
+    jobs: Vec<RedisJob>,
+    free: Vec<u32>,
+    ops: u64,
+    ops_refused: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct DbJob {
+    req: ReqId,
+    server: u16,
+    epoch: u32,
+    write: bool,
+}
+
+struct DbNode {
+    station: Station,
+    read: Distribution,
+    write: Distribution,
+    jobs: Vec<DbJob>,
+    free: Vec<u32>,
+    reads: u64,
+    writes: u64,
+}
+
+/// Scenario counts beside the common metrics.
+#[derive(Clone, Debug, Default)]
+struct Counts {
+    logins: u64,
+    logouts: u64,
+    carts_lost: u64,
+    items_lost: u64,
+    merges: u64,
+    merge_conflicts: u64,
+    visits_abandoned: u64,
+    guest_writes_wasted: u64,
+    auth_lookups: u64,
+    retried_after_failure: u64,
 }
 
 pub struct WebTier {
     population: Population,
     workload: Workload,
     timeout: Option<SimDuration>,
+    idempotent_share: f64,
+    retry_idempotent: bool,
     client_lb: Distribution,
     lb_server: Distribution,
     lb_latency: Distribution,
     service: Distribution,
     lb: LoadBalancer,
-    servers: Vec<Server>,
+    servers: Vec<WebServer>,
     health: Option<HealthCheck>,
     boot_time: SimDuration,
     faults: Vec<Fault>,
+    sessions: SessionSpec,
+    carts: CartSpec,
+    fire_rate: f64,
+    fire_until: SimTime,
+    redis: RedisNode,
+    db: DbNode,
+    users: Vec<UserState>,
+    fired: BTreeMap<u32, Firing>,
     requests: Vec<Request>,
     free: Vec<ReqId>,
     rng: Streams,
     pub rec: Recorder,
+    counts: Counts,
     max_requests: Option<u64>,
     generated_counted: u64,
     outstanding_counted: u64,
@@ -115,11 +270,18 @@ pub struct SeriesRow {
     pub latency_p99_ms: f64,
     pub servers_up: u32,
     pub servers_in_rotation: u32,
+    pub logouts: u64,
 }
 
 #[inline]
 fn draw(d: &Distribution, rng: &mut SimRng) -> SimDuration {
     if d.is_zero() { SimDuration::ZERO } else { SimDuration::from_nanos_f64(d.sample(rng)) }
+}
+
+/// Half of a round trip.
+#[inline]
+fn one_way(d: &Distribution, rng: &mut SimRng) -> SimDuration {
+    SimDuration(draw(d, rng).0 / 2)
 }
 
 impl WebTier {
@@ -129,19 +291,57 @@ impl WebTier {
         let streams = RngStreams::new(system.run.seed, replication);
         let population = Population::new(&system.clients);
         let n = system.servers.count as usize;
+        let warmup = SimTime::ZERO + system.run.warmup;
+        let needs_users = system.sessions.store != SessionStoreKind::None || system.carts.store != CartStoreKind::None;
+        let mut redis_station = Station::new(1);
+        redis_station.window_start = warmup;
+        let mut db_station = Station::new(system.database.connections);
+        db_station.window_start = warmup;
         WebTier {
             workload: system.clients.workload.clone(),
             timeout: system.clients.timeout,
+            idempotent_share: system.clients.idempotent_share,
+            retry_idempotent: system.load_balancer.retry_idempotent,
             client_lb: topo.hop(topo.clients, topo.lb).clone(),
             lb_server: topo.servers.first().map(|&s| topo.hop(topo.lb, s).clone()).unwrap_or(Distribution::constant(0.0)),
             lb_latency: system.load_balancer.latency.clone(),
             service: system.servers.service.clone(),
             lb: LoadBalancer::new(system.load_balancer.policy, n, population.users, system.load_balancer.virtual_nodes, system.load_balancer.retries),
+            servers: (0..n)
+                .map(|_| {
+                    let mut workers = Station::new(system.servers.cores);
+                    workers.window_start = warmup;
+                    WebServer { state: ServerState::Up, epoch: 0, workers, queue_limit: system.servers.queue_limit, blocklist_as_of: SimTime::ZERO }
+                })
+                .collect(),
+            users: if needs_users {
+                vec![UserState { session_server: NO_SERVER, cart_server: NO_SERVER, ..UserState::default() }; population.users as usize]
+            } else {
+                Vec::new()
+            },
             population,
-            servers: (0..n).map(|_| Server::new(system.servers.cores, system.servers.queue_limit)).collect(),
             health: system.load_balancer.health_check,
             boot_time: system.servers.boot_time,
             faults: system.faults.clone(),
+            sessions: system.sessions.clone(),
+            carts: system.carts.clone(),
+            fire_rate: system.revocation.fire_rate_per_sec,
+            fire_until: SimTime::ZERO + system.revocation.fire_until,
+            redis: RedisNode {
+                station: redis_station,
+                kv: KvStore::default(),
+                down: false,
+                round_trip: system.redis.round_trip.clone(),
+                service: system.redis.service.clone(),
+                normal_round_trip: system.redis.round_trip.clone(),
+                normal_service: system.redis.service.clone(),
+                jobs: Vec::new(),
+                free: Vec::new(),
+                ops: 0,
+                ops_refused: 0,
+            },
+            db: DbNode { station: db_station, read: system.database.read.clone(), write: system.database.write.clone(), jobs: Vec::new(), free: Vec::new(), reads: 0, writes: 0 },
+            fired: BTreeMap::new(),
             requests: Vec::new(),
             free: Vec::new(),
             rng: Streams {
@@ -151,8 +351,13 @@ impl WebTier {
                 think: streams.stream("think"),
                 network: streams.stream("network"),
                 routing: streams.stream("routing"),
+                behaviour: streams.stream("behaviour"),
+                redis: streams.stream("redis"),
+                database: streams.stream("database"),
+                revocation: streams.stream("revocation"),
             },
-            rec: Recorder::new(n, SimTime::ZERO + system.run.warmup, system.run.timeseries_step, system.run.duration),
+            rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
+            counts: Counts::default(),
             max_requests: system.run.max_requests,
             generated_counted: 0,
             outstanding_counted: 0,
@@ -161,7 +366,7 @@ impl WebTier {
     }
 
     /// Schedules the first events: arrivals or every user's first wake-up, health
-    /// checks, and faults.
+    /// checks, blocklist refreshes, firings and faults.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         match &self.workload {
             Workload::Open { rate_per_sec } => {
@@ -178,6 +383,18 @@ impl WebTier {
         if let Some(h) = self.health {
             sched.emit(h.interval, Event::HealthCheck);
         }
+        if self.sessions.store == SessionStoreKind::Jwt && self.sessions.blocklist == BlocklistMode::Cached {
+            let period = self.sessions.blocklist_refresh;
+            for s in 0..self.servers.len() {
+                // Servers refresh out of phase, as independent processes do.
+                let phase = SimDuration(self.rng.redis.random_range(0..period.0.max(1)));
+                sched.emit(phase, Event::BlocklistRefresh { server: s as u16 });
+            }
+        }
+        if self.fire_rate > 0.0 {
+            let first = self.rec.warmup_end.0 + self.fire_gap().0;
+            sched.emit_at(SimTime(first), Event::Fire);
+        }
         for (i, f) in self.faults.iter().enumerate() {
             sched.emit(f.at, Event::Fault { index: i as u32 });
         }
@@ -191,6 +408,11 @@ impl WebTier {
         SimDuration::from_secs_f64(e / rate_per_sec)
     }
 
+    fn fire_gap(&mut self) -> SimDuration {
+        let e: f64 = Exp1.sample(&mut self.rng.revocation);
+        SimDuration::from_secs_f64(e / self.fire_rate)
+    }
+
     /// Delivers `event` after `delay`; with no delay it is handled at once, which saves
     /// a trip through the queue for zero-latency hops.
     #[inline]
@@ -202,19 +424,69 @@ impl WebTier {
         }
     }
 
+    // ----- clients -------------------------------------------------------------------
+
+    /// Decides what a user asks for next, from what the user holds.
+    fn next_kind(&mut self, user: u32, now: SimTime) -> (Kind, bool) {
+        let add = self.carts.store != CartStoreKind::None && self.rng.behaviour.random::<f64>() < self.carts.add_share;
+        let browse = if add { Kind::AddToCart } else { Kind::Page };
+        if self.users.is_empty() || self.sessions.store == SessionStoreKind::None {
+            return (browse, false);
+        }
+        let u = &mut self.users[user as usize];
+        if self.carts.guests {
+            // A guest visit: browse and fill a cart, then check out (log in) or leave.
+            if u.visit_left == 0 {
+                // Geometric with this mean: ceil(E / -ln(1 - p)), E exponential, p = 1 / mean.
+                let p = 1.0 / self.carts.visit_requests.max(1.0);
+                let e: f64 = Exp1.sample(&mut self.rng.behaviour);
+                let k = (e / -(1.0 - p).ln()).ceil().max(1.0);
+                u.visit_left = k.min(u16::MAX as f64) as u16;
+            }
+            u.visit_left -= 1;
+            if u.visit_left == 0 {
+                if self.rng.behaviour.random::<f64>() < self.carts.login_share {
+                    return (Kind::Login { merge: true }, false);
+                }
+                // The guest leaves; the cart is abandoned.
+                self.counts.visits_abandoned += 1;
+                self.counts.guest_writes_wasted += u.visit_writes as u64;
+                u.visit_writes = 0;
+                u.cart_items = 0;
+            }
+            return (browse, false);
+        }
+        if u.token_expires <= now {
+            return (Kind::Login { merge: false }, false);
+        }
+        (browse, true)
+    }
+
     fn new_request(&mut self, sched: &mut Scheduler<Event>, user: u32) {
         let now = sched.now();
         let service = draw(&self.service, &mut self.rng.service);
+        let idempotent = self.idempotent_share > 0.0 && self.rng.behaviour.random::<f64>() < self.idempotent_share;
+        let (kind, authenticated) = self.next_kind(user, now);
+        if let Some(u) = self.users.get_mut(user as usize)
+            && self.rec.counts(now)
+        {
+            u.active = true;
+        }
         let request = Request {
             sent_at: now,
             enqueued_at: now,
+            auth_start: now,
             service,
+            extra_cpu: SimDuration::ZERO,
             user,
             ip: self.population.ip_of(user),
             tried: 0,
             generation: 0,
             server: 0,
             attempts: 0,
+            kind,
+            idempotent,
+            authenticated,
             live: true,
             timed_out: false,
             outcome: Outcome::Pending,
@@ -246,6 +518,34 @@ impl WebTier {
         self.hop(sched, delay, Event::ReachLb { req });
     }
 
+    /// The client has its outcome (or gave up): a closed-workload user thinks again.
+    fn client_done(&mut self, sched: &mut Scheduler<Event>, user: u32, sent_at: SimTime) {
+        if self.rec.counts(sent_at) {
+            self.outstanding_counted -= 1;
+        }
+        if self.stop_generating && self.outstanding_counted == 0 {
+            sched.stop();
+        }
+        if self.users.get(user as usize).is_some_and(|u| u.gone) {
+            return;
+        }
+        if let Workload::Closed { think_time } = &self.workload
+            && !self.stop_generating
+        {
+            let think = draw(think_time, &mut self.rng.think);
+            sched.emit(think, Event::UserWakes { user });
+        }
+    }
+
+    fn release(&mut self, req: ReqId) {
+        let r = &mut self.requests[req as usize];
+        r.live = false;
+        r.generation = r.generation.wrapping_add(1);
+        self.free.push(req);
+    }
+
+    // ----- load balancer -------------------------------------------------------------
+
     fn forward(&mut self, sched: &mut Scheduler<Event>, req: ReqId, server: u16) {
         let r = &mut self.requests[req as usize];
         r.server = server;
@@ -257,15 +557,22 @@ impl WebTier {
         self.hop(sched, delay, Event::ReachServer { req, server });
     }
 
-    fn start_service(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
-        let now = sched.now();
-        let r = &self.requests[req as usize];
-        self.rec.on_service_start(r.sent_at, now.since(r.enqueued_at));
-        let done = r.service;
-        let s = &mut self.servers[server as usize];
-        s.in_service.push((req, now));
-        let epoch = s.epoch;
-        sched.emit(done, Event::ServiceDone { req, server, epoch });
+    /// Tries the request on another server if retries allow; true if it was retried.
+    fn retry_elsewhere(&mut self, sched: &mut Scheduler<Event>, req: ReqId) -> bool {
+        let r = &mut self.requests[req as usize];
+        if (r.attempts as u32) >= self.lb.retries {
+            return false;
+        }
+        r.attempts += 1;
+        let key = RouteKey { user: r.user, ip: r.ip };
+        let tried = r.tried;
+        match self.lb.route_retry(&key, tried) {
+            Some(next) => {
+                self.forward(sched, req, next);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The server answers (ok or error); the answer travels back through the LB.
@@ -284,27 +591,269 @@ impl WebTier {
         self.hop(sched, delay, Event::ReachClient { req });
     }
 
-    /// The client has its outcome (or gave up): a closed-workload user thinks again.
-    fn client_done(&mut self, sched: &mut Scheduler<Event>, user: u32, sent_at: SimTime) {
-        if self.rec.counts(sent_at) {
-            self.outstanding_counted -= 1;
-        }
-        if self.stop_generating && self.outstanding_counted == 0 {
-            sched.stop();
-        }
-        if let Workload::Closed { think_time } = &self.workload
-            && !self.stop_generating
-        {
-            let think = draw(think_time, &mut self.rng.think);
-            sched.emit(think, Event::UserWakes { user });
+    // ----- servers -------------------------------------------------------------------
+
+    fn arrive_at_server(&mut self, sched: &mut Scheduler<Event>, req: ReqId, server: u16) {
+        let now = sched.now();
+        let s = &mut self.servers[server as usize];
+        if s.state != ServerState::Up {
+            let delay = draw(&self.lb_server, &mut self.rng.network);
+            self.hop(sched, delay, Event::Refused { req, server });
+        } else if s.workers.has_free() {
+            self.requests[req as usize].enqueued_at = now;
+            self.begin(sched, server, req);
+        } else if s.workers.queue.len() as u64 >= s.queue_limit {
+            self.answer_from_server(sched, req, Outcome::Failed(FailReason::Overloaded));
+        } else {
+            s.workers.queue.push_back((req, now));
+            self.requests[req as usize].enqueued_at = now;
         }
     }
 
-    fn release(&mut self, req: ReqId) {
+    /// A worker takes the request: start its pipeline.
+    fn begin(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let now = sched.now();
         let r = &mut self.requests[req as usize];
-        r.live = false;
-        r.generation = r.generation.wrapping_add(1);
-        self.free.push(req);
+        self.rec.on_service_start(r.sent_at, now.since(r.enqueued_at));
+        r.auth_start = now;
+        r.extra_cpu = SimDuration::ZERO;
+        self.servers[server as usize].workers.start(req, now);
+        if self.users.is_empty() {
+            self.run_cpu(sched, server, req);
+        } else {
+            self.auth(sched, server, req);
+        }
+    }
+
+    fn epoch16(&self, server: u16) -> u16 {
+        self.servers[server as usize].epoch as u16
+    }
+
+    /// Stage 1: check the session or token the request carries.
+    fn auth(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let now = sched.now();
+        let r = &self.requests[req as usize];
+        let user = r.user;
+        if !r.authenticated {
+            return self.after_auth(sched, server, req);
+        }
+        match self.sessions.store {
+            SessionStoreKind::None => self.after_auth(sched, server, req),
+            SessionStoreKind::ServerMemory => {
+                let u = self.users[user as usize];
+                let here = u.session_server == server && u.session_epoch == self.epoch16(server) && u.token_expires > now;
+                if here {
+                    self.admitted(sched, server, req);
+                } else if self.fired.contains_key(&user) {
+                    self.reject(sched, server, req, FailReason::Unauthorized);
+                } else {
+                    // The session is gone (its server died, or this is another server):
+                    // the user must log in again.
+                    self.logged_out(now, user);
+                    self.requests[req as usize].kind = Kind::Login { merge: false };
+                    self.requests[req as usize].authenticated = false;
+                    self.after_auth(sched, server, req);
+                }
+            }
+            SessionStoreKind::Redis => {
+                self.counts.auth_lookups += 1;
+                self.redis_send(sched, Command::Get(Key::Session(user)), req, server);
+            }
+            SessionStoreKind::Jwt => {
+                self.requests[req as usize].extra_cpu = self.requests[req as usize].extra_cpu + self.sessions.algorithm.verify();
+                match self.sessions.blocklist {
+                    BlocklistMode::Off => self.admitted(sched, server, req),
+                    BlocklistMode::PerRequest => {
+                        self.counts.auth_lookups += 1;
+                        self.redis_send(sched, Command::Get(Key::Blocklist(user)), req, server);
+                    }
+                    BlocklistMode::Cached => {
+                        let as_of = self.servers[server as usize].blocklist_as_of;
+                        if self.fired.get(&user).is_some_and(|f| f.at <= as_of) {
+                            self.reject(sched, server, req, FailReason::Unauthorized);
+                        } else {
+                            self.admitted(sched, server, req);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Redis answered an auth lookup.
+    fn auth_reply(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId, reply: Option<Reply>) {
+        let user = self.requests[req as usize].user;
+        match (self.sessions.store, reply) {
+            (_, None) => {
+                // Redis refused the connection.
+                if self.sessions.store == SessionStoreKind::Jwt && self.sessions.blocklist_fail == FailMode::Open {
+                    self.admitted(sched, server, req);
+                } else {
+                    self.reject(sched, server, req, FailReason::RedisUnavailable);
+                }
+            }
+            (SessionStoreKind::Redis, Some(Reply::Value(Some(_)))) => self.admitted(sched, server, req),
+            (SessionStoreKind::Redis, Some(_)) => {
+                if self.fired.contains_key(&user) {
+                    self.reject(sched, server, req, FailReason::Unauthorized);
+                } else {
+                    // Expired between the client's check and ours: log in again.
+                    self.requests[req as usize].kind = Kind::Login { merge: false };
+                    self.requests[req as usize].authenticated = false;
+                    self.after_auth(sched, server, req);
+                }
+            }
+            (_, Some(Reply::Value(Some(_)))) => self.reject(sched, server, req, FailReason::Unauthorized),
+            (_, Some(_)) => self.admitted(sched, server, req),
+        }
+    }
+
+    /// The request's credentials were accepted.
+    fn admitted(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let user = self.requests[req as usize].user;
+        if let Some(f) = self.fired.get_mut(&user) {
+            f.last_admitted = Some(sched.now());
+        }
+        self.after_auth(sched, server, req);
+    }
+
+    fn after_auth(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let now = sched.now();
+        let r = &self.requests[req as usize];
+        if r.authenticated {
+            let took = now.since(r.auth_start) + r.extra_cpu;
+            self.rec.on_auth(r.sent_at, took);
+        }
+        if matches!(r.kind, Kind::Login { .. }) {
+            self.db_send(sched, req, server, false);
+        } else {
+            self.cart(sched, server, req);
+        }
+    }
+
+    /// Stage 2 (logins): the credentials were read from the database.
+    fn login(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let now = sched.now();
+        let user = self.requests[req as usize].user;
+        if self.fired.contains_key(&user) {
+            // A fired user cannot log in or refresh.
+            self.users[user as usize].gone = true;
+            return self.reject(sched, server, req, FailReason::Unauthorized);
+        }
+        self.counts.logins += 1;
+        let lifetime = self.sessions.lifetime;
+        let epoch = self.epoch16(server);
+        let r = &mut self.requests[req as usize];
+        r.extra_cpu = r.extra_cpu + self.sessions.login_cpu;
+        let u = &mut self.users[user as usize];
+        u.token_expires = now + lifetime;
+        match self.sessions.store {
+            SessionStoreKind::ServerMemory => {
+                u.session_server = server;
+                u.session_epoch = epoch;
+            }
+            SessionStoreKind::Jwt => {
+                r.extra_cpu = r.extra_cpu + self.sessions.algorithm.sign();
+            }
+            SessionStoreKind::Redis => {
+                return self.redis_send(sched, Command::Set(Key::Session(user), 1, Some(lifetime)), req, server);
+            }
+            SessionStoreKind::None => {}
+        }
+        self.after_login(sched, server, req);
+    }
+
+    fn after_login(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let r = &self.requests[req as usize];
+        let user = r.user;
+        if r.kind == (Kind::Login { merge: true }) {
+            // Checkout: the guest cart becomes the user's saved cart.
+            self.check_cart_here(server, user);
+            let u = &mut self.users[user as usize];
+            self.counts.merges += 1;
+            if u.saved_items > 0 && u.cart_items > 0 {
+                self.counts.merge_conflicts += 1;
+            }
+            u.saved_items = u.saved_items.saturating_add(u.cart_items);
+            u.cart_items = 0;
+            u.visit_writes = 0;
+            // The merged cart is written to the database (client and server-memory
+            // carts are copied; a database guest cart is re-keyed to the user).
+            return self.db_send(sched, req, server, true);
+        }
+        self.cart(sched, server, req);
+    }
+
+    /// Stage 3: the cart. Server-memory carts are checked on every request.
+    fn cart(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        if self.users.is_empty() || self.carts.store == CartStoreKind::None {
+            return self.run_cpu(sched, server, req);
+        }
+        let user = self.requests[req as usize].user;
+        let epoch = self.epoch16(server);
+        let add = self.requests[req as usize].kind == Kind::AddToCart;
+        self.check_cart_here(server, user);
+        let u = &mut self.users[user as usize];
+        if add {
+            u.cart_items = u.cart_items.saturating_add(1);
+            if self.carts.store == CartStoreKind::ServerMemory && u.cart_items == 1 {
+                u.cart_server = server;
+                u.cart_epoch = epoch;
+            }
+            if self.carts.store == CartStoreKind::Database {
+                if self.carts.guests {
+                    u.visit_writes = u.visit_writes.saturating_add(1);
+                }
+                return self.db_send(sched, req, server, true);
+            }
+        }
+        self.run_cpu(sched, server, req);
+    }
+
+    /// A server-memory cart is only where it was made: anywhere else, or after that
+    /// server restarted, the user finds it empty.
+    fn check_cart_here(&mut self, server: u16, user: u32) {
+        let epoch = self.epoch16(server);
+        let u = &mut self.users[user as usize];
+        if self.carts.store == CartStoreKind::ServerMemory && u.cart_items > 0 && (u.cart_server != server || u.cart_epoch != epoch) {
+            self.counts.carts_lost += 1;
+            self.counts.items_lost += u.cart_items as u64;
+            u.cart_items = 0;
+        }
+    }
+
+    /// Stage 4: CPU time (the request's own work plus token checks and logins).
+    fn run_cpu(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let r = &self.requests[req as usize];
+        let cpu = r.service + r.extra_cpu;
+        let epoch = self.servers[server as usize].epoch;
+        sched.emit(cpu, Event::ServiceDone { req, server, epoch });
+    }
+
+    /// The request is refused on the server (401, or Redis unavailable).
+    fn reject(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId, reason: FailReason) {
+        self.free_worker(sched, server, req);
+        self.answer_from_server(sched, req, Outcome::Failed(reason));
+    }
+
+    /// Releases the request's worker and starts the next waiting request.
+    fn free_worker(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let now = sched.now();
+        let s = &mut self.servers[server as usize];
+        s.workers.finish(req, now);
+        if let Some((next, _)) = s.workers.next_waiting() {
+            self.begin(sched, server, next);
+        }
+    }
+
+    fn logged_out(&mut self, now: SimTime, user: u32) {
+        self.counts.logouts += 1;
+        self.rec.on_logout(now);
+        if let Some(u) = self.users.get_mut(user as usize)
+            && self.rec.counts(now)
+        {
+            u.logged_out = true;
+        }
     }
 
     fn kill(&mut self, sched: &mut Scheduler<Event>, server: u16) {
@@ -315,15 +864,18 @@ impl WebTier {
         }
         s.state = ServerState::Down;
         s.epoch = s.epoch.wrapping_add(1);
-        let in_service: Vec<(ReqId, SimTime)> = s.in_service.drain(..).collect();
-        let queued: Vec<ReqId> = s.queue.drain(..).collect();
-        for (req, start) in in_service {
-            self.rec.on_busy(server as usize, start, now);
-            self.lb.connections[server as usize] -= 1;
-            self.answer_from_lb(sched, req, FailReason::ServerKilled);
+        let in_service: Vec<(ReqId, SimTime)> = s.workers.in_service.drain(..).collect();
+        let queued: Vec<ReqId> = s.workers.queue.drain(..).map(|(r, _)| r).collect();
+        for &(_, start) in &in_service {
+            self.servers[server as usize].workers.add_busy(start, now);
         }
-        for req in queued {
+        for req in in_service.into_iter().map(|(r, _)| r).chain(queued) {
             self.lb.connections[server as usize] -= 1;
+            let r = &self.requests[req as usize];
+            if r.idempotent && self.retry_idempotent && !r.timed_out && self.retry_elsewhere(sched, req) {
+                self.counts.retried_after_failure += 1;
+                continue;
+            }
             self.answer_from_lb(sched, req, FailReason::ServerKilled);
         }
         self.fleet_changed(now);
@@ -334,14 +886,145 @@ impl WebTier {
         self.rec.on_fleet_change(now, up, self.lb.rotation.len() as u32);
     }
 
+    // ----- Redis and the database ----------------------------------------------------
+
+    fn redis_send(&mut self, sched: &mut Scheduler<Event>, cmd: Command, req: ReqId, server: u16) {
+        let epoch = if server == NO_SERVER { 0 } else { self.servers[server as usize].epoch };
+        let job = RedisJob { cmd, req, server, epoch, reply: None, served_at: SimTime::ZERO };
+        let id = match self.redis.free.pop() {
+            Some(id) => {
+                self.redis.jobs[id as usize] = job;
+                id
+            }
+            None => {
+                self.redis.jobs.push(job);
+                (self.redis.jobs.len() - 1) as u32
+            }
+        };
+        if self.redis.down {
+            // Connection refused: the caller learns after a round trip.
+            self.redis.ops_refused += 1;
+            let rtt = draw(&self.redis.round_trip, &mut self.rng.redis);
+            sched.emit(rtt, Event::RedisReply { job: id });
+        } else {
+            let d = one_way(&self.redis.round_trip, &mut self.rng.redis);
+            sched.emit(d, Event::RedisArrive { job: id });
+        }
+    }
+
+    fn redis_start(&mut self, sched: &mut Scheduler<Event>, job: u32) {
+        let now = sched.now();
+        self.redis.station.start(job, now);
+        let t = draw(&self.redis.service, &mut self.rng.redis);
+        sched.emit(t, Event::RedisDone { job });
+    }
+
+    /// A reply reached its server: continue the request that was waiting for it.
+    fn redis_reply(&mut self, sched: &mut Scheduler<Event>, job: u32) {
+        let j = self.redis.jobs[job as usize];
+        self.redis.free.push(job);
+        if j.server == NO_SERVER {
+            return; // an administrative command (revocation)
+        }
+        let s = &mut self.servers[j.server as usize];
+        if s.epoch != j.epoch || s.state != ServerState::Up {
+            return; // the server died while waiting
+        }
+        if j.req == NO_REQ {
+            if let (Command::FetchBlocklist, Some(_)) = (j.cmd, j.reply) {
+                s.blocklist_as_of = s.blocklist_as_of.max(j.served_at);
+            }
+            return;
+        }
+        match j.cmd {
+            Command::Set(Key::Session(_), ..) => {
+                if j.reply.is_none() {
+                    return self.reject(sched, j.server, j.req, FailReason::RedisUnavailable);
+                }
+                self.after_login(sched, j.server, j.req)
+            }
+            _ => self.auth_reply(sched, j.server, j.req, j.reply),
+        }
+    }
+
+    fn db_send(&mut self, sched: &mut Scheduler<Event>, req: ReqId, server: u16, write: bool) {
+        let epoch = self.servers[server as usize].epoch;
+        let job = DbJob { req, server, epoch, write };
+        let id = match self.db.free.pop() {
+            Some(id) => {
+                self.db.jobs[id as usize] = job;
+                id
+            }
+            None => {
+                self.db.jobs.push(job);
+                (self.db.jobs.len() - 1) as u32
+            }
+        };
+        if write {
+            self.db.writes += 1;
+        } else {
+            self.db.reads += 1;
+        }
+        let now = sched.now();
+        if self.db.station.has_free() {
+            self.db_start(sched, id);
+        } else {
+            self.db.station.queue.push_back((id, now));
+        }
+    }
+
+    fn db_start(&mut self, sched: &mut Scheduler<Event>, job: u32) {
+        let now = sched.now();
+        self.db.station.start(job, now);
+        let j = self.db.jobs[job as usize];
+        let t = if j.write { draw(&self.db.write, &mut self.rng.database) } else { draw(&self.db.read, &mut self.rng.database) };
+        sched.emit(t, Event::DbDone { job });
+    }
+
+    fn db_done(&mut self, sched: &mut Scheduler<Event>, job: u32) {
+        let now = sched.now();
+        self.db.station.finish(job, now);
+        self.db.free.push(job);
+        if let Some((next, _)) = self.db.station.next_waiting() {
+            self.db_start(sched, next);
+        }
+        let j = self.db.jobs[job as usize];
+        let s = &self.servers[j.server as usize];
+        if s.epoch != j.epoch || s.state != ServerState::Up {
+            return;
+        }
+        let kind = self.requests[j.req as usize].kind;
+        match (kind, j.write) {
+            (Kind::Login { .. }, false) => self.login(sched, j.server, j.req),
+            _ => self.run_cpu(sched, j.server, j.req),
+        }
+    }
+
+    /// Revokes a random user's session or token.
+    fn fire(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let user = self.rng.revocation.random_range(0..self.population.users);
+        if self.fired.contains_key(&user) {
+            return;
+        }
+        self.fired.insert(user, Firing { at: now, last_admitted: None });
+        match (self.sessions.store, self.sessions.blocklist) {
+            (SessionStoreKind::Redis, _) => self.redis_send(sched, Command::Del(Key::Session(user)), NO_REQ, NO_SERVER),
+            (SessionStoreKind::Jwt, BlocklistMode::PerRequest | BlocklistMode::Cached) => {
+                let ttl = self.sessions.lifetime;
+                self.redis_send(sched, Command::Set(Key::Blocklist(user), 1, Some(ttl)), NO_REQ, NO_SERVER);
+            }
+            (SessionStoreKind::ServerMemory, _) => {
+                // The operator deletes the session on the server that holds it.
+                self.users[user as usize].session_server = NO_SERVER;
+            }
+            _ => {}
+        }
+    }
+
     /// Closes the books at `end`: busy time still running is counted, and the metrics
     /// and time series are computed.
-    pub fn finish(mut self, end: SimTime, events: u64) -> RunResult {
-        for (i, s) in self.servers.iter().enumerate() {
-            for &(_, start) in &s.in_service {
-                self.rec.on_busy(i, start, end);
-            }
-        }
+    pub fn finish(self, end: SimTime, events: u64) -> RunResult {
         let in_flight = self.requests.iter().filter(|r| r.live && !r.timed_out && self.rec.counts(r.sent_at)).count() as u64;
         let rec = &self.rec;
         let mut m = Metrics::new();
@@ -360,31 +1043,79 @@ impl WebTier {
         m.insert("waited_fraction".into(), if started == 0 { 0.0 } else { rec.waited as f64 / started as f64 });
         m.insert("throughput_ok_per_s".into(), rec.ok as f64 / window_s);
         let total_served: u64 = rec.servers.iter().map(|s| s.requests).sum();
-        let cores = self.servers.first().map_or(1, |s| s.cores) as f64;
-        let (mut util_sum, mut share_max) = (0.0, 0.0f64);
+        let (mut util_sum, mut cpu_sum, mut share_max) = (0.0, 0.0, 0.0f64);
         for (i, s) in rec.servers.iter().enumerate() {
             let name = System::server_name(i);
             let share = if total_served == 0 { 0.0 } else { s.requests as f64 / total_served as f64 };
-            let util = s.busy_ns as f64 / (window_s * 1e9 * cores);
+            let util = self.servers[i].workers.utilisation(end);
+            let cores = self.servers[i].workers.capacity as f64;
+            let cpu = s.cpu_ns as f64 / (window_s * 1e9 * cores);
             util_sum += util;
+            cpu_sum += cpu;
             share_max = share_max.max(share);
             m.insert(format!("server.{name}.requests"), s.requests as f64);
             m.insert(format!("server.{name}.share"), share);
             m.insert(format!("server.{name}.utilisation"), util);
+            m.insert(format!("server.{name}.cpu"), cpu);
         }
-        m.insert("servers.utilisation_mean".into(), util_sum / rec.servers.len().max(1) as f64);
+        let n = rec.servers.len().max(1) as f64;
+        m.insert("servers.utilisation_mean".into(), util_sum / n);
+        m.insert("servers.cpu_mean".into(), cpu_sum / n);
         m.insert("servers.share_max".into(), share_max);
         m.insert("run.window_s".into(), window_s);
         m.insert("engine.events".into(), events as f64);
 
+        if self.sessions.store != SessionStoreKind::None {
+            let active = self.users.iter().filter(|u| u.active).count();
+            let out = self.users.iter().filter(|u| u.logged_out).count();
+            m.insert("sessions.logins".into(), self.counts.logins as f64);
+            m.insert("sessions.logouts".into(), self.counts.logouts as f64);
+            m.insert("sessions.logged_out_users".into(), out as f64);
+            m.insert("sessions.logged_out_share".into(), if active == 0 { 0.0 } else { out as f64 / active as f64 });
+            m.insert("sessions.active_users".into(), active as f64);
+            put_distribution(&mut m, "auth_ms", &rec.auth_ns, rec.auth_sum_ns);
+        }
+        if self.carts.store != CartStoreKind::None {
+            m.insert("carts.lost".into(), self.counts.carts_lost as f64);
+            m.insert("carts.items_lost".into(), self.counts.items_lost as f64);
+            m.insert("carts.merges".into(), self.counts.merges as f64);
+            m.insert("carts.merge_conflicts".into(), self.counts.merge_conflicts as f64);
+            m.insert("carts.visits_abandoned".into(), self.counts.visits_abandoned as f64);
+            m.insert("carts.guest_writes_wasted".into(), self.counts.guest_writes_wasted as f64);
+        }
+        m.insert("database.reads".into(), self.db.reads as f64);
+        m.insert("database.writes".into(), self.db.writes as f64);
+        m.insert("database.utilisation".into(), self.db.station.utilisation(end));
+        m.insert("redis.ops".into(), self.redis.ops as f64);
+        m.insert("redis.ops_per_s".into(), self.redis.ops as f64 / window_s);
+        m.insert("redis.refused".into(), self.redis.ops_refused as f64);
+        m.insert("redis.utilisation".into(), self.redis.station.utilisation(end));
+        m.insert("redis.keys".into(), self.redis.kv.len() as f64);
+        m.insert("requests.retried_after_failure".into(), self.counts.retried_after_failure as f64);
+        if self.fire_rate > 0.0 {
+            let exposures: Vec<f64> = self
+                .fired
+                .values()
+                .filter(|f| f.at < self.fire_until)
+                .map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64()))
+                .collect();
+            let k = exposures.len() as f64;
+            m.insert("revocation.fired".into(), k);
+            m.insert("revocation.exposure_mean_s".into(), if k == 0.0 { 0.0 } else { exposures.iter().sum::<f64>() / k });
+            m.insert("revocation.exposure_max_s".into(), exposures.iter().copied().fold(0.0, f64::max));
+            m.insert("revocation.lookups".into(), self.counts.auth_lookups as f64);
+            m.insert("revocation.lookups_per_request".into(), if rec.sent == 0 { 0.0 } else { self.counts.auth_lookups as f64 / rec.sent as f64 });
+        }
+
+        let step = rec.step().0.max(1);
         let mut series = Vec::with_capacity(rec.buckets.len());
         let (mut up, mut rot) = (0, 0);
-        let last = ((end.0.saturating_sub(1)) / rec_step(rec)).min(rec.buckets.len() as u64 - 1) as usize;
+        let last = ((end.0.saturating_sub(1)) / step).min(rec.buckets.len() as u64 - 1) as usize;
         for (i, b) in rec.buckets.iter().enumerate().take(last + 1) {
             up = b.servers_up.unwrap_or(up);
             rot = b.servers_in_rotation.unwrap_or(rot);
             series.push(SeriesRow {
-                t_s: (i as u64 * rec_step(rec)) as f64 / 1e9,
+                t_s: (i as u64 * step) as f64 / 1e9,
                 sent: b.sent,
                 ok: b.ok,
                 failed: b.failed,
@@ -392,14 +1123,11 @@ impl WebTier {
                 latency_p99_ms: b.latency_us.as_ref().map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1e3),
                 servers_up: up,
                 servers_in_rotation: rot,
+                logouts: b.logouts,
             });
         }
         RunResult { metrics: m, series }
     }
-}
-
-fn rec_step(rec: &Recorder) -> u64 {
-    rec.step().0.max(1)
 }
 
 impl World for WebTier {
@@ -430,50 +1158,25 @@ impl World for WebTier {
                     None => self.answer_from_lb(sched, req, FailReason::NoHealthyServer),
                 }
             }
-            Event::ReachServer { req, server } => {
-                let s = &mut self.servers[server as usize];
-                if s.state != ServerState::Up {
-                    let delay = draw(&self.lb_server, &mut self.rng.network);
-                    self.hop(sched, delay, Event::Refused { req, server });
-                } else if s.has_free_core() {
-                    self.requests[req as usize].enqueued_at = sched.now();
-                    self.start_service(sched, server, req);
-                } else if s.queue_full() {
-                    self.answer_from_server(sched, req, Outcome::Failed(FailReason::Overloaded));
-                } else {
-                    s.queue.push_back(req);
-                    self.requests[req as usize].enqueued_at = sched.now();
-                }
-            }
+            Event::ReachServer { req, server } => self.arrive_at_server(sched, req, server),
             Event::Refused { req, server } => {
                 self.lb.connections[server as usize] -= 1;
-                let r = &mut self.requests[req as usize];
-                if (r.attempts as u32) < self.lb.retries {
-                    r.attempts += 1;
-                    let key = RouteKey { user: r.user, ip: r.ip };
-                    let tried = r.tried;
-                    match self.lb.route_retry(&key, tried) {
-                        Some(next) => self.forward(sched, req, next),
-                        None => self.answer_from_lb(sched, req, FailReason::ConnectionRefused),
-                    }
-                } else {
+                if !self.retry_elsewhere(sched, req) {
                     self.answer_from_lb(sched, req, FailReason::ConnectionRefused);
                 }
             }
             Event::ServiceDone { req, server, epoch } => {
-                let s = &mut self.servers[server as usize];
-                if s.epoch != epoch {
+                if self.servers[server as usize].epoch != epoch {
                     return; // the server was killed; this request already failed
                 }
-                let start = s.finish(req).expect("a completing request is in service");
-                let next = s.queue.pop_front();
                 let now = sched.now();
-                self.rec.on_busy(server as usize, start, now);
-                self.rec.on_completed_by(server as usize, self.requests[req as usize].sent_at);
+                let r = &self.requests[req as usize];
+                let cpu = r.service + r.extra_cpu;
+                let sent_at = r.sent_at;
+                self.rec.on_cpu(server as usize, now, cpu);
+                self.rec.on_completed_by(server as usize, sent_at);
+                self.free_worker(sched, server, req);
                 self.answer_from_server(sched, req, Outcome::Ok);
-                if let Some(next) = next {
-                    self.start_service(sched, server, next);
-                }
             }
             Event::ReachClient { req } => {
                 let r = &self.requests[req as usize];
@@ -482,7 +1185,14 @@ impl World for WebTier {
                 if !timed_out {
                     match outcome {
                         Outcome::Ok => self.rec.on_ok(sched.now(), sent_at),
-                        Outcome::Failed(reason) => self.rec.on_failed(sched.now(), sent_at, reason),
+                        Outcome::Failed(reason) => {
+                            if reason == FailReason::Unauthorized
+                                && let Some(u) = self.users.get_mut(user as usize)
+                            {
+                                u.gone = true; // a fired user stops once turned away
+                            }
+                            self.rec.on_failed(sched.now(), sent_at, reason)
+                        }
                         Outcome::Pending => unreachable!("answers carry an outcome"),
                     }
                     self.client_done(sched, user, sent_at);
@@ -510,14 +1220,41 @@ impl World for WebTier {
                 }
                 sched.emit(h.interval, Event::HealthCheck);
             }
-            Event::Fault { index } => match self.faults[index as usize].action {
+            Event::Fault { index } => match self.faults[index as usize].action.clone() {
                 FaultAction::Kill { server, restart_after } => {
                     self.kill(sched, server as u16);
                     if let Some(after) = restart_after {
                         sched.emit(after, Event::ServerBoots { server: server as u16 });
                     }
                 }
+                FaultAction::RedisDown { lasting } => {
+                    self.redis.down = true;
+                    // Commands queued or in service are lost with the connection.
+                    let now = sched.now();
+                    let pending: Vec<u32> = self.redis.station.in_service.drain(..).map(|(j, _)| j).chain(self.redis.station.queue.drain(..).map(|(j, _)| j)).collect();
+                    let _ = now;
+                    for job in pending {
+                        self.redis.jobs[job as usize].reply = None;
+                        let d = one_way(&self.redis.round_trip, &mut self.rng.redis);
+                        sched.emit(d, Event::RedisReply { job });
+                    }
+                    sched.emit(lasting, Event::RedisRecovers { index });
+                }
+                FaultAction::RedisSlow { lasting, service, round_trip } => {
+                    if let Some(s) = service {
+                        self.redis.service = s;
+                    }
+                    if let Some(r) = round_trip {
+                        self.redis.round_trip = r;
+                    }
+                    sched.emit(lasting, Event::RedisRecovers { index });
+                }
             },
+            Event::RedisRecovers { .. } => {
+                self.redis.down = false;
+                self.redis.service = self.redis.normal_service.clone();
+                self.redis.round_trip = self.redis.normal_round_trip.clone();
+            }
             Event::ServerBoots { server } => {
                 let s = &mut self.servers[server as usize];
                 if s.state == ServerState::Down {
@@ -531,6 +1268,54 @@ impl World for WebTier {
                 if s.epoch == epoch && s.state == ServerState::Booting {
                     s.state = ServerState::Up;
                     self.fleet_changed(sched.now());
+                }
+            }
+            Event::RedisArrive { job } => {
+                if self.redis.down {
+                    self.redis.ops_refused += 1;
+                    self.redis.jobs[job as usize].reply = None;
+                    let d = one_way(&self.redis.round_trip, &mut self.rng.redis);
+                    sched.emit(d, Event::RedisReply { job });
+                } else if self.redis.station.has_free() {
+                    self.redis_start(sched, job);
+                } else {
+                    let now = sched.now();
+                    self.redis.station.queue.push_back((job, now));
+                }
+            }
+            Event::RedisDone { job } => {
+                let now = sched.now();
+                if self.redis.station.finish(job, now).is_none() {
+                    return; // lost when Redis went down
+                }
+                if self.rec.counts(now) {
+                    self.redis.ops += 1;
+                }
+                let cmd = self.redis.jobs[job as usize].cmd;
+                let reply = self.redis.kv.apply(cmd, now);
+                let j = &mut self.redis.jobs[job as usize];
+                j.reply = Some(reply);
+                j.served_at = now;
+                let d = one_way(&self.redis.round_trip, &mut self.rng.redis);
+                sched.emit(d, Event::RedisReply { job });
+                if let Some((next, _)) = self.redis.station.next_waiting() {
+                    self.redis_start(sched, next);
+                }
+            }
+            Event::RedisReply { job } => self.redis_reply(sched, job),
+            Event::DbDone { job } => self.db_done(sched, job),
+            Event::BlocklistRefresh { server } => {
+                if self.servers[server as usize].state == ServerState::Up {
+                    self.counts.auth_lookups += 1;
+                    self.redis_send(sched, Command::FetchBlocklist, NO_REQ, server);
+                }
+                sched.emit(self.sessions.blocklist_refresh, Event::BlocklistRefresh { server });
+            }
+            Event::Fire => {
+                self.fire(sched);
+                let next = sched.now() + self.fire_gap();
+                if next < self.fire_until {
+                    sched.emit_at(next, Event::Fire);
                 }
             }
         }

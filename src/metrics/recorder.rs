@@ -22,10 +22,22 @@ pub enum FailReason {
     NoHealthyServer,
     /// The client gave up waiting.
     ClientTimeout,
+    /// The request needed Redis and Redis refused the connection.
+    RedisUnavailable,
+    /// The token or session was revoked (a fired user), or a login was denied.
+    Unauthorized,
 }
 
 impl FailReason {
-    pub const ALL: [FailReason; 5] = [FailReason::ServerKilled, FailReason::ConnectionRefused, FailReason::Overloaded, FailReason::NoHealthyServer, FailReason::ClientTimeout];
+    pub const ALL: [FailReason; 7] = [
+        FailReason::ServerKilled,
+        FailReason::ConnectionRefused,
+        FailReason::Overloaded,
+        FailReason::NoHealthyServer,
+        FailReason::ClientTimeout,
+        FailReason::RedisUnavailable,
+        FailReason::Unauthorized,
+    ];
     pub fn key(self) -> &'static str {
         match self {
             FailReason::ServerKilled => "server_killed",
@@ -33,6 +45,8 @@ impl FailReason {
             FailReason::Overloaded => "overloaded_503",
             FailReason::NoHealthyServer => "no_healthy_server",
             FailReason::ClientTimeout => "client_timeout",
+            FailReason::RedisUnavailable => "redis_unavailable",
+            FailReason::Unauthorized => "unauthorized",
         }
     }
 }
@@ -54,6 +68,8 @@ pub struct Bucket {
     pub latency_us: Option<Histogram<u32>>,
     pub servers_up: Option<u32>,
     pub servers_in_rotation: Option<u32>,
+    /// Users forced to log in again because their session was lost.
+    pub logouts: u64,
 }
 
 /// Per-server counters.
@@ -61,8 +77,10 @@ pub struct Bucket {
 pub struct ServerStats {
     /// Requests this server completed (counted ones only).
     pub requests: u64,
-    /// Core-nanoseconds spent serving inside the statistics window.
+    /// Worker-nanoseconds held by requests inside the statistics window.
     pub busy_ns: u128,
+    /// CPU-nanoseconds spent inside the statistics window.
+    pub cpu_ns: u128,
 }
 
 /// Everything measured in one run of one variant.
@@ -71,12 +89,15 @@ pub struct Recorder {
     step: SimDuration,
     pub sent: u64,
     pub ok: u64,
-    pub failed: [u64; 5],
+    pub failed: [u64; 7],
     pub latency_ns: Histogram<u64>,
     pub latency_sum_ns: u128,
     pub queue_wait_ns: Histogram<u64>,
     pub queue_wait_sum_ns: u128,
     pub waited: u64,
+    /// Time spent checking a session or token, for requests that carried one.
+    pub auth_ns: Histogram<u64>,
+    pub auth_sum_ns: u128,
     pub servers: Vec<ServerStats>,
     pub buckets: Vec<Bucket>,
 }
@@ -89,12 +110,14 @@ impl Recorder {
             step,
             sent: 0,
             ok: 0,
-            failed: [0; 5],
+            failed: [0; 7],
             latency_ns: new_hist(),
             latency_sum_ns: 0,
             queue_wait_ns: new_hist(),
             queue_wait_sum_ns: 0,
             waited: 0,
+            auth_ns: new_hist(),
+            auth_sum_ns: 0,
             servers: vec![ServerStats::default(); servers],
             buckets: vec![Bucket::default(); n_buckets.min(1_000_001)],
         }
@@ -167,6 +190,27 @@ impl Recorder {
         if end > from {
             self.servers[server].busy_ns += (end.0 - from.0) as u128;
         }
+    }
+
+    /// CPU time `cpu` of `server` ended at `end`; only the part after warm-up counts.
+    #[inline]
+    pub fn on_cpu(&mut self, server: usize, end: SimTime, cpu: SimDuration) {
+        let start = SimTime(end.0.saturating_sub(cpu.0)).max(self.warmup_end);
+        if end > start {
+            self.servers[server].cpu_ns += (end.0 - start.0) as u128;
+        }
+    }
+
+    #[inline]
+    pub fn on_auth(&mut self, sent_at: SimTime, took: SimDuration) {
+        if self.counts(sent_at) {
+            self.auth_ns.saturating_record(took.0);
+            self.auth_sum_ns += took.0 as u128;
+        }
+    }
+
+    pub fn on_logout(&mut self, now: SimTime) {
+        self.bucket(now).logouts += 1;
     }
 
     #[inline]

@@ -2,5 +2,7 @@
 //! a variant differs from another by a value in a model file, not by code.
 
 pub mod lb;
+pub mod session;
 
 pub use lb::{HashRing, LbPolicy};
+pub use session::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, SessionStoreKind};

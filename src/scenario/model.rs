@@ -5,7 +5,7 @@ use super::diag::Problem;
 use super::raw::*;
 use super::units::Duration;
 use crate::engine::{Distribution, SimDuration};
-use crate::policies::LbPolicy;
+use crate::policies::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
 use serde::Serialize;
 
 /// Largest population a model may ask for, from the estimated memory it needs.
@@ -23,7 +23,58 @@ pub struct System {
     pub network: NetworkSpec,
     pub load_balancer: LbSpec,
     pub servers: ServerSpec,
+    pub sessions: SessionSpec,
+    pub redis: RedisSpec,
+    pub database: DatabaseSpec,
+    pub carts: CartSpec,
+    pub revocation: RevocationSpec,
     pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionSpec {
+    pub store: SessionStoreKind,
+    pub lifetime: SimDuration,
+    pub algorithm: JwtAlgorithm,
+    pub blocklist: BlocklistMode,
+    pub blocklist_refresh: SimDuration,
+    pub blocklist_fail: FailMode,
+    pub login_cpu: SimDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RedisSpec {
+    pub round_trip: Distribution,
+    pub service: Distribution,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseSpec {
+    pub connections: u32,
+    pub read: Distribution,
+    pub write: Distribution,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CartSpec {
+    pub store: CartStoreKind,
+    pub add_share: f64,
+    pub guests: bool,
+    pub visit_requests: f64,
+    pub login_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RevocationSpec {
+    pub fire_rate_per_sec: f64,
+    pub fire_until: SimDuration,
+}
+
+impl System {
+    /// Whether any request or background task talks to Redis.
+    pub fn uses_redis(&self) -> bool {
+        self.sessions.store == SessionStoreKind::Redis || (self.sessions.store == SessionStoreKind::Jwt && self.sessions.blocklist != BlocklistMode::Off)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +102,7 @@ pub struct ClientSpec {
     pub workload: Workload,
     pub timeout: Option<SimDuration>,
     pub proxies: Vec<ProxyGroup>,
+    pub idempotent_share: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +124,7 @@ pub struct LbSpec {
     pub latency: Distribution,
     pub health_check: Option<HealthCheck>,
     pub retries: u32,
+    pub retry_idempotent: bool,
     pub virtual_nodes: u32,
 }
 
@@ -102,6 +155,10 @@ pub struct Fault {
 pub enum FaultAction {
     /// Kill server `server` (0-based); start it again after `restart_after` if given.
     Kill { server: u32, restart_after: Option<SimDuration> },
+    /// Redis refuses connections for `lasting`.
+    RedisDown { lasting: SimDuration },
+    /// Redis answers slowly for `lasting`.
+    RedisSlow { lasting: SimDuration, service: Option<Distribution>, round_trip: Option<Distribution> },
 }
 
 impl System {
@@ -133,6 +190,14 @@ impl Checker {
     fn err(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
         let help = help.into();
         self.problems.push(Problem::at_path(path, message.into(), if help.is_empty() { None } else { Some(help) }));
+    }
+
+    fn share(&mut self, x: f64, path: &str) -> f64 {
+        if !(0.0..=1.0).contains(&x) {
+            self.err(path, format!("{x} is not a share"), "use a number from 0 to 1");
+            return x.clamp(0.0, 1.0);
+        }
+        x
     }
 
     fn time_dist(&mut self, raw: &RawDist<Duration>, path: &str) -> Distribution {
@@ -272,7 +337,8 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     if behind > cl.users {
         c.err("clients.proxies", format!("the proxy groups hold {behind} users but the population is {}", cl.users), "proxy groups are part of clients.users; raise users or shrink the groups");
     }
-    let clients = ClientSpec { users: cl.users, workload, timeout, proxies };
+    let idempotent_share = c.share(cl.idempotent_share, "clients.idempotent_share");
+    let clients = ClientSpec { users: cl.users, workload, timeout, proxies, idempotent_share };
 
     // network and load balancer
     let network = NetworkSpec {
@@ -304,6 +370,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         latency: c.time_dist(&lb.latency, "load_balancer.latency"),
         health_check: hc.enabled.then_some(HealthCheck { interval: hc.interval.0, unhealthy_after: hc.unhealthy_after, healthy_after: hc.healthy_after }),
         retries: lb.retries,
+        retry_idempotent: lb.retry_idempotent,
         virtual_nodes: lb.virtual_nodes,
     };
 
@@ -327,6 +394,54 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         boot_time: servers.boot_time.0,
     };
 
+    // sessions, redis, database, carts, revocation
+    let se = &raw.sessions;
+    if se.lifetime.0.is_zero() {
+        c.err("sessions.lifetime", "sessions that last 0s", "use a lifetime such as \"30m\"");
+    }
+    if se.blocklist != BlocklistMode::Off && se.store != SessionStoreKind::Jwt {
+        c.err("sessions.blocklist", "a blocklist is for JWT sessions", "set sessions.store = \"jwt\", or remove blocklist: reference tokens are revoked by deleting them");
+    }
+    if se.blocklist == BlocklistMode::Cached && se.blocklist_refresh.0.is_zero() {
+        c.err("sessions.blocklist_refresh", "a cached blocklist refreshed every 0s", "use \"5s\" or more, or blocklist = \"per-request\"");
+    }
+    let sessions = SessionSpec {
+        store: se.store,
+        lifetime: se.lifetime.0,
+        algorithm: se.algorithm,
+        blocklist: se.blocklist,
+        blocklist_refresh: se.blocklist_refresh.0,
+        blocklist_fail: se.blocklist_fail,
+        login_cpu: se.login_cpu.0,
+    };
+    let redis = RedisSpec { round_trip: c.time_dist(&raw.redis.round_trip, "redis.round_trip"), service: c.time_dist(&raw.redis.service, "redis.service") };
+    if raw.database.connections == 0 || raw.database.connections > 100_000 {
+        c.err("database.connections", format!("{} connections", raw.database.connections), "use 1 to 100000");
+    }
+    let database = DatabaseSpec { connections: raw.database.connections.max(1), read: c.time_dist(&raw.database.read, "database.read"), write: c.time_dist(&raw.database.write, "database.write") };
+    let ca = &raw.carts;
+    let carts = CartSpec {
+        store: ca.store,
+        add_share: c.share(ca.add_share, "carts.add_share"),
+        guests: ca.guests,
+        visit_requests: ca.visit_requests,
+        login_share: c.share(ca.login_share, "carts.login_share"),
+    };
+    if ca.guests && ca.store == CartStoreKind::None {
+        c.err("carts.guests", "guest shoppers with no cart store", "set carts.store to \"server-memory\", \"database\" or \"client\"");
+    }
+    if ca.guests && se.store == SessionStoreKind::None {
+        c.err("carts.guests", "guests log in at checkout, but there are no sessions", "set sessions.store");
+    }
+    if !(ca.visit_requests >= 1.0) {
+        c.err("carts.visit_requests", format!("{} requests per visit", ca.visit_requests), "use 1 or more");
+    }
+    let rv = &raw.revocation;
+    if rv.fire_rate.per_sec > 0.0 && se.store == SessionStoreKind::None {
+        c.err("revocation.fire_rate", "users are fired but there are no sessions to revoke", "set sessions.store");
+    }
+    let revocation = RevocationSpec { fire_rate_per_sec: rv.fire_rate.per_sec, fire_until: rv.fire_until.map_or(run.duration, |d| d.0) };
+
     // faults
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
@@ -334,18 +449,37 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         if f.at.0 > run.duration {
             c.err(&format!("{path}.at"), format!("the fault at {} comes after the end of the run ({})", f.at.0, run.duration), "move it inside the run or lengthen run.duration");
         }
-        match &f.kill {
-            Some(name) => match parse_server_name(name, servers.count) {
+        match (&f.kill, f.redis) {
+            (Some(_), Some(_)) => c.err(&path, "this fault both kills a server and breaks Redis", "write two [[faults]] entries"),
+            (Some(name), None) => match parse_server_name(name, servers.count) {
                 Ok(server) => faults.push(Fault { at: f.at.0, action: FaultAction::Kill { server, restart_after: f.restart_after.map(|d| d.0) } }),
                 Err(help) => c.err(&format!("{path}.kill"), format!("there is no server called \"{name}\""), help),
             },
-            None => c.err(&path, "this fault does nothing", "add an action such as kill = \"server-1\""),
+            (None, Some(kind)) => {
+                let Some(lasting) = f.lasting else {
+                    c.err(&format!("{path}.lasting"), "a Redis fault needs to say how long it lasts", "add lasting = \"30s\"");
+                    continue;
+                };
+                let action = match kind {
+                    RedisFaultKind::Down => FaultAction::RedisDown { lasting: lasting.0 },
+                    RedisFaultKind::Slow => {
+                        if f.service.is_none() && f.round_trip.is_none() {
+                            c.err(&path, "a slow Redis needs a slower service or round_trip", "add service = \"100us\" or round_trip = \"5ms\"");
+                        }
+                        let service = f.service.as_ref().map(|d| c.time_dist(d, &format!("{path}.service")));
+                        let round_trip = f.round_trip.as_ref().map(|d| c.time_dist(d, &format!("{path}.round_trip")));
+                        FaultAction::RedisSlow { lasting: lasting.0, service, round_trip }
+                    }
+                };
+                faults.push(Fault { at: f.at.0, action });
+            }
+            (None, None) => c.err(&path, "this fault does nothing", "add an action such as kill = \"server-1\" or redis = \"down\""),
         }
     }
     faults.sort_by_key(|f| f.at);
 
     if c.problems.is_empty() {
-        Ok(System { run, clients, network, load_balancer, servers: server_spec, faults })
+        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, faults })
     } else {
         Err(c.problems)
     }

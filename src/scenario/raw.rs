@@ -6,7 +6,7 @@
 //! `statesim schema` prints their JSON Schema, so editors and docs see the same truth.
 
 use super::units::{Duration, Rate};
-use crate::policies::LbPolicy;
+use crate::policies::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, value::MapAccessDeserializer, Deserializer, Visitor};
 use serde::Deserialize;
@@ -39,9 +39,105 @@ pub struct RawModel {
     pub load_balancer: RawLoadBalancer,
     #[serde(default)]
     pub servers: RawServers,
+    #[serde(default)]
+    pub sessions: RawSessions,
+    #[serde(default)]
+    pub redis: RawRedis,
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub carts: RawCarts,
+    #[serde(default)]
+    pub revocation: RawRevocation,
     /// Scheduled faults, each at a time with one action.
     #[serde(default)]
     pub faults: Vec<RawFault>,
+}
+
+/// Logged-in sessions: where they live and what checking them costs.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    /// "none", "server-memory", "redis" (reference token) or "jwt". Default "none".
+    #[serde(default = "d_store")]
+    pub store: SessionStoreKind,
+    /// Session (or token) lifetime from login; then the user logs in again (jwt: refreshes). Default "30m".
+    #[serde(default = "d_lifetime")]
+    pub lifetime: Duration,
+    /// JWT signature algorithm: "HS256", "RS256", "ES256" or "EdDSA". Default "HS256".
+    #[serde(default = "d_algorithm")]
+    pub algorithm: JwtAlgorithm,
+    /// JWT revocation: "off", "per-request" (Redis lookup) or "cached" (local copy). Default "off".
+    #[serde(default = "d_blocklist")]
+    pub blocklist: BlocklistMode,
+    /// How often a cached blocklist is fetched from Redis. Default "5s".
+    #[serde(default = "d_refresh")]
+    pub blocklist_refresh: Duration,
+    /// With Redis down, a blocklist check lets requests through ("open") or rejects them ("closed"). Default "open".
+    #[serde(default = "d_fail_open")]
+    pub blocklist_fail: FailMode,
+    /// Server CPU to check a password and start a session (besides one database read). Default "2ms".
+    #[serde(default = "d_login_cpu")]
+    pub login_cpu: Duration,
+}
+
+/// The Redis server shared by all web servers.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    /// Network round trip from a web server, same zone. Default "300us".
+    #[serde(default = "d_redis_rtt")]
+    pub round_trip: RawDist<Duration>,
+    /// Time the single command thread spends per command. Default "10us" (about 100k ops/s).
+    #[serde(default = "d_redis_service")]
+    pub service: RawDist<Duration>,
+}
+
+/// The database (carts, credentials).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    /// Connections in the shared pool: queries beyond it wait. Default 50.
+    #[serde(default = "d_db_conns")]
+    pub connections: u32,
+    /// Time of one read (network included). Default "1ms".
+    #[serde(default = "d_db_read")]
+    pub read: RawDist<Duration>,
+    /// Time of one write (network included). Default "3ms".
+    #[serde(default = "d_db_write")]
+    pub write: RawDist<Duration>,
+}
+
+/// Shopping carts.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCarts {
+    /// "none", "server-memory", "database" or "client". Default "none".
+    #[serde(default = "d_cart_store")]
+    pub store: CartStoreKind,
+    /// Share of requests that add an item to the cart. Default 0.1.
+    #[serde(default = "d_add_share")]
+    pub add_share: f64,
+    /// Users shop as guests and log in only to check out. Default false.
+    #[serde(default)]
+    pub guests: bool,
+    /// Guests: mean requests in a visit before checkout or abandonment. Default 10.
+    #[serde(default = "d_visit")]
+    pub visit_requests: f64,
+    /// Guests: share of visits that end in a login (checkout); the rest abandon the cart. Default 0.3.
+    #[serde(default = "d_login_share")]
+    pub login_share: f64,
+}
+
+/// Firing users: a fired user's session or token is revoked at a random moment.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRevocation {
+    /// Users fired per unit time (Poisson), after warm-up. Default "0/s" (none).
+    #[serde(default = "d_zero_rate")]
+    pub fire_rate: Rate,
+    /// No one is fired after this time (so every exposure can end before the run does). Default: the end of the run.
+    pub fire_until: Option<Duration>,
 }
 
 /// How long to simulate and what to measure.
@@ -84,6 +180,9 @@ pub struct RawClients {
     /// Groups of users sharing few public IPs (corporate NAT, mega-proxies).
     #[serde(default)]
     pub proxies: Vec<RawProxy>,
+    /// Share of requests that are idempotent (GET-like) and may be retried after a failure. Default 0.8.
+    #[serde(default = "d_idempotent")]
+    pub idempotent_share: f64,
 }
 
 /// Users behind a NAT: `users` of the population share `ips` public addresses.
@@ -125,6 +224,9 @@ pub struct RawLoadBalancer {
     /// Tries on another server after a refused connection. Default 1.
     #[serde(default = "d_one")]
     pub retries: u32,
+    /// Also retry idempotent requests (see clients.idempotent_share) on another server after a 502. Default true.
+    #[serde(default = "d_true")]
+    pub retry_idempotent: bool,
     /// Points per server on the consistent-hash ring. Default 150.
     #[serde(default = "d_vnodes")]
     pub virtual_nodes: u32,
@@ -179,6 +281,21 @@ pub struct RawFault {
     pub kill: Option<String>,
     /// Start the killed server again this long after the kill (it then boots for `servers.boot_time`).
     pub restart_after: Option<Duration>,
+    /// Redis becomes "down" (connections refused) or "slow" for `lasting`.
+    pub redis: Option<RedisFaultKind>,
+    /// How long a Redis fault lasts.
+    pub lasting: Option<Duration>,
+    /// A slow Redis's command time.
+    pub service: Option<RawDist<Duration>>,
+    /// A slow Redis's round trip.
+    pub round_trip: Option<RawDist<Duration>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedisFaultKind {
+    Down,
+    Slow,
 }
 
 /// A duration, or "off".
@@ -348,6 +465,61 @@ fn d_boot() -> Duration {
     dur("30s")
 }
 
+fn d_store() -> SessionStoreKind {
+    SessionStoreKind::None
+}
+fn d_lifetime() -> Duration {
+    dur("30m")
+}
+fn d_algorithm() -> JwtAlgorithm {
+    JwtAlgorithm::HS256
+}
+fn d_blocklist() -> BlocklistMode {
+    BlocklistMode::Off
+}
+fn d_refresh() -> Duration {
+    dur("5s")
+}
+fn d_fail_open() -> FailMode {
+    FailMode::Open
+}
+fn d_login_cpu() -> Duration {
+    dur("2ms")
+}
+fn d_redis_rtt() -> RawDist<Duration> {
+    RawDist::Fixed(dur("300us"))
+}
+fn d_redis_service() -> RawDist<Duration> {
+    RawDist::Fixed(dur("10us"))
+}
+fn d_db_conns() -> u32 {
+    50
+}
+fn d_db_read() -> RawDist<Duration> {
+    RawDist::Fixed(dur("1ms"))
+}
+fn d_db_write() -> RawDist<Duration> {
+    RawDist::Fixed(dur("3ms"))
+}
+fn d_cart_store() -> CartStoreKind {
+    CartStoreKind::None
+}
+fn d_add_share() -> f64 {
+    0.1
+}
+fn d_visit() -> f64 {
+    10.0
+}
+fn d_login_share() -> f64 {
+    0.3
+}
+fn d_zero_rate() -> Rate {
+    Rate { per_sec: 0.0 }
+}
+fn d_idempotent() -> f64 {
+    0.8
+}
+
 macro_rules! default_from_empty_table {
     ($($t:ty),*) => {$(
         impl Default for $t {
@@ -357,4 +529,4 @@ macro_rules! default_from_empty_table {
         }
     )*};
 }
-default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers);
+default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation);
