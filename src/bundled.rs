@@ -16,6 +16,12 @@ macro_rules! bundled {
 
 /// The scenario models: what `statesim run models/` runs.
 pub const MODELS: &[Bundled] = bundled! {
+    "crash-test" => "models/crash-test.toml",
+    "sticky-hashing" => "models/sticky-hashing.toml",
+    "mega-proxy" => "models/mega-proxy.toml",
+    "session-latency" => "models/session-latency.toml",
+    "jwt-revocation" => "models/jwt-revocation.toml",
+    "shopping-cart" => "models/shopping-cart.toml",
     "load-balancing" => "models/load-balancing.toml",
 };
 

@@ -243,6 +243,8 @@ pub struct WebTier {
     fired: BTreeMap<u32, Firing>,
     requests: Vec<Request>,
     free: Vec<ReqId>,
+    /// Requests the load balancer sent to each server (counted ones, retries included).
+    routed: Vec<u64>,
     rng: Streams,
     pub rec: Recorder,
     counts: Counts,
@@ -342,6 +344,7 @@ impl WebTier {
             },
             db: DbNode { station: db_station, read: system.database.read.clone(), write: system.database.write.clone(), jobs: Vec::new(), free: Vec::new(), reads: 0, writes: 0 },
             fired: BTreeMap::new(),
+            routed: vec![0; n],
             requests: Vec::new(),
             free: Vec::new(),
             rng: Streams {
@@ -380,6 +383,9 @@ impl WebTier {
                 }
             }
         }
+        if self.sessions.warm_start && self.sessions.store != SessionStoreKind::None && !self.carts.guests {
+            self.warm_start();
+        }
         if let Some(h) = self.health {
             sched.emit(h.interval, Event::HealthCheck);
         }
@@ -400,6 +406,30 @@ impl WebTier {
         }
         let n = self.servers.len() as u32;
         self.rec.on_fleet_change(SimTime::ZERO, n, n);
+    }
+
+    /// Every user starts logged in, with a session issued at a random moment over the
+    /// past lifetime: server-memory sessions on the server the load balancer would pick
+    /// for the user now, reference tokens in Redis with their remaining TTL.
+    fn warm_start(&mut self) {
+        let lifetime = self.sessions.lifetime.0.max(1);
+        for user in 0..self.population.users {
+            let remaining = SimDuration(1 + self.rng.behaviour.random_range(0..lifetime));
+            self.users[user as usize].token_expires = SimTime::ZERO + remaining;
+            match self.sessions.store {
+                SessionStoreKind::ServerMemory => {
+                    let key = RouteKey { user, ip: self.population.ip_of(user) };
+                    if let Some(s) = self.lb.route(&key, &mut self.rng.routing) {
+                        self.users[user as usize].session_server = s;
+                        self.users[user as usize].session_epoch = 0;
+                    }
+                }
+                SessionStoreKind::Redis => {
+                    self.redis.kv.apply(Command::Set(Key::Session(user), 1, Some(remaining)), SimTime::ZERO);
+                }
+                _ => {}
+            }
+        }
     }
 
     #[inline]
@@ -551,6 +581,9 @@ impl WebTier {
         r.server = server;
         if server < 64 {
             r.tried |= 1u64 << server;
+        }
+        if r.sent_at >= self.rec.warmup_end {
+            self.routed[server as usize] += 1;
         }
         self.lb.connections[server as usize] += 1;
         let delay = draw(&self.lb_server, &mut self.rng.network);
@@ -1043,16 +1076,23 @@ impl WebTier {
         m.insert("waited_fraction".into(), if started == 0 { 0.0 } else { rec.waited as f64 / started as f64 });
         m.insert("throughput_ok_per_s".into(), rec.ok as f64 / window_s);
         let total_served: u64 = rec.servers.iter().map(|s| s.requests).sum();
-        let (mut util_sum, mut cpu_sum, mut share_max) = (0.0, 0.0, 0.0f64);
+        let total_routed: u64 = self.routed.iter().sum();
+        let (mut util_sum, mut cpu_sum, mut share_max, mut routed_max) = (0.0, 0.0, 0.0f64, 0.0f64);
+        let (mut util_min, mut util_max) = (f64::INFINITY, 0.0f64);
         for (i, s) in rec.servers.iter().enumerate() {
             let name = System::server_name(i);
             let share = if total_served == 0 { 0.0 } else { s.requests as f64 / total_served as f64 };
             let util = self.servers[i].workers.utilisation(end);
             let cores = self.servers[i].workers.capacity as f64;
             let cpu = s.cpu_ns as f64 / (window_s * 1e9 * cores);
+            let routed = if total_routed == 0 { 0.0 } else { self.routed[i] as f64 / total_routed as f64 };
             util_sum += util;
             cpu_sum += cpu;
             share_max = share_max.max(share);
+            routed_max = routed_max.max(routed);
+            util_min = util_min.min(util);
+            util_max = util_max.max(util);
+            m.insert(format!("server.{name}.routed_share"), routed);
             m.insert(format!("server.{name}.requests"), s.requests as f64);
             m.insert(format!("server.{name}.share"), share);
             m.insert(format!("server.{name}.utilisation"), util);
@@ -1062,6 +1102,9 @@ impl WebTier {
         m.insert("servers.utilisation_mean".into(), util_sum / n);
         m.insert("servers.cpu_mean".into(), cpu_sum / n);
         m.insert("servers.share_max".into(), share_max);
+        m.insert("servers.routed_share_max".into(), routed_max);
+        m.insert("servers.utilisation_min".into(), if util_min.is_finite() { util_min } else { 0.0 });
+        m.insert("servers.utilisation_max".into(), util_max);
         m.insert("run.window_s".into(), window_s);
         m.insert("engine.events".into(), events as f64);
 

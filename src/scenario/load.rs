@@ -125,28 +125,42 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
     }
 
     let base_raw = deserialize_collecting(&root, root_span.clone()).map_err(fail)?;
-    let base_system = resolve(&base_raw).map_err(|ps| fail(ps.into_iter().map(|p| locate(p, &root, None)).collect()))?;
 
     let mut variants = Vec::new();
     if variant_tables.is_empty() {
+        let base_system = resolve(&base_raw).map_err(|ps| fail(ps.into_iter().map(|p| locate(p, &root, None)).collect()))?;
         variants.push(Variant { name: "base".into(), hash: hash_system(&base_system), system: base_system });
     }
-    for (name, _span, over) in variant_tables {
+    // With variants, the base need not be complete on its own: each variant is resolved,
+    // and a problem every variant shares (a base key, say) is reported once.
+    let mut per_variant: Vec<(String, Vec<Problem>)> = Vec::new();
+    for (name, _span, over) in &variant_tables {
         let mut merged = root.clone();
         merge(&mut merged, over.clone());
-        let result = deserialize_collecting(&merged, root_span.clone()).and_then(|raw| resolve(&raw).map_err(|ps| ps.into_iter().map(|p| locate(p, &merged, Some((&name, &over)))).collect()));
+        let result = deserialize_collecting(&merged, root_span.clone()).and_then(|raw| resolve(&raw).map_err(|ps| ps.into_iter().map(|p| locate(p, &merged, Some((name, over)))).collect()));
         match result {
-            Ok(system) => variants.push(Variant { name, hash: hash_system(&system), system }),
-            Err(ps) => problems.extend(ps.into_iter().map(|mut p| {
-                if p.path.is_none() {
-                    p.message = format!("{} (in variant \"{name}\")", p.message);
-                }
-                p
-            })),
+            Ok(system) => variants.push(Variant { name: name.clone(), hash: hash_system(&system), system }),
+            Err(ps) => per_variant.push((name.clone(), ps)),
+        }
+    }
+    let n_variants = variant_tables.len();
+    let mut seen: Vec<Problem> = Vec::new();
+    for (name, ps) in &per_variant {
+        for p in ps {
+            if seen.contains(p) {
+                continue;
+            }
+            seen.push(p.clone());
+            let shared_by_all = per_variant.len() == n_variants && per_variant.iter().all(|(_, other)| other.contains(p));
+            let mut p = p.clone();
+            let in_override = p.path.as_deref().is_some_and(|k| k.starts_with("variants."));
+            if !shared_by_all && !in_override {
+                p.message = format!("{} (in variant \"{name}\")", p.message);
+            }
+            problems.push(p);
         }
     }
     if !problems.is_empty() {
-        problems.dedup();
         return Err(fail(problems));
     }
 
@@ -338,7 +352,6 @@ fn locate(mut p: Problem, merged: &DeTable, variant: Option<(&str, &DeTable)>) -
             p.path = Some(format!("variants.{name}.{path}"));
             return p;
         }
-        p.message = format!("{} (in variant \"{name}\")", p.message);
     }
     p.span = span_of(merged, &segs);
     p

@@ -40,6 +40,7 @@ pub struct SessionSpec {
     pub blocklist_refresh: SimDuration,
     pub blocklist_fail: FailMode,
     pub login_cpu: SimDuration,
+    pub warm_start: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -413,6 +414,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         blocklist_refresh: se.blocklist_refresh.0,
         blocklist_fail: se.blocklist_fail,
         login_cpu: se.login_cpu.0,
+        warm_start: se.warm_start,
     };
     let redis = RedisSpec { round_trip: c.time_dist(&raw.redis.round_trip, "redis.round_trip"), service: c.time_dist(&raw.redis.service, "redis.service") };
     if raw.database.connections == 0 || raw.database.connections > 100_000 {

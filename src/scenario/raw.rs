@@ -79,6 +79,10 @@ pub struct RawSessions {
     /// Server CPU to check a password and start a session (besides one database read). Default "2ms".
     #[serde(default = "d_login_cpu")]
     pub login_cpu: Duration,
+    /// Users start logged in, their sessions issued at random moments over the past lifetime
+    /// (a steady state, with no login storm at t = 0). Default true.
+    #[serde(default = "d_true")]
+    pub warm_start: bool,
 }
 
 /// The Redis server shared by all web servers.
