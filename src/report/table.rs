@@ -10,6 +10,8 @@ enum Unit {
     Count,
     Ms,
     Share,
+    Secs,
+    Rate,
 }
 
 /// Headline rows: (metric key, label, unit, shown even when zero everywhere).
@@ -22,6 +24,9 @@ const ROWS: &[(&str, &str, Unit, bool)] = &[
     ("failed.overloaded_503", "  queue full (503)", Unit::Count, false),
     ("failed.no_healthy_server", "  no healthy server", Unit::Count, false),
     ("failed.client_timeout", "  client timeout", Unit::Count, false),
+    ("failed.redis_unavailable", "  Redis unavailable", Unit::Count, false),
+    ("failed.unauthorized", "  unauthorized (401)", Unit::Count, false),
+    ("requests.retried_after_failure", "retried after a 502", Unit::Count, false),
     ("latency_ms.p50", "latency p50 (ms)", Unit::Ms, true),
     ("latency_ms.p99", "latency p99 (ms)", Unit::Ms, true),
     ("latency_ms.p999", "latency p99.9 (ms)", Unit::Ms, true),
@@ -29,21 +34,36 @@ const ROWS: &[(&str, &str, Unit, bool)] = &[
     ("waited_fraction", "requests that waited", Unit::Share, true),
     ("servers.utilisation_mean", "server utilisation", Unit::Share, true),
     ("servers.share_max", "busiest server's share", Unit::Share, true),
+    ("servers.cpu_mean", "server CPU", Unit::Share, false),
+    ("auth_ms.p50", "auth added p50 (ms)", Unit::Ms, false),
+    ("auth_ms.p99", "auth added p99 (ms)", Unit::Ms, false),
+    ("sessions.logged_out_users", "users logged out", Unit::Count, false),
+    ("sessions.logged_out_share", "  share of active users", Unit::Share, false),
+    ("carts.lost", "carts lost", Unit::Count, false),
+    ("carts.items_lost", "  items lost", Unit::Count, false),
+    ("carts.merges", "carts merged at login", Unit::Count, false),
+    ("carts.merge_conflicts", "  merge conflicts", Unit::Count, false),
+    ("carts.guest_writes_wasted", "DB writes on abandoned carts", Unit::Count, false),
+    ("database.writes", "database writes", Unit::Count, false),
+    ("redis.ops_per_s", "Redis ops/s", Unit::Rate, false),
+    ("redis.utilisation", "Redis utilisation", Unit::Share, false),
+    ("revocation.exposure_mean_s", "exposure after ban, mean (s)", Unit::Secs, false),
+    ("revocation.exposure_max_s", "exposure after ban, max (s)", Unit::Secs, false),
+    ("revocation.lookups_per_request", "revocation lookups per request", Unit::Secs, false),
 ];
 
 fn fmt_value(x: f64, unit: Unit) -> String {
     match unit {
-        Unit::Count => group_thousands(x.round() as i64),
-        Unit::Ms => sig3(x),
+        Unit::Count | Unit::Rate => group_thousands(x.round() as i64),
+        Unit::Ms | Unit::Secs => sig3(x),
         Unit::Share => format!("{:.1}%", x * 100.0),
     }
 }
 
 fn fmt_half(x: f64, unit: Unit) -> String {
     match unit {
-        Unit::Count => sig3(x),
-        Unit::Ms => sig3(x),
         Unit::Share => format!("{:.1}%", x * 100.0),
+        _ => sig3(x),
     }
 }
 
