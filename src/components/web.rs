@@ -95,7 +95,6 @@ struct Request {
     server: u16,
     attempts: u8,
     kind: Kind,
-    idempotent: bool,
     /// The request carries a session or token to check.
     authenticated: bool,
     live: bool,
@@ -220,6 +219,9 @@ struct Counts {
 
 pub struct WebTier {
     population: Population,
+    /// Whether anything reads which user sent a request (sticky routing, sessions,
+    /// carts); if not, open arrivals skip drawing one.
+    identify_users: bool,
     workload: Workload,
     timeout: Option<SimDuration>,
     idempotent_share: f64,
@@ -275,7 +277,7 @@ pub struct SeriesRow {
     pub logouts: u64,
 }
 
-#[inline]
+#[inline(always)]
 fn draw(d: &Distribution, rng: &mut SimRng) -> SimDuration {
     if d.is_zero() { SimDuration::ZERO } else { SimDuration::from_nanos_f64(d.sample(rng)) }
 }
@@ -300,6 +302,7 @@ impl WebTier {
         let mut db_station = Station::new(system.database.connections);
         db_station.window_start = warmup;
         WebTier {
+            identify_users: needs_users || system.load_balancer.policy.is_sticky(),
             workload: system.clients.workload.clone(),
             timeout: system.clients.timeout,
             idempotent_share: system.clients.idempotent_share,
@@ -435,7 +438,7 @@ impl WebTier {
     #[inline]
     fn interarrival(&mut self, rate_per_sec: f64) -> SimDuration {
         let e: f64 = Exp1.sample(&mut self.rng.arrivals);
-        SimDuration::from_secs_f64(e / rate_per_sec)
+        SimDuration::from_nanos_f64(e * (1e9 / rate_per_sec))
     }
 
     fn fire_gap(&mut self) -> SimDuration {
@@ -495,7 +498,6 @@ impl WebTier {
     fn new_request(&mut self, sched: &mut Scheduler<Event>, user: u32) {
         let now = sched.now();
         let service = draw(&self.service, &mut self.rng.service);
-        let idempotent = self.idempotent_share > 0.0 && self.rng.behaviour.random::<f64>() < self.idempotent_share;
         let (kind, authenticated) = self.next_kind(user, now);
         if let Some(u) = self.users.get_mut(user as usize)
             && self.rec.counts(now)
@@ -515,7 +517,6 @@ impl WebTier {
             server: 0,
             attempts: 0,
             kind,
-            idempotent,
             authenticated,
             live: true,
             timed_out: false,
@@ -904,8 +905,10 @@ impl WebTier {
         }
         for req in in_service.into_iter().map(|(r, _)| r).chain(queued) {
             self.lb.connections[server as usize] -= 1;
-            let r = &self.requests[req as usize];
-            if r.idempotent && self.retry_idempotent && !r.timed_out && self.retry_elsewhere(sched, req) {
+            // Whether the request is idempotent is drawn only when it matters: each
+            // request is idempotent with probability `idempotent_share`.
+            let idempotent = self.idempotent_share > 0.0 && self.rng.behaviour.random::<f64>() < self.idempotent_share;
+            if idempotent && self.retry_idempotent && !self.requests[req as usize].timed_out && self.retry_elsewhere(sched, req) {
                 self.counts.retried_after_failure += 1;
                 continue;
             }
@@ -1182,7 +1185,7 @@ impl World for WebTier {
                 if self.stop_generating {
                     return;
                 }
-                let user = self.rng.users.random_range(0..self.population.users);
+                let user = if self.identify_users { self.rng.users.random_range(0..self.population.users) } else { 0 };
                 let Workload::Open { rate_per_sec } = self.workload else { unreachable!() };
                 let gap = self.interarrival(rate_per_sec);
                 sched.emit(gap, Event::OpenArrival);

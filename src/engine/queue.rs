@@ -24,6 +24,8 @@ pub struct EventQueue<E> {
     now: VecDeque<E>,
     /// `buckets[b]` holds events whose time differs from `last` first at bit `b` (from 0).
     buckets: Vec<Vec<(u64, E)>>,
+    /// Bit `b` is set when `buckets[b]` is non-empty, so the lowest one is one instruction away.
+    nonempty: u64,
     last: u64,
     len: usize,
 }
@@ -36,7 +38,7 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { now: VecDeque::new(), buckets: (0..BUCKETS - 1).map(|_| Vec::new()).collect(), last: 0, len: 0 }
+        EventQueue { now: VecDeque::new(), buckets: (0..BUCKETS - 1).map(|_| Vec::new()).collect(), nonempty: 0, last: 0, len: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -64,6 +66,7 @@ impl<E> EventQueue<E> {
         } else {
             let b = 63 - diff.leading_zeros() as usize;
             self.buckets[b].push((t, event));
+            self.nonempty |= 1 << b;
         }
     }
 
@@ -72,6 +75,19 @@ impl<E> EventQueue<E> {
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         if self.now.is_empty() {
             self.refill()?;
+        }
+        self.len -= 1;
+        self.now.pop_front().map(|e| (SimTime(self.last), e))
+    }
+
+    /// Removes and returns the earliest event if it is due at or before `end`.
+    #[inline]
+    pub fn pop_due(&mut self, end: SimTime) -> Option<(SimTime, E)> {
+        if self.now.is_empty() {
+            self.refill()?;
+        }
+        if self.last > end.0 {
+            return None;
         }
         self.len -= 1;
         self.now.pop_front().map(|e| (SimTime(self.last), e))
@@ -86,9 +102,20 @@ impl<E> EventQueue<E> {
     }
 
     /// Moves the lowest non-empty bucket down so that `now` holds the next time's events.
-    #[cold]
+    #[inline]
     fn refill(&mut self) -> Option<()> {
-        let b = self.buckets.iter().position(|bucket| !bucket.is_empty())?;
+        if self.nonempty == 0 {
+            return None;
+        }
+        let b = self.nonempty.trailing_zeros() as usize;
+        self.nonempty &= !(1 << b);
+        if self.buckets[b].len() == 1 {
+            // The common case with few pending events: nothing to redistribute.
+            let (t, e) = self.buckets[b].pop().expect("one item");
+            self.last = t;
+            self.now.push_back(e);
+            return Some(());
+        }
         let mut items = std::mem::take(&mut self.buckets[b]);
         let min = items.iter().map(|(t, _)| *t).min().expect("non-empty bucket");
         self.last = min;
@@ -100,6 +127,7 @@ impl<E> EventQueue<E> {
                 let nb = 63 - diff.leading_zeros() as usize;
                 debug_assert!(nb < b);
                 self.buckets[nb].push((t, e));
+                self.nonempty |= 1 << nb;
             }
         }
         // Keep the allocation: this bucket will fill again.

@@ -73,22 +73,19 @@ pub enum StopReason {
 /// Runs `world` until `end`, a stop request, or no more events. Events at exactly `end`
 /// still run; the clock is left at the time of the last event handled, or `end`.
 pub fn run_until<W: World>(world: &mut W, sched: &mut Scheduler<W::Event>, end: SimTime) -> StopReason {
-    loop {
-        match sched.queue.peek_time() {
-            None => return StopReason::Exhausted,
-            Some(t) if t > end => {
-                sched.now = end;
-                return StopReason::EndTime;
-            }
-            Some(_) => {}
-        }
-        let (t, event) = sched.queue.pop().expect("peeked");
+    while let Some((t, event)) = sched.queue.pop_due(end) {
         sched.now = t;
         sched.handled += 1;
         world.handle(event, sched);
         if sched.stop_requested {
             return StopReason::Requested;
         }
+    }
+    if sched.queue.is_empty() {
+        StopReason::Exhausted
+    } else {
+        sched.now = end;
+        StopReason::EndTime
     }
 }
 

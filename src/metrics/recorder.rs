@@ -100,6 +100,9 @@ pub struct Recorder {
     pub auth_sum_ns: u128,
     pub servers: Vec<ServerStats>,
     pub buckets: Vec<Bucket>,
+    /// The bucket of the latest record and where it ends (time only moves forward).
+    current: usize,
+    current_end: SimTime,
 }
 
 impl Recorder {
@@ -120,13 +123,21 @@ impl Recorder {
             auth_sum_ns: 0,
             servers: vec![ServerStats::default(); servers],
             buckets: vec![Bucket::default(); n_buckets.min(1_000_001)],
+            current: 0,
+            current_end: SimTime(step.0.max(1)),
         }
     }
 
+    /// The bucket holding time `t`. Records come in time order, so this is usually the
+    /// bucket of the previous record.
     #[inline]
     fn bucket(&mut self, t: SimTime) -> &mut Bucket {
-        let i = ((t.0 / self.step.0) as usize).min(self.buckets.len() - 1);
-        &mut self.buckets[i]
+        let step = self.step.0.max(1);
+        if t >= self.current_end || t.0 + step < self.current_end.0 {
+            self.current = ((t.0 / step) as usize).min(self.buckets.len() - 1);
+            self.current_end = SimTime((self.current as u64 + 1).saturating_mul(step));
+        }
+        &mut self.buckets[self.current]
     }
 
     pub fn step(&self) -> SimDuration {
