@@ -22,6 +22,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "session-latency" => "models/session-latency.toml",
     "jwt-revocation" => "models/jwt-revocation.toml",
     "shopping-cart" => "models/shopping-cart.toml",
+    "rate-limits" => "models/rate-limits.toml",
     "load-balancing" => "models/load-balancing.toml",
 };
 

@@ -3,6 +3,11 @@
 
 fn key_paths(node: &serde_json::Value, defs: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
     let resolve = |n: &serde_json::Value| -> serde_json::Value {
+        // An optional section is `anyOf: [{$ref}, {type: null}]`: follow the reference.
+        let n = match n.get("anyOf").and_then(|a| a.as_array()).and_then(|a| a.iter().find(|x| x.get("$ref").is_some())) {
+            Some(r) if defs[r["$ref"].as_str().unwrap().rsplit('/').next().unwrap()].get("properties").is_some() => r,
+            _ => n,
+        };
         match n.get("$ref").and_then(|r| r.as_str()) {
             Some(r) => defs[r.rsplit('/').next().unwrap()].clone(),
             None => n.clone(),

@@ -42,6 +42,8 @@ pub enum Command {
     Expire(Key, SimDuration),
     /// A read of the whole blocklist (SMEMBERS), for a server refreshing its copy.
     FetchBlocklist,
+    /// A rate-limit check run atomically in Redis (a Lua script) on the key's state.
+    RateCheck(u64),
 }
 
 /// What a command returns.
@@ -87,12 +89,17 @@ impl KvStore {
                 }
                 Reply::Ok
             }
-            Command::FetchBlocklist => Reply::Ok,
+            Command::FetchBlocklist | Command::RateCheck(_) => Reply::Ok,
         }
     }
 
     pub fn len(&self) -> usize {
         self.map.len()
+    }
+
+    /// Live keys whose value exists but that will never expire.
+    pub fn keys_without_ttl(&self, now: SimTime) -> usize {
+        self.map.values().filter(|(_, exp)| *exp == SimTime::MAX && *exp > now).count()
     }
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()

@@ -13,7 +13,7 @@
 
 use super::clients::Population;
 use super::lb::{LoadBalancer, RouteKey};
-use super::redis::{Command, Key, KvStore, Reply};
+use super::redis::{Command, Key, KeyHasher, KvStore, Reply};
 use super::server::ServerState;
 use super::station::Station;
 use super::topology::Topology;
@@ -21,11 +21,15 @@ use super::ReqId;
 use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, SimTime, World};
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics, Recorder};
-use crate::policies::{BlocklistMode, CartStoreKind, FailMode, SessionStoreKind};
-use crate::scenario::model::{CartSpec, Fault, FaultAction, HealthCheck, SessionSpec, System, Workload};
+use crate::policies::{BlocklistMode, CartStoreKind, FailMode, LimitState, SessionStoreKind};
+use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, HealthCheck, RateLimitSpec, SessionSpec, System, Workload};
+use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore};
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
+
+type LimitMap = HashMap<u64, LimitState, BuildHasherDefault<KeyHasher>>;
 
 /// Everything that can happen in the web tier.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -61,6 +65,8 @@ pub enum Event {
     BlocklistRefresh { server: u16 },
     /// Someone is fired: their session or token is revoked.
     Fire,
+    /// The abusive client sends a request.
+    AbuserSends,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -84,6 +90,9 @@ struct Request {
     sent_at: SimTime,
     enqueued_at: SimTime,
     auth_start: SimTime,
+    check_start: SimTime,
+    /// A Redis fixed window's count, between INCR and EXPIRE.
+    limit_count: u32,
     service: SimDuration,
     /// CPU spent or to spend on the server besides `service` (token checks, login).
     extra_cpu: SimDuration,
@@ -147,6 +156,7 @@ struct Streams {
     redis: SimRng,
     database: SimRng,
     revocation: SimRng,
+    abuser: SimRng,
 }
 
 struct WebServer {
@@ -202,6 +212,23 @@ struct DbNode {
     writes: u64,
 }
 
+/// What the rate limit let through and whom it turned away.
+#[derive(Clone, Debug, Default)]
+struct LimitStats {
+    /// Each user's recent sends, to tell whether a rejected user was under the limit.
+    recent: Vec<VecDeque<SimTime>>,
+    abuser_sent: u64,
+    abuser_allowed: u64,
+    /// The abuser's allowed requests in the last window, and the most ever seen.
+    abuser_window: VecDeque<SimTime>,
+    abuser_max_sliding: usize,
+    abuser_per_window: BTreeMap<u64, u32>,
+    rejected_users: u64,
+    rejected_nat: u64,
+    wrongly_rejected: u64,
+    allowed_while_redis_down: u64,
+}
+
 /// Scenario counts beside the common metrics.
 #[derive(Clone, Debug, Default)]
 struct Counts {
@@ -247,6 +274,15 @@ pub struct WebTier {
     free: Vec<ReqId>,
     /// Requests the load balancer sent to each server (counted ones, retries included).
     routed: Vec<u64>,
+    rate_limit: Option<RateLimitSpec>,
+    abuser: Option<AbuserSpec>,
+    /// The abuser's user id (one past the population), or u32::MAX.
+    abuser_id: u32,
+    /// Local rate-limit counters, per server.
+    local_limits: Vec<LimitMap>,
+    /// Rate-limit state kept in Redis.
+    redis_limits: LimitMap,
+    limits: LimitStats,
     rng: Streams,
     pub rec: Recorder,
     counts: Counts,
@@ -297,12 +333,20 @@ impl WebTier {
         let n = system.servers.count as usize;
         let warmup = SimTime::ZERO + system.run.warmup;
         let needs_users = system.sessions.store != SessionStoreKind::None || system.carts.store != CartStoreKind::None;
+        let abuser_id = if system.clients.abuser.is_some() { population.users } else { u32::MAX };
+        let all_users = population.users as usize + system.clients.abuser.is_some() as usize;
         let mut redis_station = Station::new(1);
         redis_station.window_start = warmup;
         let mut db_station = Station::new(system.database.connections);
         db_station.window_start = warmup;
         WebTier {
-            identify_users: needs_users || system.load_balancer.policy.is_sticky(),
+            identify_users: needs_users || system.load_balancer.policy.is_sticky() || system.rate_limit.is_some(),
+            rate_limit: system.rate_limit.clone(),
+            abuser: system.clients.abuser.clone(),
+            abuser_id,
+            local_limits: (0..n).map(|_| LimitMap::default()).collect(),
+            redis_limits: LimitMap::default(),
+            limits: LimitStats { recent: if system.rate_limit.is_some() { vec![VecDeque::new(); all_users] } else { Vec::new() }, ..LimitStats::default() },
             workload: system.clients.workload.clone(),
             timeout: system.clients.timeout,
             idempotent_share: system.clients.idempotent_share,
@@ -320,7 +364,7 @@ impl WebTier {
                 })
                 .collect(),
             users: if needs_users {
-                vec![UserState { session_server: NO_SERVER, cart_server: NO_SERVER, ..UserState::default() }; population.users as usize]
+                vec![UserState { session_server: NO_SERVER, cart_server: NO_SERVER, ..UserState::default() }; all_users]
             } else {
                 Vec::new()
             },
@@ -361,6 +405,7 @@ impl WebTier {
                 redis: streams.stream("redis"),
                 database: streams.stream("database"),
                 revocation: streams.stream("revocation"),
+                abuser: streams.stream("abuser"),
             },
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
             counts: Counts::default(),
@@ -399,6 +444,10 @@ impl WebTier {
                 let phase = SimDuration(self.rng.redis.random_range(0..period.0.max(1)));
                 sched.emit(phase, Event::BlocklistRefresh { server: s as u16 });
             }
+        }
+        if self.abuser.is_some() {
+            let first = self.abuser_next(SimTime::ZERO);
+            sched.emit_at(first, Event::AbuserSends);
         }
         if self.fire_rate > 0.0 {
             let first = self.rec.warmup_end.0 + self.fire_gap().0;
@@ -457,6 +506,124 @@ impl WebTier {
         }
     }
 
+    /// The abuser's next send after `now`: Poisson at its rate, only inside its bursts.
+    fn abuser_next(&mut self, now: SimTime) -> SimTime {
+        let a = self.abuser.as_ref().expect("an abuser");
+        let e: f64 = Exp1.sample(&mut self.rng.abuser);
+        let t = now + SimDuration::from_nanos_f64(e * 1e9 / a.rate_per_sec);
+        match a.burst_every {
+            None => t,
+            Some(every) => {
+                // Bursts are centred on multiples of `every`.
+                let half = a.burst_length.0 / 2;
+                let phase = (t.0 + half) % every.0;
+                if phase < a.burst_length.0 { t } else { SimTime(t.0 + half - phase + every.0 - half).max(t) }
+            }
+        }
+    }
+
+    // ----- rate limits ---------------------------------------------------------------
+
+    fn limit_key(&self, req: ReqId) -> u64 {
+        let r = &self.requests[req as usize];
+        match self.rate_limit.as_ref().expect("a rate limit").key {
+            LimitKey::User => r.user as u64,
+            LimitKey::Ip => (1 << 40) | r.ip as u64,
+            LimitKey::ApiKey => match self.population.group_of(r.user) {
+                Some(g) => (2 << 40) | g as u64,
+                None => r.user as u64,
+            },
+        }
+    }
+
+    /// Stage 0: the rate limit, in this server's memory or in Redis.
+    fn rate_check(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        let now = sched.now();
+        let spec = self.rate_limit.clone().expect("a rate limit");
+        let key = self.limit_key(req);
+        self.requests[req as usize].check_start = now;
+        match (spec.store, spec.commands) {
+            (LimitStore::Local, _) => {
+                let map = &mut self.local_limits[server as usize];
+                let state = map.entry(key).or_insert_with(|| spec.limit.new_state(now));
+                let allowed = spec.limit.check(state, now);
+                self.rate_decided(sched, server, req, allowed);
+            }
+            (LimitStore::Redis, LimitCommands::Atomic) => self.redis_send(sched, Command::RateCheck(key), req, server),
+            (LimitStore::Redis, LimitCommands::IncrThenExpire) => self.redis_send(sched, Command::Incr(Key::Counter(key)), req, server),
+        }
+    }
+
+    /// Redis answered a rate-limit command (None: Redis refused the connection).
+    fn rate_reply(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId, cmd: Command, reply: Option<Reply>) {
+        let spec = self.rate_limit.clone().expect("a rate limit");
+        let Some(reply) = reply else {
+            if self.redis.down && spec.fail == FailMode::Open && self.rec.counts(self.requests[req as usize].sent_at) {
+                self.limits.allowed_while_redis_down += 1;
+            }
+            return match spec.fail {
+                FailMode::Open => self.rate_decided(sched, server, req, true),
+                FailMode::Closed => self.reject(sched, server, req, FailReason::RedisUnavailable),
+            };
+        };
+        match (cmd, reply) {
+            (Command::RateCheck(_), Reply::Value(Some(v))) => self.rate_decided(sched, server, req, v == 1),
+            (Command::Incr(k), Reply::Value(Some(count))) => {
+                self.requests[req as usize].limit_count = count as u32;
+                if count == 1 {
+                    // Second round trip: a crash before it lands leaves the key with no TTL.
+                    self.redis_send(sched, Command::Expire(k, spec.limit.window), req, server);
+                } else {
+                    self.rate_decided(sched, server, req, count as u32 <= spec.limit.limit);
+                }
+            }
+            (Command::Expire(..), _) => {
+                let count = self.requests[req as usize].limit_count;
+                self.rate_decided(sched, server, req, count <= spec.limit.limit);
+            }
+            _ => self.rate_decided(sched, server, req, true),
+        }
+    }
+
+    fn rate_decided(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId, allowed: bool) {
+        let now = sched.now();
+        let r = &self.requests[req as usize];
+        let (user, sent_at) = (r.user, r.sent_at);
+        self.rec.on_check(sent_at, now.since(r.check_start));
+        let counted = self.rec.counts(sent_at);
+        if user == self.abuser_id {
+            if allowed && counted {
+                let window = self.rate_limit.as_ref().expect("a rate limit").limit.window;
+                let l = &mut self.limits;
+                l.abuser_allowed += 1;
+                l.abuser_window.push_back(now);
+                while l.abuser_window.front().is_some_and(|t| now.0 >= t.0 + window.0) {
+                    l.abuser_window.pop_front();
+                }
+                l.abuser_max_sliding = l.abuser_max_sliding.max(l.abuser_window.len());
+                *l.abuser_per_window.entry(now.0 / window.0).or_insert(0) += 1;
+            }
+        } else if !allowed && counted {
+            self.limits.rejected_users += 1;
+            if self.population.group_of(user).is_some() {
+                self.limits.rejected_nat += 1;
+            }
+            // Was this user, on their own, under the limit? Count their sends in the window.
+            let limit = self.rate_limit.as_ref().expect("a rate limit").limit;
+            if (self.limits.recent[user as usize].len() as u32) <= limit.limit {
+                self.limits.wrongly_rejected += 1;
+            }
+        }
+        if !allowed {
+            return self.reject(sched, server, req, FailReason::RateLimited);
+        }
+        if self.users.is_empty() {
+            self.run_cpu(sched, server, req);
+        } else {
+            self.auth(sched, server, req);
+        }
+    }
+
     // ----- clients -------------------------------------------------------------------
 
     /// Decides what a user asks for next, from what the user holds.
@@ -498,7 +665,18 @@ impl WebTier {
     fn new_request(&mut self, sched: &mut Scheduler<Event>, user: u32) {
         let now = sched.now();
         let service = draw(&self.service, &mut self.rng.service);
-        let (kind, authenticated) = self.next_kind(user, now);
+        let (kind, authenticated) = if user == self.abuser_id { (Kind::Page, false) } else { self.next_kind(user, now) };
+        if let Some(rl) = &self.rate_limit {
+            let window = rl.limit.window;
+            let recent = &mut self.limits.recent[user as usize];
+            recent.push_back(now);
+            while recent.front().is_some_and(|t| now.0 >= t.0 + window.0) {
+                recent.pop_front();
+            }
+            if user == self.abuser_id && self.rec.counts(now) {
+                self.limits.abuser_sent += 1;
+            }
+        }
         if let Some(u) = self.users.get_mut(user as usize)
             && self.rec.counts(now)
         {
@@ -508,6 +686,8 @@ impl WebTier {
             sent_at: now,
             enqueued_at: now,
             auth_start: now,
+            check_start: now,
+            limit_count: 0,
             service,
             extra_cpu: SimDuration::ZERO,
             user,
@@ -557,7 +737,7 @@ impl WebTier {
         if self.stop_generating && self.outstanding_counted == 0 {
             sched.stop();
         }
-        if self.users.get(user as usize).is_some_and(|u| u.gone) {
+        if user == self.abuser_id || self.users.get(user as usize).is_some_and(|u| u.gone) {
             return;
         }
         if let Workload::Closed { think_time } = &self.workload
@@ -652,7 +832,9 @@ impl WebTier {
         r.auth_start = now;
         r.extra_cpu = SimDuration::ZERO;
         self.servers[server as usize].workers.start(req, now);
-        if self.users.is_empty() {
+        if self.rate_limit.is_some() {
+            self.rate_check(sched, server, req);
+        } else if self.users.is_empty() {
             self.run_cpu(sched, server, req);
         } else {
             self.auth(sched, server, req);
@@ -666,6 +848,7 @@ impl WebTier {
     /// Stage 1: check the session or token the request carries.
     fn auth(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
         let now = sched.now();
+        self.requests[req as usize].auth_start = now;
         let r = &self.requests[req as usize];
         let user = r.user;
         if !r.authenticated {
@@ -898,6 +1081,9 @@ impl WebTier {
         }
         s.state = ServerState::Down;
         s.epoch = s.epoch.wrapping_add(1);
+        // Counters in the dead process's memory are gone.
+        self.local_limits[server as usize].clear();
+        let s = &mut self.servers[server as usize];
         let in_service: Vec<(ReqId, SimTime)> = s.workers.in_service.drain(..).collect();
         let queued: Vec<ReqId> = s.workers.queue.drain(..).map(|(r, _)| r).collect();
         for &(_, start) in &in_service {
@@ -973,6 +1159,7 @@ impl WebTier {
             return;
         }
         match j.cmd {
+            Command::RateCheck(_) | Command::Incr(Key::Counter(_)) | Command::Expire(Key::Counter(_), _) => self.rate_reply(sched, j.server, j.req, j.cmd, j.reply),
             Command::Set(Key::Session(_), ..) => {
                 if j.reply.is_none() {
                     return self.reject(sched, j.server, j.req, FailReason::RedisUnavailable);
@@ -1138,6 +1325,35 @@ impl WebTier {
         m.insert("redis.utilisation".into(), self.redis.station.utilisation(end));
         m.insert("redis.keys".into(), self.redis.kv.len() as f64);
         m.insert("requests.retried_after_failure".into(), self.counts.retried_after_failure as f64);
+        if let Some(rl) = &self.rate_limit {
+            let l = &self.limits;
+            let windows = (window_s / rl.limit.window.as_secs_f64()).max(1e-9);
+            m.insert("ratelimit.abuser_sent".into(), l.abuser_sent as f64);
+            m.insert("ratelimit.abuser_allowed".into(), l.abuser_allowed as f64);
+            m.insert("ratelimit.abuser_allowed_per_window".into(), l.abuser_allowed as f64 / windows);
+            m.insert("ratelimit.abuser_max_aligned_window".into(), l.abuser_per_window.values().copied().max().unwrap_or(0) as f64);
+            m.insert("ratelimit.abuser_max_sliding_window".into(), l.abuser_max_sliding as f64);
+            m.insert("ratelimit.users_rejected".into(), l.rejected_users as f64);
+            m.insert("ratelimit.nat_users_rejected".into(), l.rejected_nat as f64);
+            m.insert("ratelimit.wrongly_rejected".into(), l.wrongly_rejected as f64);
+            m.insert("ratelimit.allowed_while_redis_down".into(), l.allowed_while_redis_down as f64);
+            put_distribution(&mut m, "ratelimit_check_ms", &rec.check_ns, rec.check_sum_ns);
+            // Memory: keys live just before the end (at a window boundary they all expire).
+            let end = SimTime(end.0.saturating_sub(1));
+            let states: Vec<&LimitState> = match rl.store {
+                LimitStore::Local => self.local_limits.iter().flat_map(|mp| mp.values()).filter(|st| !rl.limit.expired(st, end)).collect(),
+                LimitStore::Redis => self.redis_limits.values().filter(|st| !rl.limit.expired(st, end)).collect(),
+            };
+            let (keys, bytes) = if rl.commands == LimitCommands::IncrThenExpire {
+                let k = self.redis.kv.len() as u64;
+                (k, k * 56)
+            } else {
+                (states.len() as u64, states.iter().map(|st| st.memory_bytes()).sum::<u64>())
+            };
+            m.insert("ratelimit.keys".into(), keys as f64);
+            m.insert("ratelimit.bytes_per_key".into(), if keys == 0 { 0.0 } else { bytes as f64 / keys as f64 });
+            m.insert("ratelimit.keys_without_ttl".into(), self.redis.kv.keys_without_ttl(end) as f64);
+        }
         if self.fire_rate > 0.0 {
             let exposures: Vec<f64> = self
                 .fired
@@ -1338,7 +1554,17 @@ impl World for WebTier {
                     self.redis.ops += 1;
                 }
                 let cmd = self.redis.jobs[job as usize].cmd;
-                let reply = self.redis.kv.apply(cmd, now);
+                let reply = match cmd {
+                    Command::RateCheck(key) => {
+                        let limit = self.rate_limit.as_ref().expect("a rate limit").limit;
+                        let state = self.redis_limits.entry(key).or_insert_with(|| limit.new_state(now));
+                        if limit.expired(state, now) {
+                            *state = limit.new_state(now);
+                        }
+                        Reply::Value(Some(limit.check(state, now) as i64))
+                    }
+                    _ => self.redis.kv.apply(cmd, now),
+                };
                 let j = &mut self.redis.jobs[job as usize];
                 j.reply = Some(reply);
                 j.served_at = now;
@@ -1356,6 +1582,13 @@ impl World for WebTier {
                     self.redis_send(sched, Command::FetchBlocklist, NO_REQ, server);
                 }
                 sched.emit(self.sessions.blocklist_refresh, Event::BlocklistRefresh { server });
+            }
+            Event::AbuserSends => {
+                if !self.stop_generating {
+                    let next = self.abuser_next(sched.now());
+                    sched.emit_at(next, Event::AbuserSends);
+                    self.new_request(sched, self.abuser_id);
+                }
             }
             Event::Fire => {
                 self.fire(sched);

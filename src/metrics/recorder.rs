@@ -26,10 +26,12 @@ pub enum FailReason {
     RedisUnavailable,
     /// The token or session was revoked (a fired user), or a login was denied.
     Unauthorized,
+    /// Over the rate limit (429).
+    RateLimited,
 }
 
 impl FailReason {
-    pub const ALL: [FailReason; 7] = [
+    pub const ALL: [FailReason; 8] = [
         FailReason::ServerKilled,
         FailReason::ConnectionRefused,
         FailReason::Overloaded,
@@ -37,6 +39,7 @@ impl FailReason {
         FailReason::ClientTimeout,
         FailReason::RedisUnavailable,
         FailReason::Unauthorized,
+        FailReason::RateLimited,
     ];
     pub fn key(self) -> &'static str {
         match self {
@@ -47,6 +50,7 @@ impl FailReason {
             FailReason::ClientTimeout => "client_timeout",
             FailReason::RedisUnavailable => "redis_unavailable",
             FailReason::Unauthorized => "unauthorized",
+            FailReason::RateLimited => "rate_limited_429",
         }
     }
 }
@@ -89,7 +93,7 @@ pub struct Recorder {
     step: SimDuration,
     pub sent: u64,
     pub ok: u64,
-    pub failed: [u64; 7],
+    pub failed: [u64; 8],
     pub latency_ns: Histogram<u64>,
     pub latency_sum_ns: u128,
     pub queue_wait_ns: Histogram<u64>,
@@ -98,6 +102,9 @@ pub struct Recorder {
     /// Time spent checking a session or token, for requests that carried one.
     pub auth_ns: Histogram<u64>,
     pub auth_sum_ns: u128,
+    /// Time spent on the rate-limit check.
+    pub check_ns: Histogram<u64>,
+    pub check_sum_ns: u128,
     pub servers: Vec<ServerStats>,
     pub buckets: Vec<Bucket>,
     /// The bucket of the latest record and where it ends (time only moves forward).
@@ -113,7 +120,7 @@ impl Recorder {
             step,
             sent: 0,
             ok: 0,
-            failed: [0; 7],
+            failed: [0; 8],
             latency_ns: new_hist(),
             latency_sum_ns: 0,
             queue_wait_ns: new_hist(),
@@ -121,6 +128,8 @@ impl Recorder {
             waited: 0,
             auth_ns: new_hist(),
             auth_sum_ns: 0,
+            check_ns: new_hist(),
+            check_sum_ns: 0,
             servers: vec![ServerStats::default(); servers],
             buckets: vec![Bucket::default(); n_buckets.min(1_000_001)],
             current: 0,
@@ -217,6 +226,14 @@ impl Recorder {
         if self.counts(sent_at) {
             self.auth_ns.saturating_record(took.0);
             self.auth_sum_ns += took.0 as u128;
+        }
+    }
+
+    #[inline]
+    pub fn on_check(&mut self, sent_at: SimTime, took: SimDuration) {
+        if self.counts(sent_at) {
+            self.check_ns.saturating_record(took.0);
+            self.check_sum_ns += took.0 as u128;
         }
     }
 

@@ -2,7 +2,9 @@
 //! a variant differs from another by a value in a model file, not by code.
 
 pub mod lb;
+pub mod rate_limit;
 pub mod session;
 
 pub use lb::{HashRing, LbPolicy};
+pub use rate_limit::{Algorithm, Limit, LimitState};
 pub use session::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, SessionStoreKind};

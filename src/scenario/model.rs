@@ -5,7 +5,7 @@ use super::diag::Problem;
 use super::raw::*;
 use super::units::Duration;
 use crate::engine::{Distribution, SimDuration};
-use crate::policies::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
+use crate::policies::{Limit, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
 use serde::Serialize;
 
 /// Largest population a model may ask for, from the estimated memory it needs.
@@ -28,7 +28,24 @@ pub struct System {
     pub database: DatabaseSpec,
     pub carts: CartSpec,
     pub revocation: RevocationSpec,
+    pub rate_limit: Option<RateLimitSpec>,
     pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RateLimitSpec {
+    pub limit: Limit,
+    pub store: LimitStore,
+    pub key: LimitKey,
+    pub fail: FailMode,
+    pub commands: LimitCommands,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AbuserSpec {
+    pub rate_per_sec: f64,
+    pub burst_every: Option<SimDuration>,
+    pub burst_length: SimDuration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,7 +91,9 @@ pub struct RevocationSpec {
 impl System {
     /// Whether any request or background task talks to Redis.
     pub fn uses_redis(&self) -> bool {
-        self.sessions.store == SessionStoreKind::Redis || (self.sessions.store == SessionStoreKind::Jwt && self.sessions.blocklist != BlocklistMode::Off)
+        self.sessions.store == SessionStoreKind::Redis
+            || (self.sessions.store == SessionStoreKind::Jwt && self.sessions.blocklist != BlocklistMode::Off)
+            || self.rate_limit.as_ref().is_some_and(|r| r.store == LimitStore::Redis)
     }
 }
 
@@ -104,6 +123,7 @@ pub struct ClientSpec {
     pub timeout: Option<SimDuration>,
     pub proxies: Vec<ProxyGroup>,
     pub idempotent_share: f64,
+    pub abuser: Option<AbuserSpec>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -339,7 +359,18 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         c.err("clients.proxies", format!("the proxy groups hold {behind} users but the population is {}", cl.users), "proxy groups are part of clients.users; raise users or shrink the groups");
     }
     let idempotent_share = c.share(cl.idempotent_share, "clients.idempotent_share");
-    let clients = ClientSpec { users: cl.users, workload, timeout, proxies, idempotent_share };
+    let abuser = cl.abuser.as_ref().map(|a| {
+        if a.rate.per_sec <= 0.0 {
+            c.err("clients.abuser.rate", "an abuser that sends nothing", "use a rate such as \"200/s\"");
+        }
+        if let Some(every) = a.burst_every {
+            if every.0.is_zero() || a.burst_length.0 > every.0 {
+                c.err("clients.abuser.burst_length", "bursts longer than the time between them", "use burst_length < burst_every, or leave burst_every out to send all the time");
+            }
+        }
+        AbuserSpec { rate_per_sec: a.rate.per_sec, burst_every: a.burst_every.map(|d| d.0), burst_length: a.burst_length.0 }
+    });
+    let clients = ClientSpec { users: cl.users, workload, timeout, proxies, idempotent_share, abuser };
 
     // network and load balancer
     let network = NetworkSpec {
@@ -444,6 +475,29 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     }
     let revocation = RevocationSpec { fire_rate_per_sec: rv.fire_rate.per_sec, fire_until: rv.fire_until.map_or(run.duration, |d| d.0) };
 
+    let rl = &raw.rate_limit;
+    let rate_limit = rl.algorithm.map(|algorithm| {
+        if rl.limit == 0 {
+            c.err("rate_limit.limit", "a limit of 0 rejects everything", "use 1 or more");
+        }
+        if rl.window.0.is_zero() {
+            c.err("rate_limit.window", "a window of 0s", "use \"1s\" or more");
+        }
+        if rl.burst == Some(0) {
+            c.err("rate_limit.burst", "a bucket of 0 rejects everything", "use 1 or more, or leave it out (the limit)");
+        }
+        if rl.commands == LimitCommands::IncrThenExpire && (algorithm != crate::policies::Algorithm::FixedWindow || rl.store != LimitStore::Redis) {
+            c.err("rate_limit.commands", "incr-then-expire is how a Redis fixed window is sometimes written", "use it with algorithm = \"fixed-window\" and store = \"redis\"");
+        }
+        RateLimitSpec {
+            limit: Limit { algorithm, limit: rl.limit.max(1), window: if rl.window.0.is_zero() { SimDuration::from_secs(1) } else { rl.window.0 }, burst: rl.burst.unwrap_or(rl.limit).max(1) },
+            store: rl.store,
+            key: rl.key,
+            fail: rl.fail,
+            commands: rl.commands,
+        }
+    });
+
     // faults
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
@@ -481,7 +535,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     faults.sort_by_key(|f| f.at);
 
     if c.problems.is_empty() {
-        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, faults })
+        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, faults })
     } else {
         Err(c.problems)
     }

@@ -6,7 +6,7 @@
 //! `statesim schema` prints their JSON Schema, so editors and docs see the same truth.
 
 use super::units::{Duration, Rate};
-use crate::policies::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
+use crate::policies::{Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, value::MapAccessDeserializer, Deserializer, Visitor};
 use serde::Deserialize;
@@ -49,6 +49,8 @@ pub struct RawModel {
     pub carts: RawCarts,
     #[serde(default)]
     pub revocation: RawRevocation,
+    #[serde(default)]
+    pub rate_limit: RawRateLimit,
     /// Scheduled faults, each at a time with one action.
     #[serde(default)]
     pub faults: Vec<RawFault>,
@@ -133,6 +135,70 @@ pub struct RawCarts {
     pub login_share: f64,
 }
 
+/// A rate limit checked by every server before anything else.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// "fixed-window", "sliding-log", "sliding-counter", "token-bucket" or "gcra"; none when absent.
+    pub algorithm: Option<Algorithm>,
+    /// Where the counters live: "local" (each server's memory) or "redis" (shared). Default "redis".
+    #[serde(default = "d_where")]
+    pub store: LimitStore,
+    /// What a counter is kept per: "user", "ip" or "api-key" (one per proxy group, one per other user). Default "user".
+    #[serde(default = "d_key")]
+    pub key: LimitKey,
+    /// Requests allowed per window. Default 100.
+    #[serde(default = "d_limit")]
+    pub limit: u32,
+    /// Default "1m".
+    #[serde(default = "d_window")]
+    pub window: Duration,
+    /// Bucket capacity for token-bucket and gcra. Default: the limit.
+    pub burst: Option<u32>,
+    /// With Redis down: "open" lets requests through, "closed" rejects them. Default "open".
+    #[serde(default = "d_fail_open")]
+    pub fail: FailMode,
+    /// Redis fixed window: "atomic" (INCR and EXPIRE in one script, one round trip) or
+    /// "incr-then-expire" (two round trips: a crash in between leaves a key with no TTL). Default "atomic".
+    #[serde(default = "d_commands")]
+    pub commands: LimitCommands,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitStore {
+    Local,
+    Redis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitKey {
+    User,
+    Ip,
+    ApiKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitCommands {
+    Atomic,
+    IncrThenExpire,
+}
+
+/// One abusive client far over the limit, with an IP of its own.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAbuser {
+    /// Its request rate while sending.
+    pub rate: Rate,
+    /// Send in bursts this often (centred on multiples of it, e.g. window boundaries); always when absent.
+    pub burst_every: Option<Duration>,
+    /// Length of each burst. Default "1s".
+    #[serde(default = "d_burst_len")]
+    pub burst_length: Duration,
+}
+
 /// Firing users: a fired user's session or token is revoked at a random moment.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -187,6 +253,8 @@ pub struct RawClients {
     /// Share of requests that are idempotent (GET-like) and may be retried after a failure. Default 0.8.
     #[serde(default = "d_idempotent")]
     pub idempotent_share: f64,
+    /// An abusive client, besides the users.
+    pub abuser: Option<RawAbuser>,
 }
 
 /// Users behind a NAT: `users` of the population share `ips` public addresses.
@@ -523,6 +591,24 @@ fn d_zero_rate() -> Rate {
 fn d_idempotent() -> f64 {
     0.8
 }
+fn d_where() -> LimitStore {
+    LimitStore::Redis
+}
+fn d_key() -> LimitKey {
+    LimitKey::User
+}
+fn d_limit() -> u32 {
+    100
+}
+fn d_window() -> Duration {
+    dur("1m")
+}
+fn d_commands() -> LimitCommands {
+    LimitCommands::Atomic
+}
+fn d_burst_len() -> Duration {
+    dur("1s")
+}
 
 macro_rules! default_from_empty_table {
     ($($t:ty),*) => {$(
@@ -533,4 +619,4 @@ macro_rules! default_from_empty_table {
         }
     )*};
 }
-default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation);
+default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit);

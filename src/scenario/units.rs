@@ -33,28 +33,38 @@ const DURATION_UNITS: [(&str, f64); 9] = [
 pub const DURATION_HELP: &str = "write a number and a unit: \"250us\", \"15ms\", \"2s\", \"10m\", \"1h\" (units: ns, us, ms, s, m, h, d)";
 pub const RATE_HELP: &str = "write events per unit time: \"2000/s\", \"0.8/s\", \"120/min\", \"3/h\"";
 
-/// Parses `"15ms"` into nanoseconds.
+/// Parses `"15ms"`, `"1.5s"` or a compound such as `"2m30s"` into nanoseconds.
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     let t = text.trim();
     if t.starts_with('-') {
         return Err(format!("the duration \"{text}\" is negative; durations are zero or more"));
     }
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let unit = unit.trim();
-    if num.is_empty() {
-        return Err(format!("\"{text}\" is not a duration"));
+    if t.is_empty() {
+        return Err("an empty duration".to_string());
     }
-    if unit.is_empty() {
-        return Err(format!("the duration \"{text}\" has no unit"));
+    let mut rest = t;
+    let mut nanos = 0.0;
+    while !rest.is_empty() {
+        let split = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(rest.len());
+        let (num, after) = rest.split_at(split);
+        if num.is_empty() {
+            return Err(format!("\"{text}\" is not a duration"));
+        }
+        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let unit = unit.trim();
+        if unit.is_empty() {
+            return Err(format!("the duration \"{text}\" has no unit"));
+        }
+        let value: f64 = num.replace('_', "").parse().map_err(|_| format!("\"{num}\" is not a number"))?;
+        let scale = DURATION_UNITS
+            .iter()
+            .find(|(u, _)| *u == unit)
+            .map(|(_, s)| *s)
+            .ok_or_else(|| format!("unknown time unit \"{unit}\" in \"{text}\""))?;
+        nanos += value * scale;
+        rest = next.trim_start();
     }
-    let value: f64 = num.replace('_', "").parse().map_err(|_| format!("\"{num}\" is not a number"))?;
-    let scale = DURATION_UNITS
-        .iter()
-        .find(|(u, _)| *u == unit)
-        .map(|(_, s)| *s)
-        .ok_or_else(|| format!("unknown time unit \"{unit}\" in \"{text}\""))?;
-    let nanos = value * scale;
     if !nanos.is_finite() || nanos > 1e9 * 86400.0 * 366.0 * 100.0 {
         return Err(format!("the duration \"{text}\" is too long (at most 100 years)"));
     }
@@ -122,8 +132,8 @@ impl JsonSchema for Duration {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "pattern": "^[0-9][0-9_]*(\\.[0-9]+)?\\s*(ns|us|µs|ms|s|m|min|h|d)$",
-            "description": "A duration with a unit: \"250us\", \"15ms\", \"2s\", \"10m\", \"1h\".",
+            "pattern": "^([0-9][0-9_]*(\\.[0-9]+)?\\s*(ns|us|µs|ms|s|m|min|h|d)\\s*)+$",
+            "description": "A duration with a unit: \"250us\", \"15ms\", \"2s\", \"10m\", \"1h\", or a compound such as \"2m30s\".",
             "examples": ["15ms", "30s", "10m"]
         })
     }
@@ -161,6 +171,8 @@ mod tests {
         assert_eq!(parse_duration("10m").unwrap(), SimDuration::from_secs(600));
         assert_eq!(parse_duration("1h").unwrap(), SimDuration::from_secs(3600));
         assert_eq!(parse_duration("0s").unwrap(), SimDuration(0));
+        assert_eq!(parse_duration("2m30s").unwrap(), SimDuration::from_secs(150));
+        assert_eq!(parse_duration("1h 30m").unwrap(), SimDuration::from_secs(5400));
         assert!(parse_duration("15").unwrap_err().contains("no unit"));
         assert!(parse_duration("-5s").unwrap_err().contains("negative"));
         assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown time unit"));

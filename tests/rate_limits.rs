@@ -1,0 +1,111 @@
+//! The rate-limit claims, checked on `models/rate-limits.toml` (limit L = 20 per 10 s
+//! window, N = 4 servers, an abuser bursting across window boundaries, a NAT of 500 users
+//! behind one IP) and on one purpose-built model for the INCR-then-EXPIRE crash.
+
+use statesim::scenario::{load_file, load_str};
+use statesim::sweep::{run_and_summarize, run_once, RunOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn run(path: &str) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let model = load_file(Path::new(path), &[]).unwrap();
+    let (s, _) = run_and_summarize(&model, &RunOptions::default(), &|| {});
+    s.variants.into_iter().map(|v| (v.name, v.metrics.into_iter().map(|(k, e)| (k, e.mean)).collect())).collect()
+}
+
+#[test]
+fn rate_limit_claims() {
+    let t = run("models/rate-limits.toml");
+    let m = |v: &str, k: &str| t[v][k];
+    let (l, n, b, r_per_s, window_s) = (20.0, 4.0, 20.0, 2.0, 10.0);
+
+    // N servers with local counters behind round robin (or random) let the abuser have
+    // about N x L per window.
+    for v in ["local-round-robin", "local-random"] {
+        let per_window = m(v, "ratelimit.abuser_allowed_per_window");
+        assert!((per_window - n * l).abs() < 0.1 * n * l, "{v}: {per_window}");
+    }
+    // ip-hash pins the abuser to one server's counter: about L per window (a restart
+    // or a re-hash hands it a fresh counter once), and puts the whole NAT on one server.
+    let pinned = m("local-ip-hash", "ratelimit.abuser_allowed_per_window");
+    assert!(pinned < 1.2 * l, "local-ip-hash: {pinned}");
+    assert!(m("local-ip-hash", "ratelimit.abuser_max_aligned_window") > l, "a restarted server forgets its counters");
+
+    // A Redis fixed window holds every aligned window to L but lets up to 2L through a
+    // window that straddles a boundary.
+    assert!(m("redis-fixed-window", "ratelimit.abuser_max_aligned_window") <= l);
+    let straddle = m("redis-fixed-window", "ratelimit.abuser_max_sliding_window");
+    assert!(straddle > 1.5 * l && straddle <= 2.0 * l, "{straddle}");
+    // A sliding log never lets more than L through in any window.
+    assert!(m("redis-sliding-log", "ratelimit.abuser_max_sliding_window") <= l);
+    assert!(m("redis-sliding-log", "ratelimit.bytes_per_key") > m("redis-fixed-window", "ratelimit.bytes_per_key"), "a log costs memory");
+    // A token bucket (and GCRA) with capacity b and rate r: at most b + rT in any T.
+    for v in ["redis-token-bucket", "redis-gcra"] {
+        assert!(m(v, "ratelimit.abuser_max_sliding_window") <= b + r_per_s * window_s, "{v}");
+    }
+
+    // Keyed by IP (or by the NAT organisation's API key) the limit rejects ordinary users
+    // behind the NAT; keyed by user it does not.
+    for v in ["redis-by-ip", "redis-by-api-key"] {
+        assert!(m(v, "ratelimit.wrongly_rejected") > 1000.0, "{v}");
+        assert_eq!(m(v, "ratelimit.wrongly_rejected"), m(v, "ratelimit.nat_users_rejected"), "{v}: only NAT users");
+    }
+    for v in ["local-round-robin", "local-ip-hash", "redis-fixed-window", "redis-sliding-log", "redis-token-bucket"] {
+        assert_eq!(m(v, "ratelimit.wrongly_rejected"), 0.0, "{v}");
+    }
+
+    // Each Redis check adds at least a round trip (0.3 ms); INCR then EXPIRE two.
+    assert_eq!(m("local-round-robin", "ratelimit_check_ms.p50"), 0.0);
+    assert!(m("redis-fixed-window", "ratelimit_check_ms.p50") >= 0.3);
+    assert!(m("redis-incr-then-expire", "ratelimit_check_ms.p99") >= 0.6);
+    assert!(m("redis-incr-then-expire", "redis.ops_per_s") > m("redis-fixed-window", "redis.ops_per_s"));
+
+    // Redis down for 30 s: fail-open lets everything through, fail-closed rejects all.
+    let open = m("redis-down-fail-open", "ratelimit.allowed_while_redis_down");
+    let closed = m("redis-down-fail-closed", "failed.redis_unavailable");
+    assert!(open > 10_000.0, "{open}");
+    assert!((open - closed).abs() < 0.05 * open, "{open} vs {closed}");
+    assert_eq!(m("redis-down-fail-closed", "ratelimit.allowed_while_redis_down"), 0.0);
+    assert!(m("redis-down-fail-open", "ratelimit.abuser_max_aligned_window") > 5.0 * l, "the abuser too got through");
+}
+
+/// INCR then EXPIRE in two round trips: a server that dies between them leaves a
+/// counter with no TTL, and its user is locked out for good once over the limit.
+#[test]
+fn a_crash_between_incr_and_expire_leaves_a_key_without_ttl() {
+    // Many users whose windows start every second, slow Redis replies, and a server
+    // killed every 5 s: some kills land between an INCR and its EXPIRE.
+    let kills: String = (1..=20).map(|i| format!("{{ at = \"{}s\", kill = \"server-{}\", restart_after = \"1s\" }},", i * 5, i % 4 + 1)).collect();
+    let text = format!(
+        r#"schema_version = 1
+        faults = [{kills}]
+        [run]
+        duration = "110s"
+        [clients]
+        users = 20_000
+        think_time = {{ dist = "exponential", mean = "1s" }}
+        [servers]
+        count = 4
+        cores = 64
+        service = "1ms"
+        boot_time = "1s"
+        [redis]
+        round_trip = "20ms"
+        [rate_limit]
+        algorithm = "fixed-window"
+        commands = "incr-then-expire"
+        limit = 5
+        window = "2s"
+        "#
+    );
+    let model = load_str("crash.toml", "crash", &text, &[]).unwrap();
+    let r = run_once(&model.variants[0].system, 0);
+    let stuck = r.metrics["ratelimit.keys_without_ttl"];
+    assert!(stuck > 0.0, "no key was left without a TTL");
+    assert!(r.metrics["ratelimit.wrongly_rejected"] > 0.0, "stuck keys lock ordinary users out");
+    // The atomic script cannot leave one.
+    let atomic = load_str("crash.toml", "crash", &text, &["rate_limit.commands=atomic".into()]).unwrap();
+    let r = run_once(&atomic.variants[0].system, 0);
+    assert_eq!(r.metrics["ratelimit.keys_without_ttl"], 0.0);
+    assert_eq!(r.metrics["ratelimit.wrongly_rejected"], 0.0);
+}
