@@ -75,3 +75,26 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
     }
     if failed { Err(EXIT_BAD_INPUT) } else { Ok(models) }
 }
+
+/// The text of one model named on the command line (a file or a bundled name), with the
+/// name to show in messages and the default model name.
+pub fn load_text(input: &str) -> Result<(String, String, String), u8> {
+    let path = Path::new(input);
+    if path.is_file() {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        return std::fs::read_to_string(path).map(|t| (path.display().to_string(), stem, t)).map_err(|e| {
+            eprintln!("error: cannot read {input}: {e}");
+            EXIT_BAD_INPUT
+        });
+    }
+    if let Some(b) = bundled::find(input) {
+        return Ok((b.path.to_string(), b.name.to_string(), b.text.to_string()));
+    }
+    let names: Vec<&str> = bundled::MODELS.iter().chain(bundled::THEORY).map(|b| b.name).collect();
+    eprintln!("error: no model file or bundled model called \"{input}\"");
+    match statesim::scenario::diag::nearest(input, names.iter().copied()) {
+        Some(best) => eprintln!("  = help: did you mean \"{best}\"? `statesim list` shows the bundled models"),
+        None => eprintln!("  = help: `statesim list` shows the bundled models"),
+    }
+    Err(EXIT_BAD_INPUT)
+}

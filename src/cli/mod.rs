@@ -5,6 +5,7 @@ mod check;
 mod inputs;
 mod list;
 mod run;
+mod sweep;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -16,6 +17,7 @@ Examples:
   statesim run models/                      run every bundled model, write output/
   statesim run models/load-balancing.toml --replications 10 --seed 7
   statesim run load-balancing --set servers.count=20 --format markdown
+  statesim sweep mega-proxy --vary servers.count=4,8,16 -r 5
   statesim check                            the engine against queueing theory
   statesim validate my-model.toml           parse and check a model, run nothing
   statesim schema > statesim.schema.json    JSON Schema for editors
@@ -64,6 +66,42 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run a model over a grid of parameter values, in parallel (resumable; shareable across a cluster).
+    #[command(after_help = "Examples:\n  statesim sweep mega-proxy --vary servers.count=4,8,16 --vary 'clients.proxies=[{users=5000,ips=1}],[{users=20000,ips=1}]' -r 5\n  statesim sweep crash-test --vary servers.count=2..64:*2 --replications 10\n  statesim sweep crash-test --vary servers.count=2..32:2 --partition 3/8 --out /shared/out   (one share of a job array)\n  statesim merge /shared/out/crash-test/sweep\n\nRanges: KEY=2..64 (step 1), KEY=2..64:4 (step 4), KEY=2..64:*2 (doubling). Values are TOML (strings need quotes).\nPoint files are written as each point finishes: run the same command again to resume.")]
+    Sweep {
+        /// Model file or bundled model name.
+        #[arg(value_name = "MODEL")]
+        model: String,
+        /// A parameter and its values: KEY=V1,V2,... or a range KEY=START..END[:STEP|:*FACTOR].
+        #[arg(long, required = true, value_name = "KEY=VALUES")]
+        vary: Vec<String>,
+        #[arg(long, short = 'r')]
+        replications: Option<u32>,
+        #[arg(long, short = 'j')]
+        threads: Option<usize>,
+        /// Override a model key at every point.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Run only share K of N of the points (e.g. a job-array task), then `statesim merge`.
+        #[arg(long, value_name = "K/N")]
+        partition: Option<String>,
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Combine the shares of a partitioned sweep into the result one machine would give.
+    #[command(after_help = "Example:\n  statesim merge share-1/crash-test/sweep share-2/crash-test/sweep --out output/crash-test/sweep")]
+    Merge {
+        /// Sweep folders (each holding sweep-spec.json and points/), or their model folders.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Where to write sweep.json and sweep.csv (default: the first DIR).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Compare the engine with queueing theory (M/M/1, M/M/c, M/D/1, random routing).
     #[command(after_help = "Examples:\n  statesim check\n  statesim check mm1 md1 --replications 40\n  statesim check my-queue.toml")]
     Check {
@@ -104,6 +142,10 @@ pub fn main() -> ExitCode {
         Command::Run { models, seed, replications, threads, sets, out, format, quiet } => {
             run::run(run::RunArgs { inputs: models, seed, replications, threads, sets, out, format, quiet })
         }
+        Command::Sweep { model, vary, replications, threads, sets, partition, out, quiet } => {
+            sweep::sweep(sweep::SweepArgs { model, vary, replications, threads, sets, partition, out, quiet })
+        }
+        Command::Merge { dirs, out, quiet } => sweep::merge(dirs, out, quiet),
         Command::Check { models, replications, threads, format, quiet } => check::check(models, replications, threads, format, quiet),
         Command::Validate { models, sets } => {
             match inputs::load_all(&models, &sets) {

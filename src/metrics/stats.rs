@@ -1,9 +1,9 @@
 //! Confidence intervals across independent replications (Student t, 95%).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A mean with its 95% confidence half-width (None for a single replication).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     pub mean: f64,
     pub ci95: Option<f64>,

@@ -2,6 +2,7 @@
 //! comparison table. Only this module and `cli` touch files and the terminal.
 
 pub mod atomic;
+pub mod sweep;
 pub mod table;
 
 use crate::components::web::RunResult;

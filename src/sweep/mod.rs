@@ -5,7 +5,12 @@
 //! and results are collected in input order, so output does not depend on the thread
 //! count.
 
+pub mod grid;
+
 use crate::components::web::{RunResult, WebTier};
+use crate::metrics::Estimate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use crate::engine::{run_until, Scheduler, SimTime};
 use crate::metrics::summary::{summarize, ModelSummary};
 use crate::scenario::{Model, System};
@@ -70,4 +75,38 @@ pub fn run_count(model: &Model, opts: &RunOptions) -> u64 {
 pub fn run_and_summarize(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> (ModelSummary, Vec<Vec<RunResult>>) {
     let runs = run_model(model, opts, on_run_done);
     (summarize(model, &runs), runs)
+}
+
+/// What identifies a sweep: two shares of it can be merged only if these agree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepSpec {
+    pub model: String,
+    /// SHA-256 of the model file's text, short hex.
+    pub model_text_hash: String,
+    pub axes: Vec<grid::Axis>,
+    pub sets: Vec<String>,
+    pub replications: Option<u32>,
+    pub points: usize,
+    pub statesim_version: String,
+}
+
+/// One grid point's results: every variant's metrics across replications.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    pub index: usize,
+    /// The overrides that make this point, `KEY=VALUE`.
+    pub sets: Vec<String>,
+    pub variants: Vec<PointVariant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointVariant {
+    pub name: String,
+    pub metrics: BTreeMap<String, Estimate>,
+}
+
+/// Runs one grid point of a model (already loaded with the point's overrides).
+pub fn run_point(index: usize, sets: Vec<String>, model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> PointResult {
+    let (summary, _) = run_and_summarize(model, opts, on_run_done);
+    PointResult { index, sets, variants: summary.variants.into_iter().map(|v| PointVariant { name: v.name, metrics: v.metrics }).collect() }
 }
