@@ -14,6 +14,9 @@
 //!    same shape on std BinaryHeap. Goal: at most 100 ns per event.
 //! 3. The event-queue structures at depth: statesim's radix heap, std BinaryHeap and a
 //!    4-ary heap, in a hold model (pop one, push one) with N timers pending.
+//! 4. The crash-test model (sessions, carts, health checks, a kill) in events per second
+//!    against the M/M/1 reference loop.
+//! 5. A 16-point sweep on one thread and on two: the speedup (goal at least 1.8x).
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -319,5 +322,39 @@ fn main() {
         let x = median((0..pairs).map(|_| hold_radix(n, ops)).map(|(t, o)| t * 1e9 / o as f64).collect());
         println!("   {n:>10} {b:>12.1} {q:>10.1} {x:>12.1}");
     }
-    println!("\nsummary: M/M/1 {mm1_ratio:.2}x the reference per event; 1M pending timers {timers_ns:.0} ns/event");
+    let crash = statesim::bundled::find("crash-test").expect("bundled");
+    let crash_model = load_str(crash.path, crash.name, crash.text, &[]).expect("crash-test validates");
+    let crash_run = || {
+        timed(|| {
+            let r = run_once(&crash_model.variants[0].system, 0);
+            r.metrics["engine.events"] as u64
+        })
+    };
+    let (r, s, ratio, _, se) = paired(pairs, &|| reference_mm1(customers), &crash_run);
+    println!("\n4. crash-test (sticky-memory variant, {se} events) vs the M/M/1 reference loop");
+    println!("   reference loop : {r:6.1} ns/event ({:.1} M events/s)", 1e3 / r);
+    println!("   crash-test     : {s:6.1} ns/event ({:.1} M events/s)", 1e3 / s);
+    println!("   ratio          : {ratio:.2}x per event\n");
+    let crash_ratio = ratio;
+
+    let mega = statesim::bundled::find("mega-proxy").expect("bundled");
+    let grid: Vec<statesim::scenario::Model> = (0..16)
+        .map(|i| load_str(mega.path, mega.name, mega.text, &[format!("servers.count={}", 8 + i), "run.duration=\"2m\"".into(), "run.warmup=\"10s\"".into()]).expect("validates"))
+        .collect();
+    let sweep_on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        let t = Instant::now();
+        pool.install(|| {
+            use rayon::prelude::*;
+            let n: usize = grid.par_iter().map(|m| statesim::sweep::run_model(m, &statesim::sweep::RunOptions::default(), &|| {}).len()).sum();
+            black_box(n);
+        });
+        t.elapsed().as_secs_f64()
+    };
+    let speedups: Vec<f64> = (0..pairs).map(|_| sweep_on(1) / sweep_on(2)).collect();
+    let speedup = median(speedups);
+    println!("5. 16-point sweep of mega-proxy (2 variants each): 2 threads vs 1");
+    println!("   speedup        : {speedup:.2}x (goal >= 1.8x)");
+
+    println!("\nsummary: M/M/1 {mm1_ratio:.2}x the reference per event; 1M pending timers {timers_ns:.0} ns/event; crash-test {crash_ratio:.2}x the M/M/1 reference per event; 2-thread sweep speedup {speedup:.2}x");
 }
