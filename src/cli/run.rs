@@ -44,6 +44,7 @@ pub fn run(args: RunArgs) -> u8 {
     bar.set_style(ProgressStyle::with_template("{spinner} {msg:<20} [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "));
 
     let mut summaries = Vec::new();
+    let mut sections = Vec::new();
     let mut failed = false;
     for model in &models {
         for w in &model.warnings {
@@ -57,7 +58,8 @@ pub fn run(args: RunArgs) -> u8 {
         let (summary, runs) = run_and_summarize(model, &opts, &|| bar.inc(1));
         let dir = args.out.join(&model.name);
         match write_model_outputs(&dir, model, &summary, &runs) {
-            Ok(files) => {
+            Ok((files, charts)) => {
+                sections.push((model.name.clone(), charts));
                 if !args.quiet {
                     bar.suspend(|| eprintln!("  wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")));
                 }
@@ -77,6 +79,26 @@ pub fn run(args: RunArgs) -> u8 {
         summaries.push(summary);
     }
     bar.finish_and_clear();
+    if !sections.is_empty() && !failed {
+        let html_sections: Vec<statesim::report::html::ModelSection> = models
+            .iter()
+            .zip(&summaries)
+            .zip(sections)
+            .map(|((model, summary), (folder, charts))| statesim::report::html::ModelSection { model, summary, folder, charts })
+            .collect();
+        let index = args.out.join("index.html");
+        match statesim::report::atomic::write_atomic(&index, statesim::report::html::render(&html_sections).as_bytes()) {
+            Ok(()) => {
+                if !args.quiet {
+                    eprintln!("report: {}", index.display());
+                }
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", index.display());
+                failed = true;
+            }
+        }
+    }
     if args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&summaries).expect("summaries serialize"));
     }

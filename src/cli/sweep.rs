@@ -157,7 +157,10 @@ fn assemble(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> u8 {
             return 1;
         }
     }
-    match write_assembled(&out, &spec, &points) {
+    match write_assembled(&out, &spec, &points).and_then(|mut files| {
+        files.extend(statesim::report::write_sweep_charts(&out, &spec, &points)?);
+        Ok(files)
+    }) {
         Ok(files) => {
             if !quiet {
                 eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));

@@ -2,6 +2,8 @@
 //! comparison table. Only this module and `cli` touch files and the terminal.
 
 pub mod atomic;
+pub mod charts;
+pub mod html;
 pub mod sweep;
 pub mod table;
 
@@ -12,8 +14,47 @@ use crate::scenario::Model;
 use atomic::write_atomic;
 use std::path::{Path, PathBuf};
 
-/// Writes a model's outputs into `dir` (created if needed); returns the files written.
-pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, runs: &[Vec<RunResult>]) -> std::io::Result<Vec<PathBuf>> {
+/// A chart written for a model: its file stem (`<stem>.svg`, `<stem>.png`) and caption.
+#[derive(Clone, Debug)]
+pub struct ChartFile {
+    pub stem: String,
+    pub caption: String,
+}
+
+fn write_chart<C: charts::Chart>(dir: &Path, stem: &str, caption: &str, chart: &C, written: &mut Vec<PathBuf>, list: &mut Vec<ChartFile>) -> std::io::Result<()> {
+    let (svg, png) = charts::render(chart).map_err(|e| std::io::Error::other(format!("drawing {stem}: {e}")))?;
+    for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
+        let path = dir.join(format!("{stem}.{ext}"));
+        write_atomic(&path, bytes)?;
+        written.push(path);
+    }
+    list.push(ChartFile { stem: stem.to_string(), caption: caption.to_string() });
+    Ok(())
+}
+
+/// The charts that fit a model: the variants side by side, a timeline, and per-server
+/// load or latency percentiles where the model has them.
+pub fn write_model_charts(dir: &Path, model: &Model, summary: &ModelSummary, runs: &[Vec<RunResult>], written: &mut Vec<PathBuf>) -> std::io::Result<Vec<ChartFile>> {
+    let mut list = Vec::new();
+    let metrics = charts::headline_metrics(summary, 6);
+    write_chart(dir, "variants", "The variants side by side on the metrics that differ most.", &charts::VariantBars { summary, metrics }, written, &mut list)?;
+    write_chart(dir, "timeline", "Throughput, errors and p99 latency over time; dashed lines mark the faults.", &charts::Timeline { model, runs }, written, &mut list)?;
+    let varies = |key: &str| {
+        let v: Vec<f64> = summary.variants.iter().filter_map(|x| x.metrics.get(key).map(|e| e.mean)).collect();
+        v.len() > 1 && v.iter().any(|x| (x - v[0]).abs() > 1e-6)
+    };
+    if varies("servers.routed_share_max") && summary.variants[0].metrics.contains_key("server.server-1.routed_share") {
+        write_chart(dir, "servers", "Share of routed requests per server: a hot spot shows as one tall bar.", &charts::PerServer { summary, suffix: "routed_share", label: "share of routed requests" }, written, &mut list)?;
+    }
+    if varies("auth_ms.p50") {
+        write_chart(dir, "auth-latency", "Time spent checking the session or token, by percentile.", &charts::Percentiles { summary, prefix: "auth_ms", label: "auth added" }, written, &mut list)?;
+    }
+    Ok(list)
+}
+
+/// Writes a model's outputs into `dir` (created if needed); returns the files written
+/// and the charts.
+pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, runs: &[Vec<RunResult>]) -> std::io::Result<(Vec<PathBuf>, Vec<ChartFile>)> {
     let mut written = Vec::new();
     let summary_path = dir.join("summary.json");
     let mut json = serde_json::to_string_pretty(summary).expect("summary serializes");
@@ -29,7 +70,8 @@ pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, ru
     let first = &model.variants[0].system;
     write_atomic(&dot_path, Topology::build(first).to_dot().as_bytes())?;
     written.push(dot_path);
-    Ok(written)
+    let charts = write_model_charts(dir, model, summary, runs, &mut written)?;
+    Ok((written, charts))
 }
 
 /// The per-bucket series of every variant and replication, in long format.
@@ -56,4 +98,21 @@ pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
         }
     }
     w.into_inner().expect("flush to memory")
+}
+
+/// Charts of a sweep: each headline metric that changes across the grid, against the
+/// first swept parameter, per variant, with 95% bands. Returns the files written.
+pub fn write_sweep_charts(dir: &Path, spec: &crate::sweep::SweepSpec, points: &[crate::sweep::PointResult]) -> std::io::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let mut list = Vec::new();
+    let changes = |key: &str| {
+        let vals: Vec<f64> = points.iter().flat_map(|p| p.variants.iter().filter_map(|v| v.metrics.get(key).map(|e| e.mean))).collect();
+        let max = vals.iter().copied().fold(0.0f64, |a, b| a.max(b.abs()));
+        !vals.is_empty() && max > 0.0 && vals.iter().any(|x| (x - vals[0]).abs() > 0.02 * max)
+    };
+    for metric in charts::HEADLINE.iter().filter(|m| changes(m.key)).take(4) {
+        let stem = format!("sweep-{}", metric.key.replace('.', "-"));
+        write_chart(dir, &stem, metric.label, &charts::SweepLines { spec, points, metric }, &mut written, &mut list)?;
+    }
+    Ok(written)
 }

@@ -109,7 +109,7 @@ fn cell(e: Option<&Estimate>, unit: Unit) -> String {
 }
 
 /// Rows of label then one cell per variant.
-fn rows(s: &ModelSummary) -> Vec<Vec<String>> {
+pub fn rows(s: &ModelSummary) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for &(key, label, unit, always) in ROWS {
         let values: Vec<Option<&Estimate>> = s.variants.iter().map(|v| v.metrics.get(key)).collect();
@@ -121,6 +121,13 @@ fn rows(s: &ModelSummary) -> Vec<Vec<String>> {
         out.push(row);
     }
     out
+}
+
+/// The header row: `metric` and the variant names.
+pub fn header(s: &ModelSummary) -> Vec<String> {
+    let mut header = vec![String::from("metric")];
+    header.extend(s.variants.iter().map(|v| v.name.clone()));
+    header
 }
 
 /// A terminal table (UTF-8 borders on a terminal, ASCII otherwise).
