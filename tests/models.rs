@@ -91,3 +91,27 @@ fn an_interrupted_run_leaves_no_partial_file() {
         }
     }
 }
+
+/// With replications every metric gets a 95% interval, and each variant its paired
+/// difference from the first, printed with whether it is significant.
+#[test]
+fn replications_give_intervals_and_paired_differences() {
+    let out = tempfile::tempdir().unwrap();
+    let result = Command::cargo_bin("statesim")
+        .unwrap()
+        .args(["run", "mega-proxy", "-r", "4", "--set", "run.duration=\"1m\"", "--set", "run.warmup=\"10s\"", "--quiet", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(result.status.success());
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("Paired differences from ip-hash-sticky"), "{stdout}");
+    assert!(stdout.contains("round-robin-shared     latency p99 (ms)"), "{stdout}");
+    assert!(stdout.contains("(significant)"), "{stdout}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("mega-proxy/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["replications"], 4);
+    let p99 = &summary["variants"][1]["metrics"]["latency_ms.p99"];
+    assert!(p99["ci95"].as_f64().unwrap() > 0.0);
+    let diff = &summary["variants"][1]["vs_baseline"]["latency_ms.p99"];
+    assert!(diff["mean"].as_f64().unwrap() < 0.0 && diff["mean"].as_f64().unwrap().abs() > diff["ci95"].as_f64().unwrap());
+}

@@ -70,10 +70,14 @@ pub fn run(args: RunArgs) -> u8 {
             }
         }
         if args.format != Format::Json {
-            let text = match args.format {
+            let mut text = match args.format {
                 Format::Markdown => table::render_markdown(&summary),
                 _ => table::render_terminal(&summary, fancy_terminal()),
             };
+            if let Some(diffs) = table::render_differences(&summary) {
+                text.push('\n');
+                text.push_str(&diffs);
+            }
             bar.suspend(|| println!("{text}"));
         }
         summaries.push(summary);

@@ -176,3 +176,31 @@ mod tests {
         assert_eq!(group_thousands(1234567), "1,234,567");
     }
 }
+
+/// With replications: each variant's paired difference from the first variant on the
+/// headline metrics, with its 95% interval and whether it excludes zero.
+pub fn render_differences(s: &ModelSummary) -> Option<String> {
+    if s.replications < 2 || s.variants.len() < 2 {
+        return None;
+    }
+    let baseline = &s.variants[0].name;
+    let mut keys: Vec<(&str, &str, f64)> = vec![("latency_ms.p50", "latency p50 (ms)", 1.0), ("latency_ms.p99", "latency p99 (ms)", 1.0), ("requests.failed", "failed requests", 1.0)];
+    for m in crate::report::charts::headline_metrics(s, 4) {
+        if !keys.iter().any(|(k, _, _)| *k == m.key) {
+            keys.push((m.key, m.label, m.scale));
+        }
+    }
+    let mut out = format!("Paired differences from {baseline} (same random numbers; 95% interval over {} replications):\n", s.replications);
+    for v in &s.variants[1..] {
+        let Some(diffs) = &v.vs_baseline else { continue };
+        for (key, label, scale) in &keys {
+            let Some(d) = diffs.get(*key) else { continue };
+            let half = d.ci95.unwrap_or(0.0) * scale;
+            let mean = d.mean * scale;
+            let verdict = if mean.abs() > half { "significant" } else { "not significant" };
+            let sign = if mean >= 0.0 { "+" } else { "" };
+            out.push_str(&format!("  {:<22} {:<34} {sign}{} ± {} ({verdict})\n", v.name, label, sig3(mean), sig3(half)));
+        }
+    }
+    Some(out)
+}
