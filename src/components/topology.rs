@@ -14,6 +14,8 @@ pub enum Node {
     Proxy { name: String, users: u64, ips: u64 },
     LoadBalancer { policy: &'static str },
     Server { name: String, cores: u32 },
+    Redis,
+    Database { connections: u32 },
 }
 
 #[derive(Clone, Debug)]
@@ -26,6 +28,8 @@ pub struct Topology {
     pub clients: NodeIndex,
     pub lb: NodeIndex,
     pub servers: Vec<NodeIndex>,
+    pub redis: Option<NodeIndex>,
+    pub database: Option<NodeIndex>,
 }
 
 impl Topology {
@@ -45,8 +49,48 @@ impl Topology {
                 g.add_edge(lb, s, Hop { latency: system.network.lb_to_server.clone() });
                 s
             })
-            .collect();
-        Topology { graph: g, clients, lb, servers }
+            .collect::<Vec<_>>();
+        let redis = system.uses_redis().then(|| {
+            let r = g.add_node(Node::Redis);
+            let rtt = &system.redis.round_trip;
+            for &s in &servers {
+                g.add_edge(s, r, Hop { latency: rtt.clone() });
+            }
+            r
+        });
+        let uses_db = system.sessions.store != crate::policies::SessionStoreKind::None || system.carts.store == crate::policies::CartStoreKind::Database;
+        let database = uses_db.then(|| {
+            let d = g.add_node(Node::Database { connections: system.database.connections });
+            for &s in &servers {
+                g.add_edge(s, d, Hop { latency: system.database.read.clone() });
+            }
+            d
+        });
+        Topology { graph: g, clients, lb, servers, redis, database }
+    }
+
+    /// The nodes in columns from clients to back ends, for drawing.
+    pub fn layers(&self) -> Vec<Vec<NodeIndex>> {
+        let mut first = vec![self.clients];
+        first.extend(self.graph.node_indices().filter(|&n| matches!(self.graph[n], Node::Proxy { .. })));
+        let back: Vec<NodeIndex> = self.redis.into_iter().chain(self.database).collect();
+        let mut layers = vec![first, vec![self.lb], self.servers.clone()];
+        if !back.is_empty() {
+            layers.push(back);
+        }
+        layers
+    }
+
+    /// A node's label, in lines.
+    pub fn label(&self, n: NodeIndex) -> Vec<String> {
+        match &self.graph[n] {
+            Node::Clients { users, open } => vec!["clients".into(), format!("{users} users"), if *open { "open arrivals".into() } else { "think, then send".into() }],
+            Node::Proxy { name, users, ips } => vec![name.clone(), format!("{users} users"), format!("{ips} public IP{}", if *ips == 1 { "" } else { "s" })],
+            Node::LoadBalancer { policy } => vec!["load balancer".into(), policy.to_string()],
+            Node::Server { name, cores } => vec![format!("{name} ({cores} cores)")],
+            Node::Redis => vec!["Redis".into(), "one command thread".into()],
+            Node::Database { connections } => vec!["database".into(), format!("{connections} connections")],
+        }
     }
 
     /// The latency of the hop from `a` to `b`.
@@ -62,6 +106,8 @@ impl Topology {
             Node::Proxy { name, users, ips } => format!("{name}\\n{users} users, {ips} IP{}", if *ips == 1 { "" } else { "s" }),
             Node::LoadBalancer { policy } => format!("load balancer\\n{policy}"),
             Node::Server { name, cores } => format!("{name}\\n{cores} cores"),
+            Node::Redis => "Redis".to_string(),
+            Node::Database { connections } => format!("database\\n{connections} connections"),
         };
         let edge_attrs = |_: &Graph<Node, Hop>, e: petgraph::graph::EdgeReference<'_, Hop>| format!("label=\"{}\"", describe(&e.weight().latency));
         let node_attrs = |_: &Graph<Node, Hop>, (_, n): (NodeIndex, &Node)| format!("label=\"{}\" shape=box", label(n));

@@ -493,3 +493,75 @@ impl Chart for SweepLines<'_> {
         Ok(())
     }
 }
+
+/// The system drawn from its `petgraph` topology: columns from clients to back ends,
+/// an arrow per hop, the hop's latency on the first arrow of each column pair.
+pub struct TopologyPicture<'a> {
+    pub title: &'a str,
+    pub topology: &'a crate::components::Topology,
+}
+
+impl TopologyPicture<'_> {
+    fn box_height(&self, n: petgraph::graph::NodeIndex) -> i32 {
+        12 + 17 * self.topology.label(n).len() as i32
+    }
+}
+
+impl Chart for TopologyPicture<'_> {
+    fn size(&self) -> (u32, u32) {
+        let tallest = self.topology.layers().iter().map(|l| l.iter().map(|&n| self.box_height(n) + 12).sum::<i32>()).max().unwrap_or(100);
+        (WIDTH, (tallest + 110).max(260) as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = titled(root, self.title, "the topology: nodes of the model's graph and the latency of each hop")?;
+        let layers = self.topology.layers();
+        let (w, h) = area.dim_in_pixel();
+        let cols = layers.len() as i32;
+        let box_w = 150;
+        let gap = (w as i32 - 40 - cols * box_w) / (cols - 1).max(1);
+        let mut pos = std::collections::HashMap::new();
+        for (c, layer) in layers.iter().enumerate() {
+            let total: i32 = layer.iter().map(|&n| self.box_height(n) + 12).sum();
+            let mut y = ((h as i32 - total) / 2).max(4);
+            let x = 20 + c as i32 * (box_w + gap);
+            for &n in layer {
+                let bh = self.box_height(n);
+                pos.insert(n, (x, y, bh));
+                y += bh + 12;
+            }
+        }
+        let g = &self.topology.graph;
+        let mut labelled = std::collections::HashSet::new();
+        for e in g.edge_indices() {
+            let (a, b) = g.edge_endpoints(e).expect("edge");
+            let (&(ax, ay, ah), &(bx, by, bh)) = (&pos[&a], &pos[&b]);
+            let from = (ax + box_w, ay + ah / 2);
+            let to = (bx, by + bh / 2);
+            area.draw(&PathElement::new(vec![from, to], GREY.stroke_width(1)))?;
+            area.draw(&Polygon::new(vec![to, (to.0 - 8, to.1 - 4), (to.0 - 8, to.1 + 4)], GREY.filled()))?;
+            let layer_pair = (layers.iter().position(|l| l.contains(&a)), layers.iter().position(|l| l.contains(&b)));
+            if labelled.insert(layer_pair) {
+                let text = crate::components::topology::describe(&g[e].latency);
+                area.draw(&Text::new(text, (from.0 + 6, from.1 - 18), label_style().color(&GREY)))?;
+            }
+        }
+        for (n, &(x, y, bh)) in &pos {
+            let fill = match g[*n] {
+                crate::components::topology::Node::Server { .. } => PALETTE[5].mix(0.25),
+                crate::components::topology::Node::LoadBalancer { .. } => PALETTE[1].mix(0.35),
+                crate::components::topology::Node::Redis | crate::components::topology::Node::Database { .. } => PALETTE[2].mix(0.3),
+                _ => PALETTE[4].mix(0.25),
+            };
+            area.draw(&Rectangle::new([(x, y), (x + box_w, y + bh)], fill.filled()))?;
+            area.draw(&Rectangle::new([(x, y), (x + box_w, y + bh)], BLACK.stroke_width(1)))?;
+            for (i, line) in self.topology.label(*n).iter().enumerate() {
+                area.draw(&Text::new(line.clone(), (x + 8, y + 6 + 17 * i as i32), label_style()))?;
+            }
+        }
+        Ok(())
+    }
+}

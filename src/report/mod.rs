@@ -68,9 +68,12 @@ pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, ru
 
     let dot_path = dir.join("topology.dot");
     let first = &model.variants[0].system;
-    write_atomic(&dot_path, Topology::build(first).to_dot().as_bytes())?;
+    let topology = Topology::build(first);
+    write_atomic(&dot_path, topology.to_dot().as_bytes())?;
     written.push(dot_path);
-    let charts = write_model_charts(dir, model, summary, runs, &mut written)?;
+    let mut charts = write_model_charts(dir, model, summary, runs, &mut written)?;
+    let caption = format!("The system of the first variant ({}), drawn from its graph (also in topology.dot).", model.variants[0].name);
+    write_chart(dir, "topology", &caption, &charts::TopologyPicture { title: &model.title, topology: &topology }, &mut written, &mut charts)?;
     Ok((written, charts))
 }
 
