@@ -47,3 +47,4 @@ pub mod report;
 pub mod scenario;
 pub mod sweep;
 pub mod theory;
+pub mod walkthrough;

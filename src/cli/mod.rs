@@ -6,6 +6,7 @@ mod inputs;
 mod list;
 mod run;
 mod sweep;
+mod walkthrough;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -18,6 +19,7 @@ Examples:
   statesim run models/load-balancing.toml --replications 10 --seed 7
   statesim run load-balancing --set servers.count=20 --format markdown
   statesim sweep mega-proxy --vary servers.count=4,8,16 -r 5
+  statesim walkthrough crash-test           an interview question, replayed with numbers
   statesim check                            the engine against queueing theory
   statesim validate my-model.toml           parse and check a model, run nothing
   statesim schema > statesim.schema.json    JSON Schema for editors
@@ -117,6 +119,15 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Interview walkthroughs: a question, the tempting answer, a live run, the senior answer, the trade-off.
+    #[command(after_help = "Examples:\n  statesim walkthrough              list the topics\n  statesim walkthrough crash-test   one topic, pausing for Enter on a terminal\n  statesim walkthrough all --no-pause")]
+    Walkthrough {
+        /// A topic, or `all`; none lists the topics.
+        topic: Option<String>,
+        /// Do not wait for Enter between parts.
+        #[arg(long)]
+        no_pause: bool,
+    },
     /// Parse and validate models without running them.
     #[command(after_help = "Example:\n  statesim validate models/*.toml")]
     Validate {
@@ -162,6 +173,7 @@ pub fn main() -> ExitCode {
                 Err(code) => code,
             }
         }
+        Command::Walkthrough { topic, no_pause } => walkthrough::walkthrough(topic, no_pause),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&statesim::scenario::json_schema()).expect("schema serializes"));
             0
