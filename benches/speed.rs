@@ -1,22 +1,24 @@
 //! The engine's speed, measured against minimal reference loops in the same process.
 //!
 //! This machine is noisy, so nothing here is an absolute time to compare across runs:
-//! each figure is a ratio of paired runs (reference, subject, reference, subject, ...)
-//! and the median ratio is reported.
+//! each figure comes from paired runs (reference, subject, reference, subject, ...) and
+//! the median of the per-pair ratios is reported beside the median times.
 //!
-//!   cargo bench --bench speed            all three parts
-//!   cargo bench --bench speed -- quick   fewer pairs
+//!   cargo bench --bench speed            all parts, 5 pairs each (about 45 s when idle)
+//!   cargo bench --bench speed -- quick   3 pairs each
+//!   cargo bench --bench speed -- 1 3     parts 1 and 3 only (combine with quick)
 //!
 //! 1. M/M/1 at lambda = 0.9 for 1M customers through the real model path (model text,
-//!    validation, components, metrics) vs a hand-written loop (std BinaryHeap, ChaCha8,
-//!    exponential draws, no metrics). Goal: at most 2x per event.
+//!    overrides, validation, components, metrics) vs a hand-written loop (std
+//!    BinaryHeap, ChaCha8, exponential draws, no metrics). Goal: at most 2x per event.
 //! 2. A closed population of 1M users, each with a pending think-time timer, vs the
-//!    same shape on std BinaryHeap. Goal: at most 100 ns per event.
+//!    same shape on std BinaryHeap. Goal: statesim at most 100 ns per event.
 //! 3. The event-queue structures at depth: statesim's radix heap, std BinaryHeap and a
 //!    4-ary heap, in a hold model (pop one, push one) with N timers pending.
 //! 4. The crash-test model (sessions, carts, health checks, a kill) in events per second
 //!    against the M/M/1 reference loop.
-//! 5. A 16-point sweep on one thread and on two: the speedup (goal at least 1.8x).
+//! 5. A 16-point sweep on one thread and on two: the speedup (goal at least 1.8x; only
+//!    meaningful when nothing else is using the second core).
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,102 +31,160 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::hint::black_box;
 use std::time::Instant;
 
+#[inline(always)]
 fn exp(rng: &mut ChaCha8Rng) -> f64 {
     Exp1.sample(rng)
 }
 
-/// Runs `f` and returns (seconds, events it reports).
-fn timed(f: impl FnOnce() -> u64) -> (f64, u64) {
+/// One timed run: wall seconds, events handled, and a model-specific check value
+/// (printed so a broken loop shows, and so nothing is optimised away).
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    secs: f64,
+    events: u64,
+    check: f64,
+}
+
+impl Run {
+    fn ns_per_event(&self) -> f64 {
+        self.secs * 1e9 / self.events as f64
+    }
+}
+
+fn timed(f: impl FnOnce() -> (u64, f64)) -> Run {
     let t = Instant::now();
-    let events = f();
-    (t.elapsed().as_secs_f64(), events)
+    let (events, check) = f();
+    Run { secs: t.elapsed().as_secs_f64(), events, check }
+}
+
+/// CPU seconds (user + system) this process has used, from /proc/self/stat (Linux;
+/// assumes the usual 100 clock ticks per second). None elsewhere.
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3, `state`;
+    // utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    xs[xs.len() / 2]
+    let n = xs.len();
+    if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 }
 }
 
-/// Alternates reference and subject `pairs` times; returns median ns/event of each and
-/// the median of the per-pair ratios.
-fn paired(pairs: usize, reference: &dyn Fn() -> (f64, u64), subject: &dyn Fn() -> (f64, u64)) -> (f64, f64, f64, u64, u64) {
+/// The result of alternating a reference and a subject.
+struct Paired {
+    /// Median ns/event of the reference and of the subject.
+    reference: f64,
+    subject: f64,
+    /// Fastest ns/event of each (the run least disturbed by other processes).
+    reference_best: f64,
+    subject_best: f64,
+    /// Median of the per-pair ratios subject / reference.
+    ratio: f64,
+    ratio_min: f64,
+    ratio_max: f64,
+    last_reference: Run,
+    last_subject: Run,
+}
+
+/// Alternates reference and subject `pairs` times (reference first in each pair).
+fn paired(pairs: usize, reference: &dyn Fn() -> Run, subject: &dyn Fn() -> Run) -> Paired {
     let (mut r_ns, mut s_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut re, mut se) = (0, 0);
+    let (mut lr, mut ls) = (None, None);
     for _ in 0..pairs {
-        let (rt, r_events) = reference();
-        let (st, s_events) = subject();
-        let a = rt * 1e9 / r_events as f64;
-        let b = st * 1e9 / s_events as f64;
-        r_ns.push(a);
-        s_ns.push(b);
-        ratios.push(b / a);
-        re = r_events;
-        se = s_events;
+        let r = reference();
+        let s = subject();
+        r_ns.push(r.ns_per_event());
+        s_ns.push(s.ns_per_event());
+        ratios.push(s.ns_per_event() / r.ns_per_event());
+        lr = Some(r);
+        ls = Some(s);
     }
-    (median(r_ns), median(s_ns), median(ratios), re, se)
+    let ratio_min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let ratio_max = ratios.iter().copied().fold(0.0, f64::max);
+    let best = |xs: &[f64]| xs.iter().copied().fold(f64::INFINITY, f64::min);
+    Paired {
+        reference_best: best(&r_ns),
+        subject_best: best(&s_ns),
+        reference: median(r_ns),
+        subject: median(s_ns),
+        ratio: median(ratios),
+        ratio_min,
+        ratio_max,
+        last_reference: lr.unwrap(),
+        last_subject: ls.unwrap(),
+    }
 }
 
 // ----- 1. M/M/1 ------------------------------------------------------------------------
 
 const MM1: &str = include_str!("../models/theory/mm1.toml");
+const LAMBDA: f64 = 0.9;
+const MU: f64 = 1.0;
 
 /// The reference: the smallest correct M/M/1 simulation one would write by hand.
-fn reference_mm1(customers: u64) -> (f64, u64) {
+/// Check value: the mean time in system in seconds (theory 1 / (mu - lambda) = 10 s).
+fn reference_mm1(customers: u64) -> Run {
     timed(|| {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         // (time ns, sequence, kind 0 = arrival / 1 = departure)
         let mut heap: BinaryHeap<Reverse<(u64, u64, u8)>> = BinaryHeap::new();
         let mut seq = 0u64;
-        let (lambda, mu) = (0.9f64, 1.0f64);
-        let mut queue: VecDeque<u64> = VecDeque::new();
-        let mut busy = false;
+        let mut queue: VecDeque<u64> = VecDeque::new(); // arrival times, in service first
         let mut arrived = 0u64;
         let mut events = 0u64;
         let mut total_in_system = 0u64;
-        heap.push(Reverse(((exp(&mut rng) / lambda * 1e9) as u64, seq, 0)));
+        heap.push(Reverse(((exp(&mut rng) / LAMBDA * 1e9) as u64, seq, 0)));
         while let Some(Reverse((t, _, kind))) = heap.pop() {
             events += 1;
             if kind == 0 {
                 arrived += 1;
                 if arrived < customers {
                     seq += 1;
-                    heap.push(Reverse((t + (exp(&mut rng) / lambda * 1e9) as u64, seq, 0)));
+                    heap.push(Reverse((t + (exp(&mut rng) / LAMBDA * 1e9) as u64, seq, 0)));
                 }
-                if busy {
-                    queue.push_back(t);
-                } else {
-                    busy = true;
+                queue.push_back(t);
+                if queue.len() == 1 {
                     seq += 1;
-                    heap.push(Reverse((t + (exp(&mut rng) / mu * 1e9) as u64, seq, 1)));
+                    heap.push(Reverse((t + (exp(&mut rng) / MU * 1e9) as u64, seq, 1)));
                 }
-            } else if let Some(arr) = queue.pop_front() {
-                total_in_system = total_in_system.wrapping_add(t - arr);
-                seq += 1;
-                heap.push(Reverse((t + (exp(&mut rng) / mu * 1e9) as u64, seq, 1)));
             } else {
-                busy = false;
+                let arr = queue.pop_front().expect("a customer in service");
+                total_in_system = total_in_system.wrapping_add(t - arr);
+                if !queue.is_empty() {
+                    seq += 1;
+                    heap.push(Reverse((t + (exp(&mut rng) / MU * 1e9) as u64, seq, 1)));
+                }
             }
         }
-        black_box(total_in_system);
-        events
+        let total = black_box(total_in_system);
+        (events, total as f64 / customers as f64 / 1e9)
     })
 }
 
-fn statesim_mm1(customers: u64) -> (f64, u64) {
-    let sets = [
+/// The overrides of part 1, in `--set KEY=VALUE` form (values are TOML).
+fn mm1_sets(customers: u64) -> Vec<String> {
+    vec![
         "clients.arrival_rate=\"0.9/s\"".to_string(),
         format!("run.max_requests={customers}"),
         "run.warmup=\"0s\"".to_string(),
         "run.duration=\"100d\"".to_string(),
         "run.replications=1".to_string(),
-        "run.timeseries_step=\"1d\"".to_string(),
-    ];
+    ]
+}
+
+/// The subject: model text -> overrides -> validation -> run_once.
+/// Check value: statesim's mean latency in seconds (theory 10 s).
+fn statesim_mm1(customers: u64, sets: &[String]) -> Run {
     timed(|| {
-        let model = load_str("mm1.toml", "mm1", MM1, &sets).expect("bench model validates");
+        let model = load_str("mm1.toml", "mm1", MM1, sets).expect("bench model validates");
         let result = run_once(&model.variants[0].system, 0);
-        assert_eq!(result.metrics["requests.ok"] as u64, customers);
-        black_box(result.metrics["latency_ms.mean"]);
-        result.metrics["engine.events"] as u64
+        assert_eq!(result.metrics["requests.ok"] as u64, customers, "every customer served");
+        (result.metrics["engine.events"] as u64, black_box(result.metrics["latency_ms.mean"]) / 1e3)
     })
 }
 
@@ -133,8 +193,10 @@ fn statesim_mm1(customers: u64) -> (f64, u64) {
 fn closed_model(users: u64, duration_s: u64) -> String {
     format!(
         r#"schema_version = 1
+name = "timers"
 [run]
 duration = "{duration_s}s"
+warmup = "0s"
 timeseries_step = "10s"
 [clients]
 users = {users}
@@ -156,8 +218,9 @@ queue_limit = 1_000_000
 }
 
 /// The reference: every user has a wake-up timer on a std BinaryHeap; each event pops
-/// the earliest and pushes that user's next wake-up.
-fn reference_timers(users: u64, events: u64) -> (f64, u64) {
+/// the earliest and pushes that user's next wake-up. The initial pushes are timed, as
+/// statesim's are. Check value: the simulated time reached, in seconds.
+fn reference_timers(users: u64, events: u64) -> Run {
     timed(|| {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::with_capacity(users as usize);
@@ -166,195 +229,351 @@ fn reference_timers(users: u64, events: u64) -> (f64, u64) {
             seq += 1;
             heap.push(Reverse(((exp(&mut rng) * 100e9) as u64, seq, u as u32)));
         }
-        let mut n = 0;
+        let mut now = 0;
         let mut check = 0u64;
-        while n < events {
+        for _ in 0..events {
             let Reverse((t, _, u)) = heap.pop().unwrap();
+            now = t;
             check = check.wrapping_add(u as u64);
             seq += 1;
             heap.push(Reverse((t + (exp(&mut rng) * 100e9) as u64, seq, u)));
-            n += 1;
         }
         black_box(check);
-        n
+        (events, now as f64 / 1e9)
     })
 }
 
-fn statesim_timers(users: u64, duration_s: u64) -> (f64, u64) {
-    let text = closed_model(users, duration_s);
+/// Check value: requests completed.
+fn statesim_timers(text: &str) -> Run {
     timed(|| {
-        let model = load_str("timers.toml", "timers", &text, &[]).expect("bench model validates");
+        let model = load_str("timers.toml", "timers", text, &[]).expect("bench model validates");
         let result = run_once(&model.variants[0].system, 0);
-        result.metrics["engine.events"] as u64
+        (result.metrics["engine.events"] as u64, result.metrics["requests.ok"])
     })
 }
 
 // ----- 3. Queue structures --------------------------------------------------------------
 
-/// A 4-ary min-heap on (time, sequence): shallower than a binary heap, children of a node
-/// share a cache line.
+/// A 4-ary min-heap on (time, sequence), packed into one u128 so that a key comparison
+/// is one compare: shallower than a binary heap, and a node's four children (64 bytes)
+/// share a cache line when the vector is 64-byte aligned, which it mostly is.
 struct QuadHeap {
-    items: Vec<(u64, u64)>,
+    items: Vec<u128>,
+}
+
+#[inline(always)]
+fn key(time: u64, seq: u64) -> u128 {
+    ((time as u128) << 64) | seq as u128
 }
 
 impl QuadHeap {
-    fn push(&mut self, x: (u64, u64)) {
+    fn with_capacity(n: usize) -> Self {
+        QuadHeap { items: Vec::with_capacity(n) }
+    }
+    #[inline]
+    fn push(&mut self, time: u64, seq: u64) {
+        let x = key(time, seq);
+        let mut i = self.items.len();
         self.items.push(x);
-        let mut i = self.items.len() - 1;
+        let items = &mut self.items[..];
         while i > 0 {
             let p = (i - 1) / 4;
-            if self.items[p] <= self.items[i] {
+            if items[p] <= x {
                 break;
             }
-            self.items.swap(p, i);
+            items[i] = items[p];
             i = p;
         }
+        items[i] = x;
     }
+    /// Removes the minimum; returns (time, seq).
+    #[inline]
     fn pop(&mut self) -> Option<(u64, u64)> {
-        let n = self.items.len();
+        let last = self.items.pop()?;
+        let items = &mut self.items[..];
+        let n = items.len();
         if n == 0 {
-            return None;
+            return Some(((last >> 64) as u64, last as u64));
         }
-        self.items.swap(0, n - 1);
-        let top = self.items.pop();
-        let n = self.items.len();
+        let top = items[0];
         let mut i = 0;
         loop {
             let first = 4 * i + 1;
-            if first >= n {
-                break;
-            }
-            let last = (first + 4).min(n);
-            let mut best = first;
-            for c in first + 1..last {
-                if self.items[c] < self.items[best] {
-                    best = c;
+            let (best, v) = if first + 4 <= n {
+                // A full node: a small tournament, no data-dependent loop.
+                let c = &items[first..first + 4];
+                let (a, ia) = if c[1] < c[0] { (c[1], 1) } else { (c[0], 0) };
+                let (b, ib) = if c[3] < c[2] { (c[3], 3) } else { (c[2], 2) };
+                if b < a { (first + ib, b) } else { (first + ia, a) }
+            } else if first < n {
+                let mut best = first;
+                for c in first + 1..n {
+                    if items[c] < items[best] {
+                        best = c;
+                    }
                 }
-            }
-            if self.items[i] <= self.items[best] {
+                (best, items[best])
+            } else {
+                break;
+            };
+            if last <= v {
                 break;
             }
-            self.items.swap(i, best);
+            items[i] = v;
             i = best;
         }
-        top
+        items[i] = last;
+        Some(((top >> 64) as u64, top as u64))
+    }
+    fn len(&self) -> usize {
+        self.items.len()
     }
 }
 
-fn hold_binary(n: u64, ops: u64) -> (f64, u64) {
+/// Each hold run starts from the same N pending timers (seed 3) with mean-1 s increments;
+/// setup is not timed. Check value: the time of the last pop, in seconds.
+fn hold_binary(n: u64, ops: u64) -> Run {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let mut heap: BinaryHeap<Reverse<(u64, u64)>> = (0..n).map(|i| Reverse(((exp(&mut rng) * 1e9) as u64, i))).collect();
     timed(|| {
         let mut seq = n;
+        let mut now = 0;
         for _ in 0..ops {
             let Reverse((t, _)) = heap.pop().unwrap();
+            now = t;
             seq += 1;
             heap.push(Reverse((t + (exp(&mut rng) * 1e9) as u64, seq)));
         }
         black_box(heap.len());
-        ops
+        (ops, now as f64 / 1e9)
     })
 }
 
-fn hold_quad(n: u64, ops: u64) -> (f64, u64) {
+fn hold_quad(n: u64, ops: u64) -> Run {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut heap = QuadHeap { items: Vec::with_capacity(n as usize + 1) };
+    let mut heap = QuadHeap::with_capacity(n as usize + 1);
     for i in 0..n {
-        heap.push(((exp(&mut rng) * 1e9) as u64, i));
+        heap.push((exp(&mut rng) * 1e9) as u64, i);
     }
     timed(|| {
         let mut seq = n;
+        let mut now = 0;
         for _ in 0..ops {
             let (t, _) = heap.pop().unwrap();
+            now = t;
             seq += 1;
-            heap.push((t + (exp(&mut rng) * 1e9) as u64, seq));
+            heap.push(t + (exp(&mut rng) * 1e9) as u64, seq);
         }
-        black_box(heap.items.len());
-        ops
+        black_box(heap.len());
+        (ops, now as f64 / 1e9)
     })
 }
 
-fn hold_radix(n: u64, ops: u64) -> (f64, u64) {
+/// The radix heap is FIFO among equal times by construction, so it needs no sequence
+/// number; the payload is a u32 (a user id), as in the simulator.
+fn hold_radix(n: u64, ops: u64) -> Run {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let mut q: EventQueue<u32> = EventQueue::new();
     for i in 0..n {
         q.push(SimTime((exp(&mut rng) * 1e9) as u64), i as u32);
     }
     timed(|| {
+        let mut now = 0;
         for _ in 0..ops {
             let (t, e) = q.pop().unwrap();
+            now = t.0;
             q.push(SimTime(t.0 + (exp(&mut rng) * 1e9) as u64), e);
         }
         black_box(q.len());
-        ops
+        (ops, now as f64 / 1e9)
     })
 }
 
+// ----- main -----------------------------------------------------------------------------
+
+/// One line of the closing summary.
+struct Line {
+    what: String,
+    figure: String,
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
+    let started = Instant::now();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "quick");
     let pairs = if quick { 3 } else { 5 };
-    println!("statesim speed, {pairs} paired runs per figure (median); this machine: {} cores\n", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // `cargo bench --bench speed -- 1 3` runs parts 1 and 3 only.
+    let only: Vec<u32> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let want = |part: u32| only.is_empty() || only.contains(&part);
+    println!("statesim speed: {pairs} paired runs per figure (reference then subject), medians; {} cores\n", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!(
+            "load average at start: {} (1, 5, 15 min; when high, other processes share the 2 cores and only the paired ratios compare)\n",
+            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        );
+    }
+    let mut summary: Vec<Line> = Vec::new();
 
     let customers = 1_000_000;
-    let (r, s, ratio, re, se) = paired(pairs, &|| reference_mm1(customers), &|| statesim_mm1(customers));
-    println!("1. M/M/1 lambda = 0.9, {customers} customers");
-    println!("   reference loop : {r:6.1} ns/event ({re} events, {:.1} ns/customer)", r * re as f64 / customers as f64);
-    println!("   statesim       : {s:6.1} ns/event ({se} events, {:.1} ns/customer, model path + metrics)", s * se as f64 / customers as f64);
-    println!("   ratio          : {ratio:.2}x per event (goal <= 2x)\n");
-    let mm1_ratio = ratio;
-
-    let users = 1_000_000;
-    let duration_s = 150;
-    let (_, probe_events) = statesim_timers(users, duration_s);
-    let (r, s, ratio, _, se) = paired(pairs, &|| reference_timers(users, probe_events), &|| statesim_timers(users, duration_s));
-    println!("2. Closed population, {users} users with pending think-time timers ({se} events)");
-    println!("   std BinaryHeap loop : {r:6.1} ns/event");
-    println!("   statesim (whole run): {s:6.1} ns/event (goal <= 100)");
-    println!("   ratio               : {ratio:.2}x\n");
-    let timers_ns = s;
-
-    println!("3. Event queue, hold model (pop one, push one), ns per operation");
-    println!("   {:>10} {:>12} {:>10} {:>12}", "pending", "BinaryHeap", "4-ary", "radix heap");
-    for n in [1_000u64, 100_000, 1_000_000] {
-        let ops = 3_000_000;
-        let b = median((0..pairs).map(|_| hold_binary(n, ops)).map(|(t, o)| t * 1e9 / o as f64).collect());
-        let q = median((0..pairs).map(|_| hold_quad(n, ops)).map(|(t, o)| t * 1e9 / o as f64).collect());
-        let x = median((0..pairs).map(|_| hold_radix(n, ops)).map(|(t, o)| t * 1e9 / o as f64).collect());
-        println!("   {n:>10} {b:>12.1} {q:>10.1} {x:>12.1}");
-    }
-    let crash = statesim::bundled::find("crash-test").expect("bundled");
-    let crash_model = load_str(crash.path, crash.name, crash.text, &[]).expect("crash-test validates");
-    let crash_run = || {
-        timed(|| {
-            let r = run_once(&crash_model.variants[0].system, 0);
-            r.metrics["engine.events"] as u64
-        })
-    };
-    let (r, s, ratio, _, se) = paired(pairs, &|| reference_mm1(customers), &crash_run);
-    println!("\n4. crash-test (sticky-memory variant, {se} events) vs the M/M/1 reference loop");
-    println!("   reference loop : {r:6.1} ns/event ({:.1} M events/s)", 1e3 / r);
-    println!("   crash-test     : {s:6.1} ns/event ({:.1} M events/s)", 1e3 / s);
-    println!("   ratio          : {ratio:.2}x per event\n");
-    let crash_ratio = ratio;
-
-    let mega = statesim::bundled::find("mega-proxy").expect("bundled");
-    let grid: Vec<statesim::scenario::Model> = (0..16)
-        .map(|i| load_str(mega.path, mega.name, mega.text, &[format!("servers.count={}", 8 + i), "run.duration=\"2m\"".into(), "run.warmup=\"10s\"".into()]).expect("validates"))
-        .collect();
-    let sweep_on = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
-        let t = Instant::now();
-        pool.install(|| {
-            use rayon::prelude::*;
-            let n: usize = grid.par_iter().map(|m| statesim::sweep::run_model(m, &statesim::sweep::RunOptions::default(), &|| {}).len()).sum();
-            black_box(n);
+    if want(1) {
+        let sets = mm1_sets(customers);
+        let load = {
+            let t = Instant::now();
+            let m = load_str("mm1.toml", "mm1", MM1, &sets).expect("bench model validates");
+            black_box(&m);
+            t.elapsed().as_secs_f64()
+        };
+        let p = paired(pairs, &|| reference_mm1(customers), &|| statesim_mm1(customers, &sets));
+        let (re, se) = (p.last_reference.events, p.last_subject.events);
+        println!("1. M/M/1 lambda = {LAMBDA}, mu = {MU}, {customers} customers (models/theory/mm1.toml with {})", sets.join(" "));
+        println!(
+            "   reference loop : {:6.1} ns/event (best {:5.1})  {:6.1} ns/customer  ({re} events; mean time in system {:.2} s, theory 10)",
+            p.reference,
+            p.reference_best,
+            p.reference * re as f64 / customers as f64,
+            p.last_reference.check
+        );
+        println!(
+            "   statesim       : {:6.1} ns/event (best {:5.1})  {:6.1} ns/customer  ({se} events; mean latency {:.2} s; load_str {:.2} ms of it)",
+            p.subject,
+            p.subject_best,
+            p.subject * se as f64 / customers as f64,
+            p.last_subject.check,
+            load * 1e3
+        );
+        println!("   ratio          : {:.2}x per event (pairs {:.2}..{:.2}; goal <= 2x)\n", p.ratio, p.ratio_min, p.ratio_max);
+        summary.push(Line {
+            what: format!("M/M/1 lambda={LAMBDA}, 1M customers"),
+            figure: format!(
+                "statesim {:.1} ns/event ({:.1} ns/customer), reference {:.1} ns/event ({:.1} ns/customer), ratio {:.2}x (goal <= 2x: {})",
+                p.subject,
+                p.subject * se as f64 / customers as f64,
+                p.reference,
+                p.reference * re as f64 / customers as f64,
+                p.ratio,
+                if p.ratio <= 2.0 { "met" } else { "MISSED" }
+            ),
         });
-        t.elapsed().as_secs_f64()
-    };
-    let speedups: Vec<f64> = (0..pairs).map(|_| sweep_on(1) / sweep_on(2)).collect();
-    let speedup = median(speedups);
-    println!("5. 16-point sweep of mega-proxy (2 variants each): 2 threads vs 1");
-    println!("   speedup        : {speedup:.2}x (goal >= 1.8x)");
+    }
 
-    println!("\nsummary: M/M/1 {mm1_ratio:.2}x the reference per event; 1M pending timers {timers_ns:.0} ns/event; crash-test {crash_ratio:.2}x the M/M/1 reference per event; 2-thread sweep speedup {speedup:.2}x");
+    // 2. A million pending timers.
+    if want(2) {
+        let users = 1_000_000;
+        let duration_s = 150; // 10k requests/s, 2 events each: about 3M events
+        let text = closed_model(users, duration_s);
+        let probe = statesim_timers(&text);
+        let events = probe.events;
+        let p = paired(pairs, &|| reference_timers(users, events), &|| statesim_timers(&text));
+        println!("2. Closed population: {users} users, think time exp(100 s), 10 servers x 4 cores, {duration_s} s ({events} events, {:.0} requests)", p.last_subject.check);
+        println!("   std BinaryHeap loop : {:6.1} ns/event (best {:5.1}; 1M timers pushed, then {events} pop+push)", p.reference, p.reference_best);
+        println!("   statesim (whole run): {:6.1} ns/event (best {:5.1}; load, 1M first wake-ups, run, metrics)", p.subject, p.subject_best);
+        println!("   ratio               : {:.2}x (pairs {:.2}..{:.2}); goal statesim <= 100 ns/event\n", p.ratio, p.ratio_min, p.ratio_max);
+        summary.push(Line {
+            what: "1M users with pending timers".into(),
+            figure: format!(
+                "statesim {:.1} ns/event (best {:.1}), std BinaryHeap reference {:.1} ns/event, ratio {:.2}x (goal <= 100 ns/event: {})",
+                p.subject,
+                p.subject_best,
+                p.reference,
+                p.ratio,
+                if p.subject <= 100.0 { "met" } else { "MISSED" }
+            ),
+        });
+    }
+
+    // 3. Queue structures, interleaved round by round.
+    if want(3) {
+        println!("3. Event queue, hold model (pop the earliest, push it again exp(1 s) later), ns per operation");
+        println!("   {:>10} {:>12} {:>10} {:>12} {:>14}", "pending", "BinaryHeap", "4-ary", "radix heap", "radix/binary");
+        let ops = 3_000_000;
+        for n in [1_000u64, 100_000, 1_000_000] {
+            let (mut b, mut q, mut x, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..pairs {
+                let bt = hold_binary(n, ops);
+                let qt = hold_quad(n, ops);
+                let xt = hold_radix(n, ops);
+                assert!(bt.check == qt.check && bt.check == xt.check, "the three queues pop the same times");
+                b.push(bt.ns_per_event());
+                q.push(qt.ns_per_event());
+                x.push(xt.ns_per_event());
+                rb.push(xt.ns_per_event() / bt.ns_per_event());
+            }
+            let (b, q, x, rb) = (median(b), median(q), median(x), median(rb));
+            println!("   {n:>10} {b:>12.1} {q:>10.1} {x:>12.1} {rb:>13.2}x");
+            summary.push(Line { what: format!("hold model, {n} pending"), figure: format!("BinaryHeap {b:.1}, 4-ary {q:.1}, radix heap {x:.1} ns/op (radix/binary {rb:.2}x)") });
+        }
+        println!();
+    }
+
+    // 4. The crash-test model against the M/M/1 reference loop.
+    if want(4) {
+        let crash = statesim::bundled::find("crash-test").expect("bundled");
+        let crash_model = load_str(crash.path, crash.name, crash.text, &[]).expect("crash-test validates");
+        let crash_run = || {
+            timed(|| {
+                let r = run_once(&crash_model.variants[0].system, 0);
+                (r.metrics["engine.events"] as u64, r.metrics["requests.ok"])
+            })
+        };
+        let p = paired(pairs, &|| reference_mm1(customers), &crash_run);
+        let se = p.last_subject.events;
+        println!("4. crash-test (first variant, {se} events) vs the M/M/1 reference loop");
+        println!("   reference loop : {:6.1} ns/event (best {:5.1}; {:.1} M events/s)", p.reference, p.reference_best, 1e3 / p.reference);
+        println!("   crash-test     : {:6.1} ns/event (best {:5.1}; {:.1} M events/s)", p.subject, p.subject_best, 1e3 / p.subject);
+        println!("   ratio          : {:.2}x per event\n", p.ratio);
+        summary.push(Line {
+            what: "crash-test".into(),
+            figure: format!("{:.1} ns/event ({:.1} M events/s), {:.2}x the M/M/1 reference per event", p.subject, 1e3 / p.subject, p.ratio),
+        });
+    }
+
+    // 5. Sweep speedup on two threads.
+    if want(5) {
+        let mega = statesim::bundled::find("mega-proxy").expect("bundled");
+        let grid: Vec<statesim::scenario::Model> = (0..16)
+            .map(|i| {
+                load_str(mega.path, mega.name, mega.text, &[format!("servers.count={}", 8 + i), "run.duration=\"2m\"".into(), "run.warmup=\"10s\"".into()]).expect("validates")
+            })
+            .collect();
+        // Returns (wall seconds, cores of CPU this process got meanwhile).
+        let sweep_on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let cpu0 = process_cpu_secs();
+            let t = Instant::now();
+            pool.install(|| {
+                use rayon::prelude::*;
+                let n: usize = grid.par_iter().map(|m| statesim::sweep::run_model(m, &statesim::sweep::RunOptions::default(), &|| {}).len()).sum();
+                black_box(n);
+            });
+            let wall = t.elapsed().as_secs_f64();
+            let cores = match (cpu0, process_cpu_secs()) {
+                (Some(a), Some(b)) => (b - a) / wall,
+                _ => f64::NAN,
+            };
+            (wall, cores)
+        };
+        let (mut speedups, mut cores1, mut cores2) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..pairs {
+            let (t1, c1) = sweep_on(1);
+            let (t2, c2) = sweep_on(2);
+            speedups.push(t1 / t2);
+            cores1.push(c1);
+            cores2.push(c2);
+        }
+        let (speedup, cores1, cores2) = (median(speedups), median(cores1), median(cores2));
+        let busy = cores2 < 1.8;
+        println!("5. 16-point sweep of mega-proxy (2 variants each): 2 threads vs 1");
+        println!("   CPU obtained   : {cores1:.2} cores on 1 thread, {cores2:.2} cores on 2 threads (from /proc/self/stat)");
+        println!("   speedup        : {speedup:.2}x (goal >= 1.8x){}\n", if busy { "; NOT MEANINGFUL: other processes held the second core" } else { "" });
+        summary.push(Line {
+            what: "16-point sweep, 2 threads vs 1".into(),
+            figure: format!("speedup {speedup:.2}x with {cores2:.2} cores obtained (goal >= 1.8x){}", if busy { "; machine busy, not meaningful" } else { "" }),
+        });
+    }
+
+    println!("summary (median of {pairs} pairs; total bench time {:.0} s)", started.elapsed().as_secs_f64());
+    let width = summary.iter().map(|l| l.what.len()).max().unwrap_or(0);
+    for l in &summary {
+        println!("  {:<width$} : {}", l.what, l.figure);
+    }
 }
