@@ -1,16 +1,26 @@
 //! Charts, drawn with plotters into memory as SVG and PNG, in one shared style.
 //!
 //! Text uses the DejaVu Sans font compiled into the binary (no system fonts needed).
-//! Colours are the Okabe-Ito palette, which stays distinguishable with the common forms
-//! of colour blindness. Every chart is drawn twice from the same code, once per backend.
+//! Colours are the Okabe-Ito palette (without its yellow, too faint on white), which
+//! stays distinguishable with the common forms of colour blindness. Every chart is drawn
+//! twice from the same code, once per backend.
+//!
+//! The charts of a model:
+//! - [`VariantBars`]: the variants side by side on the headline metrics, with 95%
+//!   whiskers when there are replications;
+//! - [`Timeline`]: one row per variant, one column per measure over time, each row with
+//!   its own faults marked and the warm-up shaded;
+//! - [`ServerShares`]: the share of requests each server got, one row per variant;
+//! - [`Percentiles`]: p50, p90, p99 and p99.9 of a latency per variant, on a log axis.
 
-use crate::components::web::RunResult;
+use crate::components::web::{RunResult, SeriesRow};
 use crate::metrics::{Estimate, ModelSummary};
-use crate::scenario::model::FaultAction;
+use crate::scenario::model::{Fault, FaultAction};
 use crate::scenario::Model;
 use crate::sweep::{PointResult, SweepSpec};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 use std::error::Error;
 use std::sync::Once;
@@ -29,22 +39,37 @@ fn register_fonts() {
     });
 }
 
-/// The Okabe-Ito palette, in the order variants take it.
-pub const PALETTE: [RGBColor; 8] = [
+/// The Okabe-Ito palette in the order variants take it (its yellow left out: it
+/// vanishes on white). Variants past the seventh reuse the colours; every chart names
+/// each variant next to its marks, so colour is never the only key.
+pub const PALETTE: [RGBColor; 7] = [
     RGBColor(0, 114, 178),   // blue
     RGBColor(230, 159, 0),   // orange
     RGBColor(0, 158, 115),   // bluish green
     RGBColor(213, 94, 0),    // vermillion
     RGBColor(204, 121, 167), // reddish purple
     RGBColor(86, 180, 233),  // sky blue
-    RGBColor(240, 228, 66),  // yellow
     RGBColor(0, 0, 0),       // black
 ];
-const GREY: RGBColor = RGBColor(120, 120, 120);
-const WIDTH: u32 = 960;
+/// Text of secondary importance, fault marks.
+const GREY: RGBColor = RGBColor(100, 100, 100);
+/// Grid lines and axes.
+const GRID: RGBColor = RGBColor(225, 225, 225);
+const AXIS: RGBColor = RGBColor(150, 150, 150);
+/// Background of spans that are not ordinary running time (warm-up, a fault lasting).
+const SPAN: RGBColor = RGBColor(238, 238, 238);
+/// Width of every model chart, in pixels; readable scaled down to about 800.
+pub const WIDTH: u32 = 900;
 
+/// The colour of variant `i`.
 pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// The colour as CSS (`#0072b2`), for pages that show the same variants.
+pub fn css_colour(i: usize) -> String {
+    let RGBColor(r, g, b) = colour(i);
+    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
 /// A chart that can draw itself on any plotters backend.
@@ -55,7 +80,7 @@ pub trait Chart {
         DB::ErrorType: 'static;
 }
 
-/// Renders a chart as SVG text and PNG bytes.
+/// Renders a chart as SVG text and PNG bytes, both in memory.
 pub fn render<C: Chart>(chart: &C) -> Result<(String, Vec<u8>), Box<dyn Error>> {
     register_fonts();
     let (w, h) = chart.size();
@@ -84,33 +109,119 @@ pub fn render<C: Chart>(chart: &C) -> Result<(String, Vec<u8>), Box<dyn Error>> 
     Ok((svg, png_bytes))
 }
 
+// ---------------------------------------------------------------------------------------
+// The shared style: fonts, titles, axes, number formats.
+
 fn title_style() -> TextStyle<'static> {
-    (FONT, 22).into_font().style(FontStyle::Bold).into()
+    (FONT, 21).into_font().style(FontStyle::Bold).into()
 }
-fn panel_style() -> TextStyle<'static> {
-    (FONT, 16).into_font().into()
+fn heading_style() -> TextStyle<'static> {
+    (FONT, 15).into_font().style(FontStyle::Bold).into()
 }
 fn label_style() -> TextStyle<'static> {
     (FONT, 13).into_font().into()
 }
-
-/// The category name at a whole-number tick, nothing between ticks.
-fn label_at(names: &[String], x: f64) -> String {
-    let i = x.round();
-    if (x - i).abs() < 0.01 && i >= 0.0 && (i as usize) < names.len() { names[i as usize].clone() } else { String::new() }
+fn note_style() -> TextStyle<'static> {
+    (FONT, 13).into_font().color(&GREY)
+}
+fn right_centre(style: TextStyle<'static>) -> TextStyle<'static> {
+    style.pos(Pos::new(HPos::Right, VPos::Center))
+}
+fn left_centre(style: TextStyle<'static>) -> TextStyle<'static> {
+    style.pos(Pos::new(HPos::Left, VPos::Center))
+}
+fn centre(style: TextStyle<'static>) -> TextStyle<'static> {
+    style.pos(Pos::new(HPos::Center, VPos::Center))
 }
 
-/// Splits off a title band and returns the area below it.
+const TITLE_BAND: u32 = 62;
+
+/// Draws the title and a grey line under it; returns the area below.
 fn titled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, subtitle: &str) -> Result<DrawingArea<DB, Shift>, Box<dyn Error>>
 where
     DB::ErrorType: 'static,
 {
-    let (top, rest) = root.split_vertically(if subtitle.is_empty() { 40 } else { 60 });
+    let (top, rest) = root.split_vertically(TITLE_BAND);
     top.draw(&Text::new(title.to_string(), (14, 10), title_style()))?;
-    if !subtitle.is_empty() {
-        top.draw(&Text::new(subtitle.to_string(), (14, 38), label_style().color(&GREY)))?;
-    }
+    top.draw(&Text::new(subtitle.to_string(), (14, 39), note_style()))?;
     Ok(rest)
+}
+
+/// A number for an axis tick: as few digits as the range needs, thousands as `k`.
+pub fn tick(x: f64, range: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    if x.abs() >= 1e6 && range >= 1e6 {
+        return format!("{}M", trim_zeros(&format!("{:.2}", x / 1e6)));
+    }
+    if x.abs() >= 1e4 && range >= 1e4 {
+        return format!("{}k", trim_zeros(&format!("{:.1}", x / 1e3)));
+    }
+    let decimals = (2 - range.abs().max(1e-12).log10().floor() as i32).clamp(0, 8) as usize;
+    trim_zeros(&format!("{x:.decimals$}"))
+}
+
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s.to_string() }
+}
+
+/// Whole numbers with thousands separators.
+pub fn group_thousands(x: f64) -> String {
+    let n = x.round() as i64;
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// How the values of a metric are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// A whole number of things: `1,893`.
+    Count,
+    /// A fraction shown in percent: `9.9%`.
+    Share,
+    /// Milliseconds, three significant digits.
+    Ms,
+    /// Seconds, three significant digits.
+    Secs,
+    /// A plain number, three significant digits.
+    Number,
+}
+
+impl Unit {
+    /// A value as the comparison table writes it (`1,893`, `9.9%`, `158`).
+    pub fn format(self, x: f64) -> String {
+        match self {
+            Unit::Count => group_thousands(x),
+            Unit::Share => format!("{:.1}%", x * 100.0),
+            Unit::Ms | Unit::Secs | Unit::Number => crate::report::table::sig3(x),
+        }
+    }
+    /// The same with its unit, for sentences (`158 ms`, `292 s`).
+    pub fn format_with_unit(self, x: f64) -> String {
+        match self {
+            Unit::Ms => format!("{} ms", self.format(x)),
+            Unit::Secs => format!("{} s", self.format(x)),
+            _ => self.format(x),
+        }
+    }
+    /// A difference too small to notice, for ranking which metric differs most.
+    fn noticeable(self, sent: f64) -> f64 {
+        match self {
+            Unit::Count => (sent * 1e-3).max(1.0),
+            Unit::Share => 0.005,
+            Unit::Ms => 1.0,
+            Unit::Secs => 1.0,
+            Unit::Number => 1.0,
+        }
+    }
 }
 
 /// How a metric is labelled and scaled on a chart.
@@ -119,42 +230,97 @@ pub struct MetricAxis {
     pub label: &'static str,
     /// Multiply values by this for display (100 for shares shown in %).
     pub scale: f64,
+    pub unit: Unit,
+    /// Whether it says what users got (and so may make the one-line takeaway), rather
+    /// than what it cost the system.
+    pub outcome: bool,
 }
 
-/// The metrics worth a panel, most telling first; a model gets those it has and that
-/// differ between its variants.
+const fn metric(key: &'static str, label: &'static str, unit: Unit, outcome: bool) -> MetricAxis {
+    let scale = if matches!(unit, Unit::Share) { 100.0 } else { 1.0 };
+    MetricAxis { key, label, scale, unit, outcome }
+}
+
+/// What each model's own story is about, most telling first; a model gets those it has
+/// and that differ between its variants.
 pub const HEADLINE: &[MetricAxis] = &[
-    MetricAxis { key: "sessions.logged_out_share", label: "users logged out (% of active)", scale: 100.0 },
-    MetricAxis { key: "carts.items_lost", label: "cart items lost", scale: 1.0 },
-    MetricAxis { key: "revocation.exposure_mean_s", label: "exposure after a ban, mean (s)", scale: 1.0 },
-    MetricAxis { key: "revocation.exposure_max_s", label: "exposure after a ban, max (s)", scale: 1.0 },
-    MetricAxis { key: "ratelimit.abuser_allowed_per_window", label: "abuser allowed per window", scale: 1.0 },
-    MetricAxis { key: "ratelimit.abuser_max_sliding_window", label: "abuser, most in any window", scale: 1.0 },
-    MetricAxis { key: "ratelimit.wrongly_rejected", label: "users under the limit rejected", scale: 1.0 },
-    MetricAxis { key: "servers.routed_share_max", label: "busiest server's share (%)", scale: 100.0 },
-    MetricAxis { key: "auth_ms.p50", label: "auth added, p50 (ms)", scale: 1.0 },
-    MetricAxis { key: "latency_ms.p99", label: "latency p99 (ms)", scale: 1.0 },
-    MetricAxis { key: "requests.failed", label: "failed requests", scale: 1.0 },
-    MetricAxis { key: "carts.guest_writes_wasted", label: "DB writes on abandoned carts", scale: 1.0 },
-    MetricAxis { key: "redis.utilisation", label: "Redis utilisation (%)", scale: 100.0 },
-    MetricAxis { key: "servers.cpu_mean", label: "server CPU (%)", scale: 100.0 },
-    MetricAxis { key: "queue_wait_ms.mean", label: "queue wait, mean (ms)", scale: 1.0 },
-    MetricAxis { key: "latency_ms.p50", label: "latency p50 (ms)", scale: 1.0 },
+    metric("sessions.logged_out_share", "users logged out (% of active)", Unit::Share, true),
+    metric("carts.lost", "carts lost", Unit::Count, true),
+    metric("revocation.exposure_mean_s", "exposure after a ban, mean (s)", Unit::Secs, true),
+    metric("revocation.exposure_max_s", "exposure after a ban, max (s)", Unit::Secs, true),
+    metric("ratelimit.abuser_allowed_per_window", "abuser allowed per window", Unit::Number, true),
+    metric("ratelimit.abuser_max_sliding_window", "abuser, most in any window", Unit::Count, true),
+    metric("ratelimit.wrongly_rejected", "users under the limit rejected", Unit::Count, true),
+    metric("carts.guest_writes_wasted", "DB writes on abandoned carts", Unit::Count, false),
+    metric("database.writes", "database writes", Unit::Count, false),
+    metric("servers.routed_share_max", "busiest server's share (%)", Unit::Share, false),
+    metric("auth_ms.p50", "auth added, p50 (ms)", Unit::Ms, true),
+    metric("redis.utilisation", "Redis utilisation (%)", Unit::Share, false),
+    metric("servers.cpu_mean", "server CPU (%)", Unit::Share, false),
+    metric("queue_wait_ms.mean", "queue wait, mean (ms)", Unit::Ms, true),
 ];
 
-/// Up to `max` headline metrics that this summary has and that differ across variants.
+/// Shown for every model: what every user feels.
+pub const ALWAYS: &[MetricAxis] = &[metric("latency_ms.p99", "latency p99 (ms)", Unit::Ms, true), metric("requests.failed", "failed requests", Unit::Count, true)];
+
+fn value_of(s: &ModelSummary, v: usize, key: &str) -> Option<f64> {
+    s.variants[v].metrics.get(key).map(|e| e.mean).filter(|x| x.is_finite())
+}
+
+/// Whether a metric is present and differs across the variants by more than 2% of its
+/// largest value.
+fn differs(s: &ModelSummary, key: &str) -> bool {
+    let vals: Vec<f64> = (0..s.variants.len()).filter_map(|v| value_of(s, v, key)).collect();
+    let max = vals.iter().copied().fold(0.0f64, |a, b| a.max(b.abs()));
+    !vals.is_empty() && max > 0.0 && (0..s.variants.len()).any(|v| (value_of(s, v, key).unwrap_or(0.0) - vals[0]).abs() > 0.02 * max)
+}
+
+/// The panels of the side-by-side chart: up to `max` of the model's own metrics that
+/// differ between its variants, then p99 latency and failed requests.
+pub fn panel_metrics(s: &ModelSummary, max: usize) -> Vec<&'static MetricAxis> {
+    let mut out: Vec<&'static MetricAxis> = HEADLINE.iter().filter(|m| differs(s, m.key)).take(max).collect();
+    out.extend(ALWAYS.iter().filter(|m| s.variants.iter().any(|v| v.metrics.contains_key(m.key))));
+    out
+}
+
+/// Up to `max` metrics that this summary has and that differ across variants, the
+/// model's own first (p99 latency when none differ).
 pub fn headline_metrics(s: &ModelSummary, max: usize) -> Vec<&'static MetricAxis> {
-    let varies = |key: &str| {
-        let vals: Vec<f64> = s.variants.iter().filter_map(|v| v.metrics.get(key).map(|e| e.mean)).collect();
-        let max = vals.iter().copied().fold(0.0f64, |a, b| a.max(b.abs()));
-        vals.len() == s.variants.len() && max > 0.0 && vals.iter().any(|x| (x - vals[0]).abs() > 0.02 * max)
-    };
-    let mut out: Vec<&'static MetricAxis> = HEADLINE.iter().filter(|m| varies(m.key)).take(max).collect();
+    let mut out: Vec<&'static MetricAxis> = HEADLINE.iter().chain(ALWAYS).filter(|m| differs(s, m.key)).take(max).collect();
     if out.is_empty() {
-        out.push(&HEADLINE[9]);
+        out.push(&ALWAYS[0]);
     }
     out
 }
+
+/// The outcome metric whose variants differ most, as a ratio of largest to smallest
+/// (each plus a difference too small to notice); the model's own metrics win ties.
+pub fn most_different(s: &ModelSummary) -> Option<&'static MetricAxis> {
+    let sent = value_of(s, 0, "requests.sent").unwrap_or(0.0);
+    let mut best: Option<(&'static MetricAxis, f64)> = None;
+    for m in HEADLINE.iter().chain(ALWAYS).filter(|m| m.outcome && differs(s, m.key)) {
+        let vals: Vec<f64> = (0..s.variants.len()).map(|v| value_of(s, v, m.key).unwrap_or(0.0).abs()).collect();
+        let eps = m.unit.noticeable(sent);
+        let hi = vals.iter().copied().fold(0.0f64, f64::max);
+        let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+        let ratio = (hi + eps) / (lo + eps);
+        if ratio > 1.05 && best.is_none_or(|(_, r)| ratio > r * 1.0001) {
+            best = Some((m, ratio));
+        }
+    }
+    best.map(|(m, _)| m)
+}
+
+fn estimate(s: &ModelSummary, v: usize, key: &str) -> Estimate {
+    s.variants[v].metrics.get(key).copied().filter(|e| e.mean.is_finite()).unwrap_or(Estimate { mean: 0.0, ci95: None, n: 0 })
+}
+
+fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle) -> u32 {
+    area.estimate_text_size(text, style).map(|(w, _)| w).unwrap_or(8 * text.len() as u32)
+}
+
+// ---------------------------------------------------------------------------------------
+// (a) The variants side by side.
 
 /// Variants side by side on the headline metrics, one small panel per metric, with 95%
 /// confidence whiskers when there are replications.
@@ -163,10 +329,19 @@ pub struct VariantBars<'a> {
     pub metrics: Vec<&'static MetricAxis>,
 }
 
+impl VariantBars<'_> {
+    fn bar_height(&self) -> u32 {
+        if self.summary.variants.len() <= 5 { 28 } else { 21 }
+    }
+    fn panel_height(&self) -> u32 {
+        64 + self.bar_height() * self.summary.variants.len() as u32
+    }
+}
+
 impl Chart for VariantBars<'_> {
     fn size(&self) -> (u32, u32) {
         let rows = self.metrics.len().div_ceil(2) as u32;
-        (WIDTH, 70 + rows * (70 + 26 * self.summary.variants.len() as u32))
+        (WIDTH, TITLE_BAND + rows * self.panel_height() + 6)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -174,150 +349,329 @@ impl Chart for VariantBars<'_> {
         DB::ErrorType: 'static,
     {
         let s = self.summary;
-        let reps = if s.replications > 1 { format!("mean of {} replications, 95% intervals", s.replications) } else { "one replication".to_string() };
+        let reps = if s.replications > 1 { format!("mean of {} replications; whiskers: 95% confidence interval", s.replications) } else { "one replication".to_string() };
         let area = titled(root, &s.title, &format!("{}: the variants side by side (seed {}, {reps})", s.model, s.seed))?;
         let rows = self.metrics.len().div_ceil(2);
+        let (area, _) = area.split_vertically(rows as u32 * self.panel_height());
         let panels = area.split_evenly((rows, 2));
         let n = s.variants.len();
-        // Top to bottom in model order: variant i sits at y = n - 1 - i.
-        let names: Vec<String> = s.variants.iter().rev().map(|v| v.name.clone()).collect();
-        let name_width = 16 + 7 * names.iter().map(|n| n.len()).max().unwrap_or(4) as u32;
+        let name_width = 18 + s.variants.iter().map(|v| text_width(root, &v.name, &label_style())).max().unwrap_or(40);
         for (panel, metric) in panels.iter().zip(&self.metrics) {
-            let values: Vec<Estimate> = s.variants.iter().map(|v| v.metrics.get(metric.key).copied().unwrap_or(Estimate { mean: 0.0, ci95: None, n: 0 })).collect();
-            let top = values.iter().map(|e| e.high() * metric.scale).fold(0.0f64, f64::max).max(1e-9) * 1.15;
+            let values: Vec<Estimate> = (0..n).map(|v| estimate(s, v, metric.key)).collect();
+            let high = values.iter().map(|e| e.high().max(e.mean) * metric.scale).fold(0.0f64, f64::max);
+            let top = if high > 0.0 { high * 1.28 } else { 1.0 };
+            let integer = metric.unit == Unit::Count;
             let mut chart = ChartBuilder::on(panel)
-                .caption(metric.label, panel_style())
-                .margin(8)
-                .x_label_area_size(28)
+                .caption(metric.label, heading_style())
+                .margin_left(6)
+                .margin_right(18)
+                .margin_top(4)
+                .margin_bottom(6)
+                .x_label_area_size(24)
                 .y_label_area_size(name_width)
                 .build_cartesian_2d(0f64..top, -0.5f64..n as f64 - 0.5)?;
             chart
                 .configure_mesh()
                 .disable_y_mesh()
-                .y_labels(n + 1)
-                .y_label_formatter(&|y| label_at(&names, *y))
-                .y_label_style(label_style())
-                .x_labels(5)
-                .x_label_style(label_style())
-                .x_label_formatter(&|x| crate::report::table::sig3(*x))
-                .light_line_style(WHITE.mix(0.0))
+                .y_labels(0)
+                .x_labels(4)
+                .x_label_style(label_style().color(&GREY))
+                .x_label_formatter(&|x| if integer && x.fract().abs() > 1e-9 { String::new() } else { tick(*x, top) })
+                .bold_line_style(GRID)
+                .light_line_style(TRANSPARENT)
+                .axis_style(AXIS)
                 .draw()?;
-            chart.draw_series(values.iter().enumerate().map(|(i, e)| {
-                let y = (n - 1 - i) as f64;
-                Rectangle::new([(0.0, y - 0.35), (e.mean * metric.scale, y + 0.35)], colour(i).filled())
+            // Top to bottom in model order: variant i sits at y = n - 1 - i.
+            let y_of = |i: usize| (n - 1 - i) as f64;
+            for (i, v) in s.variants.iter().enumerate() {
+                let (px, py) = chart.backend_coord(&(0.0, y_of(i)));
+                root.draw(&Text::new(v.name.clone(), (px - 8, py), right_centre(label_style())))?;
+            }
+            chart.draw_series(values.iter().enumerate().map(|(i, e)| Rectangle::new([(0.0, y_of(i) - 0.34), (e.mean * metric.scale, y_of(i) + 0.34)], colour(i).filled())))?;
+            chart.draw_series(values.iter().enumerate().filter(|(_, e)| e.ci95.is_some_and(|h| h > 0.0)).map(|(i, e)| {
+                ErrorBar::new_horizontal(y_of(i), (e.low() * metric.scale).max(0.0), e.mean * metric.scale, e.high() * metric.scale, BLACK.stroke_width(1), 9)
             }))?;
-            chart.draw_series(values.iter().enumerate().filter(|(_, e)| e.ci95.is_some()).map(|(i, e)| {
-                let y = (n - 1 - i) as f64;
-                ErrorBar::new_horizontal(y, e.low() * metric.scale, e.mean * metric.scale, e.high() * metric.scale, BLACK.stroke_width(2), 10)
-            }))?;
-            // The value at the end of each bar, so small differences are readable.
-            chart.draw_series(values.iter().enumerate().map(|(i, e)| {
-                let y = (n - 1 - i) as f64;
-                Text::new(crate::report::table::sig3(e.mean * metric.scale), (e.mean * metric.scale + top * 0.01, y + 0.25), label_style())
-            }))?;
+            // The value beside each bar (past its whisker), as the table writes it.
+            for (i, e) in values.iter().enumerate() {
+                let (px, py) = chart.backend_coord(&(e.high().max(e.mean) * metric.scale, y_of(i)));
+                root.draw(&Text::new(metric.unit.format(e.mean), (px + 5, py), left_centre(label_style())))?;
+            }
         }
         Ok(())
     }
 }
 
-/// Per-second throughput, errors and p99 of every variant (replication 0), with the
-/// faults marked.
+// ---------------------------------------------------------------------------------------
+// (b) Over time, one row per variant.
+
+/// One point of a timeline: `width` seconds of buckets merged.
+#[derive(Clone, Copy, Debug)]
+struct Point {
+    /// Start and end of the span, seconds.
+    t0: f64,
+    t1: f64,
+    ok_per_s: f64,
+    failed_per_s: f64,
+    /// The worst bucket p99 in the span; none when nothing completed in it.
+    p99_ms: Option<f64>,
+    logouts_per_s: f64,
+}
+
+/// Merges the buckets of a series `k` at a time.
+fn merge_buckets(rows: &[SeriesRow], step_s: f64, k: usize) -> Vec<Point> {
+    rows.chunks(k.max(1))
+        .map(|c| {
+            let width = step_s * c.len() as f64;
+            let sum = |f: fn(&SeriesRow) -> u64| c.iter().map(f).sum::<u64>() as f64 / width;
+            let p99 = c.iter().filter(|r| r.ok > 0).map(|r| r.latency_p99_ms).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))));
+            Point { t0: c[0].t_s, t1: c[0].t_s + width, ok_per_s: sum(|r| r.ok), failed_per_s: sum(|r| r.failed), p99_ms: p99, logouts_per_s: sum(|r| r.logouts) }
+        })
+        .collect()
+}
+
+/// A fault in words: `kill server-5 at 5m, back after 60s`.
+pub fn describe_fault(f: &Fault) -> String {
+    match &f.action {
+        FaultAction::Kill { server, restart_after: Some(d) } => format!("server-{} killed at {}, restarted {} later", server + 1, f.at, d),
+        FaultAction::Kill { server, restart_after: None } => format!("server-{} killed at {}", server + 1, f.at),
+        FaultAction::RedisDown { lasting } => format!("Redis down at {} for {}", f.at, lasting),
+        FaultAction::RedisSlow { lasting, .. } => format!("Redis slow at {} for {}", f.at, lasting),
+    }
+}
+
+/// When a fault starts and how long its effect is scheduled to last, in seconds.
+fn fault_span(f: &Fault) -> (f64, f64) {
+    let lasting = match &f.action {
+        FaultAction::Kill { restart_after, .. } => restart_after.map_or(0.0, |d| d.as_secs_f64()),
+        FaultAction::RedisDown { lasting } | FaultAction::RedisSlow { lasting, .. } => lasting.as_secs_f64(),
+    };
+    (f.at.as_secs_f64(), lasting)
+}
+
+type Measure = (&'static str, fn(&Point) -> Option<f64>);
+
+/// A y axis from zero, or logarithmic (plotted as log10) when asked for and the values
+/// span more than a factor of 30.
+struct YScale {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl YScale {
+    fn fit(values: impl Iterator<Item = f64>, log_if_wide: bool) -> YScale {
+        let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+        for y in values.filter(|y| *y > 0.0) {
+            lo = lo.min(y);
+            hi = hi.max(y);
+        }
+        if hi <= 0.0 {
+            return YScale { lo: 0.0, hi: 1.0, log: false };
+        }
+        if log_if_wide && hi / lo > 30.0 {
+            return YScale { lo: lo.log10().floor(), hi: (hi * 1.3).log10(), log: true };
+        }
+        YScale { lo: 0.0, hi: hi * 1.12, log: false }
+    }
+    /// Where a value goes on the plot's axis.
+    fn map(&self, y: f64) -> f64 {
+        if self.log { y.max(10f64.powf(self.lo)).log10() } else { y }
+    }
+    fn labels(&self) -> usize {
+        if self.log { (self.hi - self.lo).floor() as usize + 1 } else { 3 }
+    }
+    fn label(&self, y: f64) -> String {
+        if !self.log {
+            tick(y, self.hi)
+        } else if (y - y.round()).abs() < 1e-6 {
+            let v = 10f64.powf(y.round());
+            tick(v, v)
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Per-second throughput, failures, p99 latency (and logouts, where any) of every
+/// variant over time (replication 0): one row per variant on shared scales, each row
+/// with its own faults marked.
 pub struct Timeline<'a> {
     pub model: &'a Model,
     pub runs: &'a [Vec<RunResult>],
 }
 
+const ROW_HEAD: u32 = 22;
+const ROW_PLOT: u32 = 84;
+const COLUMN_HEAD: u32 = 26;
+const TIME_AXIS: u32 = 44;
+
+impl Timeline<'_> {
+    fn measures(&self) -> Vec<Measure> {
+        let mut m: Vec<Measure> = vec![
+            ("ok responses per s", |p| Some(p.ok_per_s)),
+            ("failed requests per s", |p| Some(p.failed_per_s)),
+            ("latency p99 (ms)", |p| p.p99_ms),
+        ];
+        let logouts = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.logouts > 0));
+        if logouts {
+            m.push(("users logged out per s", |p| Some(p.logouts_per_s)));
+        }
+        m
+    }
+
+    fn step_s(&self) -> f64 {
+        self.model.variants[0].system.run.timeseries_step.as_secs_f64()
+    }
+
+    /// Buckets merged per point, so a panel shows at most about 150 points.
+    fn merge(&self) -> usize {
+        let n = self.runs.iter().flat_map(|r| r.first()).map(|r| r.series.len()).max().unwrap_or(1);
+        n.div_ceil(150).max(1)
+    }
+}
+
 impl Chart for Timeline<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, 60 + self.panels() as u32 * 230 + 30)
+        (WIDTH, TITLE_BAND + COLUMN_HEAD + self.model.variants.len() as u32 * (ROW_HEAD + ROW_PLOT) + TIME_AXIS)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
     where
         DB::ErrorType: 'static,
     {
-        let area = titled(root, &self.model.title, &format!("{}: over time, per {} (replication 0; dashed lines: faults)", self.model.name, self.model.variants[0].system.run.timeseries_step))?;
-        let k = self.panels();
-        let (area, legend) = area.split_vertically(k as u32 * 230);
-        let panels = area.split_evenly((k, 1));
-        let step_s = self.model.variants[0].system.run.timeseries_step.as_secs_f64();
-        type Pick = fn(&crate::components::web::SeriesRow, f64) -> f64;
-        let mut series: Vec<(&str, Pick)> = vec![
-            ("ok responses per second", |r, step| r.ok as f64 / step),
-            ("failed requests per second", |r, step| r.failed as f64 / step),
-            ("latency p99 (ms)", |r, _| r.latency_p99_ms),
-        ];
-        if k == 4 {
-            series.push(("users logged out per second", |r, step| r.logouts as f64 / step));
+        let model = self.model;
+        let step_s = self.step_s();
+        let k = self.merge();
+        let point = if k == 1 { format!("one point per {}", model.variants[0].system.run.timeseries_step) } else { format!("one point per {} s (latency: the worst {} s p99 in it)", tick(step_s * k as f64, step_s), tick(step_s, step_s)) };
+        let area = titled(root, &model.title, &format!("{}: over time, replication 0, {point}; grey: warm-up and faults", model.name))?;
+        let measures = self.measures();
+        let points: Vec<Vec<Point>> = self.runs.iter().map(|reps| reps.first().map(|r| merge_buckets(&r.series, step_s, k)).unwrap_or_default()).collect();
+        let duration = model.variants.iter().map(|v| v.system.run.duration.as_secs_f64()).fold(0.0f64, f64::max);
+        let t_end = self.runs.iter().flat_map(|r| r.first()).flat_map(|r| r.series.last()).map(|r| r.t_s + step_s).fold(0.0f64, f64::max).min(duration.max(step_s)).max(step_s);
+        // Minutes on the axis for runs of ten minutes or more.
+        let (t_div, t_unit) = if t_end >= 600.0 { (60.0, "min") } else { (1.0, "s") };
+        let t_max = t_end / t_div;
+        let scales: Vec<YScale> = measures.iter().map(|(label, pick)| YScale::fit(points.iter().flatten().filter_map(pick), label.contains("latency"))).collect();
+
+        let (head, rest) = area.split_vertically(COLUMN_HEAD);
+        let columns = head.split_evenly((1, measures.len()));
+        let y_area = 50;
+        for (c, (label, _)) in columns.iter().zip(&measures) {
+            let (w, _) = c.dim_in_pixel();
+            c.draw(&Text::new(label.to_string(), ((y_area + (w as i32 - y_area)) / 2 + 2, 12), centre(heading_style())))?;
         }
-        let t_max = self.runs.iter().filter_map(|r| r.first()).flat_map(|r| r.series.last()).map(|r| r.t_s + step_s).fold(1.0f64, f64::max);
-        let faults: Vec<(f64, String)> = self.model.variants[0]
-            .system
-            .faults
-            .iter()
-            .map(|f| {
-                let what = match &f.action {
-                    FaultAction::Kill { server, .. } => format!("kill server-{}", server + 1),
-                    FaultAction::RedisDown { .. } => "Redis down".to_string(),
-                    FaultAction::RedisSlow { .. } => "Redis slow".to_string(),
-                };
-                (f.at.as_secs_f64(), what)
-            })
-            .collect();
-        for (panel, (label, pick)) in panels.iter().zip(series) {
-            let top = self.runs.iter().filter_map(|r| r.first()).flat_map(|r| r.series.iter().map(|row| pick(row, step_s))).fold(0.0f64, f64::max).max(1e-9) * 1.1;
-            let mut chart = ChartBuilder::on(panel).caption(label, panel_style()).margin(8).x_label_area_size(30).y_label_area_size(60).build_cartesian_2d(0f64..t_max, 0f64..top)?;
-            chart
-                .configure_mesh()
-                .x_desc("simulated time (s)")
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .x_label_style(label_style())
-                .y_label_style(label_style())
-                .y_label_formatter(&|y| crate::report::table::sig3(*y))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()?;
-            for (t, _) in &faults {
-                chart.draw_series(DashedLineSeries::new(vec![(*t, 0.0), (*t, top)], 6, 4, GREY.stroke_width(2)))?;
+        let mut rest = rest;
+        let n = model.variants.len();
+        for (v, variant) in model.variants.iter().enumerate() {
+            let last = v + 1 == n;
+            let (row, below) = rest.split_vertically(ROW_HEAD + ROW_PLOT + if last { TIME_AXIS } else { 0 });
+            rest = below;
+            let (row_head, row_plots) = row.split_vertically(ROW_HEAD);
+            let name_w = text_width(root, &variant.name, &heading_style());
+            row_head.draw(&Text::new(variant.name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            let faults: Vec<String> = variant.system.faults.iter().map(describe_fault).collect();
+            if !faults.is_empty() {
+                row_head.draw(&Text::new(faults.join("; "), (14 + name_w as i32 + 12, 11), left_centre(note_style())))?;
             }
-            for (v, reps) in self.runs.iter().enumerate() {
-                if let Some(run) = reps.first() {
-                    chart.draw_series(LineSeries::new(run.series.iter().map(|r| (r.t_s + step_s / 2.0, pick(r, step_s))), colour(v).stroke_width(2)))?;
+            let warmup = variant.system.run.warmup.as_secs_f64() / t_div;
+            for ((panel, (label, pick)), scale) in row_plots.split_evenly((1, measures.len())).iter().zip(&measures).zip(&scales) {
+                let (bottom, top) = (scale.lo, scale.hi);
+                let mut chart = ChartBuilder::on(panel)
+                    .margin_left(2)
+                    .margin_right(12)
+                    .margin_top(2)
+                    .margin_bottom(4)
+                    .x_label_area_size(if last { TIME_AXIS - 4 } else { 0 })
+                    .y_label_area_size(y_area)
+                    .build_cartesian_2d(0f64..t_max, bottom..top)?;
+                // Warm-up and fault spans behind everything.
+                if warmup > 0.0 {
+                    chart.draw_series(std::iter::once(Rectangle::new([(0.0, bottom), (warmup.min(t_max), top)], SPAN.filled())))?;
+                }
+                for f in &variant.system.faults {
+                    let (at, lasting) = fault_span(f);
+                    if lasting > 0.0 {
+                        chart.draw_series(std::iter::once(Rectangle::new([(at / t_div, bottom), (((at + lasting) / t_div).min(t_max), top)], SPAN.filled())))?;
+                    }
+                }
+                let y_fmt = |y: &f64| scale.label(*y);
+                let x_fmt = |x: &f64| tick(*x, t_max);
+                let mut mesh = chart.configure_mesh();
+                mesh.disable_x_mesh()
+                    .y_labels(scale.labels())
+                    .x_labels(if last { 6 } else { 0 })
+                    .y_label_style(label_style().color(&GREY))
+                    .x_label_style(label_style().color(&GREY))
+                    .y_label_formatter(&y_fmt)
+                    .x_label_formatter(&x_fmt)
+                    .bold_line_style(GRID)
+                    .light_line_style(TRANSPARENT)
+                    .axis_style(AXIS);
+                if last {
+                    mesh.x_desc(format!("simulated time ({t_unit})")).axis_desc_style(label_style());
+                }
+                mesh.draw()?;
+                for f in &variant.system.faults {
+                    let at = f.at.as_secs_f64() / t_div;
+                    chart.draw_series(DashedLineSeries::new(vec![(at, bottom), (at, top)], 4, 3, GREY.stroke_width(1).into()))?;
+                }
+                // A line per stretch of defined values (p99 has none where nothing completed).
+                let c = colour(v);
+                // Rates as steps (a count over each span), latency through the middle of each.
+                let rate = label.contains("per s");
+                let mut stretch: Vec<(f64, f64)> = Vec::new();
+                let mut stretches = Vec::new();
+                for p in &points[v] {
+                    match pick(p) {
+                        Some(y) if rate => stretch.extend([(p.t0 / t_div, scale.map(y)), (p.t1.min(t_end) / t_div, scale.map(y))]),
+                        Some(y) => stretch.push(((p.t0 + p.t1.min(t_end)) / 2.0 / t_div, scale.map(y))),
+                        None => stretches.push(std::mem::take(&mut stretch)),
+                    }
+                }
+                stretches.push(stretch);
+                for s in stretches.into_iter().filter(|s| !s.is_empty()) {
+                    if rate {
+                        chart.draw_series(AreaSeries::new(s.iter().copied(), bottom, c.mix(0.12)).border_style(c.stroke_width(1)))?;
+                    } else if s.len() == 1 {
+                        chart.draw_series(std::iter::once(Circle::new(s[0], 2, c.filled())))?;
+                    } else {
+                        chart.draw_series(LineSeries::new(s, c.stroke_width(2)))?;
+                    }
                 }
             }
-        }
-        // Legend: one swatch per variant, then the faults.
-        let mut x = 20;
-        for (v, variant) in self.model.variants.iter().enumerate() {
-            legend.draw(&Rectangle::new([(x, 10), (x + 18, 22)], colour(v).filled()))?;
-            legend.draw(&Text::new(variant.name.clone(), (x + 24, 9), label_style()))?;
-            x += 34 + 8 * variant.name.len() as i32;
-        }
-        for (t, what) in &faults {
-            legend.draw(&Text::new(format!("| {what} at {t}s"), (x, 9), label_style().color(&GREY)))?;
-            x += 30 + 8 * what.len() as i32;
         }
         Ok(())
     }
 }
 
-impl Timeline<'_> {
-    /// Three panels, and a fourth for logouts when any variant logged anyone out.
-    fn panels(&self) -> usize {
-        let logouts = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.logouts > 0));
-        if logouts { 4 } else { 3 }
-    }
+// ---------------------------------------------------------------------------------------
+// (c) Per server, and latency percentiles.
+
+/// Server names in `server.<name>.<suffix>` keys, by number.
+fn server_names(s: &ModelSummary, suffix: &str) -> Vec<String> {
+    let mut servers: Vec<String> = s.variants[0].metrics.keys().filter_map(|k| k.strip_prefix("server.").and_then(|r| r.strip_suffix(&format!(".{suffix}")))).map(String::from).collect();
+    servers.sort_by_key(|n| n.trim_start_matches("server-").parse::<u32>().unwrap_or(0));
+    servers
 }
 
-/// Grouped bars of one per-server metric (`server.<name>.<suffix>`) for every variant.
-pub struct PerServer<'a> {
+/// Whether some server of some variant got a share more than 10% away from an even one.
+pub fn uneven_shares(s: &ModelSummary) -> bool {
+    let servers = server_names(s, "routed_share");
+    let even = 1.0 / servers.len().max(1) as f64;
+    !servers.is_empty() && (0..s.variants.len()).any(|v| servers.iter().any(|srv| ((value_of(s, v, &format!("server.{srv}.routed_share")).unwrap_or(0.0) - even) / even).abs() > 0.1))
+}
+
+/// The share of routed requests per server, one row of bars per variant, with the even
+/// share marked.
+pub struct ServerShares<'a> {
     pub summary: &'a ModelSummary,
-    pub suffix: &'static str,
-    pub label: &'static str,
 }
 
-impl Chart for PerServer<'_> {
+const SHARE_ROW: u32 = 96;
+
+impl Chart for ServerShares<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, 440)
+        (WIDTH, TITLE_BAND + self.summary.variants.len() as u32 * SHARE_ROW + TIME_AXIS)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -325,53 +679,107 @@ impl Chart for PerServer<'_> {
         DB::ErrorType: 'static,
     {
         let s = self.summary;
-        let area = titled(root, &s.title, &format!("{}: {} per server", s.model, self.label))?;
-        let servers: Vec<String> = s.variants[0].metrics.keys().filter_map(|k| k.strip_prefix("server.").and_then(|r| r.strip_suffix(&format!(".{}", self.suffix)))).map(String::from).collect();
-        let mut servers = servers;
-        servers.sort_by_key(|n| n.trim_start_matches("server-").parse::<u32>().unwrap_or(0));
-        let n = servers.len().max(1);
-        let nv = s.variants.len();
-        let value = |v: usize, srv: &str| s.variants[v].metrics.get(&format!("server.{srv}.{}", self.suffix)).map_or(0.0, |e| e.mean * 100.0);
-        let top = (0..nv).flat_map(|v| servers.iter().map(move |srv| (v, srv))).map(|(v, srv)| value(v, srv)).fold(0.0f64, f64::max).max(1e-9) * 1.15;
-        let (plot, legend) = area.split_vertically(340);
-        let mut chart = ChartBuilder::on(&plot).margin(8).x_label_area_size(30).y_label_area_size(60).build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n + 1)
-            .x_label_formatter(&|x| label_at(&servers, *x))
-            .x_label_style(label_style())
-            .y_desc(format!("{} (%)", self.label))
-            .y_label_style(label_style())
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()?;
-        let width = 0.8 / nv as f64;
-        for v in 0..nv {
+        let servers = server_names(s, "routed_share");
+        let ns = servers.len().max(1);
+        let even = 100.0 / ns as f64;
+        let area = titled(root, &s.title, &format!("{}: share of routed requests per server (%); dashed: an even share, {}%", s.model, tick(even, even)))?;
+        let value = |v: usize, srv: &str| estimate(s, v, &format!("server.{srv}.routed_share"));
+        let top = (0..s.variants.len()).flat_map(|v| servers.iter().map(move |srv| (v, srv))).map(|(v, srv)| value(v, srv).high() * 100.0).fold(even, f64::max) * 1.22;
+        let mut rest = area;
+        let n = s.variants.len();
+        for v in 0..n {
+            let last = v + 1 == n;
+            let (row, below) = rest.split_vertically(SHARE_ROW + if last { TIME_AXIS } else { 0 });
+            rest = below;
+            let (head, plot) = row.split_vertically(ROW_HEAD);
+            let busiest = servers.iter().max_by(|a, b| value(v, a).mean.total_cmp(&value(v, b).mean));
+            let name = &s.variants[v].name;
+            head.draw(&Text::new(name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            if let Some(b) = busiest {
+                let w = text_width(root, name, &heading_style());
+                head.draw(&Text::new(format!("busiest: {b}, {:.1}%", value(v, b).mean * 100.0), (14 + w as i32 + 12, 11), left_centre(note_style())))?;
+            }
+            let mut chart = ChartBuilder::on(&plot)
+                .margin_left(14)
+                .margin_right(14)
+                .margin_bottom(4)
+                .x_label_area_size(if last { TIME_AXIS - 4 } else { 0 })
+                .y_label_area_size(44)
+                .build_cartesian_2d(0.5f64..ns as f64 + 0.5, 0f64..top)?;
+            let x_fmt = |x: &f64| if (x - x.round()).abs() < 0.01 && *x >= 1.0 { format!("{}", x.round()) } else { String::new() };
+            let y_fmt = |y: &f64| tick(*y, top);
+            let mut mesh = chart.configure_mesh();
+            mesh.disable_x_mesh()
+                .y_labels(3)
+                .x_labels(if last { ns + 1 } else { 0 })
+                .x_label_formatter(&x_fmt)
+                .y_label_formatter(&y_fmt)
+                .x_label_style(label_style().color(&GREY))
+                .y_label_style(label_style().color(&GREY))
+                .bold_line_style(GRID)
+                .light_line_style(TRANSPARENT)
+                .axis_style(AXIS);
+            if last {
+                mesh.x_desc("server (number)").axis_desc_style(label_style());
+            }
+            mesh.draw()?;
             chart.draw_series(servers.iter().enumerate().map(|(i, srv)| {
-                let x0 = i as f64 - 0.4 + v as f64 * width;
-                Rectangle::new([(x0, 0.0), (x0 + width * 0.9, value(v, srv))], colour(v).filled())
+                let x = i as f64 + 1.0;
+                Rectangle::new([(x - 0.36, 0.0), (x + 0.36, value(v, srv).mean * 100.0)], colour(v).filled())
             }))?;
-        }
-        let mut x = 20;
-        for (v, variant) in s.variants.iter().enumerate() {
-            legend.draw(&Rectangle::new([(x, 12), (x + 18, 24)], colour(v).filled()))?;
-            legend.draw(&Text::new(variant.name.clone(), (x + 24, 11), label_style()))?;
-            x += 34 + 8 * variant.name.len() as i32;
+            chart.draw_series(servers.iter().enumerate().filter(|(_, srv)| value(v, srv).ci95.is_some_and(|h| h > 0.0)).map(|(i, srv)| {
+                let e = value(v, srv);
+                ErrorBar::new_vertical(i as f64 + 1.0, e.low() * 100.0, e.mean * 100.0, e.high() * 100.0, BLACK.stroke_width(1), 7)
+            }))?;
+            chart.draw_series(DashedLineSeries::new(vec![(0.5, even), (ns as f64 + 0.5, even)], 5, 4, BLACK.stroke_width(1).into()))?;
         }
         Ok(())
     }
 }
 
-/// Percentiles of a latency (`<prefix>.p50/p90/p99/p999`) per variant, on a log scale.
+/// Whether at least two variants have a latency `<prefix>.p50` above zero, with p99s
+/// more than 20% apart.
+pub fn percentiles_differ(s: &ModelSummary, prefix: &str) -> bool {
+    let p99: Vec<f64> = (0..s.variants.len()).filter(|&v| value_of(s, v, &format!("{prefix}.p50")).unwrap_or(0.0) > 0.0).filter_map(|v| value_of(s, v, &format!("{prefix}.p99"))).collect();
+    let lo = p99.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = p99.iter().copied().fold(0.0f64, f64::max);
+    p99.len() >= 2 && hi > lo * 1.2
+}
+
+/// Percentiles of a latency (`<prefix>.p50/p90/p99/p999`) per variant, on a log axis.
 pub struct Percentiles<'a> {
     pub summary: &'a ModelSummary,
     pub prefix: &'static str,
+    /// What the latency is, for the subtitle and the axis: `time checking the session`.
     pub label: &'static str,
+}
+
+const QUANTILES: [(&str, &str); 4] = [("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9")];
+
+impl Percentiles<'_> {
+    fn row(&self) -> u32 {
+        if self.summary.variants.len() <= 5 { 48 } else { 40 }
+    }
+}
+
+/// Draws the marker of quantile `q` (circle, triangle, square, cross) at `at`.
+fn quantile_marker<DB: DrawingBackend, CT: plotters::coord::CoordTranslate>(area: &DrawingArea<DB, CT>, q: usize, at: CT::From, c: RGBColor) -> DrawResult
+where
+    DB::ErrorType: 'static,
+    CT::From: Clone + 'static,
+{
+    match q {
+        0 => area.draw(&(EmptyElement::at(at) + Circle::new((0, 0), 5, c.filled())))?,
+        1 => area.draw(&(EmptyElement::at(at) + TriangleMarker::new((0, 0), 6, c.filled())))?,
+        2 => area.draw(&(EmptyElement::at(at) + Rectangle::new([(-4, -4), (4, 4)], c.filled())))?,
+        _ => area.draw(&(EmptyElement::at(at) + Cross::new((0, 0), 4, c.stroke_width(2))))?,
+    }
+    Ok(())
 }
 
 impl Chart for Percentiles<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, 150 + 34 * self.summary.variants.len() as u32)
+        (WIDTH, TITLE_BAND + 34 + self.summary.variants.len() as u32 * self.row() + 70)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -379,38 +787,65 @@ impl Chart for Percentiles<'_> {
         DB::ErrorType: 'static,
     {
         let s = self.summary;
-        let area = titled(root, &s.title, &format!("{}: {} per request (log scale): dot p50, bar p50 to p99.9, tick p99", s.model, self.label))?;
-        let value = |v: usize, q: &str| s.variants[v].metrics.get(&format!("{}.{q}", self.prefix)).map_or(0.0, |e| e.mean);
+        let area = titled(root, &s.title, &format!("{}: {} per request, by percentile (ms, log scale)", s.model, self.label))?;
         let n = s.variants.len();
-        let all: Vec<f64> = (0..n).flat_map(|v| ["p50", "p999"].map(|q| value(v, q))).filter(|x| *x > 0.0).collect();
-        let lo = all.iter().copied().fold(f64::INFINITY, f64::min).min(1.0) / 2.0;
-        let hi = all.iter().copied().fold(0.0f64, f64::max).max(lo * 10.0) * 8.0;
-        let names: Vec<String> = s.variants.iter().rev().map(|v| v.name.clone()).collect();
-        let name_width = 16 + 7 * names.iter().map(|n| n.len()).max().unwrap_or(4) as u32;
-        let mut chart = ChartBuilder::on(&area).margin(12).x_label_area_size(40).y_label_area_size(name_width).build_cartesian_2d((lo..hi).log_scale(), -0.5f64..n as f64 - 0.5)?;
+        let value = |v: usize, q: &str| value_of(s, v, &format!("{}.{q}", self.prefix)).unwrap_or(0.0);
+        let measured = |v: usize| value(v, "p999") > 0.0;
+        let all: Vec<f64> = (0..n).filter(|&v| measured(v)).flat_map(|v| QUANTILES.map(|(q, _)| value(v, q))).filter(|x| *x > 0.0).collect();
+        let lo = 10f64.powf(all.iter().copied().fold(f64::INFINITY, f64::min).log10().floor());
+        // Room on the right for the numbers written after each row.
+        let hi = all.iter().copied().fold(0.0f64, f64::max) * 40.0;
+        // Legend: the marker of each percentile.
+        let (legend, plot) = area.split_vertically(34);
+        let mut x = 14;
+        legend.draw(&Text::new("markers:", (x, 14), left_centre(note_style())))?;
+        x += 74;
+        for (q, (_, name)) in QUANTILES.iter().enumerate() {
+            quantile_marker(&legend, q, (x, 14), GREY)?;
+            legend.draw(&Text::new(name.to_string(), (x + 12, 14), left_centre(label_style())))?;
+            x += 80;
+        }
+        let name_width = 18 + s.variants.iter().map(|v| text_width(root, &v.name, &label_style())).max().unwrap_or(40);
+        let mut chart = ChartBuilder::on(&plot).margin_left(6).margin_right(18).margin_bottom(6).x_label_area_size(50).y_label_area_size(name_width).build_cartesian_2d((lo..hi).log_scale(), -0.5f64..n as f64 - 0.5)?;
+        let decade = |x: f64| (x.log10() - x.log10().round()).abs() < 1e-6;
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .y_labels(n + 1)
-            .y_label_formatter(&|y| label_at(&names, *y))
-            .y_label_style(label_style())
-            .x_desc(format!("{} (ms)", self.label))
-            .x_label_style(label_style())
-            .x_label_formatter(&|x| crate::report::table::sig3(*x))
-            .light_line_style(RGBColor(235, 235, 235))
+            .y_labels(0)
+            .x_desc(format!("{} (ms, log scale)", self.label))
+            .axis_desc_style(label_style())
+            .x_label_style(label_style().color(&GREY))
+            .x_label_formatter(&|x| if decade(*x) { trim_zeros(&format!("{:.8}", 10f64.powf(x.log10().round()))) } else { String::new() })
+            .bold_line_style(GRID)
+            .light_line_style(RGBColor(242, 242, 242))
+            .axis_style(AXIS)
             .draw()?;
         for v in 0..n {
             let y = (n - 1 - v) as f64;
-            let (p50, p99, p999) = (value(v, "p50").max(lo), value(v, "p99").max(lo), value(v, "p999").max(lo));
+            let (px, py) = chart.backend_coord(&(lo, y));
+            root.draw(&Text::new(s.variants[v].name.clone(), (px - 8, py), right_centre(label_style())))?;
+            if !measured(v) {
+                root.draw(&Text::new("no check (nothing to look up)", (px + 8, py), left_centre(note_style())))?;
+                continue;
+            }
             let c = colour(v);
-            chart.draw_series(std::iter::once(PathElement::new(vec![(p50, y), (p999, y)], c.stroke_width(4))))?;
-            chart.draw_series(std::iter::once(PathElement::new(vec![(p99, y - 0.25), (p99, y + 0.25)], BLACK.stroke_width(2))))?;
-            chart.draw_series(std::iter::once(Circle::new((p50, y), 6, c.filled())))?;
-            chart.draw_series(std::iter::once(Text::new(format!("p50 {}  p99 {}", crate::report::table::sig3(value(v, "p50")), crate::report::table::sig3(value(v, "p99"))), (p999 * 1.15, y + 0.2), label_style())))?;
+            // p50 at the top of the row down to p99.9 at the bottom, joined, so equal
+            // percentiles stack instead of hiding each other.
+            let xs: Vec<f64> = QUANTILES.iter().map(|(q, _)| value(v, q).max(lo)).collect();
+            let ys: Vec<f64> = (0..4).map(|q| y + 0.27 - 0.18 * q as f64).collect();
+            chart.draw_series(std::iter::once(PathElement::new(xs.iter().copied().zip(ys.iter().copied()).collect::<Vec<_>>(), c.stroke_width(1))))?;
+            for (q, (x, y)) in xs.iter().zip(&ys).enumerate() {
+                quantile_marker(chart.plotting_area(), q, (*x, *y), c)?;
+            }
+            let (tx, ty) = chart.backend_coord(&(xs[3], y));
+            root.draw(&Text::new(format!("p50 {}, p99 {}, p99.9 {}", Unit::Ms.format(value(v, "p50")), Unit::Ms.format(value(v, "p99")), Unit::Ms.format_with_unit(value(v, "p999"))), (tx + 14, ty), left_centre(label_style())))?;
         }
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Sweeps.
 
 /// A headline metric against the first swept parameter, one line per variant (and per
 /// value of any other swept parameter), with its 95% confidence band.
@@ -420,9 +855,47 @@ pub struct SweepLines<'a> {
     pub metric: &'static MetricAxis,
 }
 
+impl SweepLines<'_> {
+    /// A line for each variant x combination of the other axes: label and points.
+    #[allow(clippy::type_complexity)]
+    fn lines(&self) -> Vec<(String, Vec<(f64, Estimate)>)> {
+        let axis = &self.spec.axes[0];
+        let x_of = |p: &PointResult| p.sets.first().and_then(|s| s.split_once('=')).and_then(|(_, v)| v.trim_matches('"').parse::<f64>().ok());
+        let numeric = self.points.iter().all(|p| x_of(p).is_some());
+        let x_index = |p: &PointResult| if numeric { x_of(p).unwrap_or(0.0) } else { axis.values.iter().position(|v| p.sets[0].ends_with(v.as_str())).unwrap_or(0) as f64 };
+        let mut lines: Vec<(String, Vec<(f64, Estimate)>)> = Vec::new();
+        for p in self.points {
+            let rest = p.sets[1..].join(" ");
+            for v in &p.variants {
+                let label = if rest.is_empty() { v.name.clone() } else { format!("{} {rest}", v.name) };
+                let e = v.metrics.get(self.metric.key).copied().unwrap_or(Estimate { mean: 0.0, ci95: None, n: 0 });
+                match lines.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, pts)) => pts.push((x_index(p), e)),
+                    None => lines.push((label, vec![(x_index(p), e)])),
+                }
+            }
+        }
+        lines
+    }
+
+    fn legend_rows(&self) -> u32 {
+        let mut rows = 1;
+        let mut x = 20;
+        for (label, _) in self.lines() {
+            let w = 34 + 8 * label.len() as i32;
+            if x + w > WIDTH as i32 {
+                x = 20;
+                rows += 1;
+            }
+            x += w;
+        }
+        rows
+    }
+}
+
 impl Chart for SweepLines<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, 520)
+        (WIDTH, TITLE_BAND + 400 + 12 + 22 * self.legend_rows())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -434,45 +907,36 @@ impl Chart for SweepLines<'_> {
         let x_of = |p: &PointResult| p.sets.first().and_then(|s| s.split_once('=')).and_then(|(_, v)| v.trim_matches('"').parse::<f64>().ok());
         let numeric = self.points.iter().all(|p| x_of(p).is_some());
         let integers = numeric && self.points.iter().all(|p| x_of(p).is_some_and(|x| x.fract() == 0.0));
-        let x_index = |p: &PointResult| if numeric { x_of(p).unwrap_or(0.0) } else { axis.values.iter().position(|v| p.sets[0].ends_with(v.as_str())).unwrap_or(0) as f64 };
-        // A line for each variant x combination of the other axes.
-        let mut lines: Vec<(String, usize, Vec<(f64, Estimate)>)> = Vec::new();
-        for p in self.points {
-            let rest = p.sets[1..].join(" ");
-            for (vi, v) in p.variants.iter().enumerate() {
-                let label = if rest.is_empty() { v.name.clone() } else { format!("{} {rest}", v.name) };
-                let e = v.metrics.get(self.metric.key).copied().unwrap_or(Estimate { mean: 0.0, ci95: None, n: 0 });
-                match lines.iter_mut().find(|(l, _, _)| *l == label) {
-                    Some((_, _, pts)) => pts.push((x_index(p), e)),
-                    None => lines.push((label, vi, vec![(x_index(p), e)])),
-                }
-            }
-        }
-        let xs: Vec<f64> = lines.iter().flat_map(|(_, _, p)| p.iter().map(|(x, _)| *x)).collect();
+        let lines = self.lines();
+        let xs: Vec<f64> = lines.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).collect();
         let (x0, x1) = (xs.iter().copied().fold(f64::INFINITY, f64::min), xs.iter().copied().fold(f64::NEG_INFINITY, f64::max));
         let pad = ((x1 - x0) * 0.05).max(0.5);
-        let top = lines.iter().flat_map(|(_, _, p)| p.iter().map(|(_, e)| e.high() * self.metric.scale)).fold(0.0f64, f64::max).max(1e-9) * 1.1;
+        let high = lines.iter().flat_map(|(_, p)| p.iter().map(|(_, e)| e.high() * self.metric.scale)).fold(0.0f64, f64::max);
+        let top = if high > 0.0 { high * 1.1 } else { 1.0 };
         let (plot, legend) = area.split_vertically(400);
-        let mut chart = ChartBuilder::on(&plot).margin(8).x_label_area_size(35).y_label_area_size(70).build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..top)?;
+        let mut chart = ChartBuilder::on(&plot).margin(10).margin_right(20).x_label_area_size(44).y_label_area_size(70).build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..top)?;
         chart
             .configure_mesh()
             .x_desc(axis.key.as_str())
             .y_desc(self.metric.label)
-            .x_label_style(label_style())
-            .y_label_style(label_style())
+            .axis_desc_style(label_style())
+            .x_label_style(label_style().color(&GREY))
+            .y_label_style(label_style().color(&GREY))
             .x_label_formatter(&|x| {
                 if !numeric {
-                    axis.values.get(x.round() as usize).cloned().unwrap_or_default()
+                    if (x - x.round()).abs() < 1e-9 { axis.values.get(x.round().max(0.0) as usize).cloned().unwrap_or_default() } else { String::new() }
                 } else if integers {
                     if (x - x.round()).abs() < 1e-9 { format!("{x:.0}") } else { String::new() }
                 } else {
-                    crate::report::table::sig3(*x)
+                    tick(*x, x1 - x0)
                 }
             })
-            .y_label_formatter(&|y| crate::report::table::sig3(*y))
-            .light_line_style(RGBColor(235, 235, 235))
+            .y_label_formatter(&|y| tick(*y, top))
+            .bold_line_style(GRID)
+            .light_line_style(TRANSPARENT)
+            .axis_style(AXIS)
             .draw()?;
-        for (k, (_, _, pts)) in lines.iter().enumerate() {
+        for (k, (_, pts)) in lines.iter().enumerate() {
             let c = colour(k);
             let band: Vec<(f64, f64)> = pts.iter().map(|(x, e)| (*x, e.high() * self.metric.scale)).chain(pts.iter().rev().map(|(x, e)| (*x, e.low() * self.metric.scale))).collect();
             chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.2).filled())))?;
@@ -480,19 +944,22 @@ impl Chart for SweepLines<'_> {
             chart.draw_series(pts.iter().map(|(x, e)| Circle::new((*x, e.mean * self.metric.scale), 4, c.filled())))?;
         }
         let (mut x, mut y) = (20, 8);
-        for (k, (label, _, _)) in lines.iter().enumerate() {
-            let w = 34 + 7 * label.len() as i32;
+        for (k, (label, _)) in lines.iter().enumerate() {
+            let w = 34 + 8 * label.len() as i32;
             if x + w > WIDTH as i32 {
                 x = 20;
                 y += 22;
             }
             legend.draw(&Rectangle::new([(x, y + 2), (x + 18, y + 14)], colour(k).filled()))?;
-            legend.draw(&Text::new(label.clone(), (x + 24, y), label_style()))?;
+            legend.draw(&Text::new(label.clone(), (x + 24, y + 8), left_centre(label_style())))?;
             x += w;
         }
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The topology.
 
 /// The system drawn from its `petgraph` topology: columns from clients to back ends,
 /// an arrow per hop, the hop's latency on the first arrow of each column pair.
@@ -563,5 +1030,27 @@ impl Chart for TopologyPicture<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_use_few_digits() {
+        assert_eq!(tick(0.5, 2.3), "0.5");
+        assert_eq!(tick(10.0, 12.0), "10");
+        assert_eq!(tick(0.001, 0.0046), "0.001");
+        assert_eq!(tick(150000.0, 200000.0), "150k");
+        assert_eq!(tick(2500.0, 9000.0), "2500");
+        assert_eq!(tick(0.0, 5.0), "0");
+    }
+
+    #[test]
+    fn units_write_like_the_table() {
+        assert_eq!(Unit::Share.format(0.0993), "9.9%");
+        assert_eq!(Unit::Count.format(1893.0), "1,893");
+        assert_eq!(Unit::Ms.format_with_unit(158.2), "158 ms");
     }
 }

@@ -36,18 +36,15 @@ fn write_chart<C: charts::Chart>(dir: &Path, stem: &str, caption: &str, chart: &
 /// load or latency percentiles where the model has them.
 pub fn write_model_charts(dir: &Path, model: &Model, summary: &ModelSummary, runs: &[Vec<RunResult>], written: &mut Vec<PathBuf>) -> std::io::Result<Vec<ChartFile>> {
     let mut list = Vec::new();
-    let metrics = charts::headline_metrics(summary, 6);
-    write_chart(dir, "variants", "The variants side by side on the metrics that differ most.", &charts::VariantBars { summary, metrics }, written, &mut list)?;
-    write_chart(dir, "timeline", "Throughput, errors and p99 latency over time; dashed lines mark the faults.", &charts::Timeline { model, runs }, written, &mut list)?;
-    let varies = |key: &str| {
-        let v: Vec<f64> = summary.variants.iter().filter_map(|x| x.metrics.get(key).map(|e| e.mean)).collect();
-        v.len() > 1 && v.iter().any(|x| (x - v[0]).abs() > 1e-6)
-    };
-    if varies("servers.routed_share_max") && summary.variants[0].metrics.contains_key("server.server-1.routed_share") {
-        write_chart(dir, "servers", "Share of routed requests per server: a hot spot shows as one tall bar.", &charts::PerServer { summary, suffix: "routed_share", label: "share of routed requests" }, written, &mut list)?;
+    let metrics = charts::panel_metrics(summary, 4);
+    let whiskers = if summary.replications > 1 { " Whiskers: 95% confidence intervals over the replications." } else { "" };
+    write_chart(dir, "variants", &format!("The variants side by side on the model's own measures, p99 latency and failed requests.{whiskers}"), &charts::VariantBars { summary, metrics }, written, &mut list)?;
+    write_chart(dir, "timeline", "Each variant over time, on shared scales: responses and failures per second, p99 latency. Grey: the warm-up (left out of the statistics) and faults; dashed: the moment a fault strikes.", &charts::Timeline { model, runs }, written, &mut list)?;
+    if charts::uneven_shares(summary) {
+        write_chart(dir, "servers", "Share of routed requests per server: a hot spot is one tall bar, a dead server a short one.", &charts::ServerShares { summary }, written, &mut list)?;
     }
-    if varies("auth_ms.p50") {
-        write_chart(dir, "auth-latency", "Time spent checking the session or token, by percentile.", &charts::Percentiles { summary, prefix: "auth_ms", label: "auth added" }, written, &mut list)?;
+    if charts::percentiles_differ(summary, "auth_ms") {
+        write_chart(dir, "auth-latency", "Time each request spends checking its session or token, by percentile, on a log scale.", &charts::Percentiles { summary, prefix: "auth_ms", label: "time checking the session" }, written, &mut list)?;
     }
     Ok(list)
 }
