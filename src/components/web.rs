@@ -499,10 +499,45 @@ impl WebTier {
     /// a trip through the queue for zero-latency hops.
     #[inline]
     fn hop(&mut self, sched: &mut Scheduler<Event>, delay: SimDuration, event: Event) {
-        if delay.is_zero() {
-            self.handle(event, sched);
-        } else {
-            sched.emit(delay, event);
+        if !delay.is_zero() {
+            return sched.emit(delay, event);
+        }
+        // Straight to the handler: the hot hops skip the big dispatch.
+        match event {
+            Event::ReachLb { req } => self.reach_lb(sched, req),
+            Event::ReachServer { req, server } => self.arrive_at_server(sched, req, server),
+            Event::ReachClient { req } => self.reach_client(sched, req),
+            other => self.handle(other, sched),
+        }
+    }
+
+    fn reach_lb(&mut self, sched: &mut Scheduler<Event>, req: ReqId) {
+        let r = &self.requests[req as usize];
+        let key = RouteKey { user: r.user, ip: r.ip };
+        match self.lb.route(&key, &mut self.rng.routing) {
+            Some(server) => self.forward(sched, req, server),
+            None => self.answer_from_lb(sched, req, FailReason::NoHealthyServer),
+        }
+    }
+
+    fn reach_client(&mut self, sched: &mut Scheduler<Event>, req: ReqId) {
+        let r = &self.requests[req as usize];
+        let (user, sent_at, timed_out, outcome) = (r.user, r.sent_at, r.timed_out, r.outcome);
+        self.release(req);
+        if !timed_out {
+            match outcome {
+                Outcome::Ok => self.rec.on_ok(sched.now(), sent_at),
+                Outcome::Failed(reason) => {
+                    if reason == FailReason::Unauthorized
+                        && let Some(u) = self.users.get_mut(user as usize)
+                    {
+                        u.gone = true; // a fired user stops once turned away
+                    }
+                    self.rec.on_failed(sched.now(), sent_at, reason)
+                }
+                Outcome::Pending => unreachable!("answers carry an outcome"),
+            }
+            self.client_done(sched, user, sent_at);
         }
     }
 
@@ -1412,14 +1447,7 @@ impl World for WebTier {
                     self.new_request(sched, user);
                 }
             }
-            Event::ReachLb { req } => {
-                let r = &self.requests[req as usize];
-                let key = RouteKey { user: r.user, ip: r.ip };
-                match self.lb.route(&key, &mut self.rng.routing) {
-                    Some(server) => self.forward(sched, req, server),
-                    None => self.answer_from_lb(sched, req, FailReason::NoHealthyServer),
-                }
-            }
+            Event::ReachLb { req } => self.reach_lb(sched, req),
             Event::ReachServer { req, server } => self.arrive_at_server(sched, req, server),
             Event::Refused { req, server } => {
                 self.lb.connections[server as usize] -= 1;
@@ -1440,26 +1468,7 @@ impl World for WebTier {
                 self.free_worker(sched, server, req);
                 self.answer_from_server(sched, req, Outcome::Ok);
             }
-            Event::ReachClient { req } => {
-                let r = &self.requests[req as usize];
-                let (user, sent_at, timed_out, outcome) = (r.user, r.sent_at, r.timed_out, r.outcome);
-                self.release(req);
-                if !timed_out {
-                    match outcome {
-                        Outcome::Ok => self.rec.on_ok(sched.now(), sent_at),
-                        Outcome::Failed(reason) => {
-                            if reason == FailReason::Unauthorized
-                                && let Some(u) = self.users.get_mut(user as usize)
-                            {
-                                u.gone = true; // a fired user stops once turned away
-                            }
-                            self.rec.on_failed(sched.now(), sent_at, reason)
-                        }
-                        Outcome::Pending => unreachable!("answers carry an outcome"),
-                    }
-                    self.client_done(sched, user, sent_at);
-                }
-            }
+            Event::ReachClient { req } => self.reach_client(sched, req),
             Event::ClientTimeout { req, generation } => {
                 let r = &mut self.requests[req as usize];
                 if r.generation != generation || !r.live || r.timed_out {

@@ -23,7 +23,7 @@ pub struct EventQueue<E> {
     /// Events whose time equals `last`, in push order.
     now: VecDeque<E>,
     /// `buckets[b]` holds events whose time differs from `last` first at bit `b` (from 0).
-    buckets: Vec<Vec<(u64, E)>>,
+    buckets: [Vec<(u64, E)>; BUCKETS - 1],
     /// Bit `b` is set when `buckets[b]` is non-empty, so the lowest one is one instruction away.
     nonempty: u64,
     last: u64,
@@ -38,7 +38,7 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { now: VecDeque::new(), buckets: (0..BUCKETS - 1).map(|_| Vec::new()).collect(), nonempty: 0, last: 0, len: 0 }
+        EventQueue { now: VecDeque::new(), buckets: std::array::from_fn(|_| Vec::new()), nonempty: 0, last: 0, len: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -84,6 +84,20 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn pop_due(&mut self, end: SimTime) -> Option<(SimTime, E)> {
         if self.now.is_empty() {
+            // With few pending events the lowest bucket usually holds one: hand it out
+            // directly instead of through `now`. (Bits above `b` of its time equal
+            // `last`'s, so every other bucket stays valid for the new `last`.)
+            let b = self.nonempty.trailing_zeros() as usize;
+            if b < BUCKETS - 1 && self.buckets[b].len() == 1 {
+                if self.buckets[b][0].0 > end.0 {
+                    return None;
+                }
+                let (t, e) = self.buckets[b].pop().expect("one item");
+                self.nonempty &= !(1 << b);
+                self.last = t;
+                self.len -= 1;
+                return Some((SimTime(t), e));
+            }
             self.refill()?;
         }
         if self.last > end.0 {
