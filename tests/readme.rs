@@ -64,3 +64,16 @@ fn readme_table_comes_from_the_current_simulator() {
     let readme = std::fs::read_to_string("README.md").unwrap();
     assert!(readme.contains(table), "README.md's crash-test table is stale; regenerate it with\n  statesim run crash-test --format markdown\n\n{table}");
 }
+
+/// The gallery's images are committed (the main job regenerates them).
+#[test]
+fn readme_gallery_images_exist() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let images: Vec<&str> = readme.split("](output/").skip(1).map(|s| s.split(')').next().unwrap()).collect();
+    assert!(images.len() >= 4);
+    for img in images {
+        let path = format!("output/{img}");
+        let bytes = std::fs::read(&path).unwrap_or_else(|_| panic!("{path} is missing: run `cargo run --release -- run models/`"));
+        assert!(bytes.starts_with(b"\x89PNG"), "{path}");
+    }
+}
