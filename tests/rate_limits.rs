@@ -67,6 +67,10 @@ fn rate_limit_claims() {
     assert!((open - closed).abs() < 0.05 * open, "{open} vs {closed}");
     assert_eq!(m("redis-down-fail-closed", "ratelimit.allowed_while_redis_down"), 0.0);
     assert!(m("redis-down-fail-open", "ratelimit.abuser_max_aligned_window") > 5.0 * l, "the abuser too got through");
+
+    // A slow Redis (20 ms round trips for 30 s) shows in every check's tail.
+    assert!(m("redis-slow", "ratelimit_check_ms.p99") >= 20.0, "{}", m("redis-slow", "ratelimit_check_ms.p99"));
+    assert!(m("redis-slow", "latency_ms.p99") > m("redis-fixed-window", "latency_ms.p99") + 10.0);
 }
 
 /// INCR then EXPIRE in two round trips: a server that dies between them leaves a
