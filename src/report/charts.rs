@@ -27,7 +27,10 @@ use std::sync::Once;
 
 type DrawResult = Result<(), Box<dyn Error>>;
 
-const FONT: &str = "sans-serif";
+/// The family every text uses: plotters looks the embedded font up by this name, and
+/// the SVGs carry it as their CSS `font-family`, so a browser uses DejaVu Sans where it
+/// has it and its own sans-serif elsewhere.
+const FONT: &str = "DejaVu Sans, sans-serif";
 static FONT_REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static FONT_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 static REGISTER: Once = Once::new();
@@ -91,6 +94,7 @@ pub fn render<C: Chart>(chart: &C) -> Result<(String, Vec<u8>), Box<dyn Error>> 
         chart.draw(&root)?;
         root.present()?;
     }
+    let svg = svg_font_sizes(&svg);
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
@@ -109,14 +113,35 @@ pub fn render<C: Chart>(chart: &C) -> Result<(String, Vec<u8>), Box<dyn Error>> 
     Ok((svg, png_bytes))
 }
 
+/// plotters writes SVG font sizes as size / 1.24, while the PNG's glyphs get an em of
+/// size / 1.164 (DejaVu's ascent minus descent); scale the SVG's to match, so text
+/// takes the same room in both.
+fn svg_font_sizes(svg: &str) -> String {
+    const KEY: &str = "font-size=\"";
+    let mut out = String::with_capacity(svg.len());
+    let mut rest = svg;
+    while let Some(i) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(i + KEY.len());
+        out.push_str(head);
+        let end = tail.find('"').unwrap_or(0);
+        match tail[..end].parse::<f64>() {
+            Ok(size) => out.push_str(&format!("{:.2}", size * 1.24 / 1.164)),
+            Err(_) => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 // ---------------------------------------------------------------------------------------
 // The shared style: fonts, titles, axes, number formats.
 
 fn title_style() -> TextStyle<'static> {
-    (FONT, 21).into_font().style(FontStyle::Bold).into()
+    (FONT, 21, FontStyle::Bold).into_font().into()
 }
 fn heading_style() -> TextStyle<'static> {
-    (FONT, 15).into_font().style(FontStyle::Bold).into()
+    (FONT, 15, FontStyle::Bold).into_font().into()
 }
 fn label_style() -> TextStyle<'static> {
     (FONT, 13).into_font().into()
@@ -155,7 +180,7 @@ pub fn tick(x: f64, range: f64) -> String {
     if x.abs() >= 1e6 && range >= 1e6 {
         return format!("{}M", trim_zeros(&format!("{:.2}", x / 1e6)));
     }
-    if x.abs() >= 1e4 && range >= 1e4 {
+    if x.abs() >= 1e3 && range >= 1e4 {
         return format!("{}k", trim_zeros(&format!("{:.1}", x / 1e3)));
     }
     let decimals = (2 - range.abs().max(1e-12).log10().floor() as i32).clamp(0, 8) as usize;
@@ -257,7 +282,7 @@ pub const HEADLINE: &[MetricAxis] = &[
     metric("auth_ms.p50", "auth added, p50 (ms)", Unit::Ms, true),
     metric("redis.utilisation", "Redis utilisation (%)", Unit::Share, false),
     metric("servers.cpu_mean", "server CPU (%)", Unit::Share, false),
-    metric("queue_wait_ms.mean", "queue wait, mean (ms)", Unit::Ms, true),
+    metric("queue_wait_ms.mean", "queue wait, mean (ms)", Unit::Ms, false),
 ];
 
 /// Shown for every model: what every user feels.
@@ -293,22 +318,26 @@ pub fn headline_metrics(s: &ModelSummary, max: usize) -> Vec<&'static MetricAxis
     out
 }
 
-/// The outcome metric whose variants differ most, as a ratio of largest to smallest
-/// (each plus a difference too small to notice); the model's own metrics win ties.
+/// The measure of what users got on which the variants differ most: the ratio of the
+/// largest value to the smallest, each plus a difference too small to notice.
 pub fn most_different(s: &ModelSummary) -> Option<&'static MetricAxis> {
     let sent = value_of(s, 0, "requests.sent").unwrap_or(0.0);
-    let mut best: Option<(&'static MetricAxis, f64)> = None;
-    for m in HEADLINE.iter().chain(ALWAYS).filter(|m| m.outcome && differs(s, m.key)) {
-        let vals: Vec<f64> = (0..s.variants.len()).map(|v| value_of(s, v, m.key).unwrap_or(0.0).abs()).collect();
-        let eps = m.unit.noticeable(sent);
-        let hi = vals.iter().copied().fold(0.0f64, f64::max);
-        let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
-        let ratio = (hi + eps) / (lo + eps);
-        if ratio > 1.05 && best.is_none_or(|(_, r)| ratio > r * 1.0001) {
-            best = Some((m, ratio));
-        }
-    }
-    best.map(|(m, _)| m)
+    let scored: Vec<(&'static MetricAxis, f64)> = HEADLINE
+        .iter()
+        .chain(ALWAYS)
+        .filter(|m| m.outcome && differs(s, m.key))
+        .map(|m| {
+            let vals: Vec<f64> = (0..s.variants.len()).map(|v| value_of(s, v, m.key).unwrap_or(0.0).abs()).collect();
+            let eps = m.unit.noticeable(sent);
+            let hi = vals.iter().copied().fold(0.0f64, f64::max);
+            let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+            (m, ((hi + eps) / (lo + eps)).ln())
+        })
+        .filter(|(_, r)| *r > 0.05)
+        .collect();
+    // Ratios of the same order count as a tie, which the model's own measures win.
+    let best = scored.iter().map(|(_, r)| *r).fold(0.0f64, f64::max);
+    scored.into_iter().find(|(_, r)| *r >= 0.8 * best).map(|(m, _)| m)
 }
 
 fn estimate(s: &ModelSummary, v: usize, key: &str) -> Estimate {
@@ -436,6 +465,7 @@ pub fn describe_fault(f: &Fault) -> String {
         FaultAction::Kill { server, restart_after: None } => format!("server-{} killed at {}", server + 1, f.at),
         FaultAction::RedisDown { lasting } => format!("Redis down at {} for {}", f.at, lasting),
         FaultAction::RedisSlow { lasting, .. } => format!("Redis slow at {} for {}", f.at, lasting),
+        FaultAction::KillWorker { worker } => format!("worker-{} killed at {}", worker + 1, f.at),
     }
 }
 
@@ -444,6 +474,7 @@ fn fault_span(f: &Fault) -> (f64, f64) {
     let lasting = match &f.action {
         FaultAction::Kill { restart_after, .. } => restart_after.map_or(0.0, |d| d.as_secs_f64()),
         FaultAction::RedisDown { lasting } | FaultAction::RedisSlow { lasting, .. } => lasting.as_secs_f64(),
+        FaultAction::KillWorker { .. } => 0.0,
     };
     (f.at.as_secs_f64(), lasting)
 }
@@ -631,7 +662,7 @@ impl Chart for Timeline<'_> {
                 stretches.push(stretch);
                 for s in stretches.into_iter().filter(|s| !s.is_empty()) {
                     if rate {
-                        chart.draw_series(AreaSeries::new(s.iter().copied(), bottom, c.mix(0.12)).border_style(c.stroke_width(1)))?;
+                        chart.draw_series(LineSeries::new(s, c.stroke_width(1)))?;
                     } else if s.len() == 1 {
                         chart.draw_series(std::iter::once(Circle::new(s[0], 2, c.filled())))?;
                     } else {

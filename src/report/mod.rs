@@ -14,11 +14,13 @@ use crate::scenario::Model;
 use atomic::write_atomic;
 use std::path::{Path, PathBuf};
 
-/// A chart written for a model: its file stem (`<stem>.svg`, `<stem>.png`) and caption.
+/// A chart written for a model: its file stem (`<stem>.svg`, `<stem>.png`), caption and
+/// size in pixels.
 #[derive(Clone, Debug)]
 pub struct ChartFile {
     pub stem: String,
     pub caption: String,
+    pub size: (u32, u32),
 }
 
 fn write_chart<C: charts::Chart>(dir: &Path, stem: &str, caption: &str, chart: &C, written: &mut Vec<PathBuf>, list: &mut Vec<ChartFile>) -> std::io::Result<()> {
@@ -28,7 +30,7 @@ fn write_chart<C: charts::Chart>(dir: &Path, stem: &str, caption: &str, chart: &
         write_atomic(&path, bytes)?;
         written.push(path);
     }
-    list.push(ChartFile { stem: stem.to_string(), caption: caption.to_string() });
+    list.push(ChartFile { stem: stem.to_string(), caption: caption.to_string(), size: chart.size() });
     Ok(())
 }
 
