@@ -23,6 +23,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "jwt-revocation" => "models/jwt-revocation.toml",
     "shopping-cart" => "models/shopping-cart.toml",
     "rate-limits" => "models/rate-limits.toml",
+    "long-jobs" => "models/long-jobs.toml",
     "load-balancing" => "models/load-balancing.toml",
 };
 

@@ -22,7 +22,7 @@ use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, Si
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics, Recorder};
 use crate::policies::{BlocklistMode, CartStoreKind, FailMode, LimitState, SessionStoreKind};
-use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, HealthCheck, RateLimitSpec, SessionSpec, System, Workload};
+use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, HealthCheck, JobsSpec, RateLimitSpec, SessionSpec, System, Workload};
 use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore};
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
@@ -67,6 +67,11 @@ pub enum Event {
     Fire,
     /// The abusive client sends a request.
     AbuserSends,
+    /// A queue worker finished a job (result written).
+    WorkerDone { worker: u32, job: u32, epoch: u32 },
+    /// A delivered job's visibility timeout: if not acknowledged, it is delivered again.
+    VisibilityTimeout { job: u32, delivery: u32 },
+    WorkerRestarts { worker: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -83,6 +88,8 @@ enum Kind {
     AddToCart,
     /// Log in (or, for JWT, refresh an expired token); `merge` a guest cart at checkout.
     Login { merge: bool },
+    /// Submit a long job (processed in the request, or queued and answered 202).
+    Job,
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +100,8 @@ struct Request {
     check_start: SimTime,
     /// A Redis fixed window's count, between INCR and EXPIRE.
     limit_count: u32,
+    /// CPU time of the long job this request submits.
+    job_cpu: SimDuration,
     service: SimDuration,
     /// CPU spent or to spend on the server besides `service` (token checks, login).
     extra_cpu: SimDuration,
@@ -157,6 +166,7 @@ struct Streams {
     database: SimRng,
     revocation: SimRng,
     abuser: SimRng,
+    jobs: SimRng,
 }
 
 struct WebServer {
@@ -229,6 +239,40 @@ struct LimitStats {
     allowed_while_redis_down: u64,
 }
 
+/// A submitted long job.
+#[derive(Clone, Copy, Debug)]
+struct JobRecord {
+    submitted_at: SimTime,
+    cpu: SimDuration,
+    deliveries: u32,
+    done: bool,
+}
+
+/// A queue worker.
+#[derive(Clone, Copy, Debug)]
+struct JobWorker {
+    up: bool,
+    epoch: u32,
+    /// The job it is processing and when it started.
+    job: Option<(u32, SimTime)>,
+}
+
+/// What happened to long jobs.
+#[derive(Clone, Debug, Default)]
+struct JobStats {
+    submitted: u64,
+    accepted: u64,
+    completed: u64,
+    completed_after_client_left: u64,
+    lost_with_server: u64,
+    run_twice: u64,
+    cpu_wasted_ns: u128,
+    /// Time-weighted sum of the queue's depth, and the most seen.
+    depth_area: u128,
+    depth_since: SimTime,
+    depth_max: u64,
+}
+
 /// Scenario counts beside the common metrics.
 #[derive(Clone, Debug, Default)]
 struct Counts {
@@ -280,6 +324,13 @@ pub struct WebTier {
     abuser_id: u32,
     /// Local rate-limit counters, per server.
     local_limits: Vec<LimitMap>,
+    jobs: Option<JobsSpec>,
+    job_records: Vec<JobRecord>,
+    job_queue: VecDeque<u32>,
+    job_workers: Vec<JobWorker>,
+    job_stats: JobStats,
+    /// Submission-to-result times of completed jobs (counted ones), in ns.
+    job_times: hdrhistogram::Histogram<u64>,
     /// Rate-limit state kept in Redis.
     redis_limits: LimitMap,
     limits: LimitStats,
@@ -345,6 +396,12 @@ impl WebTier {
             abuser: system.clients.abuser.clone(),
             abuser_id,
             local_limits: (0..n).map(|_| LimitMap::default()).collect(),
+            jobs: system.jobs.clone(),
+            job_records: Vec::new(),
+            job_queue: VecDeque::new(),
+            job_workers: vec![JobWorker { up: true, epoch: 0, job: None }; system.jobs.as_ref().filter(|j| j.queued).map_or(0, |j| j.workers as usize)],
+            job_stats: JobStats { depth_since: warmup, ..JobStats::default() },
+            job_times: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000_000, 3).expect("valid bounds"),
             redis_limits: LimitMap::default(),
             limits: LimitStats { recent: if system.rate_limit.is_some() { vec![VecDeque::new(); all_users] } else { Vec::new() }, ..LimitStats::default() },
             workload: system.clients.workload.clone(),
@@ -406,6 +463,7 @@ impl WebTier {
                 database: streams.stream("database"),
                 revocation: streams.stream("revocation"),
                 abuser: streams.stream("abuser"),
+                jobs: streams.stream("jobs"),
             },
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
             counts: Counts::default(),
@@ -700,7 +758,22 @@ impl WebTier {
     fn new_request(&mut self, sched: &mut Scheduler<Event>, user: u32) {
         let now = sched.now();
         let service = draw(&self.service, &mut self.rng.service);
-        let (kind, authenticated) = if user == self.abuser_id { (Kind::Page, false) } else { self.next_kind(user, now) };
+        let (mut kind, authenticated) = if user == self.abuser_id { (Kind::Page, false) } else { self.next_kind(user, now) };
+        let mut job_cpu = SimDuration::ZERO;
+        let mut service = service;
+        if let Some(j) = &self.jobs
+            && matches!(kind, Kind::Page | Kind::AddToCart)
+            && self.rng.jobs.random::<f64>() < j.share
+        {
+            kind = Kind::Job;
+            job_cpu = draw(&j.duration, &mut self.rng.jobs);
+            // In the request, the job is the request's CPU; queued, the request only
+            // validates and enqueues it.
+            service = if j.queued { j.accept_cpu } else { job_cpu };
+            if self.rec.counts(now) {
+                self.job_stats.submitted += 1;
+            }
+        }
         if let Some(rl) = &self.rate_limit {
             let window = rl.limit.window;
             let recent = &mut self.limits.recent[user as usize];
@@ -723,6 +796,7 @@ impl WebTier {
             auth_start: now,
             check_start: now,
             limit_count: 0,
+            job_cpu,
             service,
             extra_cpu: SimDuration::ZERO,
             user,
@@ -1124,6 +1198,13 @@ impl WebTier {
         for &(_, start) in &in_service {
             self.servers[server as usize].workers.add_busy(start, now);
         }
+        for &(req, start) in &in_service {
+            let r = &self.requests[req as usize];
+            if r.kind == Kind::Job && self.jobs.as_ref().is_some_and(|j| !j.queued) && self.rec.counts(r.sent_at) {
+                self.job_stats.lost_with_server += 1;
+                self.job_stats.cpu_wasted_ns += now.since(start).0 as u128;
+            }
+        }
         for req in in_service.into_iter().map(|(r, _)| r).chain(queued) {
             self.lb.connections[server as usize] -= 1;
             // Whether the request is idempotent is drawn only when it matters: each
@@ -1141,6 +1222,97 @@ impl WebTier {
     fn fleet_changed(&mut self, now: SimTime) {
         let up = self.servers.iter().filter(|s| s.state == ServerState::Up).count() as u32;
         self.rec.on_fleet_change(now, up, self.lb.rotation.len() as u32);
+    }
+
+    // ----- long jobs -----------------------------------------------------------------
+
+    /// A job request's CPU is done: in the request, the job itself is done; queued, the
+    /// job is now durably enqueued (and the client gets 202).
+    fn job_request_done(&mut self, sched: &mut Scheduler<Event>, sent_at: SimTime, job_cpu: SimDuration, timed_out: bool) {
+        let now = sched.now();
+        let counted = self.rec.counts(sent_at);
+        let queued = self.jobs.as_ref().is_some_and(|j| j.queued);
+        if !queued {
+            if counted {
+                self.job_stats.completed += 1;
+                self.job_times.saturating_record(now.since(sent_at).0.max(1));
+                if timed_out {
+                    // The client left long ago: the result reaches no one.
+                    self.job_stats.completed_after_client_left += 1;
+                    self.job_stats.cpu_wasted_ns += job_cpu.0 as u128;
+                }
+            }
+            return;
+        }
+        if counted {
+            self.job_stats.accepted += 1;
+        }
+        self.job_records.push(JobRecord { submitted_at: sent_at, cpu: job_cpu, deliveries: 0, done: false });
+        let job = (self.job_records.len() - 1) as u32;
+        self.note_depth(now);
+        self.job_queue.push_back(job);
+        self.job_stats.depth_max = self.job_stats.depth_max.max(self.job_queue.len() as u64);
+        self.dispatch_jobs(sched);
+    }
+
+    /// Accumulates the queue's depth over time (after warm-up).
+    fn note_depth(&mut self, now: SimTime) {
+        let st = &mut self.job_stats;
+        if now > st.depth_since {
+            st.depth_area += self.job_queue.len() as u128 * (now.0 - st.depth_since.0) as u128;
+            st.depth_since = now;
+        }
+    }
+
+    /// Idle workers take visible jobs.
+    fn dispatch_jobs(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let Some(spec) = self.jobs.clone() else { return };
+        for w in 0..self.job_workers.len() {
+            if self.job_queue.is_empty() {
+                break;
+            }
+            let worker = self.job_workers[w];
+            if !worker.up || worker.job.is_some() {
+                continue;
+            }
+            self.note_depth(now);
+            let job = self.job_queue.pop_front().expect("non-empty");
+            let rec = &mut self.job_records[job as usize];
+            rec.deliveries += 1;
+            if rec.deliveries == 2 && rec.submitted_at >= self.rec.warmup_end {
+                self.job_stats.run_twice += 1;
+            }
+            let (cpu, delivery) = (rec.cpu, rec.deliveries);
+            self.job_workers[w].job = Some((job, now));
+            let write = draw(&spec.result_write, &mut self.rng.jobs);
+            sched.emit(cpu + write, Event::WorkerDone { worker: w as u32, job, epoch: worker.epoch });
+            sched.emit(spec.visibility_timeout, Event::VisibilityTimeout { job, delivery });
+        }
+    }
+
+    fn worker_done(&mut self, sched: &mut Scheduler<Event>, worker: u32, job: u32, epoch: u32) {
+        let now = sched.now();
+        let w = &mut self.job_workers[worker as usize];
+        if w.epoch != epoch {
+            return; // the worker was killed; the job will be delivered again
+        }
+        w.job = None;
+        let rec = &mut self.job_records[job as usize];
+        let counted = rec.submitted_at >= self.rec.warmup_end;
+        if rec.done {
+            // A second delivery finished work already done (at-least-once).
+            if counted {
+                self.job_stats.cpu_wasted_ns += rec.cpu.0 as u128;
+            }
+        } else {
+            rec.done = true;
+            if counted {
+                self.job_stats.completed += 1;
+                self.job_times.saturating_record(now.since(rec.submitted_at).0.max(1));
+            }
+        }
+        self.dispatch_jobs(sched);
     }
 
     // ----- Redis and the database ----------------------------------------------------
@@ -1360,6 +1532,33 @@ impl WebTier {
         m.insert("redis.utilisation".into(), self.redis.station.utilisation(end));
         m.insert("redis.keys".into(), self.redis.kv.len() as f64);
         m.insert("requests.retried_after_failure".into(), self.counts.retried_after_failure as f64);
+        if let Some(spec) = &self.jobs {
+            let st = &self.job_stats;
+            let in_progress = if spec.queued {
+                self.job_records.iter().filter(|r| !r.done && r.submitted_at >= rec.warmup_end).count() as u64
+            } else {
+                self.requests.iter().filter(|r| r.live && r.kind == Kind::Job && rec.counts(r.sent_at)).count() as u64
+            };
+            m.insert("jobs.submitted".into(), st.submitted as f64);
+            m.insert("jobs.accepted".into(), if spec.queued { st.accepted } else { st.submitted } as f64);
+            m.insert("jobs.completed".into(), st.completed as f64);
+            m.insert("jobs.completed_after_client_left".into(), st.completed_after_client_left as f64);
+            m.insert("jobs.in_progress_at_end".into(), in_progress as f64);
+            let lost = if spec.queued { st.accepted.saturating_sub(st.completed + in_progress) } else { st.lost_with_server };
+            m.insert("jobs.lost".into(), lost as f64);
+            m.insert("jobs.run_twice".into(), st.run_twice as f64);
+            m.insert("jobs.cpu_wasted_s".into(), st.cpu_wasted_ns as f64 / 1e9);
+            let h = &self.job_times;
+            let q = |p: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(p) as f64 / 1e9 };
+            m.insert("jobs.completion_p50_s".into(), q(0.5));
+            m.insert("jobs.completion_p99_s".into(), q(0.99));
+            let depth_mean = if spec.queued { (st.depth_area as f64 + self.job_queue.len() as f64 * end.since(st.depth_since).0 as f64) / (window_s * 1e9) } else { 0.0 };
+            m.insert("jobs.queue_depth_mean".into(), depth_mean);
+            m.insert("jobs.queue_depth_max".into(), st.depth_max as f64);
+            // Workers (threads) held on average across the fleet: sum of utilisation x pool size.
+            let held: f64 = self.servers.iter().map(|s| s.workers.utilisation(end) * s.workers.capacity as f64).sum();
+            m.insert("servers.threads_held_mean".into(), held);
+        }
         if let Some(rl) = &self.rate_limit {
             let l = &self.limits;
             let windows = (window_s / rl.limit.window.as_secs_f64()).max(1e-9);
@@ -1463,8 +1662,12 @@ impl World for WebTier {
                 let r = &self.requests[req as usize];
                 let cpu = r.service + r.extra_cpu;
                 let sent_at = r.sent_at;
+                let (kind, job_cpu, timed_out) = (r.kind, r.job_cpu, r.timed_out);
                 self.rec.on_cpu(server as usize, now, cpu);
                 self.rec.on_completed_by(server as usize, sent_at);
+                if kind == Kind::Job {
+                    self.job_request_done(sched, sent_at, job_cpu, timed_out);
+                }
                 self.free_worker(sched, server, req);
                 self.answer_from_server(sched, req, Outcome::Ok);
             }
@@ -1496,6 +1699,21 @@ impl World for WebTier {
                     self.kill(sched, server as u16);
                     if let Some(after) = restart_after {
                         sched.emit(after, Event::ServerBoots { server: server as u16 });
+                    }
+                }
+                FaultAction::KillWorker { worker } => {
+                    let now = sched.now();
+                    let w = &mut self.job_workers[worker as usize];
+                    if w.up {
+                        w.up = false;
+                        w.epoch = w.epoch.wrapping_add(1);
+                        if let Some((job, start)) = w.job.take()
+                            && self.job_records[job as usize].submitted_at >= self.rec.warmup_end
+                        {
+                            self.job_stats.cpu_wasted_ns += now.since(start).0 as u128;
+                        }
+                        let restart = self.jobs.as_ref().expect("jobs").worker_restart;
+                        sched.emit(restart, Event::WorkerRestarts { worker });
                     }
                 }
                 FaultAction::RedisDown { lasting } => {
@@ -1591,6 +1809,21 @@ impl World for WebTier {
                     self.redis_send(sched, Command::FetchBlocklist, NO_REQ, server);
                 }
                 sched.emit(self.sessions.blocklist_refresh, Event::BlocklistRefresh { server });
+            }
+            Event::WorkerDone { worker, job, epoch } => self.worker_done(sched, worker, job, epoch),
+            Event::VisibilityTimeout { job, delivery } => {
+                let rec = &self.job_records[job as usize];
+                if !rec.done && rec.deliveries == delivery {
+                    // Not acknowledged in time: visible again, for another worker.
+                    let now = sched.now();
+                    self.note_depth(now);
+                    self.job_queue.push_back(job);
+                    self.dispatch_jobs(sched);
+                }
+            }
+            Event::WorkerRestarts { worker } => {
+                self.job_workers[worker as usize].up = true;
+                self.dispatch_jobs(sched);
             }
             Event::AbuserSends => {
                 if !self.stop_generating {

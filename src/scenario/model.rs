@@ -29,7 +29,20 @@ pub struct System {
     pub carts: CartSpec,
     pub revocation: RevocationSpec,
     pub rate_limit: Option<RateLimitSpec>,
+    pub jobs: Option<JobsSpec>,
     pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobsSpec {
+    pub queued: bool,
+    pub share: f64,
+    pub duration: Distribution,
+    pub workers: u32,
+    pub visibility_timeout: SimDuration,
+    pub accept_cpu: SimDuration,
+    pub result_write: Distribution,
+    pub worker_restart: SimDuration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +189,8 @@ pub struct Fault {
 pub enum FaultAction {
     /// Kill server `server` (0-based); start it again after `restart_after` if given.
     Kill { server: u32, restart_after: Option<SimDuration> },
+    /// Kill queue worker `worker` (0-based); it comes back after `jobs.worker_restart`.
+    KillWorker { worker: u32 },
     /// Redis refuses connections for `lasting`.
     RedisDown { lasting: SimDuration },
     /// Redis answers slowly for `lasting`.
@@ -498,12 +513,44 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
     });
 
+    let jb = &raw.jobs;
+    let jobs = (jb.mode != JobsMode::None).then(|| {
+        if jb.workers == 0 || jb.workers > 100_000 {
+            c.err("jobs.workers", format!("{} workers", jb.workers), "use 1 to 100000");
+        }
+        JobsSpec {
+            queued: jb.mode == JobsMode::Queue,
+            share: c.share(jb.share, "jobs.share"),
+            duration: c.time_dist(&jb.duration, "jobs.duration"),
+            workers: jb.workers.max(1),
+            visibility_timeout: jb.visibility_timeout.0,
+            accept_cpu: jb.accept_cpu.0,
+            result_write: c.time_dist(&jb.result_write, "jobs.result_write"),
+            worker_restart: jb.worker_restart.0,
+        }
+    });
+
     // faults
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
         if f.at.0 > run.duration {
             c.err(&format!("{path}.at"), format!("the fault at {} comes after the end of the run ({})", f.at.0, run.duration), "move it inside the run or lengthen run.duration");
+        }
+        if let Some(name) = &f.kill_worker {
+            let count = jobs.as_ref().filter(|j| j.queued).map_or(0, |j| j.workers);
+            match name.strip_prefix("worker-").and_then(|k| k.parse::<u32>().ok()) {
+                Some(k) if k >= 1 && k <= count => faults.push(Fault { at: f.at.0, action: FaultAction::KillWorker { worker: k - 1 } }),
+                _ => c.err(
+                    &format!("{path}.kill_worker"),
+                    format!("there is no worker called \"{name}\""),
+                    if count == 0 { "workers exist only with jobs.mode = \"queue\"".to_string() } else { format!("workers are named \"worker-1\" to \"worker-{count}\"") },
+                ),
+            }
+            if f.kill.is_some() || f.redis.is_some() {
+                c.err(&path, "this fault does two things", "write one [[faults]] entry per action");
+            }
+            continue;
         }
         match (&f.kill, f.redis) {
             (Some(_), Some(_)) => c.err(&path, "this fault both kills a server and breaks Redis", "write two [[faults]] entries"),
@@ -535,7 +582,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     faults.sort_by_key(|f| f.at);
 
     if c.problems.is_empty() {
-        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, faults })
+        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, jobs, faults })
     } else {
         Err(c.problems)
     }

@@ -51,6 +51,8 @@ pub struct RawModel {
     pub revocation: RawRevocation,
     #[serde(default)]
     pub rate_limit: RawRateLimit,
+    #[serde(default)]
+    pub jobs: RawJobs,
     /// Scheduled faults, each at a time with one action.
     #[serde(default)]
     pub faults: Vec<RawFault>,
@@ -184,6 +186,44 @@ pub enum LimitKey {
 pub enum LimitCommands {
     Atomic,
     IncrThenExpire,
+}
+
+/// Long jobs (video processing): done inside the request, or queued for workers.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJobs {
+    /// "none", "in-request" (the request does the work) or "queue" (202 Accepted, then a worker). Default "none".
+    #[serde(default = "d_jobs_mode")]
+    pub mode: JobsMode,
+    /// Share of requests that submit a job. Default 0.01.
+    #[serde(default = "d_job_share")]
+    pub share: f64,
+    /// CPU time of one job. Default lognormal, mean "10m", cv 0.3.
+    #[serde(default = "d_job_duration")]
+    pub duration: RawDist<Duration>,
+    /// Queue mode: workers pulling jobs. Default 20.
+    #[serde(default = "d_workers")]
+    pub workers: u32,
+    /// Queue mode: a job not acknowledged this long after delivery is delivered again. Default "15m".
+    #[serde(default = "d_visibility")]
+    pub visibility_timeout: Duration,
+    /// Queue mode: server CPU to validate and enqueue a job before answering 202. Default "2ms".
+    #[serde(default = "d_accept_cpu")]
+    pub accept_cpu: Duration,
+    /// Writing a job's result to S3 and the database. Default "200ms".
+    #[serde(default = "d_result_write")]
+    pub result_write: RawDist<Duration>,
+    /// Time for a killed worker to come back. Default "1m".
+    #[serde(default = "d_worker_restart")]
+    pub worker_restart: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobsMode {
+    None,
+    InRequest,
+    Queue,
 }
 
 /// One abusive client far over the limit, with an IP of its own.
@@ -353,6 +393,8 @@ pub struct RawFault {
     pub kill: Option<String>,
     /// Start the killed server again this long after the kill (it then boots for `servers.boot_time`).
     pub restart_after: Option<Duration>,
+    /// Kill this queue worker ("worker-2"): its job is delivered again after the visibility timeout.
+    pub kill_worker: Option<String>,
     /// Redis becomes "down" (connections refused) or "slow" for `lasting`.
     pub redis: Option<RedisFaultKind>,
     /// How long a Redis fault lasts.
@@ -609,6 +651,30 @@ fn d_commands() -> LimitCommands {
 fn d_burst_len() -> Duration {
     dur("1s")
 }
+fn d_jobs_mode() -> JobsMode {
+    JobsMode::None
+}
+fn d_job_share() -> f64 {
+    0.01
+}
+fn d_job_duration() -> RawDist<Duration> {
+    RawDist::Spec(RawDistSpec::Lognormal { mean: dur("10m"), cv: 0.3 })
+}
+fn d_workers() -> u32 {
+    20
+}
+fn d_visibility() -> Duration {
+    dur("15m")
+}
+fn d_accept_cpu() -> Duration {
+    dur("2ms")
+}
+fn d_result_write() -> RawDist<Duration> {
+    RawDist::Fixed(dur("200ms"))
+}
+fn d_worker_restart() -> Duration {
+    dur("1m")
+}
 
 macro_rules! default_from_empty_table {
     ($($t:ty),*) => {$(
@@ -619,4 +685,4 @@ macro_rules! default_from_empty_table {
         }
     )*};
 }
-default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit);
+default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit, RawJobs);
