@@ -221,10 +221,12 @@ pub enum Unit {
 }
 
 impl Unit {
-    /// A value as the comparison table writes it (`1,893`, `9.9%`, `158`).
+    /// A value as the comparison table writes it (`1,893`, `9.9%`, `158`), except that
+    /// shares under 0.1% keep three significant digits (`0.0360%`, not `0.0%`).
     pub fn format(self, x: f64) -> String {
         match self {
             Unit::Count => group_thousands(x),
+            Unit::Share if x > 0.0 && x < 0.0005 => format!("{}%", crate::report::table::sig3(x * 100.0)),
             Unit::Share => format!("{:.1}%", x * 100.0),
             Unit::Ms | Unit::Secs | Unit::Number => crate::report::table::sig3(x),
         }
@@ -293,11 +295,14 @@ fn value_of(s: &ModelSummary, v: usize, key: &str) -> Option<f64> {
 }
 
 /// Whether a metric is present and differs across the variants by more than 2% of its
-/// largest value.
+/// largest value (shares: and by at least 0.1 percentage point).
 fn differs(s: &ModelSummary, key: &str) -> bool {
-    let vals: Vec<f64> = (0..s.variants.len()).filter_map(|v| value_of(s, v, key)).collect();
+    let vals: Vec<f64> = (0..s.variants.len()).map(|v| value_of(s, v, key).unwrap_or(0.0)).collect();
+    let present = (0..s.variants.len()).any(|v| value_of(s, v, key).is_some());
     let max = vals.iter().copied().fold(0.0f64, |a, b| a.max(b.abs()));
-    !vals.is_empty() && max > 0.0 && (0..s.variants.len()).any(|v| (value_of(s, v, key).unwrap_or(0.0) - vals[0]).abs() > 0.02 * max)
+    let spread = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max) - vals.iter().copied().fold(f64::INFINITY, f64::min);
+    let share = HEADLINE.iter().chain(ALWAYS).any(|m| m.key == key && m.unit == Unit::Share);
+    present && max > 0.0 && spread > 0.02 * max && (!share || spread >= 0.001)
 }
 
 /// The panels of the side-by-side chart: up to `max` of the model's own metrics that
@@ -346,6 +351,27 @@ fn estimate(s: &ModelSummary, v: usize, key: &str) -> Estimate {
 
 fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle) -> u32 {
     area.estimate_text_size(text, style).map(|(w, _)| w).unwrap_or(8 * text.len() as u32)
+}
+
+/// A 95% interval from `low` to `high` at `at` on the other axis, with end caps:
+/// horizontal (values on x) or vertical.
+fn whisker<DB: DrawingBackend>(chart: &ChartContext<DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>, low: f64, high: f64, at: f64, horizontal: bool) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let area = chart.plotting_area();
+    let point = |v: f64| if horizontal { chart.backend_coord(&(v, at)) } else { chart.backend_coord(&(at, v)) };
+    let (a, b) = (point(low), point(high));
+    let (ox, oy) = area.get_base_pixel();
+    let rel = |(x, y): (i32, i32)| (x - ox, y - oy);
+    let (a, b) = (rel(a), rel(b));
+    let cap = |p: (i32, i32)| if horizontal { vec![(p.0, p.1 - 5), (p.0, p.1 + 5)] } else { vec![(p.0 - 5, p.1), (p.0 + 5, p.1)] };
+    let pixels = area.strip_coord_spec();
+    let style = BLACK.stroke_width(1);
+    pixels.draw(&PathElement::new(vec![a, b], style))?;
+    pixels.draw(&PathElement::new(cap(a), style))?;
+    pixels.draw(&PathElement::new(cap(b), style))?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -417,9 +443,9 @@ impl Chart for VariantBars<'_> {
                 root.draw(&Text::new(v.name.clone(), (px - 8, py), right_centre(label_style())))?;
             }
             chart.draw_series(values.iter().enumerate().map(|(i, e)| Rectangle::new([(0.0, y_of(i) - 0.34), (e.mean * metric.scale, y_of(i) + 0.34)], colour(i).filled())))?;
-            chart.draw_series(values.iter().enumerate().filter(|(_, e)| e.ci95.is_some_and(|h| h > 0.0)).map(|(i, e)| {
-                ErrorBar::new_horizontal(y_of(i), (e.low() * metric.scale).max(0.0), e.mean * metric.scale, e.high() * metric.scale, BLACK.stroke_width(1), 9)
-            }))?;
+            for (i, e) in values.iter().enumerate().filter(|(_, e)| e.ci95.is_some_and(|h| h > 0.0)) {
+                whisker(&chart, (e.low() * metric.scale).max(0.0), e.high() * metric.scale, y_of(i), true)?;
+            }
             // The value beside each bar (past its whisker), as the table writes it.
             for (i, e) in values.iter().enumerate() {
                 let (px, py) = chart.backend_coord(&(e.high().max(e.mean) * metric.scale, y_of(i)));
@@ -587,9 +613,10 @@ impl Chart for Timeline<'_> {
         let (head, rest) = area.split_vertically(COLUMN_HEAD);
         let columns = head.split_evenly((1, measures.len()));
         let y_area = 50;
-        for (c, (label, _)) in columns.iter().zip(&measures) {
+        for ((c, (label, _)), scale) in columns.iter().zip(&measures).zip(&scales) {
             let (w, _) = c.dim_in_pixel();
-            c.draw(&Text::new(label.to_string(), ((y_area + (w as i32 - y_area)) / 2 + 2, 12), centre(heading_style())))?;
+            let label = if scale.log { label.replace(" (ms)", " (ms, log scale)") } else { label.to_string() };
+            c.draw(&Text::new(label, ((y_area + (w as i32 - y_area)) / 2 + 2, 12), centre(heading_style())))?;
         }
         let mut rest = rest;
         let n = model.variants.len();
@@ -758,10 +785,10 @@ impl Chart for ServerShares<'_> {
                 let x = i as f64 + 1.0;
                 Rectangle::new([(x - 0.36, 0.0), (x + 0.36, value(v, srv).mean * 100.0)], colour(v).filled())
             }))?;
-            chart.draw_series(servers.iter().enumerate().filter(|(_, srv)| value(v, srv).ci95.is_some_and(|h| h > 0.0)).map(|(i, srv)| {
+            for (i, srv) in servers.iter().enumerate().filter(|(_, srv)| value(v, srv).ci95.is_some_and(|h| h > 0.0)) {
                 let e = value(v, srv);
-                ErrorBar::new_vertical(i as f64 + 1.0, e.low() * 100.0, e.mean * 100.0, e.high() * 100.0, BLACK.stroke_width(1), 7)
-            }))?;
+                whisker(&chart, (e.low() * 100.0).max(0.0), e.high() * 100.0, i as f64 + 1.0, false)?;
+            }
             chart.draw_series(DashedLineSeries::new(vec![(0.5, even), (ns as f64 + 0.5, even)], 5, 4, BLACK.stroke_width(1).into()))?;
         }
         Ok(())
@@ -1043,8 +1070,25 @@ impl Chart for TopologyPicture<'_> {
             area.draw(&Polygon::new(vec![to, (to.0 - 8, to.1 - 4), (to.0 - 8, to.1 + 4)], GREY.filled()))?;
             let layer_pair = (layers.iter().position(|l| l.contains(&a)), layers.iter().position(|l| l.contains(&b)));
             if labelled.insert(layer_pair) {
+                // Centred over the arrow's middle, wrapped to fit between the columns.
                 let text = crate::components::topology::describe(&g[e].latency);
-                area.draw(&Text::new(text, (from.0 + 6, from.1 - 18), label_style().color(&GREY)))?;
+                let style = centre(label_style().color(&GREY));
+                let room = (to.0 - from.0 - 10).max(40) as u32;
+                let mut lines: Vec<String> = Vec::new();
+                for word in text.split_whitespace() {
+                    match lines.last_mut() {
+                        Some(line) if text_width(root, &format!("{line} {word}"), &style) <= room => {
+                            line.push(' ');
+                            line.push_str(word);
+                        }
+                        _ => lines.push(word.to_string()),
+                    }
+                }
+                let mid = ((from.0 + to.0) / 2, (from.1 + to.1) / 2);
+                for (i, line) in lines.iter().enumerate() {
+                    let dy = 10 + 15 * (lines.len() - 1 - i) as i32;
+                    area.draw(&Text::new(line.clone(), (mid.0, mid.1 - dy), style.clone()))?;
+                }
             }
         }
         for (n, &(x, y, bh)) in &pos {
@@ -1081,6 +1125,8 @@ mod tests {
     #[test]
     fn units_write_like_the_table() {
         assert_eq!(Unit::Share.format(0.0993), "9.9%");
+        assert_eq!(Unit::Share.format(0.00036), "0.0360%");
+        assert_eq!(Unit::Share.format(0.0), "0.0%");
         assert_eq!(Unit::Count.format(1893.0), "1,893");
         assert_eq!(Unit::Ms.format_with_unit(158.2), "158 ms");
     }
