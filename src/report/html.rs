@@ -122,8 +122,8 @@ figcaption{color:#555;font-size:.88em;margin-top:.2em}
 /// story, variants, comparison table, takeaway and charts.
 pub fn render(sections: &[ModelSection]) -> String {
     let mut h = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>statesim report</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>statesim report</h1>\n<p class=\"meta\">{} model(s) simulated by statesim {}. Every number on this page comes from the runs that wrote it; each model's folder holds its summary.json, timeseries.csv and charts (SVG and PNG).</p>\n",
-        sections.len(),
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>statesim report</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>statesim report</h1>\n<p class=\"meta\">{} simulated by statesim {}. Every number on this page comes from the runs that wrote it; each model's folder holds its summary.json, timeseries.csv and charts (SVG and PNG).</p>\n",
+        if sections.len() == 1 { "One model".to_string() } else { format!("{} models", sections.len()) },
         env!("CARGO_PKG_VERSION")
     );
     h.push_str("<table class=\"overview\">\n<thead><tr><th>model</th><th>question</th><th>what the run shows</th></tr></thead>\n<tbody>\n");

@@ -107,12 +107,16 @@ pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
 pub fn write_sweep_charts(dir: &Path, spec: &crate::sweep::SweepSpec, points: &[crate::sweep::PointResult]) -> std::io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     let mut list = Vec::new();
-    let changes = |key: &str| {
-        let vals: Vec<f64> = points.iter().flat_map(|p| p.variants.iter().filter_map(|v| v.metrics.get(key).map(|e| e.mean))).collect();
+    // Changes by more than 2% of its largest value (a share: and by 0.1 percentage point).
+    let changes = |m: &charts::MetricAxis| {
+        let vals: Vec<f64> = points.iter().flat_map(|p| p.variants.iter().filter_map(|v| v.metrics.get(m.key).map(|e| e.mean))).collect();
         let max = vals.iter().copied().fold(0.0f64, |a, b| a.max(b.abs()));
-        !vals.is_empty() && max > 0.0 && vals.iter().any(|x| (x - vals[0]).abs() > 0.02 * max)
+        let spread = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max) - vals.iter().copied().fold(f64::INFINITY, f64::min);
+        !vals.is_empty() && max > 0.0 && spread > 0.02 * max && (m.unit != charts::Unit::Share || spread >= 0.001)
     };
-    for metric in charts::HEADLINE.iter().filter(|m| changes(m.key)).take(4) {
+    // Up to two of the model's own measures, then what every user feels.
+    let chosen = charts::HEADLINE.iter().filter(|m| changes(m)).take(2).chain(charts::ALWAYS.iter().filter(|m| changes(m)));
+    for metric in chosen {
         let stem = format!("sweep-{}", metric.key.replace('.', "-"));
         write_chart(dir, &stem, metric.label, &charts::SweepLines { spec, points, metric }, &mut written, &mut list)?;
     }
