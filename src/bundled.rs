@@ -24,6 +24,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "shopping-cart" => "models/shopping-cart.toml",
     "rate-limits" => "models/rate-limits.toml",
     "long-jobs" => "models/long-jobs.toml",
+    "file-uploads" => "models/file-uploads.toml",
     "load-balancing" => "models/load-balancing.toml",
 };
 

@@ -22,8 +22,8 @@ use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, Si
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics, Recorder};
 use crate::policies::{BlocklistMode, CartStoreKind, FailMode, LimitState, SessionStoreKind};
-use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, HealthCheck, JobsSpec, RateLimitSpec, SessionSpec, System, Workload};
-use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore};
+use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, HealthCheck, JobsSpec, RateLimitSpec, SessionSpec, System, UploadSpec, Workload};
+use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore, UploadStore};
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -90,6 +90,10 @@ enum Kind {
     Login { merge: bool },
     /// Submit a long job (processed in the request, or queued and answered 202).
     Job,
+    /// Upload a file.
+    Upload,
+    /// Read a file uploaded earlier.
+    ReadFile,
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +106,13 @@ struct Request {
     limit_count: u32,
     /// CPU time of the long job this request submits.
     job_cpu: SimDuration,
+    /// Uploads: bytes; reads: which file.
+    bytes: u64,
+    file: u32,
+    /// Time the worker waits on transfers (not CPU).
+    io_wait: SimDuration,
+    /// Pre-signed transfers: the client's own leg to S3 is done.
+    s3_leg_done: bool,
     service: SimDuration,
     /// CPU spent or to spend on the server besides `service` (token checks, login).
     extra_cpu: SimDuration,
@@ -167,6 +178,7 @@ struct Streams {
     revocation: SimRng,
     abuser: SimRng,
     jobs: SimRng,
+    uploads: SimRng,
 }
 
 struct WebServer {
@@ -237,6 +249,27 @@ struct LimitStats {
     rejected_nat: u64,
     wrongly_rejected: u64,
     allowed_while_redis_down: u64,
+}
+
+/// An uploaded file: where it lives if on a server's disk.
+#[derive(Clone, Copy, Debug)]
+struct FileRecord {
+    server: u16,
+    epoch: u32,
+    counted: bool,
+}
+
+/// What uploads cost and what reads found.
+#[derive(Clone, Debug, Default)]
+struct UploadStats {
+    server_bytes: f64,
+    server_worker_ns: u128,
+    server_cpu_ns: u128,
+    reads: u64,
+    not_found: u64,
+    slowdowns: u64,
+    s3_second: u64,
+    s3_puts_this_second: u32,
 }
 
 /// A submitted long job.
@@ -331,6 +364,12 @@ pub struct WebTier {
     job_stats: JobStats,
     /// Submission-to-result times of completed jobs (counted ones), in ns.
     job_times: hdrhistogram::Histogram<u64>,
+    uploads: Option<UploadSpec>,
+    files: Vec<FileRecord>,
+    upload_stats: UploadStats,
+    /// Latency of completed uploads, and of ordinary page requests, in ns.
+    upload_times: hdrhistogram::Histogram<u64>,
+    page_times: hdrhistogram::Histogram<u64>,
     /// Rate-limit state kept in Redis.
     redis_limits: LimitMap,
     limits: LimitStats,
@@ -402,6 +441,11 @@ impl WebTier {
             job_workers: vec![JobWorker { up: true, epoch: 0, job: None }; system.jobs.as_ref().filter(|j| j.queued).map_or(0, |j| j.workers as usize)],
             job_stats: JobStats { depth_since: warmup, ..JobStats::default() },
             job_times: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000_000, 3).expect("valid bounds"),
+            uploads: system.uploads.clone(),
+            files: Vec::new(),
+            upload_stats: UploadStats::default(),
+            upload_times: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000_000, 3).expect("valid bounds"),
+            page_times: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000_000, 3).expect("valid bounds"),
             redis_limits: LimitMap::default(),
             limits: LimitStats { recent: if system.rate_limit.is_some() { vec![VecDeque::new(); all_users] } else { Vec::new() }, ..LimitStats::default() },
             workload: system.clients.workload.clone(),
@@ -464,6 +508,7 @@ impl WebTier {
                 revocation: streams.stream("revocation"),
                 abuser: streams.stream("abuser"),
                 jobs: streams.stream("jobs"),
+                uploads: streams.stream("uploads"),
             },
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
             counts: Counts::default(),
@@ -579,8 +624,31 @@ impl WebTier {
     }
 
     fn reach_client(&mut self, sched: &mut Scheduler<Event>, req: ReqId) {
+        let now = sched.now();
+        if self.uploads.is_some()
+            && let Some(leg) = self.s3_leg(req, now)
+        {
+            // The client now talks to S3 itself; the request ends when that is done.
+            return sched.emit(leg, Event::ReachClient { req });
+        }
         let r = &self.requests[req as usize];
-        let (user, sent_at, timed_out, outcome) = (r.user, r.sent_at, r.timed_out, r.outcome);
+        let (user, sent_at, timed_out, outcome, kind) = (r.user, r.sent_at, r.timed_out, r.outcome, r.kind);
+        if outcome == Outcome::Ok && !timed_out && self.rec.counts(sent_at) {
+            let took = now.since(sent_at).0.max(1);
+            match kind {
+                Kind::Upload => {
+                    self.upload_times.saturating_record(took);
+                    if self.uploads.as_ref().is_some_and(|u| u.store == UploadStore::Presigned) {
+                        self.files.push(FileRecord { server: NO_SERVER, epoch: 0, counted: true });
+                    }
+                }
+                Kind::ReadFile => self.upload_stats.reads += 1,
+                Kind::Page | Kind::AddToCart => {
+                    self.page_times.saturating_record(took);
+                }
+                _ => {}
+            }
+        }
         self.release(req);
         if !timed_out {
             match outcome {
@@ -774,6 +842,19 @@ impl WebTier {
                 self.job_stats.submitted += 1;
             }
         }
+        let (mut bytes, mut file) = (0u64, 0u32);
+        if let Some(u) = &self.uploads
+            && matches!(kind, Kind::Page | Kind::AddToCart)
+        {
+            let x = self.rng.uploads.random::<f64>();
+            if x < u.share {
+                kind = Kind::Upload;
+                bytes = u.size.sample(&mut self.rng.uploads).max(1.0) as u64;
+            } else if x < u.share + u.read_share && !self.files.is_empty() {
+                kind = Kind::ReadFile;
+                file = self.rng.uploads.random_range(0..self.files.len() as u32);
+            }
+        }
         if let Some(rl) = &self.rate_limit {
             let window = rl.limit.window;
             let recent = &mut self.limits.recent[user as usize];
@@ -797,6 +878,10 @@ impl WebTier {
             check_start: now,
             limit_count: 0,
             job_cpu,
+            bytes,
+            file,
+            io_wait: SimDuration::ZERO,
+            s3_leg_done: false,
             service,
             extra_cpu: SimDuration::ZERO,
             user,
@@ -1150,10 +1235,81 @@ impl WebTier {
 
     /// Stage 4: CPU time (the request's own work plus token checks and logins).
     fn run_cpu(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
+        if let Some(u) = self.uploads.clone()
+            && matches!(self.requests[req as usize].kind, Kind::Upload | Kind::ReadFile)
+        {
+            return self.transfer(sched, server, req, &u);
+        }
         let r = &self.requests[req as usize];
         let cpu = r.service + r.extra_cpu;
         let epoch = self.servers[server as usize].epoch;
         sched.emit(cpu, Event::ServiceDone { req, server, epoch });
+    }
+
+    /// The server's part of an upload or a read: receive and store, stream through to
+    /// S3, sign a URL, or (local disk) find the file here or answer 404.
+    fn transfer(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId, u: &UploadSpec) {
+        let epoch = self.servers[server as usize].epoch;
+        let r = &self.requests[req as usize];
+        let (kind, bytes) = (r.kind, r.bytes as f64);
+        let secs = |b: f64, per_s: f64| SimDuration::from_secs_f64(b / per_s);
+        let (cpu, wait) = match (kind, u.store) {
+            (Kind::Upload, UploadStore::LocalDisk) => (SimDuration::from_nanos_f64(bytes * u.cpu_ns_per_byte), secs(bytes, u.client_bytes_per_s)),
+            (Kind::Upload, UploadStore::ThroughServer) => {
+                let first = draw(&u.s3_first_byte, &mut self.rng.uploads);
+                (SimDuration::from_nanos_f64(bytes * u.cpu_ns_per_byte), first + secs(bytes, u.client_bytes_per_s.min(u.s3_bytes_per_s)))
+            }
+            (Kind::Upload, _) => (u.presign_cpu, SimDuration::ZERO),
+            (Kind::ReadFile, UploadStore::LocalDisk) => {
+                let f = self.files[r.file as usize];
+                if f.server != server || f.epoch != epoch {
+                    if self.rec.counts(r.sent_at) {
+                        self.upload_stats.not_found += 1;
+                    }
+                    return self.reject(sched, server, req, FailReason::NotFound);
+                }
+                (SimDuration::ZERO, SimDuration::ZERO)
+            }
+            (Kind::ReadFile, UploadStore::ThroughServer) => (SimDuration::ZERO, draw(&u.s3_first_byte, &mut self.rng.uploads)),
+            _ => (SimDuration::ZERO, SimDuration::ZERO), // a pre-signed GET: a redirect
+        };
+        let r = &mut self.requests[req as usize];
+        r.extra_cpu = r.extra_cpu + cpu;
+        r.io_wait = wait;
+        let hold = r.service + r.extra_cpu + wait;
+        if kind == Kind::Upload && u.store != UploadStore::Presigned && self.rec.counts(r.sent_at) {
+            self.upload_stats.server_bytes += bytes;
+            self.upload_stats.server_worker_ns += hold.0 as u128;
+            self.upload_stats.server_cpu_ns += cpu.0 as u128;
+        }
+        sched.emit(hold, Event::ServiceDone { req, server, epoch });
+    }
+
+    /// The client's own leg to S3 for a pre-signed upload or read; None if there is none.
+    fn s3_leg(&mut self, req: ReqId, now: SimTime) -> Option<SimDuration> {
+        let u = self.uploads.clone()?;
+        let r = &self.requests[req as usize];
+        if u.store != UploadStore::Presigned || r.s3_leg_done || r.outcome != Outcome::Ok || !matches!(r.kind, Kind::Upload | Kind::ReadFile) {
+            return None;
+        }
+        let mut leg = draw(&u.s3_first_byte, &mut self.rng.uploads);
+        if r.kind == Kind::Upload {
+            leg = leg + SimDuration::from_secs_f64(r.bytes as f64 / u.client_bytes_per_s.min(u.s3_bytes_per_s));
+            // S3 allows so many PUTs per second per prefix; above it, 503 SlowDown and a retry.
+            let second = now.0 / 1_000_000_000;
+            let st = &mut self.upload_stats;
+            if st.s3_second != second {
+                st.s3_second = second;
+                st.s3_puts_this_second = 0;
+            }
+            st.s3_puts_this_second += 1;
+            if st.s3_puts_this_second > u.s3_put_limit {
+                st.slowdowns += 1;
+                leg = leg + SimDuration::from_millis(100);
+            }
+        }
+        self.requests[req as usize].s3_leg_done = true;
+        Some(leg)
     }
 
     /// The request is refused on the server (401, or Redis unavailable).
@@ -1532,6 +1688,30 @@ impl WebTier {
         m.insert("redis.utilisation".into(), self.redis.station.utilisation(end));
         m.insert("redis.keys".into(), self.redis.kv.len() as f64);
         m.insert("requests.retried_after_failure".into(), self.counts.retried_after_failure as f64);
+        let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
+        m.insert("page_latency_ms.p50".into(), ms(&self.page_times, 0.5));
+        m.insert("page_latency_ms.p99".into(), ms(&self.page_times, 0.99));
+        if let Some(u) = &self.uploads {
+            let st = &self.upload_stats;
+            m.insert("uploads.count".into(), self.upload_times.len() as f64);
+            m.insert("uploads.latency_p50_ms".into(), ms(&self.upload_times, 0.5));
+            m.insert("uploads.latency_p99_ms".into(), ms(&self.upload_times, 0.99));
+            m.insert("uploads.server_mb".into(), st.server_bytes / 1e6);
+            m.insert("uploads.server_worker_s".into(), st.server_worker_ns as f64 / 1e9);
+            m.insert("uploads.server_cpu_s".into(), st.server_cpu_ns as f64 / 1e9);
+            m.insert("uploads.s3_slowdowns".into(), st.slowdowns as f64);
+            m.insert("reads.ok".into(), st.reads as f64);
+            m.insert("reads.not_found".into(), st.not_found as f64);
+            let reads = st.reads + st.not_found;
+            m.insert("reads.not_found_share".into(), if reads == 0 { 0.0 } else { st.not_found as f64 / reads as f64 });
+            let lost = if u.store == UploadStore::LocalDisk {
+                self.files.iter().filter(|f| f.counted && self.servers[f.server as usize].epoch != f.epoch).count()
+            } else {
+                0
+            };
+            m.insert("files.stored".into(), self.files.iter().filter(|f| f.counted).count() as f64);
+            m.insert("files.lost".into(), lost as f64);
+        }
         if let Some(spec) = &self.jobs {
             let st = &self.job_stats;
             let in_progress = if spec.queued {
@@ -1667,6 +1847,10 @@ impl World for WebTier {
                 self.rec.on_completed_by(server as usize, sent_at);
                 if kind == Kind::Job {
                     self.job_request_done(sched, sent_at, job_cpu, timed_out);
+                }
+                if kind == Kind::Upload && self.uploads.as_ref().is_some_and(|u| u.store != UploadStore::Presigned) {
+                    let epoch = self.servers[server as usize].epoch;
+                    self.files.push(FileRecord { server, epoch, counted: self.rec.counts(sent_at) });
                 }
                 self.free_worker(sched, server, req);
                 self.answer_from_server(sched, req, Outcome::Ok);

@@ -28,10 +28,12 @@ pub enum FailReason {
     Unauthorized,
     /// Over the rate limit (429).
     RateLimited,
+    /// The file is not on this server (404).
+    NotFound,
 }
 
 impl FailReason {
-    pub const ALL: [FailReason; 8] = [
+    pub const ALL: [FailReason; 9] = [
         FailReason::ServerKilled,
         FailReason::ConnectionRefused,
         FailReason::Overloaded,
@@ -40,6 +42,7 @@ impl FailReason {
         FailReason::RedisUnavailable,
         FailReason::Unauthorized,
         FailReason::RateLimited,
+        FailReason::NotFound,
     ];
     pub fn key(self) -> &'static str {
         match self {
@@ -51,6 +54,7 @@ impl FailReason {
             FailReason::RedisUnavailable => "redis_unavailable",
             FailReason::Unauthorized => "unauthorized",
             FailReason::RateLimited => "rate_limited_429",
+            FailReason::NotFound => "not_found_404",
         }
     }
 }
@@ -93,7 +97,7 @@ pub struct Recorder {
     step: SimDuration,
     pub sent: u64,
     pub ok: u64,
-    pub failed: [u64; 8],
+    pub failed: [u64; 9],
     pub latency_ns: Histogram<u64>,
     pub latency_sum_ns: u128,
     pub queue_wait_ns: Histogram<u64>,
@@ -120,7 +124,7 @@ impl Recorder {
             step,
             sent: 0,
             ok: 0,
-            failed: [0; 8],
+            failed: [0; 9],
             latency_ns: new_hist(),
             latency_sum_ns: 0,
             queue_wait_ns: new_hist(),

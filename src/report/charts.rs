@@ -1056,7 +1056,7 @@ impl Chart for TopologyPicture<'_> {
         let cols = layers.len() as i32;
         let box_w = 150;
         let gap = (w as i32 - 40 - cols * box_w) / (cols - 1).max(1);
-        let mut pos = std::collections::HashMap::new();
+        let mut pos = std::collections::BTreeMap::new();
         for (c, layer) in layers.iter().enumerate() {
             let total: i32 = layer.iter().map(|&n| self.box_height(n) + 12).sum();
             let mut y = ((h as i32 - total) / 2).max(4);
@@ -1068,7 +1068,7 @@ impl Chart for TopologyPicture<'_> {
             }
         }
         let g = &self.topology.graph;
-        let mut labelled = std::collections::HashSet::new();
+        let mut labelled = std::collections::BTreeSet::new();
         for e in g.edge_indices() {
             let (a, b) = g.edge_endpoints(e).expect("edge");
             let (&(ax, ay, ah), &(bx, by, bh)) = (&pos[&a], &pos[&b]);

@@ -3,7 +3,7 @@
 
 use super::diag::Problem;
 use super::raw::*;
-use super::units::Duration;
+use super::units::{ByteSize, Duration};
 use crate::engine::{Distribution, SimDuration};
 use crate::policies::{Limit, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
 use serde::Serialize;
@@ -30,7 +30,23 @@ pub struct System {
     pub revocation: RevocationSpec,
     pub rate_limit: Option<RateLimitSpec>,
     pub jobs: Option<JobsSpec>,
+    pub uploads: Option<UploadSpec>,
     pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadSpec {
+    pub store: UploadStore,
+    pub share: f64,
+    pub read_share: f64,
+    /// File sizes in bytes.
+    pub size: Distribution,
+    pub client_bytes_per_s: f64,
+    pub cpu_ns_per_byte: f64,
+    pub presign_cpu: SimDuration,
+    pub s3_first_byte: Distribution,
+    pub s3_bytes_per_s: f64,
+    pub s3_put_limit: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -217,6 +233,21 @@ impl System {
     }
 }
 
+/// A quantity a distribution can be over, in its base unit.
+trait Quantity {
+    fn base(&self) -> f64;
+}
+impl Quantity for Duration {
+    fn base(&self) -> f64 {
+        self.0 .0 as f64
+    }
+}
+impl Quantity for ByteSize {
+    fn base(&self) -> f64 {
+        self.0
+    }
+}
+
 /// Collects problems with their key paths while resolving.
 struct Checker {
     problems: Vec<Problem>,
@@ -237,20 +268,25 @@ impl Checker {
     }
 
     fn time_dist(&mut self, raw: &RawDist<Duration>, path: &str) -> Distribution {
-        let ns = |d: &Duration| d.0 .0 as f64;
+        self.dist(raw, path)
+    }
+
+    /// Any distribution, in its quantity's base unit (nanoseconds, bytes).
+    fn dist<Q: Quantity>(&mut self, raw: &RawDist<Q>, path: &str) -> Distribution {
+        let ns = |d: &Q| d.base();
         match raw {
             RawDist::Fixed(d) => Distribution::constant(ns(d)),
             RawDist::Spec(spec) => match spec {
                 RawDistSpec::Constant { value } => Distribution::constant(ns(value)),
                 RawDistSpec::Exponential { mean } => {
-                    if mean.0.is_zero() {
+                    if mean.base() == 0.0 {
                         self.err(&format!("{path}.mean"), "an exponential distribution needs a mean above zero", "for a fixed zero, write \"0s\" without a table");
                     }
                     Distribution::exponential(ns(mean))
                 }
                 RawDistSpec::Uniform { min, max } => {
-                    if min.0 > max.0 {
-                        self.err(&format!("{path}.max"), format!("max ({}) is below min ({})", max.0, min.0), "a uniform distribution needs min <= max");
+                    if min.base() > max.base() {
+                        self.err(&format!("{path}.max"), "max is below min", "a uniform distribution needs min <= max");
                     }
                     Distribution::uniform(ns(min), ns(max))
                 }
@@ -259,7 +295,7 @@ impl Checker {
                         self.err(&format!("{path}.cv"), format!("the coefficient of variation {cv} is negative or not a number"), "cv is stddev / mean: 0 for constant, 1 for about as variable as exponential; it must be >= 0");
                         return Distribution::constant(ns(mean));
                     }
-                    if mean.0.is_zero() {
+                    if mean.base() == 0.0 {
                         self.err(&format!("{path}.mean"), "a log-normal distribution needs a mean above zero", "");
                         return Distribution::constant(0.0);
                     }
@@ -530,6 +566,30 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
     });
 
+    let up = &raw.uploads;
+    let uploads = (up.store != UploadStore::None).then(|| {
+        let share = c.share(up.share, "uploads.share");
+        let read_share = c.share(up.read_share, "uploads.read_share");
+        if share + read_share > 1.0 {
+            c.err("uploads.read_share", "uploads and reads add up to more than every request", "keep share + read_share <= 1");
+        }
+        if raw.s3.put_limit == 0 {
+            c.err("s3.put_limit", "S3 refusing every PUT", "use 3500 (S3's per-prefix rate)");
+        }
+        UploadSpec {
+            store: up.store,
+            share,
+            read_share,
+            size: c.dist(&up.size, "uploads.size"),
+            client_bytes_per_s: up.client_bandwidth.0,
+            cpu_ns_per_byte: up.cpu_per_mb.0 .0 as f64 / 1e6,
+            presign_cpu: up.presign_cpu.0,
+            s3_first_byte: c.time_dist(&raw.s3.first_byte, "s3.first_byte"),
+            s3_bytes_per_s: raw.s3.throughput.0,
+            s3_put_limit: raw.s3.put_limit.max(1),
+        }
+    });
+
     // faults
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
@@ -582,7 +642,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     faults.sort_by_key(|f| f.at);
 
     if c.problems.is_empty() {
-        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, jobs, faults })
+        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, jobs, uploads, faults })
     } else {
         Err(c.problems)
     }

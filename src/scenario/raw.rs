@@ -5,7 +5,7 @@
 //! checks everything serde cannot (ranges, references to servers, sizes).
 //! `statesim schema` prints their JSON Schema, so editors and docs see the same truth.
 
-use super::units::{Duration, Rate};
+use super::units::{Bandwidth, ByteSize, Duration, Rate};
 use crate::policies::{Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, value::MapAccessDeserializer, Deserializer, Visitor};
@@ -53,6 +53,10 @@ pub struct RawModel {
     pub rate_limit: RawRateLimit,
     #[serde(default)]
     pub jobs: RawJobs,
+    #[serde(default)]
+    pub uploads: RawUploads,
+    #[serde(default)]
+    pub s3: RawS3,
     /// Scheduled faults, each at a time with one action.
     #[serde(default)]
     pub faults: Vec<RawFault>,
@@ -186,6 +190,57 @@ pub enum LimitKey {
 pub enum LimitCommands {
     Atomic,
     IncrThenExpire,
+}
+
+/// File uploads (profile pictures, videos) and later reads of them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUploads {
+    /// "none", "local-disk" (the server's own disk), "through-server" (streamed via the server to S3) or "presigned" (the client uploads straight to S3). Default "none".
+    #[serde(default = "d_upload_store")]
+    pub store: UploadStore,
+    /// Share of requests that upload a file. Default 0.02.
+    #[serde(default = "d_upload_share")]
+    pub share: f64,
+    /// Share of requests that read a file uploaded earlier (by anyone). Default 0.1.
+    #[serde(default = "d_read_share")]
+    pub read_share: f64,
+    /// File sizes. Default: 90% "200KB" pictures, 10% "50MB" videos.
+    #[serde(default = "d_file_size")]
+    pub size: RawDist<ByteSize>,
+    /// The client's upload bandwidth. Default "5MB/s".
+    #[serde(default = "d_client_bw")]
+    pub client_bandwidth: Bandwidth,
+    /// Server CPU per megabyte of upload it handles. Default "2ms".
+    #[serde(default = "d_cpu_per_mb")]
+    pub cpu_per_mb: Duration,
+    /// Server CPU to sign a pre-signed URL (a local HMAC). Default "10us".
+    #[serde(default = "d_presign")]
+    pub presign_cpu: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UploadStore {
+    None,
+    LocalDisk,
+    ThroughServer,
+    Presigned,
+}
+
+/// S3.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3 {
+    /// Time to first byte. Default lognormal, mean "40ms", cv 1 (p50 about 30 ms, a tail past 100 ms).
+    #[serde(default = "d_first_byte")]
+    pub first_byte: RawDist<Duration>,
+    /// Throughput of one connection. Default "45MB/s".
+    #[serde(default = "d_s3_tp")]
+    pub throughput: Bandwidth,
+    /// PUTs per second per key prefix before S3 answers 503 SlowDown (retried with backoff). Default 3500.
+    #[serde(default = "d_put_limit")]
+    pub put_limit: u32,
 }
 
 /// Long jobs (video processing): done inside the request, or queued for workers.
@@ -651,6 +706,36 @@ fn d_commands() -> LimitCommands {
 fn d_burst_len() -> Duration {
     dur("1s")
 }
+fn d_upload_store() -> UploadStore {
+    UploadStore::None
+}
+fn d_upload_share() -> f64 {
+    0.02
+}
+fn d_read_share() -> f64 {
+    0.1
+}
+fn d_file_size() -> RawDist<ByteSize> {
+    RawDist::Spec(RawDistSpec::Empirical { values: vec![ByteSize(200e3), ByteSize(50e6)], weights: Some(vec![0.9, 0.1]) })
+}
+fn d_client_bw() -> Bandwidth {
+    Bandwidth(5e6)
+}
+fn d_cpu_per_mb() -> Duration {
+    dur("2ms")
+}
+fn d_presign() -> Duration {
+    dur("10us")
+}
+fn d_first_byte() -> RawDist<Duration> {
+    RawDist::Spec(RawDistSpec::Lognormal { mean: dur("40ms"), cv: 1.0 })
+}
+fn d_s3_tp() -> Bandwidth {
+    Bandwidth(45e6)
+}
+fn d_put_limit() -> u32 {
+    3500
+}
 fn d_jobs_mode() -> JobsMode {
     JobsMode::None
 }
@@ -685,4 +770,4 @@ macro_rules! default_from_empty_table {
         }
     )*};
 }
-default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit, RawJobs);
+default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit, RawJobs, RawUploads, RawS3);

@@ -12,6 +12,78 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Duration(pub SimDuration);
 
+/// A size in bytes written with a unit: `"200KB"`, `"50MB"`, `"1.5GB"` (powers of 1000).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ByteSize(pub f64);
+
+/// A bandwidth in bytes per second: `"45MB/s"`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bandwidth(pub f64);
+
+pub const SIZE_HELP: &str = "write a number and a unit: \"800B\", \"200KB\", \"50MB\", \"2GB\"";
+pub const BANDWIDTH_HELP: &str = "write bytes per second: \"45MB/s\", \"10MB/s\", \"1GB/s\"";
+
+pub fn parse_size(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() {
+        return Err(format!("\"{text}\" is not a size"));
+    }
+    let value: f64 = num.replace('_', "").parse().map_err(|_| format!("\"{num}\" is not a number"))?;
+    let scale = match unit.trim() {
+        "B" => 1.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "" => return Err(format!("the size \"{text}\" has no unit")),
+        other => return Err(format!("unknown size unit \"{other}\" in \"{text}\"")),
+    };
+    Ok(value * scale)
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor { what: "size", help: SIZE_HELP, parse: |s| parse_size(s).map(ByteSize) })
+    }
+}
+
+impl<'de> Deserialize<'de> for Bandwidth {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor {
+            what: "bandwidth",
+            help: BANDWIDTH_HELP,
+            parse: |s| {
+                let (size, per) = s.split_once('/').ok_or_else(|| format!("the bandwidth \"{s}\" has no \"/s\""))?;
+                if per.trim() != "s" {
+                    return Err(format!("write bandwidth per second, not per \"{per}\""));
+                }
+                let b = parse_size(size)?;
+                if b <= 0.0 { Err(format!("the bandwidth \"{s}\" is zero")) } else { Ok(Bandwidth(b)) }
+            },
+        })
+    }
+}
+
+impl JsonSchema for ByteSize {
+    fn schema_name() -> Cow<'static, str> {
+        "ByteSize".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[0-9][0-9_]*(\\.[0-9]+)?\\s*(B|KB|kB|MB|GB|TB)$", "description": "A size: \"200KB\", \"50MB\" (powers of 1000)." })
+    }
+}
+
+impl JsonSchema for Bandwidth {
+    fn schema_name() -> Cow<'static, str> {
+        "Bandwidth".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[0-9][0-9_]*(\\.[0-9]+)?\\s*(B|KB|kB|MB|GB|TB)/s$", "description": "Bytes per second: \"45MB/s\"." })
+    }
+}
+
 /// A rate of events per unit time, written `"<number>/<unit>"`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rate {
@@ -176,6 +248,13 @@ mod tests {
         assert!(parse_duration("15").unwrap_err().contains("no unit"));
         assert!(parse_duration("-5s").unwrap_err().contains("negative"));
         assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown time unit"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("200KB").unwrap(), 200e3);
+        assert_eq!(parse_size("1.5GB").unwrap(), 1.5e9);
+        assert!(parse_size("12").unwrap_err().contains("no unit"));
     }
 
     #[test]
