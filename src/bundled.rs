@@ -25,6 +25,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "rate-limits" => "models/rate-limits.toml",
     "long-jobs" => "models/long-jobs.toml",
     "file-uploads" => "models/file-uploads.toml",
+    "websockets" => "models/websockets.toml",
     "load-balancing" => "models/load-balancing.toml",
 };
 

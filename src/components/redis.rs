@@ -44,6 +44,8 @@ pub enum Command {
     FetchBlocklist,
     /// A rate-limit check run atomically in Redis (a Lua script) on the key's state.
     RateCheck(u64),
+    /// PUBLISH a WebSocket message (by id) to the channel every server subscribes to.
+    Publish(u32),
 }
 
 /// What a command returns.
@@ -89,7 +91,7 @@ impl KvStore {
                 }
                 Reply::Ok
             }
-            Command::FetchBlocklist | Command::RateCheck(_) => Reply::Ok,
+            Command::FetchBlocklist | Command::RateCheck(_) | Command::Publish(_) => Reply::Ok,
         }
     }
 

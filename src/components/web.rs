@@ -22,8 +22,8 @@ use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, Si
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics, Recorder};
 use crate::policies::{BlocklistMode, CartStoreKind, FailMode, LimitState, SessionStoreKind};
-use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, HealthCheck, JobsSpec, RateLimitSpec, SessionSpec, System, UploadSpec, Workload};
-use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore, UploadStore};
+use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, HealthCheck, JobsSpec, RateLimitSpec, SessionSpec, System, UploadSpec, Workload, WsSpec};
+use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore, UploadStore, WsMode};
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -72,6 +72,16 @@ pub enum Event {
     /// A delivered job's visibility timeout: if not acknowledged, it is delivered again.
     VisibilityTimeout { job: u32, delivery: u32 },
     WorkerRestarts { worker: u32 },
+    /// The next WebSocket message, from some user to another.
+    WsMessage,
+    /// A message reaches the server holding its sender's connection (or the gateway).
+    WsAtServer { msg: u32 },
+    /// Pub/sub: the published message reaches the receiver's server.
+    WsPushed { msg: u32 },
+    /// A message reaches its receiver.
+    WsArrive { msg: u32 },
+    /// A client whose connection dropped tries to connect again.
+    WsReconnect { user: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -179,6 +189,7 @@ struct Streams {
     abuser: SimRng,
     jobs: SimRng,
     uploads: SimRng,
+    websockets: SimRng,
 }
 
 struct WebServer {
@@ -249,6 +260,35 @@ struct LimitStats {
     rejected_nat: u64,
     wrongly_rejected: u64,
     allowed_while_redis_down: u64,
+}
+
+/// A user's WebSocket connection.
+#[derive(Clone, Copy, Debug)]
+struct WsConn {
+    server: u16,
+    epoch: u32,
+    connected: bool,
+}
+
+/// A message in flight.
+#[derive(Clone, Copy, Debug)]
+struct WsMsg {
+    sender: u32,
+    receiver: u32,
+    sent_at: SimTime,
+}
+
+/// What happened to messages and connections.
+#[derive(Clone, Debug, Default)]
+struct WsStats {
+    sent: u64,
+    delivered: u64,
+    dropped: u64,
+    published: u64,
+    receipts: u64,
+    reconnects: u64,
+    /// Reconnect attempts per second of simulated time.
+    reconnects_per_s: Vec<u32>,
 }
 
 /// An uploaded file: where it lives if on a server's disk.
@@ -365,6 +405,12 @@ pub struct WebTier {
     /// Submission-to-result times of completed jobs (counted ones), in ns.
     job_times: hdrhistogram::Histogram<u64>,
     uploads: Option<UploadSpec>,
+    ws: Option<WsSpec>,
+    ws_conn: Vec<WsConn>,
+    ws_msgs: Vec<WsMsg>,
+    ws_free: Vec<u32>,
+    ws_stats: WsStats,
+    ws_times: hdrhistogram::Histogram<u64>,
     files: Vec<FileRecord>,
     upload_stats: UploadStats,
     /// Latency of completed uploads, and of ordinary page requests, in ns.
@@ -442,6 +488,12 @@ impl WebTier {
             job_stats: JobStats { depth_since: warmup, ..JobStats::default() },
             job_times: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000_000, 3).expect("valid bounds"),
             uploads: system.uploads.clone(),
+            ws: system.websockets.clone(),
+            ws_conn: Vec::new(),
+            ws_msgs: Vec::new(),
+            ws_free: Vec::new(),
+            ws_stats: WsStats { reconnects_per_s: vec![0; system.run.duration.as_secs_f64() as usize + 2], ..WsStats::default() },
+            ws_times: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000_000, 3).expect("valid bounds"),
             files: Vec::new(),
             upload_stats: UploadStats::default(),
             upload_times: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000_000, 3).expect("valid bounds"),
@@ -509,6 +561,7 @@ impl WebTier {
                 abuser: streams.stream("abuser"),
                 jobs: streams.stream("jobs"),
                 uploads: streams.stream("uploads"),
+                websockets: streams.stream("websockets"),
             },
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
             counts: Counts::default(),
@@ -547,6 +600,17 @@ impl WebTier {
                 let phase = SimDuration(self.rng.redis.random_range(0..period.0.max(1)));
                 sched.emit(phase, Event::BlocklistRefresh { server: s as u16 });
             }
+        }
+        if let Some(ws) = self.ws.clone() {
+            // Every user connects through the load balancer (the gateway holds them all).
+            for user in 0..self.population.users {
+                let key = RouteKey { user, ip: self.population.ip_of(user) };
+                let server = self.lb.route(&key, &mut self.rng.routing).unwrap_or(0);
+                self.ws_conn.push(WsConn { server, epoch: 0, connected: true });
+            }
+            let rate = ws.messages_per_user_per_sec * self.population.users as f64;
+            let e: f64 = Exp1.sample(&mut self.rng.websockets);
+            sched.emit(SimDuration::from_secs_f64(e / rate), Event::WsMessage);
         }
         if self.abuser.is_some() {
             let first = self.abuser_next(SimTime::ZERO);
@@ -1346,8 +1410,9 @@ impl WebTier {
         }
         s.state = ServerState::Down;
         s.epoch = s.epoch.wrapping_add(1);
-        // Counters in the dead process's memory are gone.
+        // Counters in the dead process's memory are gone, and so are its WebSockets.
         self.local_limits[server as usize].clear();
+        self.ws_connections_dropped(sched, server);
         let s = &mut self.servers[server as usize];
         let in_service: Vec<(ReqId, SimTime)> = s.workers.in_service.drain(..).collect();
         let queued: Vec<ReqId> = s.workers.queue.drain(..).map(|(r, _)| r).collect();
@@ -1378,6 +1443,152 @@ impl WebTier {
     fn fleet_changed(&mut self, now: SimTime) {
         let up = self.servers.iter().filter(|s| s.state == ServerState::Up).count() as u32;
         self.rec.on_fleet_change(now, up, self.lb.rotation.len() as u32);
+    }
+
+    // ----- WebSockets ------------------------------------------------------------------
+
+    fn ws_drop(&mut self, msg: u32) {
+        if self.rec.counts(self.ws_msgs[msg as usize].sent_at) {
+            self.ws_stats.dropped += 1;
+        }
+        self.ws_free.push(msg);
+    }
+
+    fn ws_message(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let ws = self.ws.clone().expect("websockets");
+        let rate = ws.messages_per_user_per_sec * self.population.users as f64;
+        let e: f64 = Exp1.sample(&mut self.rng.websockets);
+        sched.emit(SimDuration::from_secs_f64(e / rate), Event::WsMessage);
+        let users = self.population.users;
+        let sender = self.rng.websockets.random_range(0..users);
+        let receiver = (sender + 1 + self.rng.websockets.random_range(0..users - 1)) % users;
+        let m = WsMsg { sender, receiver, sent_at: now };
+        let msg = match self.ws_free.pop() {
+            Some(i) => {
+                self.ws_msgs[i as usize] = m;
+                i
+            }
+            None => {
+                self.ws_msgs.push(m);
+                (self.ws_msgs.len() - 1) as u32
+            }
+        };
+        if self.rec.counts(now) {
+            self.ws_stats.sent += 1;
+        }
+        if ws.mode != WsMode::Gateway && !self.ws_conn[sender as usize].connected {
+            return self.ws_drop(msg); // the sender is offline, reconnecting
+        }
+        let d = draw(&self.client_lb, &mut self.rng.network) + draw(&self.lb_latency, &mut self.rng.network);
+        sched.emit(d, Event::WsAtServer { msg });
+    }
+
+    fn ws_at_server(&mut self, sched: &mut Scheduler<Event>, msg: u32) {
+        let ws = self.ws.clone().expect("websockets");
+        let m = self.ws_msgs[msg as usize];
+        match ws.mode {
+            WsMode::Gateway => {
+                // The gateway calls a stateless handler on any server in rotation; a dead
+                // one refuses and the next is tried.
+                let mut delay = SimDuration::ZERO;
+                let mut tried = 0u64;
+                loop {
+                    let key = RouteKey { user: m.sender, ip: 0 };
+                    let Some(s) = self.lb.route_retry(&key, tried) else { return self.ws_drop(msg) };
+                    delay = delay + draw(&self.lb_server, &mut self.rng.network) + draw(&self.lb_server, &mut self.rng.network);
+                    if self.servers[s as usize].state == ServerState::Up {
+                        break;
+                    }
+                    tried |= 1u64 << (s.min(63));
+                }
+                delay = delay + draw(&self.client_lb, &mut self.rng.network);
+                sched.emit(delay, Event::WsArrive { msg });
+            }
+            _ => {
+                let c = self.ws_conn[m.sender as usize];
+                let s = &self.servers[c.server as usize];
+                if !c.connected || s.epoch != c.epoch || s.state != ServerState::Up {
+                    return self.ws_drop(msg);
+                }
+                if ws.mode == WsMode::Local {
+                    let r = self.ws_conn[m.receiver as usize];
+                    if r.connected && r.server == c.server {
+                        let d = draw(&self.client_lb, &mut self.rng.network);
+                        sched.emit(d, Event::WsArrive { msg });
+                    } else {
+                        self.ws_drop(msg); // the receiver is on another server's map
+                    }
+                } else {
+                    if self.rec.counts(m.sent_at) {
+                        self.ws_stats.published += 1;
+                    }
+                    self.redis_send(sched, Command::Publish(msg), NO_REQ, c.server);
+                }
+            }
+        }
+    }
+
+    /// Pub/sub: Redis has pushed the message to every subscribed server; the one holding
+    /// the receiver delivers it.
+    fn ws_pushed(&mut self, sched: &mut Scheduler<Event>, msg: u32) {
+        let m = self.ws_msgs[msg as usize];
+        let r = self.ws_conn[m.receiver as usize];
+        let s = &self.servers[r.server as usize];
+        if r.connected && s.epoch == r.epoch && s.state == ServerState::Up {
+            let d = draw(&self.client_lb, &mut self.rng.network);
+            sched.emit(d, Event::WsArrive { msg });
+        } else {
+            self.ws_drop(msg);
+        }
+    }
+
+    fn ws_arrive(&mut self, sched: &mut Scheduler<Event>, msg: u32) {
+        let m = self.ws_msgs[msg as usize];
+        if self.rec.counts(m.sent_at) {
+            self.ws_stats.delivered += 1;
+            self.ws_times.saturating_record(sched.now().since(m.sent_at).0.max(1));
+        }
+        self.ws_free.push(msg);
+    }
+
+    /// A dead server's clients reconnect after their delay (with jitter, spread out).
+    fn ws_connections_dropped(&mut self, sched: &mut Scheduler<Event>, server: u16) {
+        let Some(ws) = self.ws.clone() else { return };
+        if ws.mode == WsMode::Gateway {
+            return; // the gateway holds the connections, not the servers
+        }
+        for user in 0..self.ws_conn.len() {
+            let c = &mut self.ws_conn[user];
+            if c.connected && c.server == server {
+                c.connected = false;
+                let jitter = if ws.reconnect_jitter.is_zero() { SimDuration::ZERO } else { SimDuration(self.rng.websockets.random_range(0..ws.reconnect_jitter.0)) };
+                sched.emit(ws.reconnect_after + jitter, Event::WsReconnect { user: user as u32 });
+            }
+        }
+    }
+
+    fn ws_reconnect(&mut self, sched: &mut Scheduler<Event>, user: u32) {
+        let now = sched.now();
+        let ws = self.ws.clone().expect("websockets");
+        let second = (now.0 / 1_000_000_000) as usize;
+        if let Some(slot) = self.ws_stats.reconnects_per_s.get_mut(second) {
+            *slot += 1;
+        }
+        if self.rec.counts(now) {
+            self.ws_stats.reconnects += 1;
+        }
+        let key = RouteKey { user, ip: self.population.ip_of(user) };
+        match self.lb.route(&key, &mut self.rng.routing) {
+            Some(s) if self.servers[s as usize].state == ServerState::Up => {
+                self.ws_conn[user as usize] = WsConn { server: s, epoch: self.servers[s as usize].epoch, connected: true };
+            }
+            _ => {
+                // Refused (the dead server is still in rotation): try again later.
+                let jitter = if ws.reconnect_jitter.is_zero() { SimDuration::ZERO } else { SimDuration(self.rng.websockets.random_range(0..ws.reconnect_jitter.0)) };
+                sched.emit(ws.reconnect_after + jitter, Event::WsReconnect { user });
+            }
+        }
     }
 
     // ----- long jobs -----------------------------------------------------------------
@@ -1500,7 +1711,11 @@ impl WebTier {
     fn redis_start(&mut self, sched: &mut Scheduler<Event>, job: u32) {
         let now = sched.now();
         self.redis.station.start(job, now);
-        let t = draw(&self.redis.service, &mut self.rng.redis);
+        let mut t = draw(&self.redis.service, &mut self.rng.redis);
+        if let (Command::Publish(_), Some(ws)) = (self.redis.jobs[job as usize].cmd, &self.ws) {
+            // PUBLISH costs more with every subscriber it is pushed to.
+            t = t + SimDuration(ws.publish_per_subscriber.0 * self.servers.len() as u64);
+        }
         sched.emit(t, Event::RedisDone { job });
     }
 
@@ -1691,6 +1906,18 @@ impl WebTier {
         let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
         m.insert("page_latency_ms.p50".into(), ms(&self.page_times, 0.5));
         m.insert("page_latency_ms.p99".into(), ms(&self.page_times, 0.99));
+        if self.ws.is_some() {
+            let st = &self.ws_stats;
+            m.insert("ws.messages_sent".into(), st.sent as f64);
+            m.insert("ws.delivered".into(), st.delivered as f64);
+            m.insert("ws.dropped".into(), st.dropped as f64);
+            m.insert("ws.delivered_share".into(), if st.sent == 0 { 0.0 } else { st.delivered as f64 / st.sent as f64 });
+            m.insert("ws.latency_p50_ms".into(), ms(&self.ws_times, 0.5));
+            m.insert("ws.latency_p99_ms".into(), ms(&self.ws_times, 0.99));
+            m.insert("ws.reconnects".into(), st.reconnects as f64);
+            m.insert("ws.reconnects_peak_per_s".into(), st.reconnects_per_s.iter().copied().max().unwrap_or(0) as f64);
+            m.insert("ws.pubsub_receipts_per_message".into(), if st.published == 0 { 0.0 } else { st.receipts as f64 / st.published as f64 });
+        }
         if let Some(u) = &self.uploads {
             let st = &self.upload_stats;
             m.insert("uploads.count".into(), self.upload_times.len() as f64);
@@ -1974,6 +2201,16 @@ impl World for WebTier {
                         }
                         Reply::Value(Some(limit.check(state, now) as i64))
                     }
+                    Command::Publish(msg) => {
+                        // Every subscribed server receives it; the receiver's delivers.
+                        let up = self.servers.iter().filter(|s| s.state == ServerState::Up).count() as u64;
+                        if self.rec.counts(self.ws_msgs[msg as usize].sent_at) {
+                            self.ws_stats.receipts += up;
+                        }
+                        let d = one_way(&self.redis.round_trip, &mut self.rng.redis);
+                        sched.emit(d, Event::WsPushed { msg });
+                        Reply::Ok
+                    }
                     _ => self.redis.kv.apply(cmd, now),
                 };
                 let j = &mut self.redis.jobs[job as usize];
@@ -1994,6 +2231,11 @@ impl World for WebTier {
                 }
                 sched.emit(self.sessions.blocklist_refresh, Event::BlocklistRefresh { server });
             }
+            Event::WsMessage => self.ws_message(sched),
+            Event::WsAtServer { msg } => self.ws_at_server(sched, msg),
+            Event::WsPushed { msg } => self.ws_pushed(sched, msg),
+            Event::WsArrive { msg } => self.ws_arrive(sched, msg),
+            Event::WsReconnect { user } => self.ws_reconnect(sched, user),
             Event::WorkerDone { worker, job, epoch } => self.worker_done(sched, worker, job, epoch),
             Event::VisibilityTimeout { job, delivery } => {
                 let rec = &self.job_records[job as usize];

@@ -31,7 +31,17 @@ pub struct System {
     pub rate_limit: Option<RateLimitSpec>,
     pub jobs: Option<JobsSpec>,
     pub uploads: Option<UploadSpec>,
+    pub websockets: Option<WsSpec>,
     pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WsSpec {
+    pub mode: WsMode,
+    pub messages_per_user_per_sec: f64,
+    pub reconnect_after: SimDuration,
+    pub reconnect_jitter: SimDuration,
+    pub publish_per_subscriber: SimDuration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +133,7 @@ impl System {
         self.sessions.store == SessionStoreKind::Redis
             || (self.sessions.store == SessionStoreKind::Jwt && self.sessions.blocklist != BlocklistMode::Off)
             || self.rate_limit.as_ref().is_some_and(|r| r.store == LimitStore::Redis)
+            || self.websockets.as_ref().is_some_and(|w| w.mode == WsMode::Pubsub)
     }
 }
 
@@ -590,6 +601,23 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
     });
 
+    let ws = &raw.websockets;
+    let websockets = (ws.mode != WsMode::None).then(|| {
+        if ws.message_rate.per_sec <= 0.0 {
+            c.err("websockets.message_rate", "users who never send a message", "use a rate such as \"1/min\"");
+        }
+        if clients.users < 2 {
+            c.err("clients.users", "messages need at least two users", "use 2 or more");
+        }
+        WsSpec {
+            mode: ws.mode,
+            messages_per_user_per_sec: ws.message_rate.per_sec,
+            reconnect_after: ws.reconnect_after.0,
+            reconnect_jitter: ws.reconnect_jitter.0,
+            publish_per_subscriber: ws.publish_per_subscriber.0,
+        }
+    });
+
     // faults
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
@@ -642,7 +670,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     faults.sort_by_key(|f| f.at);
 
     if c.problems.is_empty() {
-        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, jobs, uploads, faults })
+        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, jobs, uploads, websockets, faults })
     } else {
         Err(c.problems)
     }

@@ -56,6 +56,8 @@ pub struct RawModel {
     #[serde(default)]
     pub uploads: RawUploads,
     #[serde(default)]
+    pub websockets: RawWebsockets,
+    #[serde(default)]
     pub s3: RawS3,
     /// Scheduled faults, each at a time with one action.
     #[serde(default)]
@@ -190,6 +192,36 @@ pub enum LimitKey {
 pub enum LimitCommands {
     Atomic,
     IncrThenExpire,
+}
+
+/// WebSockets: every user holds a connection and messages other users.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebsockets {
+    /// "none", "local" (each server's own connection map), "pubsub" (a Redis pub/sub bridge) or "gateway" (an external gateway holds the connections). Default "none".
+    #[serde(default = "d_ws_mode")]
+    pub mode: WsMode,
+    /// Messages each user sends, to another user drawn at random. Default "1/min".
+    #[serde(default = "d_ws_rate")]
+    pub message_rate: Rate,
+    /// After its server dies, a client waits this long before reconnecting. Default "1s".
+    #[serde(default = "d_ws_reconnect")]
+    pub reconnect_after: Duration,
+    /// Plus a random extra wait, uniform up to this ("0s": everyone at once). Default "0s".
+    #[serde(default = "d_zero")]
+    pub reconnect_jitter: Duration,
+    /// Redis time per PUBLISH for each subscribed server (fan-out). Default "2us".
+    #[serde(default = "d_fanout")]
+    pub publish_per_subscriber: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WsMode {
+    None,
+    Local,
+    Pubsub,
+    Gateway,
 }
 
 /// File uploads (profile pictures, videos) and later reads of them.
@@ -706,6 +738,18 @@ fn d_commands() -> LimitCommands {
 fn d_burst_len() -> Duration {
     dur("1s")
 }
+fn d_ws_mode() -> WsMode {
+    WsMode::None
+}
+fn d_ws_rate() -> Rate {
+    Rate { per_sec: 1.0 / 60.0 }
+}
+fn d_ws_reconnect() -> Duration {
+    dur("1s")
+}
+fn d_fanout() -> Duration {
+    dur("2us")
+}
 fn d_upload_store() -> UploadStore {
     UploadStore::None
 }
@@ -770,4 +814,4 @@ macro_rules! default_from_empty_table {
         }
     )*};
 }
-default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit, RawJobs, RawUploads, RawS3);
+default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit, RawJobs, RawUploads, RawS3, RawWebsockets);
