@@ -26,6 +26,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "long-jobs" => "models/long-jobs.toml",
     "file-uploads" => "models/file-uploads.toml",
     "websockets" => "models/websockets.toml",
+    "autoscaling" => "models/autoscaling.toml",
     "load-balancing" => "models/load-balancing.toml",
 };
 

@@ -62,6 +62,7 @@ mod tests {
             proxies: vec![ProxyGroup { name: "nat".into(), users: 4, ips: 2 }],
             idempotent_share: 0.0,
             abuser: None,
+            profile: None,
         };
         let p = Population::new(&spec);
         let ips: Vec<u32> = (0..10).map(|u| p.ip_of(u)).collect();

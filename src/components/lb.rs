@@ -23,6 +23,11 @@ pub struct LoadBalancer {
     /// Consecutive failed and passed probes per server.
     fails: Vec<u32>,
     passes: Vec<u32>,
+    /// Taken out of rotation by the operator (deploy, scale-in, spot notice): health
+    /// checks do not put it back.
+    admin_out: Vec<bool>,
+    /// Draining: out of rotation, but sticky users pinned to it still reach it.
+    draining: Vec<bool>,
 }
 
 /// What a routing decision needs to know about the request.
@@ -44,6 +49,33 @@ impl LoadBalancer {
             cookies: if policy == LbPolicy::Cookie { vec![NO_SERVER; users as usize] } else { Vec::new() },
             fails: vec![0; servers],
             passes: vec![0; servers],
+            admin_out: vec![false; servers],
+            draining: vec![false; servers],
+        }
+    }
+
+    /// Takes a server out of rotation until `register` (launch, deploy, scale-in).
+    pub fn deregister(&mut self, server: u16, drain: bool) {
+        let i = server as usize;
+        self.admin_out[i] = true;
+        self.draining[i] = drain;
+        self.passes[i] = 0;
+        if self.in_rotation[i] {
+            self.in_rotation[i] = false;
+            self.rebuild_rotation();
+        }
+    }
+
+    /// Lets health checks put a (re)launched server into rotation.
+    pub fn register(&mut self, server: u16) {
+        self.admin_out[server as usize] = false;
+        self.draining[server as usize] = false;
+    }
+
+    /// Forgets a user's cookie (their session ended).
+    pub fn unpin(&mut self, user: u32) {
+        if let Some(c) = self.cookies.get_mut(user as usize) {
+            *c = NO_SERVER;
         }
     }
 
@@ -87,7 +119,7 @@ impl LoadBalancer {
             }
             LbPolicy::Cookie => {
                 let pinned = self.cookies[key.user as usize];
-                if pinned != NO_SERVER && self.in_rotation[pinned as usize] {
+                if pinned != NO_SERVER && (self.in_rotation[pinned as usize] || self.draining[pinned as usize]) {
                     return Some(pinned);
                 }
                 let rotation = std::mem::take(&mut self.rotation);
@@ -118,7 +150,7 @@ impl LoadBalancer {
         if healthy {
             self.fails[i] = 0;
             self.passes[i] += 1;
-            if !self.in_rotation[i] && self.passes[i] >= healthy_after {
+            if !self.in_rotation[i] && !self.admin_out[i] && self.passes[i] >= healthy_after {
                 self.in_rotation[i] = true;
                 self.rebuild_rotation();
                 return true;

@@ -22,7 +22,7 @@ use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, Si
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics, Recorder};
 use crate::policies::{BlocklistMode, CartStoreKind, FailMode, LimitState, SessionStoreKind};
-use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, HealthCheck, JobsSpec, RateLimitSpec, SessionSpec, System, UploadSpec, Workload, WsSpec};
+use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, FleetSpec, HealthCheck, JobsSpec, Profile, RateLimitSpec, SessionSpec, System, UploadSpec, Workload, WsSpec};
 use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore, UploadStore, WsMode};
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
@@ -82,6 +82,15 @@ pub enum Event {
     WsArrive { msg: u32 },
     /// A client whose connection dropped tries to connect again.
     WsReconnect { user: u32 },
+    /// The autoscaler measures CPU and decides.
+    ScaleCheck,
+    /// A deregistered instance's drain is over: stop it.
+    InstanceStop { server: u16, epoch: u32, relaunch: bool },
+    /// A spot instance gets its interruption notice, then is interrupted.
+    SpotNotice { server: u16, epoch: u32 },
+    SpotInterrupt { server: u16, epoch: u32 },
+    /// The rolling deploy moves to its next server.
+    DeployNext,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -190,6 +199,7 @@ struct Streams {
     jobs: SimRng,
     uploads: SimRng,
     websockets: SimRng,
+    fleet: SimRng,
 }
 
 struct WebServer {
@@ -200,6 +210,11 @@ struct WebServer {
     queue_limit: u64,
     /// The time of the Redis state this server's blocklist copy reflects.
     blocklist_as_of: SimTime,
+    /// CPU time spent since the start, for the autoscaler's measurements.
+    cpu_total_ns: u128,
+    /// Billing: running since (None when stopped), and whether it is a spot instance.
+    running_since: Option<SimTime>,
+    spot: bool,
 }
 
 /// A Redis command in flight: who asked, for which request.
@@ -260,6 +275,30 @@ struct LimitStats {
     rejected_nat: u64,
     wrongly_rejected: u64,
     allowed_while_redis_down: u64,
+}
+
+/// The fleet's history: cost, scaling, interruptions, the deploy.
+#[derive(Clone, Debug, Default)]
+struct FleetStats {
+    on_demand_s: f64,
+    spot_s: f64,
+    /// Instance-seconds after warm-up, for the mean fleet size.
+    instance_s: f64,
+    instances_max: u32,
+    scale_outs: u64,
+    scale_ins: u64,
+    last_change: SimTime,
+    cpu_snapshot: Vec<u128>,
+    /// When a launched instance first entered rotation after the load profile's step.
+    first_added_after_step: Option<SimTime>,
+    spot_interruptions: u64,
+    deploy_queue: Vec<u16>,
+    deploy_started: Option<SimTime>,
+    deploy_done: Option<SimTime>,
+    deploy_logouts_at_start: u64,
+    deploy_logouts: u64,
+    deploy_failed_at_start: u64,
+    deploy_failed: u64,
 }
 
 /// A user's WebSocket connection.
@@ -406,6 +445,11 @@ pub struct WebTier {
     job_times: hdrhistogram::Histogram<u64>,
     uploads: Option<UploadSpec>,
     ws: Option<WsSpec>,
+    fleet: FleetSpec,
+    profile: Option<Profile>,
+    /// Instances at the start.
+    initial_count: usize,
+    fleet_stats: FleetStats,
     ws_conn: Vec<WsConn>,
     ws_msgs: Vec<WsMsg>,
     ws_free: Vec<u32>,
@@ -466,7 +510,8 @@ impl WebTier {
         let topo = Topology::build(system);
         let streams = RngStreams::new(system.run.seed, replication);
         let population = Population::new(&system.clients);
-        let n = system.servers.count as usize;
+        // Room for the largest fleet the autoscaler may launch; the rest start stopped.
+        let n = system.fleet.max as usize;
         let warmup = SimTime::ZERO + system.run.warmup;
         let needs_users = system.sessions.store != SessionStoreKind::None || system.carts.store != CartStoreKind::None;
         let abuser_id = if system.clients.abuser.is_some() { population.users } else { u32::MAX };
@@ -489,6 +534,10 @@ impl WebTier {
             job_times: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000_000, 3).expect("valid bounds"),
             uploads: system.uploads.clone(),
             ws: system.websockets.clone(),
+            fleet: system.fleet.clone(),
+            profile: system.clients.profile,
+            initial_count: system.servers.count as usize,
+            fleet_stats: FleetStats::default(),
             ws_conn: Vec::new(),
             ws_msgs: Vec::new(),
             ws_free: Vec::new(),
@@ -513,7 +562,7 @@ impl WebTier {
                 .map(|_| {
                     let mut workers = Station::new(system.servers.cores);
                     workers.window_start = warmup;
-                    WebServer { state: ServerState::Up, epoch: 0, workers, queue_limit: system.servers.queue_limit, blocklist_as_of: SimTime::ZERO }
+                    WebServer { state: ServerState::Up, epoch: 0, workers, queue_limit: system.servers.queue_limit, blocklist_as_of: SimTime::ZERO, cpu_total_ns: 0, running_since: Some(SimTime::ZERO), spot: false }
                 })
                 .collect(),
             users: if needs_users {
@@ -562,6 +611,7 @@ impl WebTier {
                 jobs: streams.stream("jobs"),
                 uploads: streams.stream("uploads"),
                 websockets: streams.stream("websockets"),
+                fleet: streams.stream("fleet"),
             },
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
             counts: Counts::default(),
@@ -623,8 +673,156 @@ impl WebTier {
         for (i, f) in self.faults.iter().enumerate() {
             sched.emit(f.at, Event::Fault { index: i as u32 });
         }
-        let n = self.servers.len() as u32;
+        // Instances beyond the initial fleet start stopped and out of rotation.
+        for s in self.initial_count..self.servers.len() {
+            self.servers[s].state = ServerState::Down;
+            self.servers[s].running_since = None;
+            self.lb.deregister(s as u16, false);
+        }
+        let spots = (self.initial_count as f64 * self.fleet.spot_share).round() as usize;
+        for s in self.initial_count - spots..self.initial_count {
+            self.servers[s].spot = true;
+            self.schedule_spot_interruption(sched, s as u16);
+        }
+        if self.fleet.autoscale {
+            self.fleet_stats.cpu_snapshot = vec![0; self.servers.len()];
+            sched.emit(self.fleet.metric_period, Event::ScaleCheck);
+        }
+        if let Some((at, _)) = self.fleet.deploy {
+            sched.emit(at, Event::DeployNext);
+        }
+        let n = self.initial_count as u32;
         self.rec.on_fleet_change(SimTime::ZERO, n, n);
+    }
+
+    // ----- the fleet -------------------------------------------------------------------
+
+    fn schedule_spot_interruption(&mut self, sched: &mut Scheduler<Event>, server: u16) {
+        if self.fleet.spot_interruptions_per_sec <= 0.0 {
+            return;
+        }
+        let e: f64 = Exp1.sample(&mut self.rng.fleet);
+        let epoch = self.servers[server as usize].epoch;
+        sched.emit(SimDuration::from_secs_f64(e / self.fleet.spot_interruptions_per_sec), Event::SpotNotice { server, epoch });
+    }
+
+    /// Bills a server's running time up to `now` and stops the meter.
+    fn bill(&mut self, server: u16, now: SimTime, keep_running: bool) {
+        let s = &mut self.servers[server as usize];
+        if let Some(since) = s.running_since {
+            let secs = now.since(since).as_secs_f64();
+            if s.spot {
+                self.fleet_stats.spot_s += secs;
+            } else {
+                self.fleet_stats.on_demand_s += secs;
+            }
+            let from = since.max(self.rec.warmup_end);
+            if now > from {
+                self.fleet_stats.instance_s += now.since(from).as_secs_f64();
+            }
+            s.running_since = if keep_running { Some(now) } else { None };
+        }
+    }
+
+    fn running(&self) -> usize {
+        self.servers.iter().filter(|s| s.running_since.is_some()).count()
+    }
+
+    /// Starts a stopped instance: it boots, then health checks put it into rotation.
+    fn launch(&mut self, sched: &mut Scheduler<Event>, server: u16) {
+        let now = sched.now();
+        let running = self.running();
+        let spots = self.servers.iter().filter(|s| s.running_since.is_some() && s.spot).count();
+        let spot = (spots as f64) < self.fleet.spot_share * (running + 1) as f64 - 0.5;
+        let s = &mut self.servers[server as usize];
+        s.state = ServerState::Booting;
+        s.running_since = Some(now);
+        s.spot = spot;
+        let epoch = s.epoch;
+        self.lb.register(server);
+        sched.emit(self.boot_time, Event::ServerReady { server, epoch });
+        if spot {
+            self.schedule_spot_interruption(sched, server);
+        }
+        self.fleet_stats.instances_max = self.fleet_stats.instances_max.max(self.running() as u32);
+    }
+
+    /// Takes an instance out of rotation; after `drain` it stops (and, in a deploy, a new
+    /// one starts in its place).
+    fn retire(&mut self, sched: &mut Scheduler<Event>, server: u16, drain: SimDuration, relaunch: bool) {
+        self.lb.deregister(server, !drain.is_zero());
+        let epoch = self.servers[server as usize].epoch;
+        sched.emit(drain, Event::InstanceStop { server, epoch, relaunch });
+        self.fleet_changed(sched.now());
+    }
+
+    fn scale_check(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let period = self.fleet.metric_period;
+        sched.emit(period, Event::ScaleCheck);
+        // Average CPU of the instances in service over the last period.
+        let (mut busy, mut capacity) = (0u128, 0.0f64);
+        for (i, s) in self.servers.iter().enumerate() {
+            let delta = s.cpu_total_ns - self.fleet_stats.cpu_snapshot[i];
+            if s.state == ServerState::Up {
+                busy += delta;
+                capacity += s.workers.capacity as f64 * period.0 as f64;
+            }
+        }
+        self.fleet_stats.cpu_snapshot = self.servers.iter().map(|s| s.cpu_total_ns).collect();
+        if capacity == 0.0 {
+            return;
+        }
+        let cpu = busy as f64 / capacity;
+        let running = self.running();
+        // Size from the instances in service (booting ones are not measured yet), as
+        // target tracking does: in_service x cpu / target.
+        let in_service = self.servers.iter().filter(|s| s.state == ServerState::Up && s.running_since.is_some()).count();
+        let desired = ((in_service as f64 * cpu / self.fleet.target_cpu).ceil() as usize).clamp(self.fleet.min as usize, self.servers.len());
+        if desired > running {
+            let stopped: Vec<u16> = (0..self.servers.len() as u16).filter(|&s| self.servers[s as usize].running_since.is_none()).take(desired - running).collect();
+            for s in stopped {
+                self.launch(sched, s);
+                self.fleet_stats.scale_outs += 1;
+            }
+            self.fleet_stats.last_change = now;
+        } else if desired < running && now.since(self.fleet_stats.last_change) >= self.fleet.cooldown {
+            let victims: Vec<u16> = (0..self.servers.len() as u16).rev().filter(|&s| self.servers[s as usize].state == ServerState::Up && self.lb.is_in_rotation(s)).take(running - desired).collect();
+            for s in victims {
+                self.retire(sched, s, SimDuration::ZERO, false);
+                self.fleet_stats.scale_ins += 1;
+            }
+            self.fleet_stats.last_change = now;
+        }
+    }
+
+    /// One step of the rolling deploy: replace the next server once the previous one is
+    /// back in rotation.
+    fn deploy_next(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let (_, drain) = self.fleet.deploy.expect("a deploy");
+        if self.fleet_stats.deploy_started.is_none() {
+            self.fleet_stats.deploy_started = Some(now);
+            self.fleet_stats.deploy_logouts_at_start = self.counts.logouts;
+            self.fleet_stats.deploy_failed_at_start = self.rec.failed_total();
+            self.fleet_stats.deploy_queue = (0..self.servers.len() as u16).rev().filter(|&s| self.servers[s as usize].running_since.is_some()).collect();
+        }
+        let busy = self.servers.iter().enumerate().any(|(i, s)| s.running_since.is_some() && (s.state != ServerState::Up || !self.lb.is_in_rotation(i as u16)));
+        if busy {
+            // The last replacement is still draining, booting or waiting for health checks.
+            return sched.emit(SimDuration::from_secs(1), Event::DeployNext);
+        }
+        match self.fleet_stats.deploy_queue.pop() {
+            Some(server) => {
+                self.retire(sched, server, drain, true);
+                sched.emit(SimDuration::from_secs(1), Event::DeployNext);
+            }
+            None => {
+                self.fleet_stats.deploy_done = Some(now);
+                self.fleet_stats.deploy_logouts = self.counts.logouts - self.fleet_stats.deploy_logouts_at_start;
+                self.fleet_stats.deploy_failed = self.rec.failed_total() - self.fleet_stats.deploy_failed_at_start;
+            }
+        }
     }
 
     /// Every user starts logged in, with a session issued at a random moment over the
@@ -882,6 +1080,8 @@ impl WebTier {
             return (browse, false);
         }
         if u.token_expires <= now {
+            // The session ended: the client drops its cookie too.
+            self.lb.unpin(user);
             return (Kind::Login { merge: false }, false);
         }
         (browse, true)
@@ -1410,6 +1610,7 @@ impl WebTier {
         }
         s.state = ServerState::Down;
         s.epoch = s.epoch.wrapping_add(1);
+        let _ = s;
         // Counters in the dead process's memory are gone, and so are its WebSockets.
         self.local_limits[server as usize].clear();
         self.ws_connections_dropped(sched, server);
@@ -1825,7 +2026,10 @@ impl WebTier {
 
     /// Closes the books at `end`: busy time still running is counted, and the metrics
     /// and time series are computed.
-    pub fn finish(self, end: SimTime, events: u64) -> RunResult {
+    pub fn finish(mut self, end: SimTime, events: u64) -> RunResult {
+        for s in 0..self.servers.len() as u16 {
+            self.bill(s, end, true);
+        }
         let in_flight = self.requests.iter().filter(|r| r.live && !r.timed_out && self.rec.counts(r.sent_at)).count() as u64;
         let rec = &self.rec;
         let mut m = Metrics::new();
@@ -1906,6 +2110,29 @@ impl WebTier {
         let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
         m.insert("page_latency_ms.p50".into(), ms(&self.page_times, 0.5));
         m.insert("page_latency_ms.p99".into(), ms(&self.page_times, 0.99));
+        if self.fleet.autoscale || self.fleet.spot_share > 0.0 || self.fleet.deploy.is_some() || self.profile.is_some() {
+            let f = &self.fleet_stats;
+            let hours = end.as_secs_f64() / 3600.0;
+            let cost = f.on_demand_s / 3600.0 * self.fleet.on_demand_per_hour + f.spot_s / 3600.0 * self.fleet.spot_per_hour;
+            m.insert("fleet.cost_per_hour".into(), if hours > 0.0 { cost / hours } else { 0.0 });
+            m.insert("fleet.instances_mean".into(), f.instance_s / window_s);
+            m.insert("fleet.instances_max".into(), f.instances_max.max(self.initial_count as u32) as f64);
+            m.insert("fleet.scale_outs".into(), f.scale_outs as f64);
+            m.insert("fleet.scale_ins".into(), f.scale_ins as f64);
+            m.insert("fleet.spot_interruptions".into(), f.spot_interruptions as f64);
+            m.insert("fleet.spot_share_of_hours".into(), if f.on_demand_s + f.spot_s > 0.0 { f.spot_s / (f.on_demand_s + f.spot_s) } else { 0.0 });
+            if let Some(Profile::Step { at, .. }) = self.profile {
+                m.insert("fleet.scale_out_lag_s".into(), f.first_added_after_step.map_or(-1.0, |t| t.since(SimTime::ZERO + at).as_secs_f64()));
+            }
+            if self.fleet.deploy.is_some() {
+                m.insert("deploy.duration_s".into(), match (f.deploy_started, f.deploy_done) {
+                    (Some(a), Some(b)) => b.since(a).as_secs_f64(),
+                    _ => -1.0,
+                });
+                m.insert("deploy.sessions_lost".into(), f.deploy_logouts as f64);
+                m.insert("deploy.requests_failed".into(), f.deploy_failed as f64);
+            }
+        }
         if self.ws.is_some() {
             let st = &self.ws_stats;
             m.insert("ws.messages_sent".into(), st.sent as f64);
@@ -2042,10 +2269,21 @@ impl World for WebTier {
                 if self.stop_generating {
                     return;
                 }
-                let user = if self.identify_users { self.rng.users.random_range(0..self.population.users) } else { 0 };
                 let Workload::Open { rate_per_sec } = self.workload else { unreachable!() };
-                let gap = self.interarrival(rate_per_sec);
-                sched.emit(gap, Event::OpenArrival);
+                if let Some(p) = self.profile {
+                    // A changing rate by thinning: candidates at the peak rate, each kept
+                    // with probability factor(t) / peak.
+                    let peak = p.max_factor();
+                    let gap = self.interarrival(rate_per_sec * peak);
+                    sched.emit(gap, Event::OpenArrival);
+                    if self.rng.arrivals.random::<f64>() * peak > p.factor(sched.now().as_secs_f64()) {
+                        return;
+                    }
+                } else {
+                    let gap = self.interarrival(rate_per_sec);
+                    sched.emit(gap, Event::OpenArrival);
+                }
+                let user = if self.identify_users { self.rng.users.random_range(0..self.population.users) } else { 0 };
                 self.new_request(sched, user);
             }
             Event::UserWakes { user } => {
@@ -2071,6 +2309,7 @@ impl World for WebTier {
                 let sent_at = r.sent_at;
                 let (kind, job_cpu, timed_out) = (r.kind, r.job_cpu, r.timed_out);
                 self.rec.on_cpu(server as usize, now, cpu);
+                self.servers[server as usize].cpu_total_ns += cpu.0 as u128;
                 self.rec.on_completed_by(server as usize, sent_at);
                 if kind == Kind::Job {
                     self.job_request_done(sched, sent_at, job_cpu, timed_out);
@@ -2101,7 +2340,15 @@ impl World for WebTier {
                     changed |= self.lb.probe(i as u16, healthy, h.unhealthy_after, h.healthy_after);
                 }
                 if changed {
-                    self.fleet_changed(sched.now());
+                    let now = sched.now();
+                    if let Some(Profile::Step { at, .. }) = self.profile
+                        && now >= SimTime::ZERO + at
+                        && self.fleet_stats.first_added_after_step.is_none()
+                        && self.lb.rotation.len() > self.initial_count
+                    {
+                        self.fleet_stats.first_added_after_step = Some(now);
+                    }
+                    self.fleet_changed(now);
                 }
                 sched.emit(h.interval, Event::HealthCheck);
             }
@@ -2230,6 +2477,41 @@ impl World for WebTier {
                     self.redis_send(sched, Command::FetchBlocklist, NO_REQ, server);
                 }
                 sched.emit(self.sessions.blocklist_refresh, Event::BlocklistRefresh { server });
+            }
+            Event::ScaleCheck => self.scale_check(sched),
+            Event::DeployNext => self.deploy_next(sched),
+            Event::InstanceStop { server, epoch, relaunch } => {
+                if self.servers[server as usize].epoch == epoch {
+                    let now = sched.now();
+                    self.kill(sched, server);
+                    if relaunch {
+                        self.bill(server, now, true);
+                        self.launch(sched, server);
+                    } else {
+                        self.bill(server, now, false);
+                    }
+                }
+            }
+            Event::SpotNotice { server, epoch } => {
+                if self.servers[server as usize].epoch == epoch && self.servers[server as usize].running_since.is_some() {
+                    // Two minutes' warning: out of rotation now, a replacement starts.
+                    self.lb.deregister(server, false);
+                    self.fleet_changed(sched.now());
+                    sched.emit(self.fleet.spot_notice, Event::SpotInterrupt { server, epoch });
+                    if let Some(stopped) = (0..self.servers.len() as u16).find(|&s| self.servers[s as usize].running_since.is_none()) {
+                        self.launch(sched, stopped);
+                    }
+                }
+            }
+            Event::SpotInterrupt { server, epoch } => {
+                if self.servers[server as usize].epoch == epoch {
+                    let now = sched.now();
+                    if self.rec.counts(now) {
+                        self.fleet_stats.spot_interruptions += 1;
+                    }
+                    self.kill(sched, server);
+                    self.bill(server, now, false);
+                }
             }
             Event::WsMessage => self.ws_message(sched),
             Event::WsAtServer { msg } => self.ws_at_server(sched, msg),

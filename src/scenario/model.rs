@@ -32,7 +32,50 @@ pub struct System {
     pub jobs: Option<JobsSpec>,
     pub uploads: Option<UploadSpec>,
     pub websockets: Option<WsSpec>,
+    pub fleet: FleetSpec,
     pub faults: Vec<Fault>,
+}
+
+/// How an open workload's rate changes over time.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Profile {
+    Step { at: SimDuration, factor: f64 },
+    Daily { period: SimDuration, low: f64 },
+}
+
+impl Profile {
+    /// The rate multiplier at `t` (seconds).
+    pub fn factor(&self, t: f64) -> f64 {
+        match *self {
+            Profile::Step { at, factor } => if t >= at.as_secs_f64() { factor } else { 1.0 },
+            Profile::Daily { period, low } => low + (1.0 - low) * (1.0 - (2.0 * std::f64::consts::PI * t / period.as_secs_f64()).cos()) / 2.0,
+        }
+    }
+    pub fn max_factor(&self) -> f64 {
+        match *self {
+            Profile::Step { factor, .. } => factor.max(1.0),
+            Profile::Daily { .. } => 1.0,
+        }
+    }
+}
+
+/// The fleet: its size limits, scaler, spot share, prices and deploy.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetSpec {
+    pub autoscale: bool,
+    pub target_cpu: f64,
+    pub metric_period: SimDuration,
+    pub cooldown: SimDuration,
+    pub min: u32,
+    /// Instances the simulation can hold: `max` when scaling, else `servers.count`.
+    pub max: u32,
+    pub spot_share: f64,
+    pub spot_interruptions_per_sec: f64,
+    pub spot_notice: SimDuration,
+    pub on_demand_per_hour: f64,
+    pub spot_per_hour: f64,
+    pub deploy: Option<(SimDuration, SimDuration)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -164,6 +207,7 @@ pub struct ClientSpec {
     pub proxies: Vec<ProxyGroup>,
     pub idempotent_share: f64,
     pub abuser: Option<AbuserSpec>,
+    pub profile: Option<Profile>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -432,7 +476,29 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
         AbuserSpec { rate_per_sec: a.rate.per_sec, burst_every: a.burst_every.map(|d| d.0), burst_length: a.burst_length.0 }
     });
-    let clients = ClientSpec { users: cl.users, workload, timeout, proxies, idempotent_share, abuser };
+    let profile = cl.profile.as_ref().map(|p| {
+        if !matches!(workload, Workload::Open { .. }) {
+            c.err("clients.profile", "a rate profile needs an open workload", "set clients.arrival_rate (and not think_time)");
+        }
+        match p {
+            RawProfile::Step { at, factor } => {
+                if !(*factor > 0.0) || *factor > 1000.0 {
+                    c.err("clients.profile.factor", format!("a step to {factor} x"), "use a factor above 0 (2 doubles the rate)");
+                }
+                Profile::Step { at: at.0, factor: *factor }
+            }
+            RawProfile::Daily { period, low } => {
+                if period.0.is_zero() {
+                    c.err("clients.profile.period", "a daily curve with a period of 0s", "use \"24h\", or a shorter day such as \"1h\"");
+                }
+                if !(0.0..=1.0).contains(low) {
+                    c.err("clients.profile.low", format!("{low} is not a share of the peak"), "use a number from 0 to 1");
+                }
+                Profile::Daily { period: if period.0.is_zero() { SimDuration::from_secs(86400) } else { period.0 }, low: *low }
+            }
+        }
+    });
+    let clients = ClientSpec { users: cl.users, workload, timeout, proxies, idempotent_share, abuser, profile };
 
     // network and load balancer
     let network = NetworkSpec {
@@ -618,6 +684,37 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
     });
 
+    let a = &raw.autoscaling;
+    if a.enabled {
+        if a.min == 0 || a.min > a.max {
+            c.err("autoscaling.min", format!("min {} with max {}", a.min, a.max), "use 1 <= min <= max");
+        }
+        if a.max > MAX_SERVERS {
+            c.err("autoscaling.max", format!("{} instances", a.max), format!("use at most {MAX_SERVERS}"));
+        }
+        if !(a.target_cpu > 0.0 && a.target_cpu < 1.0) {
+            c.err("autoscaling.target_cpu", format!("a CPU target of {}", a.target_cpu), "use a share between 0 and 1, such as 0.5");
+        }
+        if a.metric_period.0.is_zero() {
+            c.err("autoscaling.metric_period", "a metric period of 0s", "use \"1m\"");
+        }
+    }
+    let spot_share = c.share(a.spot_share, "autoscaling.spot_share");
+    let fleet = FleetSpec {
+        autoscale: a.enabled,
+        target_cpu: a.target_cpu,
+        metric_period: if a.metric_period.0.is_zero() { SimDuration::from_secs(60) } else { a.metric_period.0 },
+        cooldown: a.cooldown.0,
+        min: a.min.max(1),
+        max: if a.enabled { a.max.max(servers.count).min(MAX_SERVERS) } else { servers.count },
+        spot_share,
+        spot_interruptions_per_sec: a.spot_interruptions.per_sec,
+        spot_notice: a.spot_notice.0,
+        on_demand_per_hour: a.on_demand_per_hour,
+        spot_per_hour: a.spot_per_hour,
+        deploy: a.deploy.as_ref().map(|d| (d.at.0, d.drain.0)),
+    };
+
     // faults
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
@@ -670,7 +767,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     faults.sort_by_key(|f| f.at);
 
     if c.problems.is_empty() {
-        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, jobs, uploads, websockets, faults })
+        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, jobs, uploads, websockets, fleet, faults })
     } else {
         Err(c.problems)
     }

@@ -58,6 +58,8 @@ pub struct RawModel {
     #[serde(default)]
     pub websockets: RawWebsockets,
     #[serde(default)]
+    pub autoscaling: RawAutoscaling,
+    #[serde(default)]
     pub s3: RawS3,
     /// Scheduled faults, each at a time with one action.
     #[serde(default)]
@@ -192,6 +194,57 @@ pub enum LimitKey {
 pub enum LimitCommands {
     Atomic,
     IncrThenExpire,
+}
+
+/// The fleet over time: target tracking on CPU, spot instances, rolling deploys.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscaling {
+    /// Scale on CPU (target tracking). Default false: a fixed fleet of servers.count.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Average CPU the scaler aims for. Default 0.5.
+    #[serde(default = "d_target_cpu")]
+    pub target_cpu: f64,
+    /// How often CPU is measured and a decision taken. Default "1m".
+    #[serde(default = "d_metric_period")]
+    pub metric_period: Duration,
+    /// No scale-in for this long after a change. Default "5m".
+    #[serde(default = "d_cooldown")]
+    pub cooldown: Duration,
+    /// Default 2.
+    #[serde(default = "d_min")]
+    pub min: u32,
+    /// Default 20.
+    #[serde(default = "d_max")]
+    pub max: u32,
+    /// Share of instances that are spot. Default 0.
+    #[serde(default)]
+    pub spot_share: f64,
+    /// Interruptions per spot instance. Default "1/h".
+    #[serde(default = "d_spot_rate")]
+    pub spot_interruptions: Rate,
+    /// Warning before a spot interruption; the instance is taken out of rotation at once. Default "2m".
+    #[serde(default = "d_spot_notice")]
+    pub spot_notice: Duration,
+    /// Price of an on-demand instance-hour. Default 0.10.
+    #[serde(default = "d_on_demand")]
+    pub on_demand_per_hour: f64,
+    /// Price of a spot instance-hour. Default 0.03.
+    #[serde(default = "d_spot_price")]
+    pub spot_per_hour: f64,
+    /// A rolling deploy that replaces every server, one at a time.
+    pub deploy: Option<RawDeploy>,
+}
+
+/// Replace every server: take it out of rotation, drain, stop, start a new one.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    pub at: Duration,
+    /// Deregistration delay: sticky users keep reaching a draining server this long ("0s": cut at once).
+    #[serde(default = "d_zero")]
+    pub drain: Duration,
 }
 
 /// WebSockets: every user holds a connection and messages other users.
@@ -382,6 +435,18 @@ pub struct RawClients {
     pub idempotent_share: f64,
     /// An abusive client, besides the users.
     pub abuser: Option<RawAbuser>,
+    /// Open workloads: the arrival rate over time (a step, or a daily curve). Constant when absent.
+    pub profile: Option<RawProfile>,
+}
+
+/// How an open workload's rate changes: `factor` times `arrival_rate`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawProfile {
+    /// The rate jumps to `factor` x at `at`.
+    Step { at: Duration, factor: f64 },
+    /// A daily curve: from `low` x at the start up to 1 x at half the period and back.
+    Daily { period: Duration, low: f64 },
 }
 
 /// Users behind a NAT: `users` of the population share `ips` public addresses.
@@ -738,6 +803,33 @@ fn d_commands() -> LimitCommands {
 fn d_burst_len() -> Duration {
     dur("1s")
 }
+fn d_target_cpu() -> f64 {
+    0.5
+}
+fn d_metric_period() -> Duration {
+    dur("1m")
+}
+fn d_cooldown() -> Duration {
+    dur("5m")
+}
+fn d_min() -> u32 {
+    2
+}
+fn d_max() -> u32 {
+    20
+}
+fn d_spot_rate() -> Rate {
+    Rate { per_sec: 1.0 / 3600.0 }
+}
+fn d_spot_notice() -> Duration {
+    dur("2m")
+}
+fn d_on_demand() -> f64 {
+    0.10
+}
+fn d_spot_price() -> f64 {
+    0.03
+}
 fn d_ws_mode() -> WsMode {
     WsMode::None
 }
@@ -814,4 +906,4 @@ macro_rules! default_from_empty_table {
         }
     )*};
 }
-default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit, RawJobs, RawUploads, RawS3, RawWebsockets);
+default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit, RawJobs, RawUploads, RawS3, RawWebsockets, RawAutoscaling);
