@@ -27,6 +27,10 @@ pub const TOPICS: &[Topic] = &[
     Topic { name: "revocation", question: "You fired someone. How long do they keep getting in?", models: &["jwt-revocation"] },
     Topic { name: "carts", question: "Where does a guest's shopping cart live?", models: &["shopping-cart"] },
     Topic { name: "rate-limits", question: "Rate-limit an API that runs on four servers.", models: &["rate-limits"] },
+    Topic { name: "files", question: "Users upload profile pictures and videos. Where do the files go?", models: &["file-uploads"] },
+    Topic { name: "real-time", question: "Add chat over WebSockets to a fleet of stateless servers.", models: &["websockets"] },
+    Topic { name: "long-jobs", question: "Users upload a video that takes ten minutes to process. How do you handle it?", models: &["long-jobs"] },
+    Topic { name: "scaling", question: "Traffic triples at a launch. How does the fleet keep up, and how do you deploy?", models: &["autoscaling"] },
     Topic { name: "load-balancing", question: "Which load-balancing algorithm would you pick?", models: &["load-balancing"] },
 ];
 
@@ -118,6 +122,10 @@ pub fn run(topic: &Topic) -> Walkthrough {
         "carts" => carts(&r),
         "rate-limits" => rate_limits(&r),
         "load-balancing" => load_balancing(&r),
+        "files" => files(&r),
+        "real-time" => real_time(&r),
+        "long-jobs" => long_jobs(&r),
+        "scaling" => scaling(&r),
         other => unreachable!("topic {other} has no text"),
     };
     Walkthrough { topic: topic.name, question: topic.question, runs, sections, claims }
@@ -359,6 +367,112 @@ fn load_balancing(r: &Run) -> Parts {
             claim("least connections and power of two beat random at p99".into(), lc < random && p2 < random),
             claim("least connections waits less than round robin".into(), r.m("least-connections", "queue_wait_ms.mean") < r.m("round-robin", "queue_wait_ms.mean")),
             claim("hashing by IP makes a hot spot".into(), r.m("ip-hash", "latency_ms.p99") > 10.0 * rr),
+        ],
+    )
+}
+
+fn files(r: &Run) -> Parts {
+    let share = r.m("local-disk", "reads.not_found_share");
+    let lost = r.m("local-disk", "files.lost");
+    let through_mb = r.m("through-server", "uploads.server_mb");
+    let through_threads = r.m("through-server", "uploads.server_worker_s");
+    let (page_through, page_presigned) = (r.m("through-server", "page_latency_ms.p99"), r.m("presigned", "page_latency_ms.p99"));
+    (
+        vec![
+            section("The tempting answer", "\"Save the upload on the server's disk and serve it from there.\"".into()),
+            section("What the run shows", format!("4 servers behind round robin: {} of reads asked a server that did not have the file and got 404, about (n-1)/n = 75%; and when server-2 died, {} files died with it.", pct(share), n(lost))),
+            section("The senior answer", "\"Put files in object storage (S3), and let the client upload straight to it with a pre-signed URL the server signs.\"".into()),
+            section(
+                "Its numbers",
+                format!("Both S3 variants lost {} and {} files and never answered 404. Streaming through the server moved {} MB through the servers and held their threads for {} thread-seconds, and page p99 rose to {} ms; pre-signed uploads moved {} MB through them, with page p99 {} ms.", n(r.m("through-server", "files.lost")), n(r.m("presigned", "files.lost")), n(through_mb), n(through_threads), n(page_through), n(r.m("presigned", "uploads.server_mb")), n(page_presigned)),
+            ),
+            section("The trade-off", format!("The client now talks to S3 itself (its own upload still takes {} ms at p99 for a 50 MB video), and the server must check afterwards that the upload really happened.", n(r.m("presigned", "uploads.latency_p99_ms")))),
+        ],
+        vec![
+            claim(format!("local-disk reads 404 about (n-1)/n = 75% of the time: {}", pct(share)), (share - 0.75).abs() < 0.05),
+            claim(format!("local-disk files vanish with their server: {}", n(lost)), lost > 0.0),
+            claim("both S3 variants lose nothing".into(), r.m("through-server", "files.lost") == 0.0 && r.m("presigned", "files.lost") == 0.0 && r.m("presigned", "reads.not_found") == 0.0),
+            claim("pre-signed uploads use no server bandwidth".into(), r.m("presigned", "uploads.server_mb") == 0.0 && through_mb > 0.0),
+            claim(format!("uploads through the server crowd out ordinary requests: p99 {} vs {} ms", n(page_through), n(page_presigned)), page_through > 2.0 * page_presigned),
+        ],
+    )
+}
+
+fn real_time(r: &Run) -> Parts {
+    let local = r.m("local", "ws.dropped") / r.m("local", "ws.messages_sent").max(1.0);
+    let storm = r.m("pubsub", "ws.reconnects_peak_per_s");
+    let jittered = r.m("pubsub-jittered", "ws.reconnects_peak_per_s");
+    (
+        vec![
+            section("The tempting answer", "\"Each server keeps a map of its WebSocket connections and delivers messages to them.\"".into()),
+            section("What the run shows", format!("10,000 users on 4 servers message each other: {} of messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(local))),
+            section("The senior answer", "\"Bridge the servers with Redis pub/sub (every server subscribes; the one holding the receiver delivers), or put an external gateway in front that holds the connections and calls stateless handlers.\"".into()),
+            section(
+                "Its numbers",
+                format!("Pub/sub delivered {} of messages and the gateway {}. When server-2 died, its clients reconnected all at once: {} reconnects in one second; with jittered backoff the peak was {}.", pct(r.m("pubsub", "ws.delivered_share")), pct(r.m("gateway", "ws.delivered_share")), n(storm), n(jittered)),
+            ),
+            section("The trade-off", format!("Every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, and Redis's load grows with the fleet.", sig3(r.m("pubsub", "ws.pubsub_receipts_per_message")), sig3(r.m("pubsub-16-servers", "ws.pubsub_receipts_per_message")))),
+        ],
+        vec![
+            claim(format!("local maps drop about (n-1)/n of messages: {}", pct(local)), local > 0.6 && local < 0.76),
+            claim("pub/sub and the gateway deliver them".into(), r.m("pubsub", "ws.delivered_share") > 0.98 && r.m("gateway", "ws.delivered_share") > 0.98),
+            claim(format!("a kill makes a reconnect storm ({}/s) that jitter flattens ({}/s)", n(storm), n(jittered)), storm > 4.0 * jittered),
+            claim("pub/sub pushes each message to every server".into(), (r.m("pubsub-16-servers", "ws.pubsub_receipts_per_message") - 16.0).abs() < 0.5),
+        ],
+    )
+}
+
+fn long_jobs(r: &Run) -> Parts {
+    let timeouts = r.m("in-request", "failed.client_timeout");
+    let nobody = r.m("in-request", "jobs.completed_after_client_left");
+    let wasted = r.m("in-request", "jobs.cpu_wasted_s");
+    let held = r.m("in-request", "servers.threads_held_mean");
+    (
+        vec![
+            section("The tempting answer", "\"Process the video in the request handler and return the result.\"".into()),
+            section(
+                "What the run shows",
+                format!("The client gives up after 30 s, but the server cannot know and works on for ten minutes: {} requests timed out, {} videos were finished for no one ({} CPU-seconds wasted), and {} server threads were held on average, so ordinary pages waited: p99 {} ms.", n(timeouts), n(nobody), n(wasted), sig3(held), n(r.m("in-request", "latency_ms.p99"))),
+            ),
+            section("The senior answer", "\"Answer 202 Accepted, put the job on a durable queue, and let a worker pool process it, write the result to S3 and the database, and acknowledge; the client polls or is notified.\"".into()),
+            section(
+                "Its numbers",
+                format!("With the queue, page p99 was {} ms; jobs completed in {} s at p50; when worker-3 died mid-job, {} jobs were lost: the job came back after its visibility timeout.", n(r.m("queue", "latency_ms.p99")), n(r.m("queue", "jobs.completion_p50_s")), n(r.m("queue", "jobs.lost"))),
+            ),
+            section("The trade-off", format!("Delivery is at least once: {} jobs ran twice (the killed worker's, and jobs that outlived the visibility timeout), so job handlers must be idempotent.", n(r.m("queue", "jobs.run_twice")))),
+        ],
+        vec![
+            claim(format!("in the request, clients time out ({}) while the server keeps working ({} results for no one)", n(timeouts), n(nobody)), timeouts > 0.0 && nobody > 0.0 && nobody == r.m("in-request", "jobs.completed")),
+            claim("the queue loses no job when a worker dies".into(), r.m("queue", "jobs.lost") == 0.0),
+            claim(format!("and may run some twice: {}", n(r.m("queue", "jobs.run_twice"))), r.m("queue", "jobs.run_twice") > 0.0),
+            claim("ordinary requests are crowded out only in the request variant".into(), r.m("in-request", "latency_ms.p99") > 10.0 * r.m("queue", "latency_ms.p99")),
+        ],
+    )
+}
+
+fn scaling(r: &Run) -> Parts {
+    let lag = r.m("target-tracking", "fleet.scale_out_lag_s");
+    let cut = r.m("deploy-memory-cut", "deploy.sessions_lost");
+    let drained = r.m("deploy-memory-drain", "deploy.sessions_lost");
+    (
+        vec![
+            section("The tempting answer", "\"Autoscaling handles it: it adds servers when CPU is high.\"".into()),
+            section(
+                "What the run shows",
+                format!("The rate triples at minute 10. A fixed fleet of 3 failed {} requests. Scaling on CPU added servers, but the first one entered rotation {} s after the step (a 60 s metric period plus a 90 s boot, plus health checks); {} requests failed in that gap.", n(r.m("fixed", "requests.failed")), n(lag), n(r.m("target-tracking", "requests.failed"))),
+            ),
+            section("The senior answer", "\"Scale on a leading signal or schedule ahead of known peaks, keep boot times short, run part of the fleet on spot, and keep servers stateless so instances can come and go.\"".into()),
+            section(
+                "Its numbers",
+                format!("Cost per hour: fixed-large {}, target tracking {}, with half on spot {} (and {} spot interruptions). A rolling deploy with sessions in server memory cut {} sessions; draining them for the session lifetime lost {} but took {} s instead of {} s; with sessions in Redis it lost {}.", sig3(r.m("fixed-large", "fleet.cost_per_hour")), sig3(r.m("target-tracking", "fleet.cost_per_hour")), sig3(r.m("spot", "fleet.cost_per_hour")), n(r.m("spot", "fleet.spot_interruptions")), n(cut), n(drained), n(r.m("deploy-memory-drain", "deploy.duration_s")), n(r.m("deploy-memory-cut", "deploy.duration_s")), n(r.m("deploy-shared", "deploy.sessions_lost"))),
+            ),
+            section("The trade-off", "Spot saves money at the cost of interruptions (more failed requests); draining protects sticky sessions at the cost of slow deploys; shared sessions remove the problem but add Redis to every request.".into()),
+        ],
+        vec![
+            claim(format!("scaling on CPU lags a step by about metric period + boot time (150 s): {} s", n(lag)), (150.0..=175.0).contains(&lag)),
+            claim("spot is cheaper and gets interrupted".into(), r.m("spot", "fleet.cost_per_hour") < r.m("target-tracking", "fleet.cost_per_hour") && r.m("spot", "fleet.spot_interruptions") > 0.0),
+            claim(format!("a deploy with sessions in memory loses them unless it drains: {} vs {}", n(cut), n(drained)), cut > 20.0 * drained.max(1.0)),
+            claim("shared sessions lose none in a deploy".into(), r.m("deploy-shared", "deploy.sessions_lost") == 0.0),
         ],
     )
 }
