@@ -9,7 +9,11 @@ use std::path::Path;
 #[test]
 fn long_job_claims() {
     let model = load_file(Path::new("models/long-jobs.toml"), &[]).unwrap();
-    let (s, _) = run_and_summarize(&model, &RunOptions::default(), &|| {});
+    let (s, runs) = run_and_summarize(&model, &RunOptions::default(), &|| {});
+    // The queue's depth over time is in the time series.
+    let queue = model.variants.iter().position(|v| v.name == "queue").unwrap();
+    assert!(runs[queue][0].series.iter().any(|r| r.jobs_queued > 0));
+    assert!(runs[queue][0].series.iter().all(|r| r.jobs_queued as f64 <= s.variants[queue].metrics["jobs.queue_depth_max"].mean));
     let m = |v: &str, k: &str| s.variants.iter().find(|x| x.name == v).unwrap().metrics[k].mean;
 
     // In the request: the client gives up at 30 s, the server works on for ~10 minutes.

@@ -491,6 +491,8 @@ pub struct SeriesRow {
     pub servers_up: u32,
     pub servers_in_rotation: u32,
     pub logouts: u64,
+    /// Jobs waiting in the job queue at the end of the bucket.
+    pub jobs_queued: u32,
 }
 
 #[inline(always)]
@@ -1821,6 +1823,7 @@ impl WebTier {
         self.job_queue.push_back(job);
         self.job_stats.depth_max = self.job_stats.depth_max.max(self.job_queue.len() as u64);
         self.dispatch_jobs(sched);
+        self.rec.on_job_queue(now, self.job_queue.len() as u32);
     }
 
     /// Accumulates the queue's depth over time (after warm-up).
@@ -1881,6 +1884,7 @@ impl WebTier {
             }
         }
         self.dispatch_jobs(sched);
+        self.rec.on_job_queue(now, self.job_queue.len() as u32);
     }
 
     // ----- Redis and the database ----------------------------------------------------
@@ -2239,11 +2243,12 @@ impl WebTier {
 
         let step = rec.step().0.max(1);
         let mut series = Vec::with_capacity(rec.buckets.len());
-        let (mut up, mut rot) = (0, 0);
+        let (mut up, mut rot, mut queued) = (0, 0, 0);
         let last = ((end.0.saturating_sub(1)) / step).min(rec.buckets.len() as u64 - 1) as usize;
         for (i, b) in rec.buckets.iter().enumerate().take(last + 1) {
             up = b.servers_up.unwrap_or(up);
             rot = b.servers_in_rotation.unwrap_or(rot);
+            queued = b.jobs_queued.unwrap_or(queued);
             series.push(SeriesRow {
                 t_s: (i as u64 * step) as f64 / 1e9,
                 sent: b.sent,
@@ -2254,6 +2259,7 @@ impl WebTier {
                 servers_up: up,
                 servers_in_rotation: rot,
                 logouts: b.logouts,
+                jobs_queued: queued,
             });
         }
         RunResult { metrics: m, series }
@@ -2527,11 +2533,14 @@ impl World for WebTier {
                     self.note_depth(now);
                     self.job_queue.push_back(job);
                     self.dispatch_jobs(sched);
+                    self.rec.on_job_queue(now, self.job_queue.len() as u32);
                 }
             }
             Event::WorkerRestarts { worker } => {
                 self.job_workers[worker as usize].up = true;
                 self.dispatch_jobs(sched);
+                let now = sched.now();
+                self.rec.on_job_queue(now, self.job_queue.len() as u32);
             }
             Event::AbuserSends => {
                 if !self.stop_generating {

@@ -78,6 +78,8 @@ pub struct Bucket {
     pub servers_in_rotation: Option<u32>,
     /// Users forced to log in again because their session was lost.
     pub logouts: u64,
+    /// Jobs waiting in the job queue (the last value set in the bucket).
+    pub jobs_queued: Option<u32>,
 }
 
 /// Per-server counters.
@@ -239,6 +241,10 @@ impl Recorder {
             self.check_ns.saturating_record(took.0);
             self.check_sum_ns += took.0 as u128;
         }
+    }
+
+    pub fn on_job_queue(&mut self, now: SimTime, depth: u32) {
+        self.bucket(now).jobs_queued = Some(depth);
     }
 
     pub fn on_logout(&mut self, now: SimTime) {
