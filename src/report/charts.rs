@@ -281,6 +281,13 @@ pub const HEADLINE: &[MetricAxis] = &[
     metric("jobs.cpu_wasted_s", "CPU wasted on jobs (s)", Unit::Number, false),
     metric("servers.threads_held_mean", "server threads held, mean", Unit::Number, false),
     metric("uploads.server_mb", "MB uploaded through the servers", Unit::Number, false),
+    metric("ws.delivered_share", "messages delivered (%)", Unit::Share, true),
+    metric("ws.reconnects_peak_per_s", "peak reconnects per second", Unit::Count, true),
+    metric("ws.pubsub_receipts_per_message", "pub/sub pushes per message", Unit::Number, false),
+    metric("deploy.sessions_lost", "sessions lost in the deploy", Unit::Count, true),
+    metric("deploy.duration_s", "deploy duration (s)", Unit::Secs, false),
+    metric("fleet.cost_per_hour", "cost per hour", Unit::Number, false),
+    metric("fleet.spot_interruptions", "spot interruptions", Unit::Count, true),
     metric("revocation.exposure_mean_s", "exposure after a ban, mean (s)", Unit::Secs, true),
     metric("revocation.exposure_max_s", "exposure after a ban, max (s)", Unit::Secs, true),
     metric("ratelimit.abuser_allowed_per_window", "abuser allowed per window", Unit::Number, true),
@@ -478,6 +485,9 @@ struct Point {
     /// The worst bucket p99 in the span; none when nothing completed in it.
     p99_ms: Option<f64>,
     logouts_per_s: f64,
+    /// Servers in rotation at the end of the span, and the most jobs waiting in it.
+    in_rotation: f64,
+    jobs_queued: f64,
 }
 
 /// Merges the buckets of a series `k` at a time.
@@ -487,7 +497,16 @@ fn merge_buckets(rows: &[SeriesRow], step_s: f64, k: usize) -> Vec<Point> {
             let width = step_s * c.len() as f64;
             let sum = |f: fn(&SeriesRow) -> u64| c.iter().map(f).sum::<u64>() as f64 / width;
             let p99 = c.iter().filter(|r| r.ok > 0).map(|r| r.latency_p99_ms).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))));
-            Point { t0: c[0].t_s, t1: c[0].t_s + width, ok_per_s: sum(|r| r.ok), failed_per_s: sum(|r| r.failed), p99_ms: p99, logouts_per_s: sum(|r| r.logouts) }
+            Point {
+                t0: c[0].t_s,
+                t1: c[0].t_s + width,
+                ok_per_s: sum(|r| r.ok),
+                failed_per_s: sum(|r| r.failed),
+                p99_ms: p99,
+                logouts_per_s: sum(|r| r.logouts),
+                in_rotation: c.last().map_or(0.0, |r| r.servers_in_rotation as f64),
+                jobs_queued: c.iter().map(|r| r.jobs_queued).max().unwrap_or(0) as f64,
+            }
         })
         .collect()
 }
@@ -580,6 +599,14 @@ impl Timeline<'_> {
         let logouts = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.logouts > 0));
         if logouts {
             m.push(("users logged out per s", |p| Some(p.logouts_per_s)));
+        }
+        let fleet_moves = self.model.variants.iter().any(|v| v.system.fleet.autoscale || v.system.fleet.deploy.is_some() || v.system.fleet.spot_share > 0.0);
+        if fleet_moves {
+            m.push(("instances in rotation", |p| Some(p.in_rotation)));
+        }
+        let queued = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.jobs_queued > 0));
+        if queued {
+            m.push(("jobs waiting in the queue", |p| Some(p.jobs_queued)));
         }
         m
     }
