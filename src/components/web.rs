@@ -477,6 +477,9 @@ pub struct WebTier {
 pub struct RunResult {
     pub metrics: Metrics,
     pub series: Vec<SeriesRow>,
+    /// Revocation: each fired user's exposure (seconds from the ban to the last request
+    /// that got in), in the order they were fired.
+    pub exposures_s: Vec<f64>,
 }
 
 /// One row of `timeseries.csv`.
@@ -493,6 +496,8 @@ pub struct SeriesRow {
     pub logouts: u64,
     /// Jobs waiting in the job queue at the end of the bucket.
     pub jobs_queued: u32,
+    /// Requests of the abusive client the rate limit let through.
+    pub abuser_allowed: u64,
 }
 
 #[inline(always)]
@@ -1017,6 +1022,9 @@ impl WebTier {
         self.rec.on_check(sent_at, now.since(r.check_start));
         let counted = self.rec.counts(sent_at);
         if user == self.abuser_id {
+            if allowed {
+                self.rec.on_abuser_allowed(now);
+            }
             if allowed && counted {
                 let window = self.rate_limit.as_ref().expect("a rate limit").limit.window;
                 let l = &mut self.limits;
@@ -2260,9 +2268,13 @@ impl WebTier {
                 servers_in_rotation: rot,
                 logouts: b.logouts,
                 jobs_queued: queued,
+                abuser_allowed: b.abuser_allowed,
             });
         }
-        RunResult { metrics: m, series }
+        let mut fired: Vec<&Firing> = self.fired.values().filter(|f| f.at < self.fire_until).collect();
+        fired.sort_by_key(|f| f.at);
+        let exposures_s = fired.iter().map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64())).collect();
+        RunResult { metrics: m, series, exposures_s }
     }
 }
 

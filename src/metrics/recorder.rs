@@ -80,6 +80,8 @@ pub struct Bucket {
     pub logouts: u64,
     /// Jobs waiting in the job queue (the last value set in the bucket).
     pub jobs_queued: Option<u32>,
+    /// Requests of the abusive client that the rate limit let through.
+    pub abuser_allowed: u64,
 }
 
 /// Per-server counters.
@@ -241,6 +243,10 @@ impl Recorder {
             self.check_ns.saturating_record(took.0);
             self.check_sum_ns += took.0 as u128;
         }
+    }
+
+    pub fn on_abuser_allowed(&mut self, now: SimTime) {
+        self.bucket(now).abuser_allowed += 1;
     }
 
     pub fn on_job_queue(&mut self, now: SimTime, depth: u32) {

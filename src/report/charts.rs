@@ -488,6 +488,7 @@ struct Point {
     /// Servers in rotation at the end of the span, and the most jobs waiting in it.
     in_rotation: f64,
     jobs_queued: f64,
+    abuser_allowed_per_s: f64,
 }
 
 /// Merges the buckets of a series `k` at a time.
@@ -506,6 +507,7 @@ fn merge_buckets(rows: &[SeriesRow], step_s: f64, k: usize) -> Vec<Point> {
                 logouts_per_s: sum(|r| r.logouts),
                 in_rotation: c.last().map_or(0.0, |r| r.servers_in_rotation as f64),
                 jobs_queued: c.iter().map(|r| r.jobs_queued).max().unwrap_or(0) as f64,
+                abuser_allowed_per_s: sum(|r| r.abuser_allowed),
             }
         })
         .collect()
@@ -607,6 +609,10 @@ impl Timeline<'_> {
         let queued = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.jobs_queued > 0));
         if queued {
             m.push(("jobs waiting in the queue", |p| Some(p.jobs_queued)));
+        }
+        let abuser = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.abuser_allowed > 0));
+        if abuser {
+            m.push(("abuser allowed per s", |p| Some(p.abuser_allowed_per_s)));
         }
         m
     }
@@ -1164,5 +1170,59 @@ mod tests {
         assert_eq!(Unit::Share.format(0.0), "0.0%");
         assert_eq!(Unit::Count.format(1893.0), "1,893");
         assert_eq!(Unit::Ms.format_with_unit(158.2), "158 ms");
+    }
+}
+
+/// Revocation: how long each fired user kept getting in, one histogram per variant
+/// (replication 0) on a shared axis.
+pub struct ExposureHistogram<'a> {
+    pub model: &'a Model,
+    pub runs: &'a [Vec<RunResult>],
+}
+
+impl Chart for ExposureHistogram<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 80 + 150 * self.model.variants.len() as u32 + 40)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = titled(root, &self.model.title, &format!("{}: seconds from the ban to the last request that got in, per fired user (replication 0; each row its own count scale)", self.model.name))?;
+        let all: Vec<&Vec<f64>> = self.runs.iter().filter_map(|r| r.first()).map(|r| &r.exposures_s).collect();
+        let max = all.iter().flat_map(|v| v.iter().copied()).fold(0.0f64, f64::max).max(1.0);
+        let bins = 30usize;
+        let width = max / bins as f64 * 1.0001;
+        let counts: Vec<Vec<u32>> = all
+            .iter()
+            .map(|v| {
+                let mut c = vec![0u32; bins];
+                for x in v.iter() {
+                    c[((x / width) as usize).min(bins - 1)] += 1;
+                }
+                c
+            })
+            .collect();
+        let rows = area.split_evenly((self.model.variants.len(), 1));
+        for (v, (row, c)) in rows.iter().zip(&counts).enumerate() {
+            // Each row on its own count scale, so a spread-out histogram stays visible.
+            let top = c.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.15;
+            let name = &self.model.variants[v].name;
+            let mean = all[v].iter().sum::<f64>() / all[v].len().max(1) as f64;
+            let caption = format!("{name}: {} fired, mean {} s, max {} s", all[v].len(), crate::report::table::sig3(mean), crate::report::table::sig3(all[v].iter().copied().fold(0.0, f64::max)));
+            let mut chart = ChartBuilder::on(row).caption(caption, label_style()).margin(6).x_label_area_size(if v + 1 == counts.len() { 30 } else { 16 }).y_label_area_size(50).build_cartesian_2d(0f64..max, 0f64..top)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_desc(if v + 1 == counts.len() { "seconds of access after the ban" } else { "" })
+                .x_label_style(label_style())
+                .y_label_style(label_style())
+                .y_labels(3)
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()?;
+            chart.draw_series(c.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| Rectangle::new([(i as f64 * width, 0.0), ((i as f64 + 0.9) * width, *n as f64)], colour(v).filled())))?;
+        }
+        Ok(())
     }
 }

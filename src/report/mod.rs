@@ -48,6 +48,9 @@ pub fn write_model_charts(dir: &Path, model: &Model, summary: &ModelSummary, run
     if charts::percentiles_differ(summary, "auth_ms") {
         write_chart(dir, "auth-latency", "Time each request spends checking its session or token, by percentile, on a log scale.", &charts::Percentiles { summary, prefix: "auth_ms", label: "time checking the session" }, written, &mut list)?;
     }
+    if runs.iter().filter_map(|r| r.first()).any(|r| !r.exposures_s.is_empty()) {
+        write_chart(dir, "exposure", "How long each fired user kept getting in after the ban.", &charts::ExposureHistogram { model, runs }, written, &mut list)?;
+    }
     Ok(list)
 }
 
@@ -79,7 +82,7 @@ pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, ru
 /// The per-bucket series of every variant and replication, in long format.
 pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation", "logouts", "jobs_queued"]).expect("write to memory");
+    w.write_record(["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation", "logouts", "jobs_queued", "abuser_allowed"]).expect("write to memory");
     for (v, reps) in runs.iter().enumerate() {
         for (rep, run) in reps.iter().enumerate() {
             for row in &run.series {
@@ -96,6 +99,7 @@ pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
                     row.servers_in_rotation.to_string(),
                     row.logouts.to_string(),
                     row.jobs_queued.to_string(),
+                    row.abuser_allowed.to_string(),
                 ])
                 .expect("write to memory");
             }
