@@ -77,19 +77,7 @@ fn pct(x: f64) -> String {
 }
 
 fn n(x: f64) -> String {
-    if x.abs() >= 1000.0 || (x - x.round()).abs() < 1e-9 {
-        let s = format!("{:.0}", x.round());
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    } else {
-        sig3(x)
-    }
+    if x.abs() >= 1000.0 || (x - x.round()).abs() < 1e-9 { crate::report::table::group_thousands(x.round() as i64) } else { sig3(x) }
 }
 
 fn section(heading: &'static str, text: String) -> Section {

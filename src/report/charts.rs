@@ -193,16 +193,7 @@ fn trim_zeros(s: &str) -> String {
 
 /// Whole numbers with thousands separators.
 pub fn group_thousands(x: f64) -> String {
-    let n = x.round() as i64;
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
+    crate::report::table::group_thousands(x.round() as i64)
 }
 
 /// How the values of a metric are written.

@@ -115,7 +115,8 @@ pub fn sig3(x: f64) -> String {
     format!("{x:.digits$}")
 }
 
-fn group_thousands(n: i64) -> String {
+/// Whole numbers with thousands separators: 1234567 -> "1,234,567".
+pub fn group_thousands(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
