@@ -84,7 +84,7 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     let crash = |chart: &str| read(&out.path().join("crash-test").join(format!("{chart}.svg")));
     assert!(crash("variants").contains("users logged out (% of active)"));
     assert!(crash("variants").contains("latency p99 (ms)") && crash("variants").contains("failed requests"));
-    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5m", "latency p99 (ms)", "users logged out per s", "simulated time (min)"] {
+    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5m", "latency p99 (ms)", "logouts per s", "simulated time (min)"] {
         assert!(crash("timeline").contains(&svg_text(text)), "crash-test timeline shows {text}");
     }
     let servers = read(&out.path().join("mega-proxy/servers.svg"));

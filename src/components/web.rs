@@ -498,6 +498,8 @@ pub struct SeriesRow {
     pub jobs_queued: u32,
     /// Requests of the abusive client the rate limit let through.
     pub abuser_allowed: u64,
+    /// What the running fleet costs per hour at the end of the bucket.
+    pub cost_per_hour: f64,
 }
 
 #[inline(always)]
@@ -700,6 +702,7 @@ impl WebTier {
         }
         let n = self.initial_count as u32;
         self.rec.on_fleet_change(SimTime::ZERO, n, n);
+        self.note_cost(SimTime::ZERO);
     }
 
     // ----- the fleet -------------------------------------------------------------------
@@ -729,6 +732,13 @@ impl WebTier {
             }
             s.running_since = if keep_running { Some(now) } else { None };
         }
+        self.note_cost(now);
+    }
+
+    /// Records what the running instances cost per hour from now on.
+    fn note_cost(&mut self, now: SimTime) {
+        let per_hour: f64 = self.servers.iter().filter(|s| s.running_since.is_some()).map(|s| if s.spot { self.fleet.spot_per_hour } else { self.fleet.on_demand_per_hour }).sum();
+        self.rec.on_fleet_cost(now, per_hour);
     }
 
     fn running(&self) -> usize {
@@ -752,6 +762,7 @@ impl WebTier {
             self.schedule_spot_interruption(sched, server);
         }
         self.fleet_stats.instances_max = self.fleet_stats.instances_max.max(self.running() as u32);
+        self.note_cost(now);
     }
 
     /// Takes an instance out of rotation; after `drain` it stops (and, in a deploy, a new
@@ -2251,12 +2262,13 @@ impl WebTier {
 
         let step = rec.step().0.max(1);
         let mut series = Vec::with_capacity(rec.buckets.len());
-        let (mut up, mut rot, mut queued) = (0, 0, 0);
+        let (mut up, mut rot, mut queued, mut cost) = (0, 0, 0, 0.0);
         let last = ((end.0.saturating_sub(1)) / step).min(rec.buckets.len() as u64 - 1) as usize;
         for (i, b) in rec.buckets.iter().enumerate().take(last + 1) {
             up = b.servers_up.unwrap_or(up);
             rot = b.servers_in_rotation.unwrap_or(rot);
             queued = b.jobs_queued.unwrap_or(queued);
+            cost = b.cost_per_hour.unwrap_or(cost);
             series.push(SeriesRow {
                 t_s: (i as u64 * step) as f64 / 1e9,
                 sent: b.sent,
@@ -2269,6 +2281,7 @@ impl WebTier {
                 logouts: b.logouts,
                 jobs_queued: queued,
                 abuser_allowed: b.abuser_allowed,
+                cost_per_hour: cost,
             });
         }
         let mut fired: Vec<&Firing> = self.fired.values().filter(|f| f.at < self.fire_until).collect();

@@ -82,6 +82,8 @@ pub struct Bucket {
     pub jobs_queued: Option<u32>,
     /// Requests of the abusive client that the rate limit let through.
     pub abuser_allowed: u64,
+    /// What the running fleet costs per hour (the last value set in the bucket).
+    pub cost_per_hour: Option<f64>,
 }
 
 /// Per-server counters.
@@ -243,6 +245,10 @@ impl Recorder {
             self.check_ns.saturating_record(took.0);
             self.check_sum_ns += took.0 as u128;
         }
+    }
+
+    pub fn on_fleet_cost(&mut self, now: SimTime, per_hour: f64) {
+        self.bucket(now).cost_per_hour = Some(per_hour);
     }
 
     pub fn on_abuser_allowed(&mut self, now: SimTime) {

@@ -480,6 +480,7 @@ struct Point {
     in_rotation: f64,
     jobs_queued: f64,
     abuser_allowed_per_s: f64,
+    cost_per_hour: f64,
 }
 
 /// Merges the buckets of a series `k` at a time.
@@ -499,6 +500,7 @@ fn merge_buckets(rows: &[SeriesRow], step_s: f64, k: usize) -> Vec<Point> {
                 in_rotation: c.last().map_or(0.0, |r| r.servers_in_rotation as f64),
                 jobs_queued: c.iter().map(|r| r.jobs_queued).max().unwrap_or(0) as f64,
                 abuser_allowed_per_s: sum(|r| r.abuser_allowed),
+                cost_per_hour: c.last().map_or(0.0, |r| r.cost_per_hour),
             }
         })
         .collect()
@@ -585,21 +587,22 @@ const TIME_AXIS: u32 = 44;
 impl Timeline<'_> {
     fn measures(&self) -> Vec<Measure> {
         let mut m: Vec<Measure> = vec![
-            ("ok responses per s", |p| Some(p.ok_per_s)),
-            ("failed requests per s", |p| Some(p.failed_per_s)),
+            ("ok per s", |p| Some(p.ok_per_s)),
+            ("failed per s", |p| Some(p.failed_per_s)),
             ("latency p99 (ms)", |p| p.p99_ms),
         ];
         let logouts = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.logouts > 0));
         if logouts {
-            m.push(("users logged out per s", |p| Some(p.logouts_per_s)));
+            m.push(("logouts per s", |p| Some(p.logouts_per_s)));
         }
         let fleet_moves = self.model.variants.iter().any(|v| v.system.fleet.autoscale || v.system.fleet.deploy.is_some() || v.system.fleet.spot_share > 0.0);
         if fleet_moves {
-            m.push(("instances in rotation", |p| Some(p.in_rotation)));
+            m.push(("in rotation", |p| Some(p.in_rotation)));
+            m.push(("cost per hour", |p| Some(p.cost_per_hour)));
         }
         let queued = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.jobs_queued > 0));
         if queued {
-            m.push(("jobs waiting in the queue", |p| Some(p.jobs_queued)));
+            m.push(("jobs queued", |p| Some(p.jobs_queued)));
         }
         let abuser = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.abuser_allowed > 0));
         if abuser {

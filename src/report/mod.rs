@@ -82,7 +82,7 @@ pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, ru
 /// The per-bucket series of every variant and replication, in long format.
 pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation", "logouts", "jobs_queued", "abuser_allowed"]).expect("write to memory");
+    w.write_record(["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation", "logouts", "jobs_queued", "abuser_allowed", "cost_per_hour"]).expect("write to memory");
     for (v, reps) in runs.iter().enumerate() {
         for (rep, run) in reps.iter().enumerate() {
             for row in &run.series {
@@ -100,6 +100,7 @@ pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
                     row.logouts.to_string(),
                     row.jobs_queued.to_string(),
                     row.abuser_allowed.to_string(),
+                    format!("{:.4}", row.cost_per_hour),
                 ])
                 .expect("write to memory");
             }
