@@ -923,7 +923,8 @@ impl WebTier {
                     }
                 }
                 Kind::ReadFile => self.upload_stats.reads += 1,
-                Kind::Page | Kind::AddToCart => {
+                // Ordinary requests apart from long ones: only where long ones exist.
+                Kind::Page | Kind::AddToCart if self.uploads.is_some() || self.jobs.is_some() => {
                     self.page_times.saturating_record(took);
                 }
                 _ => {}
@@ -2131,8 +2132,10 @@ impl WebTier {
         m.insert("redis.keys".into(), self.redis.kv.len() as f64);
         m.insert("requests.retried_after_failure".into(), self.counts.retried_after_failure as f64);
         let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
-        m.insert("page_latency_ms.p50".into(), ms(&self.page_times, 0.5));
-        m.insert("page_latency_ms.p99".into(), ms(&self.page_times, 0.99));
+        if self.uploads.is_some() || self.jobs.is_some() {
+            m.insert("page_latency_ms.p50".into(), ms(&self.page_times, 0.5));
+            m.insert("page_latency_ms.p99".into(), ms(&self.page_times, 0.99));
+        }
         if self.fleet.autoscale || self.fleet.spot_share > 0.0 || self.fleet.deploy.is_some() || self.profile.is_some() {
             let f = &self.fleet_stats;
             let hours = end.as_secs_f64() / 3600.0;
