@@ -119,8 +119,8 @@ enum Kind {
 struct Request {
     sent_at: SimTime,
     enqueued_at: SimTime,
+    /// When the current check (rate limit, then auth) started.
     auth_start: SimTime,
-    check_start: SimTime,
     /// A Redis fixed window's count, between INCR and EXPIRE.
     limit_count: u32,
     /// CPU time of the long job this request submits.
@@ -128,8 +128,6 @@ struct Request {
     /// Uploads: bytes; reads: which file.
     bytes: u64,
     file: u32,
-    /// Time the worker waits on transfers (not CPU).
-    io_wait: SimDuration,
     /// Pre-signed transfers: the client's own leg to S3 is done.
     s3_leg_done: bool,
     service: SimDuration,
@@ -983,7 +981,6 @@ impl WebTier {
         let now = sched.now();
         let spec = self.rate_limit.clone().expect("a rate limit");
         let key = self.limit_key(req);
-        self.requests[req as usize].check_start = now;
         match (spec.store, spec.commands) {
             (LimitStore::Local, _) => {
                 let map = &mut self.local_limits[server as usize];
@@ -1031,7 +1028,8 @@ impl WebTier {
         let now = sched.now();
         let r = &self.requests[req as usize];
         let (user, sent_at) = (r.user, r.sent_at);
-        self.rec.on_check(sent_at, now.since(r.check_start));
+        // The check started when the worker took the request (auth_start until auth resets it).
+        self.rec.on_check(sent_at, now.since(r.auth_start));
         let counted = self.rec.counts(sent_at);
         if user == self.abuser_id {
             if allowed {
@@ -1161,12 +1159,10 @@ impl WebTier {
             sent_at: now,
             enqueued_at: now,
             auth_start: now,
-            check_start: now,
             limit_count: 0,
             job_cpu,
             bytes,
             file,
-            io_wait: SimDuration::ZERO,
             s3_leg_done: false,
             service,
             extra_cpu: SimDuration::ZERO,
@@ -1561,7 +1557,6 @@ impl WebTier {
         };
         let r = &mut self.requests[req as usize];
         r.extra_cpu = r.extra_cpu + cpu;
-        r.io_wait = wait;
         let hold = r.service + r.extra_cpu + wait;
         if kind == Kind::Upload && u.store != UploadStore::Presigned && self.rec.counts(r.sent_at) {
             self.upload_stats.server_bytes += bytes;
