@@ -64,8 +64,8 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
         summary["title"].as_str().unwrap().to_string()
     };
     let expected: [(&str, &[&str]); 3] = [
-        ("crash-test", &["variants", "timeline", "servers", "auth-latency", "topology"]),
-        ("mega-proxy", &["variants", "timeline", "servers", "topology"]),
+        ("crash-test", &["variants", "timeline", "servers", "latency-cdf", "topology"]),
+        ("mega-proxy", &["variants", "timeline", "servers", "latency-cdf", "topology"]),
         ("sticky-hashing", &["variants", "timeline", "topology"]),
     ];
     for (model, charts) in expected {
@@ -84,12 +84,14 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     let crash = |chart: &str| read(&out.path().join("crash-test").join(format!("{chart}.svg")));
     assert!(crash("variants").contains("users logged out (% of active)"));
     assert!(crash("variants").contains("latency p99 (ms)") && crash("variants").contains("failed requests"));
-    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5m", "latency p99 (ms)", "logouts per s", "simulated time (min)"] {
+    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5m", "latency p99 (ms)", "logouts per s", "time (min)"] {
         assert!(crash("timeline").contains(&svg_text(text)), "crash-test timeline shows {text}");
     }
     let servers = read(&out.path().join("mega-proxy/servers.svg"));
     assert!(servers.contains("busiest: server-") && servers.contains("ip-hash-sticky"), "mega-proxy per-server chart");
-    assert!(crash("auth-latency").contains("p99.9"), "auth percentiles");
+    for text in ["whole request (ms, log scale)", "checking the session or token (ms, log scale)", "sticky-memory (no check)", "share of requests at most this slow"] {
+        assert!(crash("latency-cdf").contains(&svg_text(text)), "crash-test latency CDF shows {text}");
+    }
 
     let html = read(&out.path().join("index.html"));
     assert!(html.starts_with("<!doctype html>"));
@@ -120,6 +122,39 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
         rows += 1;
     }
     assert!(rows >= 40, "{rows} rows compared");
+}
+
+/// Each scenario's own measure over time, and the chart that fits it, for the models
+/// whose story is not requests and latency alone.
+#[test]
+fn scenario_charts_show_the_scenarios_own_measures() {
+    let out = tempfile::tempdir().unwrap();
+    run_models(out.path(), &["long-jobs", "websockets", "autoscaling", "rate-limits", "jwt-revocation", "session-latency"]);
+    let chart = |model: &str, chart: &str| read(&out.path().join(model).join(format!("{chart}.svg")));
+    let expected: [(&str, &str, &[&str]); 7] = [
+        ("long-jobs", "timeline", &["jobs queued", "latency p99 (ms, log scale)"]),
+        ("websockets", "timeline", &["messages delivered (%)", "reconnects per s"]),
+        ("autoscaling", "timeline", &["in rotation", "cost per hour", "failed per s"]),
+        ("rate-limits", "timeline", &["abuser allowed per s", "Redis down at 2m for 30s"]),
+        ("jwt-revocation", "exposure", &["jwt-only", "exposure mean", "seconds the fired user still got in after the ban"]),
+        ("session-latency", "latency-cdf", &["checking the session or token (ms, log scale)", "jwt-hs256", "redis-110k"]),
+        ("long-jobs", "variants", &["page latency p99 (ms)", "job results nobody received"]),
+    ];
+    for (model, name, texts) in expected {
+        let svg = chart(model, name);
+        for text in texts {
+            assert!(svg.contains(&svg_text(text)), "{model}/{name}.svg shows {text}");
+        }
+    }
+    // Page latency is all the latency long-jobs has, so its panel is not drawn twice.
+    assert!(!chart("long-jobs", "variants").contains(">latency p99 (ms)<"), "long-jobs repeats page latency as latency");
+    // The topology pictures the variant with the queue and its workers.
+    assert!(chart("long-jobs", "topology").contains("variant queue"), "long-jobs topology is the queue variant");
+    // Servers come and go in autoscaling: no per-server shares.
+    assert!(!out.path().join("autoscaling/servers.svg").exists(), "autoscaling has no per-server chart");
+    // Rate limits keep only the variants whose shares are uneven (and the first).
+    let servers = chart("rate-limits", "servers");
+    assert!(servers.contains("local-ip-hash") && !servers.contains("redis-gcra") && servers.contains("variants with even shares left out"), "rate-limits per-server chart");
 }
 
 /// Opens the page in headless Chromium: every image must load and the console must

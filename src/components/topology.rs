@@ -4,6 +4,7 @@
 
 use crate::engine::Distribution;
 use crate::scenario::model::{System, Workload};
+use crate::scenario::raw::UploadStore;
 use petgraph::dot::{Config, Dot};
 use petgraph::graph::{Graph, NodeIndex};
 use std::fmt::Write;
@@ -16,11 +17,25 @@ pub enum Node {
     Server { name: String, cores: u32 },
     Redis,
     Database { connections: u32 },
+    /// Object storage for uploads; `direct` when clients upload with pre-signed URLs.
+    S3 { direct: bool },
+    JobQueue { visibility_timeout: crate::engine::SimDuration },
+    Workers { count: u32 },
 }
 
 #[derive(Clone, Debug)]
 pub struct Hop {
     pub latency: Distribution,
+}
+
+impl Hop {
+    /// The hop's latency in words; empty for a hop the model gives no latency.
+    pub fn label(&self) -> String {
+        match self.latency {
+            Distribution::Constant { value: 0.0 } => String::new(),
+            ref d => describe(d),
+        }
+    }
 }
 
 pub struct Topology {
@@ -30,6 +45,9 @@ pub struct Topology {
     pub servers: Vec<NodeIndex>,
     pub redis: Option<NodeIndex>,
     pub database: Option<NodeIndex>,
+    pub s3: Option<NodeIndex>,
+    pub queue: Option<NodeIndex>,
+    pub workers: Option<NodeIndex>,
 }
 
 impl Topology {
@@ -66,17 +84,47 @@ impl Topology {
             }
             d
         });
-        Topology { graph: g, clients, lb, servers, redis, database }
+        let s3 = system.uploads.as_ref().filter(|u| u.store != UploadStore::LocalDisk).map(|u| {
+            let direct = u.store == UploadStore::Presigned;
+            let n = g.add_node(Node::S3 { direct });
+            let hop = Hop { latency: u.s3_first_byte.clone() };
+            if direct {
+                g.add_edge(clients, n, hop);
+            } else {
+                for &s in &servers {
+                    g.add_edge(s, n, hop.clone());
+                }
+            }
+            n
+        });
+        // The queue is a managed service reached at no modelled latency.
+        let no_latency = Hop { latency: Distribution::Constant { value: 0.0 } };
+        let (queue, workers) = match system.jobs.as_ref().filter(|j| j.queued) {
+            Some(j) => {
+                let q = g.add_node(Node::JobQueue { visibility_timeout: j.visibility_timeout });
+                for &s in &servers {
+                    g.add_edge(s, q, no_latency.clone());
+                }
+                let w = g.add_node(Node::Workers { count: j.workers });
+                g.add_edge(q, w, no_latency.clone());
+                (Some(q), Some(w))
+            }
+            None => (None, None),
+        };
+        Topology { graph: g, clients, lb, servers, redis, database, s3, queue, workers }
     }
 
     /// The nodes in columns from clients to back ends, for drawing.
     pub fn layers(&self) -> Vec<Vec<NodeIndex>> {
         let mut first = vec![self.clients];
         first.extend(self.graph.node_indices().filter(|&n| matches!(self.graph[n], Node::Proxy { .. })));
-        let back: Vec<NodeIndex> = self.redis.into_iter().chain(self.database).collect();
+        let back: Vec<NodeIndex> = self.redis.into_iter().chain(self.database).chain(self.s3).chain(self.queue).collect();
         let mut layers = vec![first, vec![self.lb], self.servers.clone()];
         if !back.is_empty() {
             layers.push(back);
+        }
+        if let Some(w) = self.workers {
+            layers.push(vec![w]);
         }
         layers
     }
@@ -90,6 +138,9 @@ impl Topology {
             Node::Server { name, cores } => vec![format!("{name} ({cores} cores)")],
             Node::Redis => vec!["Redis".into(), "one command thread".into()],
             Node::Database { connections } => vec!["database".into(), format!("{connections} connections")],
+            Node::S3 { direct } => vec!["S3".into(), if *direct { "clients upload directly".into() } else { "uploads via the servers".into() }],
+            Node::JobQueue { visibility_timeout } => vec!["job queue".into(), format!("visibility {visibility_timeout}")],
+            Node::Workers { count } => vec![format!("{count} workers")],
         }
     }
 
@@ -108,8 +159,11 @@ impl Topology {
             Node::Server { name, cores } => format!("{name}\\n{cores} cores"),
             Node::Redis => "Redis".to_string(),
             Node::Database { connections } => format!("database\\n{connections} connections"),
+            Node::S3 { direct } => format!("S3\\n{}", if *direct { "clients upload directly" } else { "uploads via the servers" }),
+            Node::JobQueue { visibility_timeout } => format!("job queue\\nvisibility {visibility_timeout}"),
+            Node::Workers { count } => format!("{count} workers"),
         };
-        let edge_attrs = |_: &Graph<Node, Hop>, e: petgraph::graph::EdgeReference<'_, Hop>| format!("label=\"{}\"", describe(&e.weight().latency));
+        let edge_attrs = |_: &Graph<Node, Hop>, e: petgraph::graph::EdgeReference<'_, Hop>| format!("label=\"{}\"", e.weight().label());
         let node_attrs = |_: &Graph<Node, Hop>, (_, n): (NodeIndex, &Node)| format!("label=\"{}\" shape=box", label(n));
         let dot = Dot::with_attr_getters(&self.graph, &[Config::EdgeNoLabel, Config::NodeNoLabel], &edge_attrs, &node_attrs);
         let mut s = String::new();

@@ -19,7 +19,7 @@ use super::station::Station;
 use super::topology::Topology;
 use super::ReqId;
 use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, SimTime, World};
-use crate::metrics::recorder::put_distribution;
+use crate::metrics::recorder::{put_distribution, quantiles_ms};
 use crate::metrics::{FailReason, Metrics, Recorder};
 use crate::policies::{BlocklistMode, CartStoreKind, FailMode, LimitState, SessionStoreKind};
 use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, FleetSpec, HealthCheck, JobsSpec, Profile, RateLimitSpec, SessionSpec, System, UploadSpec, Workload, WsSpec};
@@ -478,6 +478,10 @@ pub struct RunResult {
     /// Revocation: each fired user's exposure (seconds from the ban to the last request
     /// that got in), in the order they were fired.
     pub exposures_s: Vec<f64>,
+    /// Request latency and time checking the session (ms) at
+    /// [`cdf_quantiles`](crate::metrics::recorder::cdf_quantiles), for the CDF chart.
+    pub latency_quantiles_ms: Vec<f64>,
+    pub auth_quantiles_ms: Vec<f64>,
 }
 
 /// One row of `timeseries.csv`.
@@ -498,6 +502,10 @@ pub struct SeriesRow {
     pub abuser_allowed: u64,
     /// What the running fleet costs per hour at the end of the bucket.
     pub cost_per_hour: f64,
+    /// WebSocket messages sent in the bucket, those of them delivered, and reconnects.
+    pub ws_sent: u64,
+    pub ws_delivered: u64,
+    pub ws_reconnects: u64,
 }
 
 #[inline(always)]
@@ -1695,6 +1703,7 @@ impl WebTier {
         if self.rec.counts(now) {
             self.ws_stats.sent += 1;
         }
+        self.rec.on_ws_message(now, false);
         if ws.mode != WsMode::Gateway && !self.ws_conn[sender as usize].connected {
             return self.ws_drop(msg); // the sender is offline, reconnecting
         }
@@ -1767,6 +1776,7 @@ impl WebTier {
             self.ws_stats.delivered += 1;
             self.ws_times.saturating_record(sched.now().since(m.sent_at).0.max(1));
         }
+        self.rec.on_ws_message(m.sent_at, true);
         self.ws_free.push(msg);
     }
 
@@ -1796,6 +1806,7 @@ impl WebTier {
         if self.rec.counts(now) {
             self.ws_stats.reconnects += 1;
         }
+        self.rec.on_ws_reconnect(now);
         let key = RouteKey { user, ip: self.population.ip_of(user) };
         match self.lb.route(&key, &mut self.rng.routing) {
             Some(s) if self.servers[s as usize].state == ServerState::Up => {
@@ -2280,12 +2291,17 @@ impl WebTier {
                 jobs_queued: queued,
                 abuser_allowed: b.abuser_allowed,
                 cost_per_hour: cost,
+                ws_sent: b.ws_sent,
+                ws_delivered: b.ws_delivered,
+                ws_reconnects: b.ws_reconnects,
             });
         }
         let mut fired: Vec<&Firing> = self.fired.values().filter(|f| f.at < self.fire_until).collect();
         fired.sort_by_key(|f| f.at);
         let exposures_s = fired.iter().map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64())).collect();
-        RunResult { metrics: m, series, exposures_s }
+        let latency_quantiles_ms = quantiles_ms(&self.rec.latency_ns);
+        let auth_quantiles_ms = quantiles_ms(&self.rec.auth_ns);
+        RunResult { metrics: m, series, exposures_s, latency_quantiles_ms, auth_quantiles_ms }
     }
 }
 

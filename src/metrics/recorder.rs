@@ -84,6 +84,11 @@ pub struct Bucket {
     pub abuser_allowed: u64,
     /// What the running fleet costs per hour (the last value set in the bucket).
     pub cost_per_hour: Option<f64>,
+    /// WebSocket messages sent in the bucket, and how many of those reached their receiver.
+    pub ws_sent: u64,
+    pub ws_delivered: u64,
+    /// WebSocket clients reconnecting after losing their server.
+    pub ws_reconnects: u64,
 }
 
 /// Per-server counters.
@@ -251,6 +256,20 @@ impl Recorder {
         self.bucket(now).cost_per_hour = Some(per_hour);
     }
 
+    /// A WebSocket message sent at `sent_at`; `delivered` once it reaches its receiver.
+    pub fn on_ws_message(&mut self, sent_at: SimTime, delivered: bool) {
+        let b = self.bucket(sent_at);
+        if delivered {
+            b.ws_delivered += 1;
+        } else {
+            b.ws_sent += 1;
+        }
+    }
+
+    pub fn on_ws_reconnect(&mut self, now: SimTime) {
+        self.bucket(now).ws_reconnects += 1;
+    }
+
     pub fn on_abuser_allowed(&mut self, now: SimTime) {
         self.bucket(now).abuser_allowed += 1;
     }
@@ -283,6 +302,22 @@ impl Recorder {
 
 /// Flat, ordered metrics of one run: the currency of summaries, tables and sweeps.
 pub type Metrics = BTreeMap<String, f64>;
+
+/// The quantiles at which a latency's distribution is kept for its CDF chart: the
+/// minimum, every percent, then finer into the tail, and the maximum.
+pub fn cdf_quantiles() -> Vec<f64> {
+    let mut q: Vec<f64> = (0..100).map(|i| i as f64 / 100.0).collect();
+    q.extend([0.995, 0.999, 0.9995, 0.9999, 1.0]);
+    q
+}
+
+/// A histogram's values (ms) at [`cdf_quantiles`]; empty when nothing was recorded.
+pub fn quantiles_ms(h: &Histogram<u64>) -> Vec<f64> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    cdf_quantiles().into_iter().map(|q| h.value_at_quantile(q) as f64 / 1e6).collect()
+}
 
 /// Adds `mean, p50, p90, p99, p999, max` of a histogram in milliseconds under `prefix`.
 pub fn put_distribution(m: &mut Metrics, prefix: &str, h: &Histogram<u64>, sum_ns: u128) {

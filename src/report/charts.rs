@@ -11,7 +11,10 @@
 //! - [`Timeline`]: one row per variant, one column per measure over time, each row with
 //!   its own faults marked and the warm-up shaded;
 //! - [`ServerShares`]: the share of requests each server got, one row per variant;
-//! - [`Percentiles`]: p50, p90, p99 and p99.9 of a latency per variant, on a log axis.
+//! - [`LatencyCdf`]: the distribution of request latency (and of the session check)
+//!   per variant, on a log axis;
+//! - [`ExposureHistogram`]: how long each fired user kept getting in;
+//! - [`TopologyPicture`]: the system drawn from its graph.
 
 use crate::components::web::{RunResult, SeriesRow};
 use crate::metrics::{Estimate, ModelSummary};
@@ -266,6 +269,7 @@ pub const HEADLINE: &[MetricAxis] = &[
     metric("carts.lost", "carts lost", Unit::Count, true),
     metric("files.lost", "uploaded files lost", Unit::Count, true),
     metric("reads.not_found_share", "file reads not found (%)", Unit::Share, true),
+    metric("page_latency_ms.p99", "page latency p99 (ms)", Unit::Ms, true),
     metric("jobs.lost", "jobs lost", Unit::Count, true),
     metric("jobs.completed_after_client_left", "job results nobody received", Unit::Count, true),
     metric("jobs.run_twice", "jobs run twice", Unit::Count, true),
@@ -313,9 +317,17 @@ fn differs(s: &ModelSummary, key: &str) -> bool {
 
 /// The panels of the side-by-side chart: up to `max` of the model's own metrics that
 /// differ between its variants, then p99 latency and failed requests.
+/// A panel that repeats another's numbers (page latency is all the latency there is
+/// when no long request completes) is left out, and another of the model's own takes
+/// its place.
 pub fn panel_metrics(s: &ModelSummary, max: usize) -> Vec<&'static MetricAxis> {
-    let mut out: Vec<&'static MetricAxis> = HEADLINE.iter().filter(|m| differs(s, m.key)).take(max).collect();
-    out.extend(ALWAYS.iter().filter(|m| s.variants.iter().any(|v| v.metrics.contains_key(m.key))));
+    let values = |m: &MetricAxis| (0..s.variants.len()).map(|v| value_of(s, v, m.key)).collect::<Vec<_>>();
+    let always: Vec<&'static MetricAxis> = ALWAYS.iter().filter(|m| s.variants.iter().any(|v| v.metrics.contains_key(m.key))).collect();
+    let own: Vec<&'static MetricAxis> = HEADLINE.iter().filter(|m| differs(s, m.key)).collect();
+    let repeated = always.iter().filter(|a| own.iter().take(max).any(|m| values(m) == values(a))).count();
+    let mut out: Vec<&'static MetricAxis> = own.into_iter().take(max + repeated).collect();
+    let kept: Vec<&'static MetricAxis> = always.into_iter().filter(|a| !out.iter().any(|m| values(m) == values(a))).collect();
+    out.extend(kept);
     out
 }
 
@@ -481,6 +493,9 @@ struct Point {
     jobs_queued: f64,
     abuser_allowed_per_s: f64,
     cost_per_hour: f64,
+    /// Share of the WebSocket messages sent in the span that were delivered (%).
+    ws_delivered_pct: Option<f64>,
+    ws_reconnects_per_s: f64,
 }
 
 /// Merges the buckets of a series `k` at a time.
@@ -501,6 +516,11 @@ fn merge_buckets(rows: &[SeriesRow], step_s: f64, k: usize) -> Vec<Point> {
                 jobs_queued: c.iter().map(|r| r.jobs_queued).max().unwrap_or(0) as f64,
                 abuser_allowed_per_s: sum(|r| r.abuser_allowed),
                 cost_per_hour: c.last().map_or(0.0, |r| r.cost_per_hour),
+                ws_delivered_pct: {
+                    let sent: u64 = c.iter().map(|r| r.ws_sent).sum();
+                    (sent > 0).then(|| 100.0 * c.iter().map(|r| r.ws_delivered).sum::<u64>() as f64 / sent as f64)
+                },
+                ws_reconnects_per_s: sum(|r| r.ws_reconnects),
             }
         })
         .collect()
@@ -525,6 +545,13 @@ fn fault_span(f: &Fault) -> (f64, f64) {
         FaultAction::KillWorker { .. } => 0.0,
     };
     (f.at.as_secs_f64(), lasting)
+}
+
+/// A line wider than one pixel as separate segments. The bitmap backend joins a wide
+/// polyline with unlimited mitres, so a sharp spike would be drawn far past its value
+/// (even above the plot); segments have no joins to overshoot.
+fn thick_segments(line: &[(f64, f64)], style: ShapeStyle) -> impl Iterator<Item = PathElement<(f64, f64)>> + '_ {
+    line.windows(2).map(move |w| PathElement::new(vec![w[0], w[1]], style))
 }
 
 type Measure = (&'static str, fn(&Point) -> Option<f64>);
@@ -603,6 +630,11 @@ impl Timeline<'_> {
         let queued = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.jobs_queued > 0));
         if queued {
             m.push(("jobs queued", |p| Some(p.jobs_queued)));
+        }
+        let websockets = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.ws_sent > 0));
+        if websockets {
+            m.push(("messages delivered (%)", |p| p.ws_delivered_pct));
+            m.push(("reconnects per s", |p| Some(p.ws_reconnects_per_s)));
         }
         let abuser = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.abuser_allowed > 0));
         if abuser {
@@ -701,7 +733,7 @@ impl Chart for Timeline<'_> {
                     .light_line_style(TRANSPARENT)
                     .axis_style(AXIS);
                 if last {
-                    mesh.x_desc(format!("simulated time ({t_unit})")).axis_desc_style(label_style());
+                    mesh.x_desc(format!("time ({t_unit})")).axis_desc_style(label_style());
                 }
                 mesh.draw()?;
                 for f in &variant.system.faults {
@@ -728,7 +760,7 @@ impl Chart for Timeline<'_> {
                     } else if s.len() == 1 {
                         chart.draw_series(std::iter::once(Circle::new(s[0], 2, c.filled())))?;
                     } else {
-                        chart.draw_series(LineSeries::new(s, c.stroke_width(2)))?;
+                        chart.draw_series(thick_segments(&s, c.stroke_width(2)))?;
                     }
                 }
             }
@@ -742,16 +774,28 @@ impl Chart for Timeline<'_> {
 
 /// Server names in `server.<name>.<suffix>` keys, by number.
 fn server_names(s: &ModelSummary, suffix: &str) -> Vec<String> {
-    let mut servers: Vec<String> = s.variants[0].metrics.keys().filter_map(|k| k.strip_prefix("server.").and_then(|r| r.strip_suffix(&format!(".{suffix}")))).map(String::from).collect();
+    let mut servers: Vec<String> = s.variants.iter().flat_map(|v| v.metrics.keys()).filter_map(|k| k.strip_prefix("server.").and_then(|r| r.strip_suffix(&format!(".{suffix}")))).map(String::from).collect();
     servers.sort_by_key(|n| n.trim_start_matches("server-").parse::<u32>().unwrap_or(0));
+    servers.dedup();
     servers
+}
+
+/// The servers of variant `v` (of `all`), with their share of routed requests.
+fn shares_of<'s>(s: &ModelSummary, v: usize, all: &'s [String]) -> Vec<(usize, &'s str, Estimate)> {
+    all.iter().enumerate().filter_map(|(i, srv)| s.variants[v].metrics.get(&format!("server.{srv}.routed_share")).map(|e| (i, srv.as_str(), *e))).collect()
 }
 
 /// Whether some server of some variant got a share more than 10% away from an even one.
 pub fn uneven_shares(s: &ModelSummary) -> bool {
-    let servers = server_names(s, "routed_share");
-    let even = 1.0 / servers.len().max(1) as f64;
-    !servers.is_empty() && (0..s.variants.len()).any(|v| servers.iter().any(|srv| ((value_of(s, v, &format!("server.{srv}.routed_share")).unwrap_or(0.0) - even) / even).abs() > 0.1))
+    (0..s.variants.len()).any(|v| uneven_variant(s, v))
+}
+
+/// Whether some server's share in variant `v` is more than 10% off an even share.
+fn uneven_variant(s: &ModelSummary, v: usize) -> bool {
+    let all = server_names(s, "routed_share");
+    let shares = shares_of(s, v, &all);
+    let even = 1.0 / shares.len().max(1) as f64;
+    shares.iter().any(|(_, _, e)| ((e.mean - even) / even).abs() > 0.1)
 }
 
 /// The share of routed requests per server, one row of bars per variant, with the even
@@ -762,9 +806,23 @@ pub struct ServerShares<'a> {
 
 const SHARE_ROW: u32 = 96;
 
+impl ServerShares<'_> {
+    /// The variants drawn: all of up to four; past that the first (for reference) and
+    /// those with an uneven spread, so a dozen rows of even bars do not hide the one
+    /// that matters.
+    fn shown(&self) -> Vec<usize> {
+        let s = self.summary;
+        let n = s.variants.len();
+        if n <= 4 {
+            return (0..n).collect();
+        }
+        (0..n).filter(|&v| v == 0 || uneven_variant(s, v)).collect()
+    }
+}
+
 impl Chart for ServerShares<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, TITLE_BAND + self.summary.variants.len() as u32 * SHARE_ROW + TIME_AXIS)
+        (WIDTH, TITLE_BAND + self.shown().len() as u32 * SHARE_ROW + TIME_AXIS)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -774,23 +832,28 @@ impl Chart for ServerShares<'_> {
         let s = self.summary;
         let servers = server_names(s, "routed_share");
         let ns = servers.len().max(1);
-        let even = 100.0 / ns as f64;
-        let area = titled(root, &s.title, &format!("{}: share of routed requests per server (%); dashed: an even share, {}%", s.model, tick(even, even)))?;
-        let value = |v: usize, srv: &str| estimate(s, v, &format!("server.{srv}.routed_share"));
-        let top = (0..s.variants.len()).flat_map(|v| servers.iter().map(move |srv| (v, srv))).map(|(v, srv)| value(v, srv).high() * 100.0).fold(even, f64::max) * 1.22;
+        let shown = self.shown();
+        let even = |v: usize| 100.0 / shares_of(s, v, &servers).len().max(1) as f64;
+        let evens: Vec<f64> = shown.iter().map(|&v| even(v)).collect();
+        let same_even = evens.iter().all(|e| (e - evens[0]).abs() < 1e-9);
+        let hidden = s.variants.len() - shown.len();
+        let left_out = if hidden > 0 { format!("; {hidden} variants with even shares left out") } else { String::new() };
+        let even_note = if same_even { format!("an even share, {}%", tick(evens[0], evens[0])) } else { "an even share among the variant's servers".to_string() };
+        let area = titled(root, &s.title, &format!("{}: share of routed requests per server (%); dashed: {even_note}{left_out}", s.model))?;
+        let top = shown.iter().flat_map(|&v| shares_of(s, v, &servers)).map(|(_, _, e)| e.high() * 100.0).chain(evens.iter().copied()).fold(0.0f64, f64::max) * 1.22;
         let mut rest = area;
-        let n = s.variants.len();
-        for v in 0..n {
-            let last = v + 1 == n;
+        for (row_index, &v) in shown.iter().enumerate() {
+            let last = row_index + 1 == shown.len();
             let (row, below) = rest.split_vertically(SHARE_ROW + if last { TIME_AXIS } else { 0 });
             rest = below;
             let (head, plot) = row.split_vertically(ROW_HEAD);
-            let busiest = servers.iter().max_by(|a, b| value(v, a).mean.total_cmp(&value(v, b).mean));
+            let shares = shares_of(s, v, &servers);
+            let busiest = shares.iter().max_by(|a, b| a.2.mean.total_cmp(&b.2.mean));
             let name = &s.variants[v].name;
             head.draw(&Text::new(name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
-            if let Some(b) = busiest {
+            if let Some((_, b, e)) = busiest {
                 let w = text_width(root, name, &heading_style());
-                head.draw(&Text::new(format!("busiest: {b}, {:.1}%", value(v, b).mean * 100.0), (14 + w as i32 + 12, 11), left_centre(note_style())))?;
+                head.draw(&Text::new(format!("busiest: {b}, {:.1}%", e.mean * 100.0), (14 + w as i32 + 12, 11), left_centre(note_style())))?;
             }
             let mut chart = ChartBuilder::on(&plot)
                 .margin_left(14)
@@ -816,122 +879,127 @@ impl Chart for ServerShares<'_> {
                 mesh.x_desc("server (number)").axis_desc_style(label_style());
             }
             mesh.draw()?;
-            chart.draw_series(servers.iter().enumerate().map(|(i, srv)| {
-                let x = i as f64 + 1.0;
-                Rectangle::new([(x - 0.36, 0.0), (x + 0.36, value(v, srv).mean * 100.0)], colour(v).filled())
+            chart.draw_series(shares.iter().map(|(i, _, e)| {
+                let x = *i as f64 + 1.0;
+                Rectangle::new([(x - 0.36, 0.0), (x + 0.36, e.mean * 100.0)], colour(v).filled())
             }))?;
-            for (i, srv) in servers.iter().enumerate().filter(|(_, srv)| value(v, srv).ci95.is_some_and(|h| h > 0.0)) {
-                let e = value(v, srv);
-                whisker(&chart, (e.low() * 100.0).max(0.0), e.high() * 100.0, i as f64 + 1.0, false)?;
+            for (i, _, e) in shares.iter().filter(|(_, _, e)| e.ci95.is_some_and(|h| h > 0.0)) {
+                whisker(&chart, (e.low() * 100.0).max(0.0), e.high() * 100.0, *i as f64 + 1.0, false)?;
             }
-            chart.draw_series(DashedLineSeries::new(vec![(0.5, even), (ns as f64 + 0.5, even)], 5, 4, BLACK.stroke_width(1).into()))?;
+            let last_server = shares.last().map_or(ns, |(i, _, _)| i + 1) as f64;
+            chart.draw_series(DashedLineSeries::new(vec![(0.5, even(v)), (last_server + 0.5, even(v))], 5, 4, BLACK.stroke_width(1).into()))?;
         }
         Ok(())
     }
 }
 
 /// Whether at least two variants have a latency `<prefix>.p50` above zero, with p99s
-/// more than 20% apart.
-pub fn percentiles_differ(s: &ModelSummary, prefix: &str) -> bool {
+/// more than `factor` apart.
+pub fn percentiles_differ(s: &ModelSummary, prefix: &str, factor: f64) -> bool {
     let p99: Vec<f64> = (0..s.variants.len()).filter(|&v| value_of(s, v, &format!("{prefix}.p50")).unwrap_or(0.0) > 0.0).filter_map(|v| value_of(s, v, &format!("{prefix}.p99"))).collect();
     let lo = p99.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = p99.iter().copied().fold(0.0f64, f64::max);
-    p99.len() >= 2 && hi > lo * 1.2
+    p99.len() >= 2 && hi > lo * factor
 }
 
-/// Percentiles of a latency (`<prefix>.p50/p90/p99/p999`) per variant, on a log axis.
-pub struct Percentiles<'a> {
-    pub summary: &'a ModelSummary,
-    pub prefix: &'static str,
-    /// What the latency is, for the subtitle and the axis: `time checking the session`.
-    pub label: &'static str,
+/// Latency CDFs per variant (replication 0) on a log time axis: the whole request and,
+/// when `auth` is set, beside it the time spent checking the session or token. Variants
+/// past the palette's length are dashed.
+pub struct LatencyCdf<'a> {
+    pub model: &'a Model,
+    pub runs: &'a [Vec<RunResult>],
+    pub auth: bool,
 }
 
-const QUANTILES: [(&str, &str); 4] = [("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9")];
+const CDF_PLOT: u32 = 380;
 
-impl Percentiles<'_> {
-    fn row(&self) -> u32 {
-        if self.summary.variants.len() <= 5 { 48 } else { 40 }
+impl LatencyCdf<'_> {
+    fn legend_rows(&self) -> u32 {
+        let per_row = (WIDTH as i32 - 40) / self.legend_width();
+        (self.model.variants.len() as u32).div_ceil(per_row.max(1) as u32)
+    }
+    fn legend_width(&self) -> i32 {
+        // Room for the longest name and a possible " (no check)".
+        34 + 8 * self.model.variants.iter().map(|v| v.name.len() as i32).max().unwrap_or(8) + if self.auth { 88 } else { 0 }
     }
 }
 
-/// Draws the marker of quantile `q` (circle, triangle, square, cross) at `at`.
-fn quantile_marker<DB: DrawingBackend, CT: plotters::coord::CoordTranslate>(area: &DrawingArea<DB, CT>, q: usize, at: CT::From, c: RGBColor) -> DrawResult
-where
-    DB::ErrorType: 'static,
-    CT::From: Clone + 'static,
-{
-    match q {
-        0 => area.draw(&(EmptyElement::at(at) + Circle::new((0, 0), 5, c.filled())))?,
-        1 => area.draw(&(EmptyElement::at(at) + TriangleMarker::new((0, 0), 6, c.filled())))?,
-        2 => area.draw(&(EmptyElement::at(at) + Rectangle::new([(-4, -4), (4, 4)], c.filled())))?,
-        _ => area.draw(&(EmptyElement::at(at) + Cross::new((0, 0), 4, c.stroke_width(2))))?,
-    }
-    Ok(())
-}
-
-impl Chart for Percentiles<'_> {
+impl Chart for LatencyCdf<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, TITLE_BAND + 34 + self.summary.variants.len() as u32 * self.row() + 70)
+        (WIDTH, TITLE_BAND + CDF_PLOT + 16 + 22 * self.legend_rows())
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
     where
         DB::ErrorType: 'static,
     {
-        let s = self.summary;
-        let area = titled(root, &s.title, &format!("{}: {} per request, by percentile (ms, log scale)", s.model, self.label))?;
-        let n = s.variants.len();
-        let value = |v: usize, q: &str| value_of(s, v, &format!("{}.{q}", self.prefix)).unwrap_or(0.0);
-        let measured = |v: usize| value(v, "p999") > 0.0;
-        let all: Vec<f64> = (0..n).filter(|&v| measured(v)).flat_map(|v| QUANTILES.map(|(q, _)| value(v, q))).filter(|x| *x > 0.0).collect();
-        let lo = 10f64.powf(all.iter().copied().fold(f64::INFINITY, f64::min).log10().floor());
-        // Room on the right for the numbers written after each row.
-        let hi = all.iter().copied().fold(0.0f64, f64::max) * 40.0;
-        // Legend: the marker of each percentile.
-        let (legend, plot) = area.split_vertically(34);
-        let mut x = 14;
-        legend.draw(&Text::new("markers:", (x, 14), left_centre(note_style())))?;
-        x += 74;
-        for (q, (_, name)) in QUANTILES.iter().enumerate() {
-            quantile_marker(&legend, q, (x, 14), GREY)?;
-            legend.draw(&Text::new(name.to_string(), (x + 12, 14), left_centre(label_style())))?;
-            x += 80;
+        let model = self.model;
+        let what = if self.auth { "whole request, and time checking the session or token" } else { "whole request" };
+        let area = titled(root, &model.title, &format!("{}: latency CDF per variant ({what}), replication 0", model.name))?;
+        let (plots, legend) = area.split_vertically(CDF_PLOT);
+        let first: Vec<Option<&RunResult>> = self.runs.iter().map(|r| r.first()).collect();
+        type Pick = fn(&RunResult) -> &Vec<f64>;
+        let mut panels: Vec<(&str, Pick)> = vec![("whole request", |r| &r.latency_quantiles_ms)];
+        if self.auth {
+            panels.push(("checking the session or token", |r| &r.auth_quantiles_ms));
         }
-        let name_width = 18 + s.variants.iter().map(|v| text_width(root, &v.name, &label_style())).max().unwrap_or(40);
-        let mut chart = ChartBuilder::on(&plot).margin_left(6).margin_right(18).margin_bottom(6).x_label_area_size(50).y_label_area_size(name_width).build_cartesian_2d((lo..hi).log_scale(), -0.5f64..n as f64 - 0.5)?;
-        let decade = |x: f64| (x.log10() - x.log10().round()).abs() < 1e-6;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_desc(format!("{} (ms, log scale)", self.label))
-            .axis_desc_style(label_style())
-            .x_label_style(label_style().color(&GREY))
-            .x_label_formatter(&|x| if decade(*x) { trim_zeros(&format!("{:.8}", 10f64.powf(x.log10().round()))) } else { String::new() })
-            .bold_line_style(GRID)
-            .light_line_style(RGBColor(242, 242, 242))
-            .axis_style(AXIS)
-            .draw()?;
-        for v in 0..n {
-            let y = (n - 1 - v) as f64;
-            let (px, py) = chart.backend_coord(&(lo, y));
-            root.draw(&Text::new(s.variants[v].name.clone(), (px - 8, py), right_centre(label_style())))?;
-            if !measured(v) {
-                root.draw(&Text::new("no check (nothing to look up)", (px + 8, py), left_centre(note_style())))?;
-                continue;
+        let quantiles = crate::metrics::recorder::cdf_quantiles();
+        for (panel, (label, pick)) in plots.split_evenly((1, panels.len())).iter().zip(&panels) {
+            // Variants that measured anything above zero, and the decades their values span.
+            let measured = |r: &RunResult| pick(r).last().is_some_and(|max| *max > 0.0);
+            let values: Vec<f64> = first.iter().flatten().filter(|r| measured(r)).flat_map(|r| pick(r).iter().copied()).filter(|x| *x > 0.0).collect();
+            let lo = 10f64.powf(values.iter().copied().fold(f64::INFINITY, f64::min).log10().floor());
+            let hi = 10f64.powf(values.iter().copied().fold(0.0f64, f64::max).log10().ceil());
+            // A little room past the outer decades, so their ticks are drawn.
+            let (lo, hi) = if values.is_empty() { (0.001, 1.0) } else { (lo / 1.1, hi.max(lo * 10.0) * 1.1) };
+            let decade = |x: f64| (x.log10() - x.log10().round()).abs() < 1e-6;
+            let mut chart = ChartBuilder::on(panel).margin(10).margin_right(24).x_label_area_size(44).y_label_area_size(if panels.len() == 1 { 70 } else { 56 }).build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)?;
+            chart
+                .configure_mesh()
+                .x_desc(format!("{label} (ms, log scale)"))
+                .y_desc("share of requests at most this slow")
+                .axis_desc_style(label_style())
+                .x_label_style(label_style().color(&GREY))
+                .y_label_style(label_style().color(&GREY))
+                .x_label_formatter(&|x| if decade(*x) { trim_zeros(&format!("{:.8}", 10f64.powf(x.log10().round()))) } else { String::new() })
+                .y_labels(5)
+                .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+                .bold_line_style(GRID)
+                .light_line_style(RGBColor(245, 245, 245))
+                .axis_style(AXIS)
+                .draw()?;
+            // The first variant last, on top.
+            for (v, run) in first.iter().enumerate().rev() {
+                let Some(run) = run.filter(|r| measured(r)) else { continue };
+                let line: Vec<(f64, f64)> = pick(run).iter().map(|x| x.max(lo)).zip(quantiles.iter().copied()).collect();
+                let style = colour(v).stroke_width(2);
+                if v < PALETTE.len() {
+                    chart.draw_series(thick_segments(&line, style))?;
+                } else {
+                    chart.draw_series(DashedLineSeries::new(line, 6, 4, style))?;
+                }
+            }
+        }
+        let w = self.legend_width();
+        let (mut x, mut y) = (20, 8);
+        for (v, variant) in model.variants.iter().enumerate() {
+            if x + w > WIDTH as i32 - 20 {
+                x = 20;
+                y += 22;
             }
             let c = colour(v);
-            // p50 at the top of the row down to p99.9 at the bottom, joined, so equal
-            // percentiles stack instead of hiding each other.
-            let xs: Vec<f64> = QUANTILES.iter().map(|(q, _)| value(v, q).max(lo)).collect();
-            let ys: Vec<f64> = (0..4).map(|q| y + 0.27 - 0.18 * q as f64).collect();
-            chart.draw_series(std::iter::once(PathElement::new(xs.iter().copied().zip(ys.iter().copied()).collect::<Vec<_>>(), c.stroke_width(1))))?;
-            for (q, (x, y)) in xs.iter().zip(&ys).enumerate() {
-                quantile_marker(chart.plotting_area(), q, (*x, *y), c)?;
+            if v < PALETTE.len() {
+                legend.draw(&Rectangle::new([(x, y + 6), (x + 22, y + 10)], c.filled()))?;
+            } else {
+                for dash in [x, x + 9, x + 18] {
+                    legend.draw(&Rectangle::new([(dash, y + 6), (dash + 5, y + 10)], c.filled()))?;
+                }
             }
-            let (tx, ty) = chart.backend_coord(&(xs[3], y));
-            root.draw(&Text::new(format!("p50 {}, p99 {}, p99.9 {}", Unit::Ms.format(value(v, "p50")), Unit::Ms.format(value(v, "p99")), Unit::Ms.format_with_unit(value(v, "p999"))), (tx + 14, ty), left_centre(label_style())))?;
+            // Without a session check there is nothing to plot on the right.
+            let checks = !self.auth || first[v].is_some_and(|r| r.auth_quantiles_ms.last().is_some_and(|max| *max > 0.0));
+            let name = if checks { variant.name.clone() } else { format!("{} (no check)", variant.name) };
+            legend.draw(&Text::new(name, (x + 28, y + 8), left_centre(label_style())))?;
+            x += w;
         }
         Ok(())
     }
@@ -1033,7 +1101,8 @@ impl Chart for SweepLines<'_> {
             let c = colour(k);
             let band: Vec<(f64, f64)> = pts.iter().map(|(x, e)| (*x, e.high() * self.metric.scale)).chain(pts.iter().rev().map(|(x, e)| (*x, e.low() * self.metric.scale))).collect();
             chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.2).filled())))?;
-            chart.draw_series(LineSeries::new(pts.iter().map(|(x, e)| (*x, e.mean * self.metric.scale)), c.stroke_width(3)))?;
+            let line: Vec<(f64, f64)> = pts.iter().map(|(x, e)| (*x, e.mean * self.metric.scale)).collect();
+            chart.draw_series(thick_segments(&line, c.stroke_width(3)))?;
             chart.draw_series(pts.iter().map(|(x, e)| Circle::new((*x, e.mean * self.metric.scale), 4, c.filled())))?;
         }
         let (mut x, mut y) = (20, 8);
@@ -1058,6 +1127,8 @@ impl Chart for SweepLines<'_> {
 /// an arrow per hop, the hop's latency on the first arrow of each column pair.
 pub struct TopologyPicture<'a> {
     pub title: &'a str,
+    /// The variant whose system this is.
+    pub variant: &'a str,
     pub topology: &'a crate::components::Topology,
 }
 
@@ -1077,11 +1148,13 @@ impl Chart for TopologyPicture<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let area = titled(root, self.title, "the topology: nodes of the model's graph and the latency of each hop")?;
+        use crate::components::topology::Node;
+        let area = titled(root, self.title, &format!("the topology of variant {}: nodes of the model's graph and the latency of each hop", self.variant))?;
         let layers = self.topology.layers();
         let (w, h) = area.dim_in_pixel();
         let cols = layers.len() as i32;
-        let box_w = 150;
+        // Narrower boxes when a fifth column (workers) needs the room for hop labels.
+        let box_w = if cols > 4 { 126 } else { 150 };
         let gap = (w as i32 - 40 - cols * box_w) / (cols - 1).max(1);
         let mut pos = std::collections::BTreeMap::new();
         for (c, layer) in layers.iter().enumerate() {
@@ -1104,9 +1177,12 @@ impl Chart for TopologyPicture<'_> {
             area.draw(&PathElement::new(vec![from, to], GREY.stroke_width(1)))?;
             area.draw(&Polygon::new(vec![to, (to.0 - 8, to.1 - 4), (to.0 - 8, to.1 + 4)], GREY.filled()))?;
             let layer_pair = (layers.iter().position(|l| l.contains(&a)), layers.iter().position(|l| l.contains(&b)));
-            if labelled.insert(layer_pair) {
+            let text = g[e].label();
+            // One label per pair of neighbouring columns; a hop that skips columns (clients
+            // straight to S3) would put its label on the boxes between.
+            let neighbours = matches!(layer_pair, (Some(x), Some(y)) if y == x + 1);
+            if !text.is_empty() && neighbours && labelled.insert(layer_pair) {
                 // Centred over the arrow's middle, wrapped to fit between the columns.
-                let text = crate::components::topology::describe(&g[e].latency);
                 let style = centre(label_style().color(&GREY));
                 let room = (to.0 - from.0 - 10).max(40) as u32;
                 let mut lines: Vec<String> = Vec::new();
@@ -1128,9 +1204,9 @@ impl Chart for TopologyPicture<'_> {
         }
         for (n, &(x, y, bh)) in &pos {
             let fill = match g[*n] {
-                crate::components::topology::Node::Server { .. } => PALETTE[5].mix(0.25),
-                crate::components::topology::Node::LoadBalancer { .. } => PALETTE[1].mix(0.35),
-                crate::components::topology::Node::Redis | crate::components::topology::Node::Database { .. } => PALETTE[2].mix(0.3),
+                Node::Server { .. } | Node::Workers { .. } => PALETTE[5].mix(0.25),
+                Node::LoadBalancer { .. } => PALETTE[1].mix(0.35),
+                Node::Redis | Node::Database { .. } | Node::S3 { .. } | Node::JobQueue { .. } => PALETTE[2].mix(0.3),
                 _ => PALETTE[4].mix(0.25),
             };
             area.draw(&Rectangle::new([(x, y), (x + box_w, y + bh)], fill.filled()))?;
@@ -1138,6 +1214,77 @@ impl Chart for TopologyPicture<'_> {
             for (i, line) in self.topology.label(*n).iter().enumerate() {
                 area.draw(&Text::new(line.clone(), (x + 8, y + 6 + 17 * i as i32), label_style()))?;
             }
+        }
+        Ok(())
+    }
+}
+
+
+/// Revocation: how long each fired user kept getting in, one histogram per variant
+/// (replication 0) on a shared axis.
+pub struct ExposureHistogram<'a> {
+    pub model: &'a Model,
+    pub runs: &'a [Vec<RunResult>],
+}
+
+impl Chart for ExposureHistogram<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, TITLE_BAND + (ROW_HEAD + 120) * self.model.variants.len() as u32 + 40)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = titled(root, &self.model.title, &format!("{}: fired users by seconds from the ban to their last request that got in (replication 0; each row its own count scale)", self.model.name))?;
+        let all: Vec<&Vec<f64>> = self.runs.iter().filter_map(|r| r.first()).map(|r| &r.exposures_s).collect();
+        let max = all.iter().flat_map(|v| v.iter().copied()).fold(0.0f64, f64::max).max(1.0);
+        let bins = 30usize;
+        let width = max / bins as f64 * 1.0001;
+        let counts: Vec<Vec<u32>> = all
+            .iter()
+            .map(|v| {
+                let mut c = vec![0u32; bins];
+                for x in v.iter() {
+                    c[((x / width) as usize).min(bins - 1)] += 1;
+                }
+                c
+            })
+            .collect();
+        let n = counts.len();
+        let mut rest = area;
+        for (v, c) in counts.iter().enumerate() {
+            let last = v + 1 == n;
+            let (row, below) = rest.split_vertically(ROW_HEAD + 120 + if last { 40 } else { 0 });
+            rest = below;
+            // Each row on its own count scale, so a spread-out histogram stays visible.
+            let top = c.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.15;
+            let name = &self.model.variants[v].name;
+            let mean = all[v].iter().sum::<f64>() / all[v].len().max(1) as f64;
+            let note = format!("{} fired; exposure mean {} s, max {} s", all[v].len(), crate::report::table::sig3(mean), crate::report::table::sig3(all[v].iter().copied().fold(0.0, f64::max)));
+            let (head, plot) = row.split_vertically(ROW_HEAD);
+            let name_w = text_width(root, name, &heading_style());
+            head.draw(&Text::new(name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            head.draw(&Text::new(note, (14 + name_w as i32 + 12, 11), left_centre(note_style())))?;
+            let mut chart = ChartBuilder::on(&plot).margin_left(6).margin_right(18).margin_bottom(4).x_label_area_size(if last { 40 } else { 0 }).y_label_area_size(56).build_cartesian_2d(0f64..max, 0f64..top)?;
+            let x_fmt = |x: &f64| tick(*x, max);
+            let y_fmt = |y: &f64| tick(*y, top);
+            let mut mesh = chart.configure_mesh();
+            mesh.disable_x_mesh()
+                .x_labels(if last { 8 } else { 0 })
+                .y_labels(3)
+                .x_label_formatter(&x_fmt)
+                .y_label_formatter(&y_fmt)
+                .x_label_style(label_style().color(&GREY))
+                .y_label_style(label_style().color(&GREY))
+                .bold_line_style(GRID)
+                .light_line_style(TRANSPARENT)
+                .axis_style(AXIS);
+            if last {
+                mesh.x_desc("seconds the fired user still got in after the ban").axis_desc_style(label_style());
+            }
+            mesh.draw()?;
+            chart.draw_series(c.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| Rectangle::new([(i as f64 * width, 0.0), ((i as f64 + 0.9) * width, *n as f64)], colour(v).filled())))?;
         }
         Ok(())
     }
@@ -1164,59 +1311,7 @@ mod tests {
         assert_eq!(Unit::Share.format(0.0), "0.0%");
         assert_eq!(Unit::Count.format(1893.0), "1,893");
         assert_eq!(Unit::Ms.format_with_unit(158.2), "158 ms");
-    }
-}
-
-/// Revocation: how long each fired user kept getting in, one histogram per variant
-/// (replication 0) on a shared axis.
-pub struct ExposureHistogram<'a> {
-    pub model: &'a Model,
-    pub runs: &'a [Vec<RunResult>],
-}
-
-impl Chart for ExposureHistogram<'_> {
-    fn size(&self) -> (u32, u32) {
-        (WIDTH, 80 + 150 * self.model.variants.len() as u32 + 40)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let area = titled(root, &self.model.title, &format!("{}: seconds from the ban to the last request that got in, per fired user (replication 0; each row its own count scale)", self.model.name))?;
-        let all: Vec<&Vec<f64>> = self.runs.iter().filter_map(|r| r.first()).map(|r| &r.exposures_s).collect();
-        let max = all.iter().flat_map(|v| v.iter().copied()).fold(0.0f64, f64::max).max(1.0);
-        let bins = 30usize;
-        let width = max / bins as f64 * 1.0001;
-        let counts: Vec<Vec<u32>> = all
-            .iter()
-            .map(|v| {
-                let mut c = vec![0u32; bins];
-                for x in v.iter() {
-                    c[((x / width) as usize).min(bins - 1)] += 1;
-                }
-                c
-            })
-            .collect();
-        let rows = area.split_evenly((self.model.variants.len(), 1));
-        for (v, (row, c)) in rows.iter().zip(&counts).enumerate() {
-            // Each row on its own count scale, so a spread-out histogram stays visible.
-            let top = c.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.15;
-            let name = &self.model.variants[v].name;
-            let mean = all[v].iter().sum::<f64>() / all[v].len().max(1) as f64;
-            let caption = format!("{name}: {} fired, mean {} s, max {} s", all[v].len(), crate::report::table::sig3(mean), crate::report::table::sig3(all[v].iter().copied().fold(0.0, f64::max)));
-            let mut chart = ChartBuilder::on(row).caption(caption, label_style()).margin(6).x_label_area_size(if v + 1 == counts.len() { 30 } else { 16 }).y_label_area_size(50).build_cartesian_2d(0f64..max, 0f64..top)?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_desc(if v + 1 == counts.len() { "seconds of access after the ban" } else { "" })
-                .x_label_style(label_style())
-                .y_label_style(label_style())
-                .y_labels(3)
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()?;
-            chart.draw_series(c.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| Rectangle::new([(i as f64 * width, 0.0), ((i as f64 + 0.9) * width, *n as f64)], colour(v).filled())))?;
-        }
-        Ok(())
+        assert_eq!(Unit::Number.format(104_604.4), "104,604");
+        assert_eq!(Unit::Number.format(6166.0), "6166");
     }
 }

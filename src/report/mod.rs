@@ -42,11 +42,15 @@ pub fn write_model_charts(dir: &Path, model: &Model, summary: &ModelSummary, run
     let whiskers = if summary.replications > 1 { " Whiskers: 95% confidence intervals over the replications." } else { "" };
     write_chart(dir, "variants", &format!("The variants side by side on the model's own measures, p99 latency and failed requests.{whiskers}"), &charts::VariantBars { summary, metrics }, written, &mut list)?;
     write_chart(dir, "timeline", "Each variant over time, on shared scales: responses and failures per second, p99 latency. Grey: the warm-up (left out of the statistics) and faults; dashed: the moment a fault strikes.", &charts::Timeline { model, runs }, written, &mut list)?;
-    if charts::uneven_shares(summary) {
+    // Shares per server mean little when servers come and go (autoscaling, spot, deploys).
+    let fleet_moves = model.variants.iter().any(|v| v.system.fleet.autoscale || v.system.fleet.deploy.is_some() || v.system.fleet.spot_share > 0.0);
+    if charts::uneven_shares(summary) && !fleet_moves {
         write_chart(dir, "servers", "Share of routed requests per server: a hot spot is one tall bar, a dead server a short one.", &charts::ServerShares { summary }, written, &mut list)?;
     }
-    if charts::percentiles_differ(summary, "auth_ms") {
-        write_chart(dir, "auth-latency", "Time each request spends checking its session or token, by percentile, on a log scale.", &charts::Percentiles { summary, prefix: "auth_ms", label: "time checking the session" }, written, &mut list)?;
+    let auth = charts::percentiles_differ(summary, "auth_ms", 1.2);
+    if auth || charts::percentiles_differ(summary, "latency_ms", 2.0) {
+        let caption = if auth { "How latency is spread: for each time on the (log) axis, the share of requests done within it. Left the whole request, right the time spent checking the session or token." } else { "How latency is spread: for each time on the (log) axis, the share of requests done within it." };
+        write_chart(dir, "latency-cdf", caption, &charts::LatencyCdf { model, runs, auth }, written, &mut list)?;
     }
     if runs.iter().filter_map(|r| r.first()).any(|r| !r.exposures_s.is_empty()) {
         write_chart(dir, "exposure", "How long each fired user kept getting in after the ban.", &charts::ExposureHistogram { model, runs }, written, &mut list)?;
@@ -68,21 +72,28 @@ pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, ru
     write_atomic(&series_path, &timeseries_csv(model, runs))?;
     written.push(series_path);
 
+    // The richest variant's system (most nodes, then hops; the first on a tie), so the
+    // picture shows the queue, Redis or S3 that some variant adds.
+    let (pictured, topology) = model
+        .variants
+        .iter()
+        .map(|v| (v, Topology::build(&v.system)))
+        .rev()
+        .max_by_key(|(_, t)| (t.graph.node_count(), t.graph.edge_count()))
+        .expect("a model has a variant");
     let dot_path = dir.join("topology.dot");
-    let first = &model.variants[0].system;
-    let topology = Topology::build(first);
     write_atomic(&dot_path, topology.to_dot().as_bytes())?;
     written.push(dot_path);
     let mut charts = write_model_charts(dir, model, summary, runs, &mut written)?;
-    let caption = format!("The system of the first variant ({}), drawn from its graph (also in topology.dot).", model.variants[0].name);
-    write_chart(dir, "topology", &caption, &charts::TopologyPicture { title: &model.title, topology: &topology }, &mut written, &mut charts)?;
+    let caption = format!("The system of variant {}, drawn from its graph (also in topology.dot).", pictured.name);
+    write_chart(dir, "topology", &caption, &charts::TopologyPicture { title: &model.title, variant: &pictured.name, topology: &topology }, &mut written, &mut charts)?;
     Ok((written, charts))
 }
 
 /// The per-bucket series of every variant and replication, in long format.
 pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation", "logouts", "jobs_queued", "abuser_allowed", "cost_per_hour"]).expect("write to memory");
+    w.write_record(["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation", "logouts", "jobs_queued", "abuser_allowed", "cost_per_hour", "ws_sent", "ws_delivered", "ws_reconnects"]).expect("write to memory");
     for (v, reps) in runs.iter().enumerate() {
         for (rep, run) in reps.iter().enumerate() {
             for row in &run.series {
@@ -101,6 +112,9 @@ pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
                     row.jobs_queued.to_string(),
                     row.abuser_allowed.to_string(),
                     format!("{:.4}", row.cost_per_hour),
+                    row.ws_sent.to_string(),
+                    row.ws_delivered.to_string(),
+                    row.ws_reconnects.to_string(),
                 ])
                 .expect("write to memory");
             }

@@ -106,10 +106,14 @@ fn fmt_half(x: f64, unit: Unit) -> String {
     }
 }
 
-/// Three significant digits, without scientific notation for ordinary values.
+/// Three significant digits, without scientific notation for ordinary values; from
+/// 10,000 up, the whole number with thousands separators.
 pub fn sig3(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
+    }
+    if x.abs() >= 10_000.0 {
+        return group_thousands(x.round() as i64);
     }
     let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
     format!("{x:.digits$}")
