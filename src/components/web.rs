@@ -2153,7 +2153,8 @@ impl WebTier {
             m.insert("fleet.scale_ins".into(), f.scale_ins as f64);
             m.insert("fleet.spot_interruptions".into(), f.spot_interruptions as f64);
             m.insert("fleet.spot_share_of_hours".into(), if f.on_demand_s + f.spot_s > 0.0 { f.spot_s / (f.on_demand_s + f.spot_s) } else { 0.0 });
-            if let Some(Profile::Step { at, .. }) = self.profile {
+            // Only a fleet that scales itself has a lag (-1: it never scaled out).
+            if let (Some(Profile::Step { at, .. }), true) = (self.profile, self.fleet.autoscale) {
                 m.insert("fleet.scale_out_lag_s".into(), f.first_added_after_step.map_or(-1.0, |t| t.since(SimTime::ZERO + at).as_secs_f64()));
             }
             if self.fleet.deploy.is_some() {
