@@ -464,10 +464,15 @@ impl Chart for VariantBars<'_> {
             for (i, e) in values.iter().enumerate().filter(|(_, e)| e.ci95.is_some_and(|h| h > 0.0)) {
                 whisker(&chart, (e.low() * metric.scale).max(0.0), e.high() * metric.scale, y_of(i), true)?;
             }
-            // The value beside each bar (past its whisker), as the table writes it.
+            // The value beside each bar (past its whisker), as the table writes it; "n/a"
+            // where the variant has no such thing (a deploy's duration without a deploy).
             for (i, e) in values.iter().enumerate() {
                 let (px, py) = chart.backend_coord(&(e.high().max(e.mean) * metric.scale, y_of(i)));
-                root.draw(&Text::new(metric.unit.format(e.mean), (px + 5, py), left_centre(label_style())))?;
+                if s.variants[i].metrics.contains_key(metric.key) {
+                    root.draw(&Text::new(metric.unit.format(e.mean), (px + 5, py), left_centre(label_style())))?;
+                } else {
+                    root.draw(&Text::new("n/a", (px + 5, py), left_centre(note_style())))?;
+                }
             }
         }
         Ok(())
