@@ -405,7 +405,10 @@ fn main() {
     // `cargo bench --bench speed -- 1 3` runs parts 1 and 3 only.
     let only: Vec<u32> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let want = |part: u32| only.is_empty() || only.contains(&part);
-    println!("statesim speed: {pairs} paired runs per figure (reference then subject), medians; {} cores\n", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "statesim speed: {pairs} paired runs per figure (reference then subject), medians; {} cores\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!(
             "load average at start: {} (1, 5, 15 min; when high, other processes share the 2 cores and only the paired ratios compare)\n",
@@ -464,7 +467,10 @@ fn main() {
         let probe = statesim_timers(&text);
         let events = probe.events;
         let p = paired(pairs, &|| reference_timers(users, events), &|| statesim_timers(&text));
-        println!("2. Closed population: {users} users, think time exp(100 s), 10 servers x 4 cores, {duration_s} s ({events} events, {:.0} requests)", p.last_subject.check);
+        println!(
+            "2. Closed population: {users} users, think time exp(100 s), 10 servers x 4 cores, {duration_s} s ({events} events, {:.0} requests)",
+            p.last_subject.check
+        );
         println!("   std BinaryHeap loop : {:6.1} ns/event (best {:5.1}; 1M timers pushed, then {events} pop+push)", p.reference, p.reference_best);
         println!("   statesim (whole run): {:6.1} ns/event (best {:5.1}; load, 1M first wake-ups, run, metrics)", p.subject, p.subject_best);
         println!("   ratio               : {:.2}x (pairs {:.2}..{:.2}); goal statesim <= 100 ns/event\n", p.ratio, p.ratio_min, p.ratio_max);
@@ -500,7 +506,10 @@ fn main() {
             }
             let (b, q, x, rb) = (median(b), median(q), median(x), median(rb));
             println!("   {n:>10} {b:>12.1} {q:>10.1} {x:>12.1} {rb:>13.2}x");
-            summary.push(Line { what: format!("hold model, {n} pending"), figure: format!("BinaryHeap {b:.1}, 4-ary {q:.1}, radix heap {x:.1} ns/op (radix/binary {rb:.2}x)") });
+            summary.push(Line {
+                what: format!("hold model, {n} pending"),
+                figure: format!("BinaryHeap {b:.1}, 4-ary {q:.1}, radix heap {x:.1} ns/op (radix/binary {rb:.2}x)"),
+            });
         }
         println!();
     }
@@ -532,7 +541,8 @@ fn main() {
         let mega = statesim::bundled::find("mega-proxy").expect("bundled");
         let grid: Vec<statesim::scenario::Model> = (0..16)
             .map(|i| {
-                load_str(mega.path, mega.name, mega.text, &[format!("servers.count={}", 8 + i), "run.duration=\"2m\"".into(), "run.warmup=\"10s\"".into()]).expect("validates")
+                load_str(mega.path, mega.name, mega.text, &[format!("servers.count={}", 8 + i), "run.duration=\"2m\"".into(), "run.warmup=\"10s\"".into()])
+                    .expect("validates")
             })
             .collect();
         // Returns (wall seconds, cores of CPU this process got meanwhile).

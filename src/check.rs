@@ -4,12 +4,12 @@
 //! computed from the model's own parameters, and its simulated figures are means over
 //! independent replications with a 95% Student-t interval.
 
-use crate::metrics::Estimate;
-use crate::scenario::{Model, System, Workload};
-use crate::sweep::{run_and_summarize, RunOptions};
-use crate::theory::{md1, mmc, QueueFigures};
 use crate::engine::Distribution;
+use crate::metrics::Estimate;
 use crate::policies::LbPolicy;
+use crate::scenario::{Model, System, Workload};
+use crate::sweep::{RunOptions, run_and_summarize};
+use crate::theory::{QueueFigures, md1, mmc};
 
 /// One compared figure.
 #[derive(Clone, Debug)]

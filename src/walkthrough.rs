@@ -9,7 +9,7 @@ use crate::bundled;
 use crate::metrics::ModelSummary;
 use crate::report::table::sig3;
 use crate::scenario::load_str;
-use crate::sweep::{run_and_summarize, RunOptions};
+use crate::sweep::{RunOptions, run_and_summarize};
 use rayon::prelude::*;
 
 /// A topic and the bundled models it runs.
@@ -23,7 +23,11 @@ pub const TOPICS: &[Topic] = &[
     Topic { name: "crash-test", question: "One of your ten app servers dies. Who notices?", models: &["crash-test"] },
     Topic { name: "sticky-hashing", question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
     Topic { name: "hot-spots", question: "Your biggest customer sits behind one corporate NAT. What happens to your fleet?", models: &["mega-proxy"] },
-    Topic { name: "session-latency", question: "Sessions in Redis or JWTs: which is faster, and what breaks when Redis struggles?", models: &["session-latency"] },
+    Topic {
+        name: "session-latency",
+        question: "Sessions in Redis or JWTs: which is faster, and what breaks when Redis struggles?",
+        models: &["session-latency"],
+    },
     Topic { name: "revocation", question: "You fired someone. How long do they keep getting in?", models: &["jwt-revocation"] },
     Topic { name: "carts", question: "Where does a guest's shopping cart live?", models: &["shopping-cart"] },
     Topic { name: "rate-limits", question: "Rate-limit an API that runs on four servers.", models: &["rate-limits"] },
@@ -160,7 +164,8 @@ fn crash_test(r: &Run) -> Parts {
 }
 
 fn sticky_hashing(r: &Run) -> Parts {
-    let (ip, ring, cookie) = (r.m("ip-hash", "sessions.logged_out_share"), r.m("consistent-hash", "sessions.logged_out_share"), r.m("cookie", "sessions.logged_out_share"));
+    let (ip, ring, cookie) =
+        (r.m("ip-hash", "sessions.logged_out_share"), r.m("consistent-hash", "sessions.logged_out_share"), r.m("cookie", "sessions.logged_out_share"));
     (
         vec![
             section("The tempting answer", "\"hash(client IP) modulo the number of servers: no state in the load balancer, and each client always lands on the same server.\"".into()),
@@ -195,18 +200,39 @@ fn hot_spots(r: &Run) -> Parts {
                 "What the run shows",
                 format!(
                     "50,000 users, 10,000 of them (f = 0.2) behind one NAT IP, 10 servers. ip-hash sends that whole IP to one server, which receives {} of all requests (theory: f + (1-f)/n = {}). It saturates: p99 {} ms and {} requests refused with 503, while the least busy server idles at {} utilisation.",
-                    pct(hot), pct(theory), n(p99), n(drops), pct(idle)
+                    pct(hot),
+                    pct(theory),
+                    n(p99),
+                    n(drops),
+                    pct(idle)
                 ),
             ),
-            section("The senior answer", "\"Round robin (or least connections) with sessions in a shared store: a request can go anywhere, so no client can pin a server.\"".into()),
-            section("Its numbers", format!("Round robin with Redis sessions: the busiest server gets {}, p99 {} ms, {} failures.", pct(r.m("round-robin-shared", "servers.routed_share_max")), n(p99_rr), n(r.m("round-robin-shared", "requests.failed")))),
-            section("The trade-off", format!("Every request now reads the session from Redis: {} lookups per second.", n(r.m("round-robin-shared", "redis.ops_per_s")))),
+            section(
+                "The senior answer",
+                "\"Round robin (or least connections) with sessions in a shared store: a request can go anywhere, so no client can pin a server.\"".into(),
+            ),
+            section(
+                "Its numbers",
+                format!(
+                    "Round robin with Redis sessions: the busiest server gets {}, p99 {} ms, {} failures.",
+                    pct(r.m("round-robin-shared", "servers.routed_share_max")),
+                    n(p99_rr),
+                    n(r.m("round-robin-shared", "requests.failed"))
+                ),
+            ),
+            section(
+                "The trade-off",
+                format!("Every request now reads the session from Redis: {} lookups per second.", n(r.m("round-robin-shared", "redis.ops_per_s"))),
+            ),
         ],
         vec![
             claim(format!("the NAT's server gets f + (1-f)/n = {} of requests: {}", pct(theory), pct(hot)), (hot - theory).abs() < 0.01),
             claim(format!("the hot server's p99 explodes: {} ms vs {} ms", n(p99), n(p99_rr)), p99 > 5.0 * p99_rr),
             claim(format!("it drops requests ({}) while another server is below half load ({})", n(drops), pct(idle)), drops > 0.0 && idle < 0.5),
-            claim("round robin with shared sessions stays balanced and fails nothing".into(), r.m("round-robin-shared", "servers.routed_share_max") < 0.11 && r.m("round-robin-shared", "requests.failed") == 0.0),
+            claim(
+                "round robin with shared sessions stays balanced and fails nothing".into(),
+                r.m("round-robin-shared", "servers.routed_share_max") < 0.11 && r.m("round-robin-shared", "requests.failed") == 0.0,
+            ),
         ],
     )
 }
@@ -285,13 +311,33 @@ fn carts(r: &Run) -> Parts {
     (
         vec![
             section("The tempting answer", "\"Keep the guest's cart in the session, in the server's memory, with sticky sessions.\"".into()),
-            section("What the run shows", format!("10,000 guests, server-2 killed at minute 5: {} carts ({} items) were lost.", n(lost), n(r.m("server-memory", "carts.items_lost")))),
-            section("The senior answer", "\"Keep the guest cart in the client (a cookie or localStorage) and merge it into the account's cart at login; or in the database.\"".into()),
+            section(
+                "What the run shows",
+                format!("10,000 guests, server-2 killed at minute 5: {} carts ({} items) were lost.", n(lost), n(r.m("server-memory", "carts.items_lost"))),
+            ),
+            section(
+                "The senior answer",
+                "\"Keep the guest cart in the client (a cookie or localStorage) and merge it into the account's cart at login; or in the database.\"".into(),
+            ),
             section(
                 "Its numbers",
-                format!("The client cart lost {} and wrote the database {} times (once per checkout). The database cart lost {} but wrote {} times, {} of them ({}) for carts that were abandoned.", n(r.m("client", "carts.lost")), n(r.m("client", "database.writes")), n(r.m("database", "carts.lost")), n(writes), n(wasted), pct(wasted / writes.max(1.0))),
+                format!(
+                    "The client cart lost {} and wrote the database {} times (once per checkout). The database cart lost {} but wrote {} times, {} of them ({}) for carts that were abandoned.",
+                    n(r.m("client", "carts.lost")),
+                    n(r.m("client", "database.writes")),
+                    n(r.m("database", "carts.lost")),
+                    n(writes),
+                    n(wasted),
+                    pct(wasted / writes.max(1.0))
+                ),
             ),
-            section("The trade-off", format!("Merging at login meets the account's saved cart: {} merges conflicted (both carts held items), and the product must decide what wins.", n(r.m("client", "carts.merge_conflicts")))),
+            section(
+                "The trade-off",
+                format!(
+                    "Merging at login meets the account's saved cart: {} merges conflicted (both carts held items), and the product must decide what wins.",
+                    n(r.m("client", "carts.merge_conflicts"))
+                ),
+            ),
         ],
         vec![
             claim(format!("server-memory carts are lost on a kill: {}", n(lost)), lost > 0.0),
@@ -312,8 +358,14 @@ fn rate_limits(r: &Run) -> Parts {
     (
         vec![
             section("The tempting answer", "\"A counter per client in each server's memory: 20 requests per 10 s.\"".into()),
-            section("What the run shows", format!("Four servers behind round robin each keep their own counter, so the abuser got {} requests per window: 4 x 20.", sig3(local))),
-            section("The senior answer", "\"One counter in Redis, shared by every server, with a sliding window or a token bucket, keyed by user or API key, not by IP.\"".into()),
+            section(
+                "What the run shows",
+                format!("Four servers behind round robin each keep their own counter, so the abuser got {} requests per window: 4 x 20.", sig3(local)),
+            ),
+            section(
+                "The senior answer",
+                "\"One counter in Redis, shared by every server, with a sliding window or a token bucket, keyed by user or API key, not by IP.\"".into(),
+            ),
             section(
                 "Its numbers",
                 format!(
@@ -328,32 +380,79 @@ fn rate_limits(r: &Run) -> Parts {
             ),
             section(
                 "The trade-off",
-                format!("Each check costs a Redis round trip ({} ms at p50), and when Redis is down you choose: fail open let {} requests through unchecked, fail closed rejected {}.", sig3(r.m("redis-fixed-window", "ratelimit_check_ms.p50")), n(open), n(closed)),
+                format!(
+                    "Each check costs a Redis round trip ({} ms at p50), and when Redis is down you choose: fail open let {} requests through unchecked, fail closed rejected {}.",
+                    sig3(r.m("redis-fixed-window", "ratelimit_check_ms.p50")),
+                    n(open),
+                    n(closed)
+                ),
             ),
         ],
         vec![
             claim(format!("local counters behind round robin let the abuser have N x L = 80 per window: {}", sig3(local)), (local - 80.0).abs() < 8.0),
-            claim(format!("a Redis fixed window lets up to 2L = 40 through across a boundary: {}", n(fixed_sliding)), fixed_sliding > 30.0 && fixed_sliding <= 40.0),
+            claim(
+                format!("a Redis fixed window lets up to 2L = 40 through across a boundary: {}", n(fixed_sliding)),
+                fixed_sliding > 30.0 && fixed_sliding <= 40.0,
+            ),
             claim(format!("a sliding log never lets more than L = 20 through: {}", n(log)), log <= 20.0),
-            claim(format!("keyed by IP the limit rejects users behind the NAT: {}", n(by_ip)), by_ip > 1000.0 && r.m("redis-fixed-window", "ratelimit.wrongly_rejected") == 0.0),
-            claim("fail-open lets everything through while Redis is down, fail-closed nothing".into(), open > 10_000.0 && r.m("redis-down-fail-closed", "ratelimit.allowed_while_redis_down") == 0.0 && closed > 10_000.0),
+            claim(
+                format!("keyed by IP the limit rejects users behind the NAT: {}", n(by_ip)),
+                by_ip > 1000.0 && r.m("redis-fixed-window", "ratelimit.wrongly_rejected") == 0.0,
+            ),
+            claim(
+                "fail-open lets everything through while Redis is down, fail-closed nothing".into(),
+                open > 10_000.0 && r.m("redis-down-fail-closed", "ratelimit.allowed_while_redis_down") == 0.0 && closed > 10_000.0,
+            ),
         ],
     )
 }
 
 fn load_balancing(r: &Run) -> Parts {
-    let (rr, random, lc, p2) = (r.m("round-robin", "latency_ms.p99"), r.m("random", "latency_ms.p99"), r.m("least-connections", "latency_ms.p99"), r.m("power-of-two", "latency_ms.p99"));
+    let (rr, random, lc, p2) = (
+        r.m("round-robin", "latency_ms.p99"),
+        r.m("random", "latency_ms.p99"),
+        r.m("least-connections", "latency_ms.p99"),
+        r.m("power-of-two", "latency_ms.p99"),
+    );
     (
         vec![
             section("The tempting answer", "\"Round robin, or random: every server gets the same share.\"".into()),
-            section("What the run shows", format!("10 servers at about 75% load: the same share is not the same queue. p99 was {} ms with round robin and {} ms with random.", sig3(rr), sig3(random))),
-            section("The senior answer", "\"Send work where the queue is short: least connections, or the power of two random choices, which needs no global view.\"".into()),
-            section("Its numbers", format!("Least connections: p99 {} ms; power of two: {} ms; mean queue wait {} ms vs {} ms with round robin.", sig3(lc), sig3(p2), sig3(r.m("least-connections", "queue_wait_ms.mean")), sig3(r.m("round-robin", "queue_wait_ms.mean")))),
-            section("The trade-off", format!("Queue-aware policies need connection counts at the load balancer; and no algorithm saves a hashed hot spot: ip-hash's p99 was {} ms with a NAT on one server.", n(r.m("ip-hash", "latency_ms.p99")))),
+            section(
+                "What the run shows",
+                format!(
+                    "10 servers at about 75% load: the same share is not the same queue. p99 was {} ms with round robin and {} ms with random.",
+                    sig3(rr),
+                    sig3(random)
+                ),
+            ),
+            section(
+                "The senior answer",
+                "\"Send work where the queue is short: least connections, or the power of two random choices, which needs no global view.\"".into(),
+            ),
+            section(
+                "Its numbers",
+                format!(
+                    "Least connections: p99 {} ms; power of two: {} ms; mean queue wait {} ms vs {} ms with round robin.",
+                    sig3(lc),
+                    sig3(p2),
+                    sig3(r.m("least-connections", "queue_wait_ms.mean")),
+                    sig3(r.m("round-robin", "queue_wait_ms.mean"))
+                ),
+            ),
+            section(
+                "The trade-off",
+                format!(
+                    "Queue-aware policies need connection counts at the load balancer; and no algorithm saves a hashed hot spot: ip-hash's p99 was {} ms with a NAT on one server.",
+                    n(r.m("ip-hash", "latency_ms.p99"))
+                ),
+            ),
         ],
         vec![
             claim("least connections and power of two beat random at p99".into(), lc < random && p2 < random),
-            claim("least connections waits less than round robin".into(), r.m("least-connections", "queue_wait_ms.mean") < r.m("round-robin", "queue_wait_ms.mean")),
+            claim(
+                "least connections waits less than round robin".into(),
+                r.m("least-connections", "queue_wait_ms.mean") < r.m("round-robin", "queue_wait_ms.mean"),
+            ),
             claim("hashing by IP makes a hot spot".into(), r.m("ip-hash", "latency_ms.p99") > 10.0 * rr),
         ],
     )
@@ -368,20 +467,51 @@ fn files(r: &Run) -> Parts {
     (
         vec![
             section("The tempting answer", "\"Save the upload on the server's disk and serve it from there.\"".into()),
-            section("What the run shows", format!("4 servers behind round robin: {} of reads asked a server that did not have the file and got 404, about (n-1)/n = 75%; and when server-2 died, {} files died with it.", pct(share), n(lost))),
-            section("The senior answer", "\"Put files in object storage (S3), and let the client upload straight to it with a pre-signed URL the server signs.\"".into()),
+            section(
+                "What the run shows",
+                format!(
+                    "4 servers behind round robin: {} of reads asked a server that did not have the file and got 404, about (n-1)/n = 75%; and when server-2 died, {} files died with it.",
+                    pct(share),
+                    n(lost)
+                ),
+            ),
+            section(
+                "The senior answer",
+                "\"Put files in object storage (S3), and let the client upload straight to it with a pre-signed URL the server signs.\"".into(),
+            ),
             section(
                 "Its numbers",
-                format!("Both S3 variants lost {} and {} files and never answered 404. Streaming through the server moved {} MB through the servers and held their threads for {} thread-seconds, and page p99 rose to {} ms; pre-signed uploads moved {} MB through them, with page p99 {} ms.", n(r.m("through-server", "files.lost")), n(r.m("presigned", "files.lost")), n(through_mb), n(through_threads), n(page_through), n(r.m("presigned", "uploads.server_mb")), n(page_presigned)),
+                format!(
+                    "Both S3 variants lost {} and {} files and never answered 404. Streaming through the server moved {} MB through the servers and held their threads for {} thread-seconds, and page p99 rose to {} ms; pre-signed uploads moved {} MB through them, with page p99 {} ms.",
+                    n(r.m("through-server", "files.lost")),
+                    n(r.m("presigned", "files.lost")),
+                    n(through_mb),
+                    n(through_threads),
+                    n(page_through),
+                    n(r.m("presigned", "uploads.server_mb")),
+                    n(page_presigned)
+                ),
             ),
-            section("The trade-off", format!("The client now talks to S3 itself (its own upload still takes {} ms at p99 for a 50 MB video), and the server must check afterwards that the upload really happened.", n(r.m("presigned", "uploads.latency_p99_ms")))),
+            section(
+                "The trade-off",
+                format!(
+                    "The client now talks to S3 itself (its own upload still takes {} ms at p99 for a 50 MB video), and the server must check afterwards that the upload really happened.",
+                    n(r.m("presigned", "uploads.latency_p99_ms"))
+                ),
+            ),
         ],
         vec![
             claim(format!("local-disk reads 404 about (n-1)/n = 75% of the time: {}", pct(share)), (share - 0.75).abs() < 0.05),
             claim(format!("local-disk files vanish with their server: {}", n(lost)), lost > 0.0),
-            claim("both S3 variants lose nothing".into(), r.m("through-server", "files.lost") == 0.0 && r.m("presigned", "files.lost") == 0.0 && r.m("presigned", "reads.not_found") == 0.0),
+            claim(
+                "both S3 variants lose nothing".into(),
+                r.m("through-server", "files.lost") == 0.0 && r.m("presigned", "files.lost") == 0.0 && r.m("presigned", "reads.not_found") == 0.0,
+            ),
             claim("pre-signed uploads use no server bandwidth".into(), r.m("presigned", "uploads.server_mb") == 0.0 && through_mb > 0.0),
-            claim(format!("uploads through the server crowd out ordinary requests: p99 {} vs {} ms", n(page_through), n(page_presigned)), page_through > 2.0 * page_presigned),
+            claim(
+                format!("uploads through the server crowd out ordinary requests: p99 {} vs {} ms", n(page_through), n(page_presigned)),
+                page_through > 2.0 * page_presigned,
+            ),
         ],
     )
 }

@@ -6,8 +6,23 @@ use statesim::policies::LbPolicy;
 use statesim::scenario::load_str;
 use statesim::sweep::run_once;
 
-fn model(seed: u64, policy: LbPolicy, closed: bool, servers: u32, cores: u32, queue_limit: u32, timeout_ms: Option<u32>, kill_at_s: Option<u32>, retries: u32, max_requests: Option<u32>) -> String {
-    let workload = if closed { "users = 400\nthink_time = { dist = \"exponential\", mean = \"2s\" }".to_string() } else { "users = 400\narrival_rate = \"200/s\"".to_string() };
+fn model(
+    seed: u64,
+    policy: LbPolicy,
+    closed: bool,
+    servers: u32,
+    cores: u32,
+    queue_limit: u32,
+    timeout_ms: Option<u32>,
+    kill_at_s: Option<u32>,
+    retries: u32,
+    max_requests: Option<u32>,
+) -> String {
+    let workload = if closed {
+        "users = 400\nthink_time = { dist = \"exponential\", mean = \"2s\" }".to_string()
+    } else {
+        "users = 400\narrival_rate = \"200/s\"".to_string()
+    };
     let timeout = timeout_ms.map_or("\"off\"".to_string(), |t| format!("\"{t}ms\""));
     let kill = kill_at_s.map_or(String::new(), |t| format!("[[faults]]\nat = \"{t}s\"\nkill = \"server-1\"\nrestart_after = \"3s\"\n"));
     let max = max_requests.map_or(String::new(), |m| format!("max_requests = {m}\n"));

@@ -4,7 +4,7 @@
 //! it drains, and shared sessions lose none.
 
 use statesim::scenario::load_file;
-use statesim::sweep::{run_and_summarize, RunOptions};
+use statesim::sweep::{RunOptions, run_and_summarize};
 use std::path::Path;
 
 #[test]

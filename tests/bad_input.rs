@@ -80,22 +80,38 @@ fn zero_servers() {
 
 #[test]
 fn fault_names_a_server_that_does_not_exist() {
-    run_bad(&case("bad-fault", &format!("{OK_BASE}[servers]\ncount = 3\n[[faults]]\nat = \"1m\"\nkill = \"server-7\"\n"), &["FILE:8:8", "faults[0].kill", "no server called \"server-7\"", "\"server-1\" to \"server-3\""]));
+    run_bad(&case(
+        "bad-fault",
+        &format!("{OK_BASE}[servers]\ncount = 3\n[[faults]]\nat = \"1m\"\nkill = \"server-7\"\n"),
+        &["FILE:8:8", "faults[0].kill", "no server called \"server-7\"", "\"server-1\" to \"server-3\""],
+    ));
 }
 
 #[test]
 fn policy_typo() {
-    run_bad(&case("typo", &format!("{OK_BASE}[load_balancer]\npolicy = \"round-robn\"\n"), &["FILE:5:10", "unknown name \"round-robn\"", "did you mean \"round-robin\"?", "\"least-connections\""]));
+    run_bad(&case(
+        "typo",
+        &format!("{OK_BASE}[load_balancer]\npolicy = \"round-robn\"\n"),
+        &["FILE:5:10", "unknown name \"round-robn\"", "did you mean \"round-robin\"?", "\"least-connections\""],
+    ));
 }
 
 #[test]
 fn negative_coefficient_of_variation() {
-    run_bad(&case("negative-cv", &format!("{OK_BASE}[servers]\nservice = {{ dist = \"lognormal\", mean = \"15ms\", cv = -1.0 }}\n"), &["FILE:5:", "servers.service.cv", "negative", "must be >= 0"]));
+    run_bad(&case(
+        "negative-cv",
+        &format!("{OK_BASE}[servers]\nservice = {{ dist = \"lognormal\", mean = \"15ms\", cv = -1.0 }}\n"),
+        &["FILE:5:", "servers.service.cv", "negative", "must be >= 0"],
+    ));
 }
 
 #[test]
 fn population_too_large_for_memory() {
-    run_bad(&case("huge", "schema_version = 1\n[clients]\nusers = 10_000_000_000\nthink_time = \"10s\"\n", &["FILE:3:9", "would need about", "GiB", "statesim runs models up to"]));
+    run_bad(&case(
+        "huge",
+        "schema_version = 1\n[clients]\nusers = 10_000_000_000\nthink_time = \"10s\"\n",
+        &["FILE:3:9", "would need about", "GiB", "statesim runs models up to"],
+    ));
 }
 
 #[test]

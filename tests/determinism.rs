@@ -24,7 +24,8 @@ fn outputs_are_byte_identical_whatever_the_thread_count() {
     run_to(a.path(), "1");
     run_to(b.path(), "2");
     run_to(c.path(), "2");
-    let mut files: Vec<String> = std::fs::read_dir(a.path().join("load-balancing")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(a.path().join("load-balancing")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
     assert!(files.iter().any(|f| f.ends_with(".png")) && files.iter().any(|f| f == "topology.svg"), "{files:?}");
     for file in &files {

@@ -3,7 +3,7 @@
 //! some may run twice (at-least-once delivery).
 
 use statesim::scenario::load_file;
-use statesim::sweep::{run_and_summarize, RunOptions};
+use statesim::sweep::{RunOptions, run_and_summarize};
 use std::path::Path;
 
 #[test]

@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 use statesim::scenario::load_file;
-use statesim::sweep::{run_and_summarize, RunOptions};
+use statesim::sweep::{RunOptions, run_and_summarize};
 use std::collections::BTreeMap;
 use std::path::Path;
 

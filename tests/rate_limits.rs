@@ -3,7 +3,7 @@
 //! behind one IP) and on one purpose-built model for the INCR-then-EXPIRE crash.
 
 use statesim::scenario::{load_file, load_str};
-use statesim::sweep::{run_and_summarize, run_once, RunOptions};
+use statesim::sweep::{RunOptions, run_and_summarize, run_once};
 use std::collections::BTreeMap;
 use std::path::Path;
 

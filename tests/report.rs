@@ -89,7 +89,9 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     }
     let servers = read(&out.path().join("mega-proxy/servers.svg"));
     assert!(servers.contains("busiest: server-") && servers.contains("ip-hash-sticky"), "mega-proxy per-server chart");
-    for text in ["whole request (ms, log scale)", "checking the session or token (ms, log scale)", "sticky-memory (no check)", "share of requests at most this slow"] {
+    for text in
+        ["whole request (ms, log scale)", "checking the session or token (ms, log scale)", "sticky-memory (no check)", "share of requests at most this slow"]
+    {
         assert!(crash("latency-cdf").contains(&svg_text(text)), "crash-test latency CDF shows {text}");
     }
 
@@ -156,7 +158,10 @@ fn scenario_charts_show_the_scenarios_own_measures() {
     assert!(!out.path().join("autoscaling/servers.svg").exists(), "autoscaling has no per-server chart");
     // Rate limits keep only the variants whose shares are uneven (and the first).
     let servers = chart("rate-limits", "servers");
-    assert!(servers.contains("local-ip-hash") && !servers.contains("redis-gcra") && servers.contains("variants with even shares left out"), "rate-limits per-server chart");
+    assert!(
+        servers.contains("local-ip-hash") && !servers.contains("redis-gcra") && servers.contains("variants with even shares left out"),
+        "rate-limits per-server chart"
+    );
 }
 
 /// Opens the page in headless Chromium: every image must load and the console must
@@ -186,7 +191,20 @@ fn the_page_loads_in_a_browser() {
     std::fs::write(&probe_path, probe).unwrap();
     let profile = tempfile::tempdir().unwrap();
     let result = std::process::Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", "--dump-dom"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("file://{}", probe_path.display()))
         .stdin(std::process::Stdio::null())
@@ -198,6 +216,9 @@ fn the_page_loads_in_a_browser() {
     let images = title.split("images-failed:0 of ").nth(1).and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()).and_then(|n| n.parse::<usize>().ok());
     assert!(images.is_some_and(|n| n >= 8), "images failed to load or the page failed: {title}\n{log}");
     for line in log.lines() {
-        assert!(!(line.contains("CONSOLE") && line.contains("ERROR")) && !line.contains("Uncaught") && !line.contains("Not allowed to load"), "page error: {line}");
+        assert!(
+            !(line.contains("CONSOLE") && line.contains("ERROR")) && !line.contains("Uncaught") && !line.contains("Not allowed to load"),
+            "page error: {line}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! the run-to-run noise seen across seeds).
 
 use statesim::scenario::load_file;
-use statesim::sweep::{run_and_summarize, RunOptions};
+use statesim::sweep::{RunOptions, run_and_summarize};
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -16,7 +16,15 @@ fn every_theory_case_is_inside_its_interval() {
         let rows = check_model(&model, &RunOptions::default(), &|| {}).unwrap();
         assert!(rows.len() >= 3);
         for r in rows {
-            println!("{:<50} {:<13} analytic {:>8.4}  simulated {:>8.4} [{:.4}, {:.4}]", r.case, r.figure, r.analytic, r.simulated.mean, r.simulated.low(), r.simulated.high());
+            println!(
+                "{:<50} {:<13} analytic {:>8.4}  simulated {:>8.4} [{:.4}, {:.4}]",
+                r.case,
+                r.figure,
+                r.analytic,
+                r.simulated.mean,
+                r.simulated.low(),
+                r.simulated.high()
+            );
             if !r.inside() {
                 failures.push(format!("{} {}: analytic {} outside [{}, {}]", r.case, r.figure, r.analytic, r.simulated.low(), r.simulated.high()));
             }

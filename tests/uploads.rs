@@ -3,7 +3,7 @@
 //! variants lose nothing; pre-signed uploads use almost no server bandwidth.
 
 use statesim::scenario::load_file;
-use statesim::sweep::{run_and_summarize, RunOptions};
+use statesim::sweep::{RunOptions, run_and_summarize};
 use std::path::Path;
 
 #[test]

@@ -2,7 +2,7 @@
 //! straight through when not on a terminal.
 
 use assert_cmd::Command;
-use statesim::walkthrough::{run, TOPICS};
+use statesim::walkthrough::{TOPICS, run};
 
 #[test]
 fn every_claim_of_every_walkthrough_holds() {

@@ -4,7 +4,7 @@
 //! clients jitter; pub/sub pushes every message to every server.
 
 use statesim::scenario::load_file;
-use statesim::sweep::{run_and_summarize, RunOptions};
+use statesim::sweep::{RunOptions, run_and_summarize};
 use std::path::Path;
 
 #[test]

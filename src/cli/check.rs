@@ -1,13 +1,13 @@
 //! `statesim check`: analytic vs simulated for every theory model, side by side.
 
 use super::inputs::load_all;
-use super::{fancy_terminal, Format};
-use comfy_table::{presets, CellAlignment, Table};
+use super::{Format, fancy_terminal};
+use comfy_table::{CellAlignment, Table, presets};
 use indicatif::ProgressBar;
 use statesim::bundled;
-use statesim::check::{check_model, CheckRow};
+use statesim::check::{CheckRow, check_model};
 use statesim::report::table::sig3;
-use statesim::sweep::{run_count, RunOptions};
+use statesim::sweep::{RunOptions, run_count};
 
 pub fn check(models: Vec<String>, replications: Option<u32>, threads: Option<usize>, format: Format, quiet: bool) -> u8 {
     let names = if models.is_empty() { bundled::THEORY.iter().map(|b| b.name.to_string()).collect() } else { models };
@@ -42,7 +42,16 @@ pub fn check(models: Vec<String>, replications: Option<u32>, threads: Option<usi
         Format::Markdown => {
             println!("| case | figure | analytic | simulated | 95% CI | inside |\n|---|---|---:|---:|---|---|");
             for r in &rows {
-                println!("| {} | {} | {} | {} | {} .. {} | {} |", r.case, r.figure, sig4(r.analytic), sig4(r.simulated.mean), sig4(r.simulated.low()), sig4(r.simulated.high()), if r.inside() { "yes" } else { "NO" });
+                println!(
+                    "| {} | {} | {} | {} | {} .. {} | {} |",
+                    r.case,
+                    r.figure,
+                    sig4(r.analytic),
+                    sig4(r.simulated.mean),
+                    sig4(r.simulated.low()),
+                    sig4(r.simulated.high()),
+                    if r.inside() { "yes" } else { "NO" }
+                );
             }
         }
         Format::Table => {
@@ -50,7 +59,14 @@ pub fn check(models: Vec<String>, replications: Option<u32>, threads: Option<usi
             t.load_preset(if fancy_terminal() { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_FULL_CONDENSED });
             t.set_header(["case", "figure", "analytic", "simulated", "95% CI", "inside"]);
             for r in &rows {
-                t.add_row([r.case.clone(), r.figure.to_string(), sig4(r.analytic), sig4(r.simulated.mean), format!("{} .. {}", sig4(r.simulated.low()), sig4(r.simulated.high())), if r.inside() { "yes".into() } else { "NO".into() }]);
+                t.add_row([
+                    r.case.clone(),
+                    r.figure.to_string(),
+                    sig4(r.analytic),
+                    sig4(r.simulated.mean),
+                    format!("{} .. {}", sig4(r.simulated.low()), sig4(r.simulated.high())),
+                    if r.inside() { "yes".into() } else { "NO".into() },
+                ]);
             }
             for c in 2..=3 {
                 if let Some(col) = t.column_mut(c) {

@@ -3,7 +3,7 @@
 //! anything runs, so a bad file never leaves partial outputs behind.
 
 use statesim::bundled;
-use statesim::scenario::{load_file, load_str, LoadError, Model};
+use statesim::scenario::{LoadError, Model, load_file, load_str};
 use std::path::Path;
 
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -17,7 +17,8 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
         let files: Vec<std::path::PathBuf> = if path.is_dir() {
             match std::fs::read_dir(path) {
                 Ok(entries) => {
-                    let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file()).collect();
+                    let mut files: Vec<_> =
+                        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file()).collect();
                     files.sort();
                     if files.is_empty() {
                         eprintln!("error: {input} holds no model files (*.toml)");
@@ -69,7 +70,10 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
     // Two models writing to one output folder would overwrite each other.
     for (i, m) in models.iter().enumerate() {
         if let Some(other) = models[..i].iter().find(|o| o.name == m.name) {
-            eprintln!("error: {} and {} are both called \"{}\"; outputs would collide\n  = help: give one of them another `name`", other.source, m.source, m.name);
+            eprintln!(
+                "error: {} and {} are both called \"{}\"; outputs would collide\n  = help: give one of them another `name`",
+                other.source, m.source, m.name
+            );
             failed = true;
         }
     }

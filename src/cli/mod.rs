@@ -42,7 +42,9 @@ pub enum Format {
 #[derive(Subcommand)]
 enum Command {
     /// Run models and print a comparison table of their variants.
-    #[command(after_help = "Examples:\n  statesim run models/\n  statesim run models/load-balancing.toml --replications 10 --threads 2\n  statesim run load-balancing --set load_balancer.health_check.interval=30s\n  statesim run mm1 --set run.replications=40 --format json")]
+    #[command(
+        after_help = "Examples:\n  statesim run models/\n  statesim run models/load-balancing.toml --replications 10 --threads 2\n  statesim run load-balancing --set load_balancer.health_check.interval=30s\n  statesim run mm1 --set run.replications=40 --format json"
+    )]
     Run {
         /// Model files, folders of models (every *.toml in them), or bundled model names.
         #[arg(required = true, value_name = "MODEL or DIR")]
@@ -69,7 +71,9 @@ enum Command {
         quiet: bool,
     },
     /// Run a model over a grid of parameter values, in parallel (resumable; shareable across a cluster).
-    #[command(after_help = "Examples:\n  statesim sweep mega-proxy --vary servers.count=4,8,16 --vary 'clients.proxies=[{users=5000,ips=1}],[{users=20000,ips=1}]' -r 5\n  statesim sweep crash-test --vary servers.count=2..64:*2 --replications 10\n  statesim sweep crash-test --vary servers.count=2..32:2 --partition 3/8 --out /shared/out   (one share of a job array)\n  statesim merge /shared/out/crash-test/sweep\n\nRanges: KEY=2..64 (step 1), KEY=2..64:4 (step 4), KEY=2..64:*2 (doubling). Values are TOML (strings need quotes).\nPoint files are written as each point finishes: run the same command again to resume.")]
+    #[command(
+        after_help = "Examples:\n  statesim sweep mega-proxy --vary servers.count=4,8,16 --vary 'clients.proxies=[{users=5000,ips=1}],[{users=20000,ips=1}]' -r 5\n  statesim sweep crash-test --vary servers.count=2..64:*2 --replications 10\n  statesim sweep crash-test --vary servers.count=2..32:2 --partition 3/8 --out /shared/out   (one share of a job array)\n  statesim merge /shared/out/crash-test/sweep\n\nRanges: KEY=2..64 (step 1), KEY=2..64:4 (step 4), KEY=2..64:*2 (doubling). Values are TOML (strings need quotes).\nPoint files are written as each point finishes: run the same command again to resume."
+    )]
     Sweep {
         /// Model file or bundled model name.
         #[arg(value_name = "MODEL")]
@@ -120,7 +124,9 @@ enum Command {
         quiet: bool,
     },
     /// Interview walkthroughs: a question, the tempting answer, a live run, the senior answer, the trade-off.
-    #[command(after_help = "Examples:\n  statesim walkthrough              list the topics\n  statesim walkthrough crash-test   one topic, pausing for Enter on a terminal\n  statesim walkthrough all --no-pause")]
+    #[command(
+        after_help = "Examples:\n  statesim walkthrough              list the topics\n  statesim walkthrough crash-test   one topic, pausing for Enter on a terminal\n  statesim walkthrough all --no-pause"
+    )]
     Walkthrough {
         /// A topic, or `all`; none lists the topics.
         topic: Option<String>,
@@ -158,21 +164,19 @@ pub fn main() -> ExitCode {
         }
         Command::Merge { dirs, out, quiet } => sweep::merge(dirs, out, quiet),
         Command::Check { models, replications, threads, format, quiet } => check::check(models, replications, threads, format, quiet),
-        Command::Validate { models, sets } => {
-            match inputs::load_all(&models, &sets) {
-                Ok(loaded) => {
-                    for m in loaded {
-                        let names: Vec<&str> = m.variants.iter().map(|v| v.name.as_str()).collect();
-                        println!("ok: {} ({}: {} variant{}: {})", m.source, m.name, names.len(), if names.len() == 1 { "" } else { "s" }, names.join(", "));
-                        for w in &m.warnings {
-                            eprintln!("warning: {w}");
-                        }
+        Command::Validate { models, sets } => match inputs::load_all(&models, &sets) {
+            Ok(loaded) => {
+                for m in loaded {
+                    let names: Vec<&str> = m.variants.iter().map(|v| v.name.as_str()).collect();
+                    println!("ok: {} ({}: {} variant{}: {})", m.source, m.name, names.len(), if names.len() == 1 { "" } else { "s" }, names.join(", "));
+                    for w in &m.warnings {
+                        eprintln!("warning: {w}");
                     }
-                    0
                 }
-                Err(code) => code,
+                0
             }
-        }
+            Err(code) => code,
+        },
         Command::Walkthrough { topic, no_pause } => walkthrough::walkthrough(topic, no_pause),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&statesim::scenario::json_schema()).expect("schema serializes"));

@@ -2,10 +2,10 @@
 //! one comparison table per model.
 
 use super::inputs::load_all;
-use super::{fancy_terminal, Format};
+use super::{Format, fancy_terminal};
 use indicatif::{ProgressBar, ProgressStyle};
 use statesim::report::{table, write_model_outputs};
-use statesim::sweep::{run_and_summarize, run_count, RunOptions};
+use statesim::sweep::{RunOptions, run_and_summarize, run_count};
 use std::path::PathBuf;
 
 pub struct RunArgs {
@@ -41,7 +41,9 @@ pub fn run(args: RunArgs) -> u8 {
     let opts = RunOptions { replications: args.replications, threads: args.threads };
     let total: u64 = models.iter().map(|m| run_count(m, &opts)).sum();
     let bar = if args.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg:<20} [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<20} [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "),
+    );
 
     let mut summaries = Vec::new();
     let mut sections = Vec::new();
@@ -52,7 +54,14 @@ pub fn run(args: RunArgs) -> u8 {
         }
         if !args.quiet {
             let seed = model.variants[0].system.run.seed;
-            bar.suspend(|| eprintln!("{}: seed {seed}, {} variant(s) x {} replication(s)", model.name, model.variants.len(), run_count(model, &opts) / model.variants.len() as u64));
+            bar.suspend(|| {
+                eprintln!(
+                    "{}: seed {seed}, {} variant(s) x {} replication(s)",
+                    model.name,
+                    model.variants.len(),
+                    run_count(model, &opts) / model.variants.len() as u64
+                )
+            });
         }
         bar.set_message(model.name.clone());
         let (summary, runs) = run_and_summarize(model, &opts, &|| bar.inc(1));

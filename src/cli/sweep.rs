@@ -1,16 +1,16 @@
 //! `statesim sweep` and `statesim merge`: a parameter grid run in parallel, in
 //! resumable per-point files, optionally as one share of a cluster job array.
 
-use super::inputs::{load_text, EXIT_BAD_INPUT};
 use super::fancy_terminal;
+use super::inputs::{EXIT_BAD_INPUT, load_text};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use statesim::report::sweep::{gather, point_path, read_point, read_spec, write_assembled, write_point, write_spec, SPEC_FILE};
+use statesim::report::sweep::{SPEC_FILE, gather, point_path, read_point, read_spec, write_assembled, write_point, write_spec};
 use statesim::report::table::sig3;
-use statesim::scenario::{load_str, Model};
-use statesim::sweep::grid::{parse_axis, points, Partition};
-use statesim::sweep::{run_count, run_point, RunOptions, SweepSpec};
+use statesim::scenario::{Model, load_str};
+use statesim::sweep::grid::{Partition, parse_axis, points};
+use statesim::sweep::{RunOptions, SweepSpec, run_count, run_point};
 use std::path::PathBuf;
 
 pub struct SweepArgs {
@@ -107,7 +107,9 @@ pub fn sweep(args: SweepArgs) -> u8 {
     }
     let total: u64 = todo.iter().map(|&i| run_count(&models[i], &opts)).sum();
     let bar = if args.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
-    bar.set_style(ProgressStyle::with_template("{spinner} sweep [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} sweep [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "),
+    );
     let run_all = || -> Vec<(usize, std::io::Result<()>)> {
         todo.par_iter()
             .map(|&i| {

@@ -2,7 +2,7 @@
 //! terminal it pauses for Enter between parts; otherwise it runs straight through.
 
 use super::fancy_terminal;
-use statesim::walkthrough::{find, run, Walkthrough, TOPICS};
+use statesim::walkthrough::{TOPICS, Walkthrough, find, run};
 use std::io::{BufRead, IsTerminal, Write};
 
 pub fn walkthrough(topic: Option<String>, no_pause: bool) -> u8 {

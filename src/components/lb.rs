@@ -3,7 +3,7 @@
 //! delegated to the pure functions of [`crate::policies::lb`].
 
 use crate::engine::SimRng;
-use crate::policies::lb::{least_loaded, modulo_pick, HashRing, LbPolicy};
+use crate::policies::lb::{HashRing, LbPolicy, least_loaded, modulo_pick};
 use rand::RngExt;
 
 const NO_SERVER: u16 = u16::MAX;

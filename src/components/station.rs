@@ -19,7 +19,14 @@ pub struct Station {
 
 impl Station {
     pub fn new(capacity: u32) -> Station {
-        Station { capacity, queue: VecDeque::new(), in_service: Vec::with_capacity(capacity.min(64) as usize), busy_ns: 0, window_start: SimTime::ZERO, served: 0 }
+        Station {
+            capacity,
+            queue: VecDeque::new(),
+            in_service: Vec::with_capacity(capacity.min(64) as usize),
+            busy_ns: 0,
+            window_start: SimTime::ZERO,
+            served: 0,
+        }
     }
     #[inline]
     pub fn has_free(&self) -> bool {

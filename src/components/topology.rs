@@ -11,16 +11,36 @@ use std::fmt::Write;
 
 #[derive(Clone, Debug)]
 pub enum Node {
-    Clients { users: u64, open: bool },
-    Proxy { name: String, users: u64, ips: u64 },
-    LoadBalancer { policy: &'static str },
-    Server { name: String, cores: u32 },
+    Clients {
+        users: u64,
+        open: bool,
+    },
+    Proxy {
+        name: String,
+        users: u64,
+        ips: u64,
+    },
+    LoadBalancer {
+        policy: &'static str,
+    },
+    Server {
+        name: String,
+        cores: u32,
+    },
     Redis,
-    Database { connections: u32 },
+    Database {
+        connections: u32,
+    },
     /// Object storage for uploads; `direct` when clients upload with pre-signed URLs.
-    S3 { direct: bool },
-    JobQueue { visibility_timeout: crate::engine::SimDuration },
-    Workers { count: u32 },
+    S3 {
+        direct: bool,
+    },
+    JobQueue {
+        visibility_timeout: crate::engine::SimDuration,
+    },
+    Workers {
+        count: u32,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -54,7 +74,10 @@ impl Topology {
     pub fn build(system: &System) -> Topology {
         let mut g = Graph::new();
         let behind: u64 = system.clients.proxies.iter().map(|p| p.users).sum();
-        let clients = g.add_node(Node::Clients { users: system.clients.users - behind.min(system.clients.users), open: matches!(system.clients.workload, Workload::Open { .. }) });
+        let clients = g.add_node(Node::Clients {
+            users: system.clients.users - behind.min(system.clients.users),
+            open: matches!(system.clients.workload, Workload::Open { .. }),
+        });
         let lb = g.add_node(Node::LoadBalancer { policy: system.load_balancer.policy.name() });
         g.add_edge(clients, lb, Hop { latency: system.network.client_to_lb.clone() });
         for p in &system.clients.proxies {
@@ -132,7 +155,9 @@ impl Topology {
     /// A node's label, in lines.
     pub fn label(&self, n: NodeIndex) -> Vec<String> {
         match &self.graph[n] {
-            Node::Clients { users, open } => vec!["clients".into(), format!("{users} users"), if *open { "open arrivals".into() } else { "think, then send".into() }],
+            Node::Clients { users, open } => {
+                vec!["clients".into(), format!("{users} users"), if *open { "open arrivals".into() } else { "think, then send".into() }]
+            }
             Node::Proxy { name, users, ips } => vec![name.clone(), format!("{users} users"), format!("{ips} public IP{}", if *ips == 1 { "" } else { "s" })],
             Node::LoadBalancer { policy } => vec!["load balancer".into(), policy.to_string()],
             Node::Server { name, cores } => vec![format!("{name} ({cores} cores)")],

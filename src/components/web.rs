@@ -11,18 +11,20 @@
 //! (ok, or failed with one reason) or is still in flight when the run ends; the property
 //! test in `tests/accounting.rs` checks `sent = ok + failed + in_flight`.
 
+use super::ReqId;
 use super::clients::Population;
 use super::lb::{LoadBalancer, RouteKey};
 use super::redis::{Command, Key, KeyHasher, KvStore, Reply};
 use super::server::ServerState;
 use super::station::Station;
 use super::topology::Topology;
-use super::ReqId;
 use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, SimTime, World};
 use crate::metrics::recorder::{put_distribution, quantiles_ms};
-use crate::metrics::{FailReason, Metrics, Recorder};
+use crate::metrics::{FailReason, Metrics, Recorder, RunResult, SeriesRow};
 use crate::policies::{BlocklistMode, CartStoreKind, FailMode, LimitState, SessionStoreKind};
-use crate::scenario::model::{AbuserSpec, CartSpec, Fault, FaultAction, FleetSpec, HealthCheck, JobsSpec, Profile, RateLimitSpec, SessionSpec, System, UploadSpec, Workload, WsSpec};
+use crate::scenario::model::{
+    AbuserSpec, CartSpec, Fault, FaultAction, FleetSpec, HealthCheck, JobsSpec, Profile, RateLimitSpec, SessionSpec, System, UploadSpec, Workload, WsSpec,
+};
 use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore, UploadStore, WsMode};
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
@@ -37,58 +39,123 @@ pub enum Event {
     /// The next open-workload arrival.
     OpenArrival,
     /// A user of a closed workload finishes thinking and sends a request.
-    UserWakes { user: u32 },
+    UserWakes {
+        user: u32,
+    },
     /// A request reaches the load balancer (its processing time included).
-    ReachLb { req: ReqId },
-    ReachServer { req: ReqId, server: u16 },
+    ReachLb {
+        req: ReqId,
+    },
+    ReachServer {
+        req: ReqId,
+        server: u16,
+    },
     /// The load balancer learns that `server` refused the connection.
-    Refused { req: ReqId, server: u16 },
+    Refused {
+        req: ReqId,
+        server: u16,
+    },
     /// A request's CPU time on its server is over.
-    ServiceDone { req: ReqId, server: u16, epoch: u32 },
+    ServiceDone {
+        req: ReqId,
+        server: u16,
+        epoch: u32,
+    },
     /// The answer (ok or error) reaches the client.
-    ReachClient { req: ReqId },
-    ClientTimeout { req: ReqId, generation: u32 },
+    ReachClient {
+        req: ReqId,
+    },
+    ClientTimeout {
+        req: ReqId,
+        generation: u32,
+    },
     HealthCheck,
-    Fault { index: u32 },
+    Fault {
+        index: u32,
+    },
     /// A killed server's process starts again and begins booting.
-    ServerBoots { server: u16 },
-    ServerReady { server: u16, epoch: u32 },
+    ServerBoots {
+        server: u16,
+    },
+    ServerReady {
+        server: u16,
+        epoch: u32,
+    },
     /// A command reaches Redis.
-    RedisArrive { job: u32 },
-    RedisDone { job: u32 },
+    RedisArrive {
+        job: u32,
+    },
+    RedisDone {
+        job: u32,
+    },
     /// Redis's answer (or a refused connection) reaches the server that asked.
-    RedisReply { job: u32 },
-    DbDone { job: u32 },
+    RedisReply {
+        job: u32,
+    },
+    DbDone {
+        job: u32,
+    },
     /// A Redis fault ends.
-    RedisRecovers { index: u32 },
+    RedisRecovers {
+        index: u32,
+    },
     /// A server fetches its copy of the JWT blocklist.
-    BlocklistRefresh { server: u16 },
+    BlocklistRefresh {
+        server: u16,
+    },
     /// Someone is fired: their session or token is revoked.
     Fire,
     /// The abusive client sends a request.
     AbuserSends,
     /// A queue worker finished a job (result written).
-    WorkerDone { worker: u32, job: u32, epoch: u32 },
+    WorkerDone {
+        worker: u32,
+        job: u32,
+        epoch: u32,
+    },
     /// A delivered job's visibility timeout: if not acknowledged, it is delivered again.
-    VisibilityTimeout { job: u32, delivery: u32 },
-    WorkerRestarts { worker: u32 },
+    VisibilityTimeout {
+        job: u32,
+        delivery: u32,
+    },
+    WorkerRestarts {
+        worker: u32,
+    },
     /// The next WebSocket message, from some user to another.
     WsMessage,
     /// A message reaches the server holding its sender's connection (or the gateway).
-    WsAtServer { msg: u32 },
+    WsAtServer {
+        msg: u32,
+    },
     /// Pub/sub: the published message reaches the receiver's server.
-    WsPushed { msg: u32 },
+    WsPushed {
+        msg: u32,
+    },
     /// A message reaches its receiver.
-    WsArrive { msg: u32 },
+    WsArrive {
+        msg: u32,
+    },
     /// A client whose connection dropped tries to connect again.
-    WsReconnect { user: u32 },
+    WsReconnect {
+        user: u32,
+    },
     /// The autoscaler measures CPU and decides.
     ScaleCheck,
     /// A deregistered instance's drain is over: stop it.
-    InstanceStop { server: u16, epoch: u32, relaunch: bool },
+    InstanceStop {
+        server: u16,
+        epoch: u32,
+        relaunch: bool,
+    },
     /// A spot instance gets its interruption notice, then is interrupted.
-    SpotNotice { server: u16, epoch: u32 },
-    SpotInterrupt { server: u16, epoch: u32 },
+    SpotNotice {
+        server: u16,
+        epoch: u32,
+    },
+    SpotInterrupt {
+        server: u16,
+        epoch: u32,
+    },
     /// The rolling deploy moves to its next server.
     DeployNext,
 }
@@ -106,7 +173,9 @@ enum Kind {
     Page,
     AddToCart,
     /// Log in (or, for JWT, refresh an expired token); `merge` a guest cart at checkout.
-    Login { merge: bool },
+    Login {
+        merge: bool,
+    },
     /// Submit a long job (processed in the request, or queued and answered 202).
     Job,
     /// Upload a file.
@@ -470,44 +539,6 @@ pub struct WebTier {
     stop_generating: bool,
 }
 
-/// The measurements of one run.
-#[derive(Clone, Debug)]
-pub struct RunResult {
-    pub metrics: Metrics,
-    pub series: Vec<SeriesRow>,
-    /// Revocation: each fired user's exposure (seconds from the ban to the last request
-    /// that got in), in the order they were fired.
-    pub exposures_s: Vec<f64>,
-    /// Request latency and time checking the session (ms) at
-    /// [`cdf_quantiles`](crate::metrics::recorder::cdf_quantiles), for the CDF chart.
-    pub latency_quantiles_ms: Vec<f64>,
-    pub auth_quantiles_ms: Vec<f64>,
-}
-
-/// One row of `timeseries.csv`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeriesRow {
-    pub t_s: f64,
-    pub sent: u64,
-    pub ok: u64,
-    pub failed: u64,
-    pub latency_mean_ms: f64,
-    pub latency_p99_ms: f64,
-    pub servers_up: u32,
-    pub servers_in_rotation: u32,
-    pub logouts: u64,
-    /// Jobs waiting in the job queue at the end of the bucket.
-    pub jobs_queued: u32,
-    /// Requests of the abusive client the rate limit let through.
-    pub abuser_allowed: u64,
-    /// What the running fleet costs per hour at the end of the bucket.
-    pub cost_per_hour: f64,
-    /// WebSocket messages sent in the bucket, those of them delivered, and reconnects.
-    pub ws_sent: u64,
-    pub ws_delivered: u64,
-    pub ws_reconnects: u64,
-}
-
 #[inline(always)]
 fn draw(d: &Distribution, rng: &mut SimRng) -> SimDuration {
     if d.is_zero() { SimDuration::ZERO } else { SimDuration::from_nanos_f64(d.sample(rng)) }
@@ -577,7 +608,16 @@ impl WebTier {
                 .map(|_| {
                     let mut workers = Station::new(system.servers.cores);
                     workers.window_start = warmup;
-                    WebServer { state: ServerState::Up, epoch: 0, workers, queue_limit: system.servers.queue_limit, blocklist_as_of: SimTime::ZERO, cpu_total_ns: 0, running_since: Some(SimTime::ZERO), spot: false }
+                    WebServer {
+                        state: ServerState::Up,
+                        epoch: 0,
+                        workers,
+                        queue_limit: system.servers.queue_limit,
+                        blocklist_as_of: SimTime::ZERO,
+                        cpu_total_ns: 0,
+                        running_since: Some(SimTime::ZERO),
+                        spot: false,
+                    }
                 })
                 .collect(),
             users: if needs_users {
@@ -606,7 +646,15 @@ impl WebTier {
                 ops: 0,
                 ops_refused: 0,
             },
-            db: DbNode { station: db_station, read: system.database.read.clone(), write: system.database.write.clone(), jobs: Vec::new(), free: Vec::new(), reads: 0, writes: 0 },
+            db: DbNode {
+                station: db_station,
+                read: system.database.read.clone(),
+                write: system.database.write.clone(),
+                jobs: Vec::new(),
+                free: Vec::new(),
+                reads: 0,
+                writes: 0,
+            },
             fired: BTreeMap::new(),
             routed: vec![0; n],
             requests: Vec::new(),
@@ -743,7 +791,12 @@ impl WebTier {
 
     /// Records what the running instances cost per hour from now on.
     fn note_cost(&mut self, now: SimTime) {
-        let per_hour: f64 = self.servers.iter().filter(|s| s.running_since.is_some()).map(|s| if s.spot { self.fleet.spot_per_hour } else { self.fleet.on_demand_per_hour }).sum();
+        let per_hour: f64 = self
+            .servers
+            .iter()
+            .filter(|s| s.running_since.is_some())
+            .map(|s| if s.spot { self.fleet.spot_per_hour } else { self.fleet.on_demand_per_hour })
+            .sum();
         self.rec.on_fleet_cost(now, per_hour);
     }
 
@@ -804,14 +857,19 @@ impl WebTier {
         let in_service = self.servers.iter().filter(|s| s.state == ServerState::Up && s.running_since.is_some()).count();
         let desired = ((in_service as f64 * cpu / self.fleet.target_cpu).ceil() as usize).clamp(self.fleet.min as usize, self.servers.len());
         if desired > running {
-            let stopped: Vec<u16> = (0..self.servers.len() as u16).filter(|&s| self.servers[s as usize].running_since.is_none()).take(desired - running).collect();
+            let stopped: Vec<u16> =
+                (0..self.servers.len() as u16).filter(|&s| self.servers[s as usize].running_since.is_none()).take(desired - running).collect();
             for s in stopped {
                 self.launch(sched, s);
                 self.fleet_stats.scale_outs += 1;
             }
             self.fleet_stats.last_change = now;
         } else if desired < running && now.since(self.fleet_stats.last_change) >= self.fleet.cooldown {
-            let victims: Vec<u16> = (0..self.servers.len() as u16).rev().filter(|&s| self.servers[s as usize].state == ServerState::Up && self.lb.is_in_rotation(s)).take(running - desired).collect();
+            let victims: Vec<u16> = (0..self.servers.len() as u16)
+                .rev()
+                .filter(|&s| self.servers[s as usize].state == ServerState::Up && self.lb.is_in_rotation(s))
+                .take(running - desired)
+                .collect();
             for s in victims {
                 self.retire(sched, s, SimDuration::ZERO, false);
                 self.fleet_stats.scale_ins += 1;
@@ -1790,7 +1848,8 @@ impl WebTier {
             let c = &mut self.ws_conn[user];
             if c.connected && c.server == server {
                 c.connected = false;
-                let jitter = if ws.reconnect_jitter.is_zero() { SimDuration::ZERO } else { SimDuration(self.rng.websockets.random_range(0..ws.reconnect_jitter.0)) };
+                let jitter =
+                    if ws.reconnect_jitter.is_zero() { SimDuration::ZERO } else { SimDuration(self.rng.websockets.random_range(0..ws.reconnect_jitter.0)) };
                 sched.emit(ws.reconnect_after + jitter, Event::WsReconnect { user: user as u32 });
             }
         }
@@ -1814,7 +1873,8 @@ impl WebTier {
             }
             _ => {
                 // Refused (the dead server is still in rotation): try again later.
-                let jitter = if ws.reconnect_jitter.is_zero() { SimDuration::ZERO } else { SimDuration(self.rng.websockets.random_range(0..ws.reconnect_jitter.0)) };
+                let jitter =
+                    if ws.reconnect_jitter.is_zero() { SimDuration::ZERO } else { SimDuration(self.rng.websockets.random_range(0..ws.reconnect_jitter.0)) };
                 sched.emit(ws.reconnect_after + jitter, Event::WsReconnect { user });
             }
         }
@@ -1968,7 +2028,9 @@ impl WebTier {
             return;
         }
         match j.cmd {
-            Command::RateCheck(_) | Command::Incr(Key::Counter(_)) | Command::Expire(Key::Counter(_), _) => self.rate_reply(sched, j.server, j.req, j.cmd, j.reply),
+            Command::RateCheck(_) | Command::Incr(Key::Counter(_)) | Command::Expire(Key::Counter(_), _) => {
+                self.rate_reply(sched, j.server, j.req, j.cmd, j.reply)
+            }
             Command::Set(Key::Session(_), ..) => {
                 if j.reply.is_none() {
                     return self.reject(sched, j.server, j.req, FailReason::RedisUnavailable);
@@ -2158,10 +2220,13 @@ impl WebTier {
                 m.insert("fleet.scale_out_lag_s".into(), f.first_added_after_step.map_or(-1.0, |t| t.since(SimTime::ZERO + at).as_secs_f64()));
             }
             if self.fleet.deploy.is_some() {
-                m.insert("deploy.duration_s".into(), match (f.deploy_started, f.deploy_done) {
-                    (Some(a), Some(b)) => b.since(a).as_secs_f64(),
-                    _ => -1.0,
-                });
+                m.insert(
+                    "deploy.duration_s".into(),
+                    match (f.deploy_started, f.deploy_done) {
+                        (Some(a), Some(b)) => b.since(a).as_secs_f64(),
+                        _ => -1.0,
+                    },
+                );
                 m.insert("deploy.sessions_lost".into(), f.deploy_logouts as f64);
                 m.insert("deploy.requests_failed".into(), f.deploy_failed as f64);
             }
@@ -2219,7 +2284,8 @@ impl WebTier {
             let q = |p: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(p) as f64 / 1e9 };
             m.insert("jobs.completion_p50_s".into(), q(0.5));
             m.insert("jobs.completion_p99_s".into(), q(0.99));
-            let depth_mean = if spec.queued { (st.depth_area as f64 + self.job_queue.len() as f64 * end.since(st.depth_since).0 as f64) / (window_s * 1e9) } else { 0.0 };
+            let depth_mean =
+                if spec.queued { (st.depth_area as f64 + self.job_queue.len() as f64 * end.since(st.depth_since).0 as f64) / (window_s * 1e9) } else { 0.0 };
             m.insert("jobs.queue_depth_mean".into(), depth_mean);
             m.insert("jobs.queue_depth_max".into(), st.depth_max as f64);
             // Workers (threads) held on average across the fleet: sum of utilisation x pool size.
@@ -2256,12 +2322,8 @@ impl WebTier {
             m.insert("ratelimit.keys_without_ttl".into(), self.redis.kv.keys_without_ttl(end) as f64);
         }
         if self.fire_rate > 0.0 {
-            let exposures: Vec<f64> = self
-                .fired
-                .values()
-                .filter(|f| f.at < self.fire_until)
-                .map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64()))
-                .collect();
+            let exposures: Vec<f64> =
+                self.fired.values().filter(|f| f.at < self.fire_until).map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64())).collect();
             let k = exposures.len() as f64;
             m.insert("revocation.fired".into(), k);
             m.insert("revocation.exposure_mean_s".into(), if k == 0.0 { 0.0 } else { exposures.iter().sum::<f64>() / k });
@@ -2424,7 +2486,8 @@ impl World for WebTier {
                     self.redis.down = true;
                     // Commands queued or in service are lost with the connection.
                     let now = sched.now();
-                    let pending: Vec<u32> = self.redis.station.in_service.drain(..).map(|(j, _)| j).chain(self.redis.station.queue.drain(..).map(|(j, _)| j)).collect();
+                    let pending: Vec<u32> =
+                        self.redis.station.in_service.drain(..).map(|(j, _)| j).chain(self.redis.station.queue.drain(..).map(|(j, _)| j)).collect();
                     let _ = now;
                     for job in pending {
                         self.redis.jobs[job as usize].reply = None;

@@ -14,13 +14,31 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "dist", rename_all = "kebab-case")]
 pub enum Distribution {
-    Constant { value: f64 },
-    Exponential { mean: f64 },
-    Uniform { min: f64, max: f64 },
+    Constant {
+        value: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
     /// Log-normal given by its mean and coefficient of variation (stddev / mean).
-    Lognormal { mean: f64, cv: f64, #[serde(skip)] mu: f64, #[serde(skip)] sigma: f64 },
+    Lognormal {
+        mean: f64,
+        cv: f64,
+        #[serde(skip)]
+        mu: f64,
+        #[serde(skip)]
+        sigma: f64,
+    },
     /// A weighted choice among values; `cumulative` holds the running sums of the weights.
-    Empirical { values: Vec<f64>, #[serde(skip)] cumulative: Vec<f64> },
+    Empirical {
+        values: Vec<f64>,
+        #[serde(skip)]
+        cumulative: Vec<f64>,
+    },
 }
 
 impl Distribution {

@@ -10,5 +10,5 @@ pub mod time;
 pub use dist::Distribution;
 pub use queue::EventQueue;
 pub use rng::{RngStreams, SimRng};
-pub use sim::{run_until, Scheduler, StopReason, World};
-pub use time::{SimDuration, SimTime, NANOS_PER_SEC};
+pub use sim::{Scheduler, StopReason, World, run_until};
+pub use time::{NANOS_PER_SEC, SimDuration, SimTime};

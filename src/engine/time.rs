@@ -92,14 +92,8 @@ impl fmt::Display for SimDuration {
     /// Prints the largest unit that keeps the value readable: `250us`, `15ms`, `2.5s`, `10m`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        let units: [(u64, &str); 6] = [
-            (3_600 * NANOS_PER_SEC, "h"),
-            (60 * NANOS_PER_SEC, "m"),
-            (NANOS_PER_SEC, "s"),
-            (1_000_000, "ms"),
-            (1_000, "us"),
-            (1, "ns"),
-        ];
+        let units: [(u64, &str); 6] =
+            [(3_600 * NANOS_PER_SEC, "h"), (60 * NANOS_PER_SEC, "m"), (NANOS_PER_SEC, "s"), (1_000_000, "ms"), (1_000, "us"), (1, "ns")];
         for (scale, unit) in units {
             if n >= scale || scale == 1 {
                 let v = n as f64 / scale as f64;

@@ -1,9 +1,11 @@
 //! Measurements: the per-run recorder, flat metrics, and statistics across replications.
 
 pub mod recorder;
+pub mod run;
 pub mod stats;
 pub mod summary;
 
 pub use recorder::{FailReason, Metrics, Recorder};
-pub use stats::{mean_ci, Estimate};
+pub use run::{RunResult, SeriesRow};
+pub use stats::{Estimate, mean_ci};
 pub use summary::{ModelSummary, VariantSummary};

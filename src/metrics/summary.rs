@@ -3,8 +3,8 @@
 //! the first (baseline) variant. Because variants share random numbers, paired
 //! differences have much tighter intervals than the two means would suggest.
 
-use super::stats::{mean_ci, Estimate};
-use crate::components::web::RunResult;
+use super::stats::{Estimate, mean_ci};
+use crate::metrics::RunResult;
 use crate::scenario::Model;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,10 +36,7 @@ pub fn summarize(model: &Model, runs: &[Vec<RunResult>]) -> ModelSummary {
     for (v, variant) in model.variants.iter().enumerate() {
         let reps = &runs[v];
         let keys: Vec<&String> = reps.first().map(|r| r.metrics.keys().collect()).unwrap_or_default();
-        let metrics = keys
-            .iter()
-            .map(|k| ((*k).clone(), mean_ci(&reps.iter().map(|r| r.metrics[*k]).collect::<Vec<_>>())))
-            .collect();
+        let metrics = keys.iter().map(|k| ((*k).clone(), mean_ci(&reps.iter().map(|r| r.metrics[*k]).collect::<Vec<_>>()))).collect();
         let vs_baseline = (v > 0 && reps.len() > 1 && runs[0].len() == reps.len()).then(|| {
             keys.iter()
                 .filter(|k| runs[0][0].metrics.contains_key(**k))

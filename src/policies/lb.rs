@@ -85,9 +85,8 @@ pub struct HashRing {
 
 impl HashRing {
     pub fn new(servers: usize, virtual_nodes: u32) -> HashRing {
-        let mut points: Vec<(u64, u16)> = (0..servers)
-            .flat_map(|s| (0..virtual_nodes).map(move |v| (mix64(((s as u64) << 32) ^ v as u64 ^ 0x5151_0000_0000_0000), s as u16)))
-            .collect();
+        let mut points: Vec<(u64, u16)> =
+            (0..servers).flat_map(|s| (0..virtual_nodes).map(move |v| (mix64(((s as u64) << 32) ^ v as u64 ^ 0x5151_0000_0000_0000), s as u16))).collect();
         points.sort_unstable();
         HashRing { points }
     }

@@ -16,15 +16,15 @@
 //! - [`ExposureHistogram`]: how long each fired user kept getting in;
 //! - [`TopologyPicture`]: the system drawn from its graph.
 
-use crate::components::web::{RunResult, SeriesRow};
 use crate::metrics::{Estimate, ModelSummary};
-use crate::scenario::model::{Fault, FaultAction};
+use crate::metrics::{RunResult, SeriesRow};
 use crate::scenario::Model;
+use crate::scenario::model::{Fault, FaultAction};
 use crate::sweep::{PointResult, SweepSpec};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters::style::{register_font, FontStyle};
+use plotters::style::{FontStyle, register_font};
 use std::error::Error;
 use std::sync::Once;
 
@@ -298,7 +298,8 @@ pub const HEADLINE: &[MetricAxis] = &[
 ];
 
 /// Shown for every model: what every user feels.
-pub const ALWAYS: &[MetricAxis] = &[metric("latency_ms.p99", "latency p99 (ms)", Unit::Ms, true), metric("requests.failed", "failed requests", Unit::Count, true)];
+pub const ALWAYS: &[MetricAxis] =
+    &[metric("latency_ms.p99", "latency p99 (ms)", Unit::Ms, true), metric("requests.failed", "failed requests", Unit::Count, true)];
 
 fn value_of(s: &ModelSummary, v: usize, key: &str) -> Option<f64> {
     s.variants[v].metrics.get(key).map(|e| e.mean).filter(|x| x.is_finite())
@@ -373,7 +374,13 @@ fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, sty
 
 /// A 95% interval from `low` to `high` at `at` on the other axis, with end caps:
 /// horizontal (values on x) or vertical.
-fn whisker<DB: DrawingBackend>(chart: &ChartContext<DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>, low: f64, high: f64, at: f64, horizontal: bool) -> DrawResult
+fn whisker<DB: DrawingBackend>(
+    chart: &ChartContext<DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    low: f64,
+    high: f64,
+    at: f64,
+    horizontal: bool,
+) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
@@ -422,7 +429,11 @@ impl Chart for VariantBars<'_> {
         DB::ErrorType: 'static,
     {
         let s = self.summary;
-        let reps = if s.replications > 1 { format!("mean of {} replications; whiskers: 95% confidence interval", s.replications) } else { "one replication".to_string() };
+        let reps = if s.replications > 1 {
+            format!("mean of {} replications; whiskers: 95% confidence interval", s.replications)
+        } else {
+            "one replication".to_string()
+        };
         let area = titled(root, &s.title, &format!("{}: the variants side by side (seed {}, {reps})", s.model, s.seed))?;
         let rows = self.metrics.len().div_ceil(2);
         let (area, _) = area.split_vertically(rows as u32 * self.panel_height());
@@ -460,7 +471,9 @@ impl Chart for VariantBars<'_> {
                 let (px, py) = chart.backend_coord(&(0.0, y_of(i)));
                 root.draw(&Text::new(v.name.clone(), (px - 8, py), right_centre(label_style())))?;
             }
-            chart.draw_series(values.iter().enumerate().map(|(i, e)| Rectangle::new([(0.0, y_of(i) - 0.34), (e.mean * metric.scale, y_of(i) + 0.34)], colour(i).filled())))?;
+            chart.draw_series(
+                values.iter().enumerate().map(|(i, e)| Rectangle::new([(0.0, y_of(i) - 0.34), (e.mean * metric.scale, y_of(i) + 0.34)], colour(i).filled())),
+            )?;
             for (i, e) in values.iter().enumerate().filter(|(_, e)| e.ci95.is_some_and(|h| h > 0.0)) {
                 whisker(&chart, (e.low() * metric.scale).max(0.0), e.high() * metric.scale, y_of(i), true)?;
             }
@@ -618,11 +631,7 @@ const TIME_AXIS: u32 = 44;
 
 impl Timeline<'_> {
     fn measures(&self) -> Vec<Measure> {
-        let mut m: Vec<Measure> = vec![
-            ("ok per s", |p| Some(p.ok_per_s)),
-            ("failed per s", |p| Some(p.failed_per_s)),
-            ("latency p99 (ms)", |p| p.p99_ms),
-        ];
+        let mut m: Vec<Measure> = vec![("ok per s", |p| Some(p.ok_per_s)), ("failed per s", |p| Some(p.failed_per_s)), ("latency p99 (ms)", |p| p.p99_ms)];
         let logouts = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.logouts > 0));
         if logouts {
             m.push(("logouts per s", |p| Some(p.logouts_per_s)));
@@ -671,16 +680,29 @@ impl Chart for Timeline<'_> {
         let model = self.model;
         let step_s = self.step_s();
         let k = self.merge();
-        let point = if k == 1 { format!("one point per {}", model.variants[0].system.run.timeseries_step) } else { format!("one point per {} s (latency: the worst {} s p99 in it)", tick(step_s * k as f64, step_s), tick(step_s, step_s)) };
+        let point = if k == 1 {
+            format!("one point per {}", model.variants[0].system.run.timeseries_step)
+        } else {
+            format!("one point per {} s (latency: the worst {} s p99 in it)", tick(step_s * k as f64, step_s), tick(step_s, step_s))
+        };
         let area = titled(root, &model.title, &format!("{}: over time, replication 0, {point}; grey: warm-up and faults", model.name))?;
         let measures = self.measures();
         let points: Vec<Vec<Point>> = self.runs.iter().map(|reps| reps.first().map(|r| merge_buckets(&r.series, step_s, k)).unwrap_or_default()).collect();
         let duration = model.variants.iter().map(|v| v.system.run.duration.as_secs_f64()).fold(0.0f64, f64::max);
-        let t_end = self.runs.iter().flat_map(|r| r.first()).flat_map(|r| r.series.last()).map(|r| r.t_s + step_s).fold(0.0f64, f64::max).min(duration.max(step_s)).max(step_s);
+        let t_end = self
+            .runs
+            .iter()
+            .flat_map(|r| r.first())
+            .flat_map(|r| r.series.last())
+            .map(|r| r.t_s + step_s)
+            .fold(0.0f64, f64::max)
+            .min(duration.max(step_s))
+            .max(step_s);
         // Minutes on the axis for runs of ten minutes or more.
         let (t_div, t_unit) = if t_end >= 600.0 { (60.0, "min") } else { (1.0, "s") };
         let t_max = t_end / t_div;
-        let scales: Vec<YScale> = measures.iter().map(|(label, pick)| YScale::fit(points.iter().flatten().filter_map(pick), label.contains("latency"))).collect();
+        let scales: Vec<YScale> =
+            measures.iter().map(|(label, pick)| YScale::fit(points.iter().flatten().filter_map(pick), label.contains("latency"))).collect();
 
         let (head, rest) = area.split_vertically(COLUMN_HEAD);
         let columns = head.split_evenly((1, measures.len()));
@@ -721,7 +743,8 @@ impl Chart for Timeline<'_> {
                 for f in &variant.system.faults {
                     let (at, lasting) = fault_span(f);
                     if lasting > 0.0 {
-                        chart.draw_series(std::iter::once(Rectangle::new([(at / t_div, bottom), (((at + lasting) / t_div).min(t_max), top)], SPAN.filled())))?;
+                        chart
+                            .draw_series(std::iter::once(Rectangle::new([(at / t_div, bottom), (((at + lasting) / t_div).min(t_max), top)], SPAN.filled())))?;
                     }
                 }
                 let y_fmt = |y: &f64| scale.label(*y);
@@ -779,7 +802,13 @@ impl Chart for Timeline<'_> {
 
 /// Server names in `server.<name>.<suffix>` keys, by number.
 fn server_names(s: &ModelSummary, suffix: &str) -> Vec<String> {
-    let mut servers: Vec<String> = s.variants.iter().flat_map(|v| v.metrics.keys()).filter_map(|k| k.strip_prefix("server.").and_then(|r| r.strip_suffix(&format!(".{suffix}")))).map(String::from).collect();
+    let mut servers: Vec<String> = s
+        .variants
+        .iter()
+        .flat_map(|v| v.metrics.keys())
+        .filter_map(|k| k.strip_prefix("server.").and_then(|r| r.strip_suffix(&format!(".{suffix}"))))
+        .map(String::from)
+        .collect();
     servers.sort_by_key(|n| n.trim_start_matches("server-").parse::<u32>().unwrap_or(0));
     servers.dedup();
     servers
@@ -843,9 +872,11 @@ impl Chart for ServerShares<'_> {
         let same_even = evens.iter().all(|e| (e - evens[0]).abs() < 1e-9);
         let hidden = s.variants.len() - shown.len();
         let left_out = if hidden > 0 { format!("; {hidden} variants with even shares left out") } else { String::new() };
-        let even_note = if same_even { format!("an even share, {}%", tick(evens[0], evens[0])) } else { "an even share among the variant's servers".to_string() };
+        let even_note =
+            if same_even { format!("an even share, {}%", tick(evens[0], evens[0])) } else { "an even share among the variant's servers".to_string() };
         let area = titled(root, &s.title, &format!("{}: share of routed requests per server (%); dashed: {even_note}{left_out}", s.model))?;
-        let top = shown.iter().flat_map(|&v| shares_of(s, v, &servers)).map(|(_, _, e)| e.high() * 100.0).chain(evens.iter().copied()).fold(0.0f64, f64::max) * 1.22;
+        let top =
+            shown.iter().flat_map(|&v| shares_of(s, v, &servers)).map(|(_, _, e)| e.high() * 100.0).chain(evens.iter().copied()).fold(0.0f64, f64::max) * 1.22;
         let mut rest = area;
         for (row_index, &v) in shown.iter().enumerate() {
             let last = row_index + 1 == shown.len();
@@ -901,7 +932,10 @@ impl Chart for ServerShares<'_> {
 /// Whether at least two variants have a latency `<prefix>.p50` above zero, with p99s
 /// more than `factor` apart.
 pub fn percentiles_differ(s: &ModelSummary, prefix: &str, factor: f64) -> bool {
-    let p99: Vec<f64> = (0..s.variants.len()).filter(|&v| value_of(s, v, &format!("{prefix}.p50")).unwrap_or(0.0) > 0.0).filter_map(|v| value_of(s, v, &format!("{prefix}.p99"))).collect();
+    let p99: Vec<f64> = (0..s.variants.len())
+        .filter(|&v| value_of(s, v, &format!("{prefix}.p50")).unwrap_or(0.0) > 0.0)
+        .filter_map(|v| value_of(s, v, &format!("{prefix}.p99")))
+        .collect();
     let lo = p99.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = p99.iter().copied().fold(0.0f64, f64::max);
     p99.len() >= 2 && hi > lo * factor
@@ -958,7 +992,12 @@ impl Chart for LatencyCdf<'_> {
             // A little room past the outer decades, so their ticks are drawn.
             let (lo, hi) = if values.is_empty() { (0.001, 1.0) } else { (lo / 1.1, hi.max(lo * 10.0) * 1.1) };
             let decade = |x: f64| (x.log10() - x.log10().round()).abs() < 1e-6;
-            let mut chart = ChartBuilder::on(panel).margin(10).margin_right(24).x_label_area_size(44).y_label_area_size(if panels.len() == 1 { 70 } else { 56 }).build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)?;
+            let mut chart = ChartBuilder::on(panel)
+                .margin(10)
+                .margin_right(24)
+                .x_label_area_size(44)
+                .y_label_area_size(if panels.len() == 1 { 70 } else { 56 })
+                .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)?;
             chart
                 .configure_mesh()
                 .x_desc(format!("{label} (ms, log scale)"))
@@ -1028,7 +1067,9 @@ impl SweepLines<'_> {
         let axis = &self.spec.axes[0];
         let x_of = |p: &PointResult| p.sets.first().and_then(|s| s.split_once('=')).and_then(|(_, v)| v.trim_matches('"').parse::<f64>().ok());
         let numeric = self.points.iter().all(|p| x_of(p).is_some());
-        let x_index = |p: &PointResult| if numeric { x_of(p).unwrap_or(0.0) } else { axis.values.iter().position(|v| p.sets[0].ends_with(v.as_str())).unwrap_or(0) as f64 };
+        let x_index = |p: &PointResult| {
+            if numeric { x_of(p).unwrap_or(0.0) } else { axis.values.iter().position(|v| p.sets[0].ends_with(v.as_str())).unwrap_or(0) as f64 }
+        };
         let mut lines: Vec<(String, Vec<(f64, Estimate)>)> = Vec::new();
         for p in self.points {
             let rest = p.sets[1..].join(" ");
@@ -1080,7 +1121,12 @@ impl Chart for SweepLines<'_> {
         let high = lines.iter().flat_map(|(_, p)| p.iter().map(|(_, e)| e.high() * self.metric.scale)).fold(0.0f64, f64::max);
         let top = if high > 0.0 { high * 1.1 } else { 1.0 };
         let (plot, legend) = area.split_vertically(400);
-        let mut chart = ChartBuilder::on(&plot).margin(10).margin_right(20).x_label_area_size(44).y_label_area_size(70).build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..top)?;
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .margin_right(20)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..top)?;
         chart
             .configure_mesh()
             .x_desc(axis.key.as_str())
@@ -1104,7 +1150,8 @@ impl Chart for SweepLines<'_> {
             .draw()?;
         for (k, (_, pts)) in lines.iter().enumerate() {
             let c = colour(k);
-            let band: Vec<(f64, f64)> = pts.iter().map(|(x, e)| (*x, e.high() * self.metric.scale)).chain(pts.iter().rev().map(|(x, e)| (*x, e.low() * self.metric.scale))).collect();
+            let band: Vec<(f64, f64)> =
+                pts.iter().map(|(x, e)| (*x, e.high() * self.metric.scale)).chain(pts.iter().rev().map(|(x, e)| (*x, e.low() * self.metric.scale))).collect();
             chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.2).filled())))?;
             let line: Vec<(f64, f64)> = pts.iter().map(|(x, e)| (*x, e.mean * self.metric.scale)).collect();
             chart.draw_series(thick_segments(&line, c.stroke_width(3)))?;
@@ -1224,7 +1271,6 @@ impl Chart for TopologyPicture<'_> {
     }
 }
 
-
 /// Revocation: how long each fired user kept getting in, one histogram per variant
 /// (replication 0) on a shared axis.
 pub struct ExposureHistogram<'a> {
@@ -1241,7 +1287,14 @@ impl Chart for ExposureHistogram<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let area = titled(root, &self.model.title, &format!("{}: fired users by seconds from the ban to their last request that got in (replication 0; each row its own count scale)", self.model.name))?;
+        let area = titled(
+            root,
+            &self.model.title,
+            &format!(
+                "{}: fired users by seconds from the ban to their last request that got in (replication 0; each row its own count scale)",
+                self.model.name
+            ),
+        )?;
         let all: Vec<&Vec<f64>> = self.runs.iter().filter_map(|r| r.first()).map(|r| &r.exposures_s).collect();
         let max = all.iter().flat_map(|v| v.iter().copied()).fold(0.0f64, f64::max).max(1.0);
         let bins = 30usize;
@@ -1266,12 +1319,23 @@ impl Chart for ExposureHistogram<'_> {
             let top = c.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.15;
             let name = &self.model.variants[v].name;
             let mean = all[v].iter().sum::<f64>() / all[v].len().max(1) as f64;
-            let note = format!("{} fired; exposure mean {} s, max {} s", all[v].len(), crate::report::table::sig3(mean), crate::report::table::sig3(all[v].iter().copied().fold(0.0, f64::max)));
+            let note = format!(
+                "{} fired; exposure mean {} s, max {} s",
+                all[v].len(),
+                crate::report::table::sig3(mean),
+                crate::report::table::sig3(all[v].iter().copied().fold(0.0, f64::max))
+            );
             let (head, plot) = row.split_vertically(ROW_HEAD);
             let name_w = text_width(root, name, &heading_style());
             head.draw(&Text::new(name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
             head.draw(&Text::new(note, (14 + name_w as i32 + 12, 11), left_centre(note_style())))?;
-            let mut chart = ChartBuilder::on(&plot).margin_left(6).margin_right(18).margin_bottom(4).x_label_area_size(if last { 40 } else { 0 }).y_label_area_size(56).build_cartesian_2d(0f64..max, 0f64..top)?;
+            let mut chart = ChartBuilder::on(&plot)
+                .margin_left(6)
+                .margin_right(18)
+                .margin_bottom(4)
+                .x_label_area_size(if last { 40 } else { 0 })
+                .y_label_area_size(56)
+                .build_cartesian_2d(0f64..max, 0f64..top)?;
             let x_fmt = |x: &f64| tick(*x, max);
             let y_fmt = |y: &f64| tick(*y, top);
             let mut mesh = chart.configure_mesh();
@@ -1289,7 +1353,12 @@ impl Chart for ExposureHistogram<'_> {
                 mesh.x_desc("seconds the fired user still got in after the ban").axis_desc_style(label_style());
             }
             mesh.draw()?;
-            chart.draw_series(c.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| Rectangle::new([(i as f64 * width, 0.0), ((i as f64 + 0.9) * width, *n as f64)], colour(v).filled())))?;
+            chart.draw_series(
+                c.iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(i, n)| Rectangle::new([(i as f64 * width, 0.0), ((i as f64 + 0.9) * width, *n as f64)], colour(v).filled())),
+            )?;
         }
         Ok(())
     }

@@ -1,9 +1,9 @@
 //! `index.html`: every model of a run on one self-contained page (no network: inline
 //! CSS, no scripts, charts as relative links to the SVGs in each model's folder).
 
+use super::ChartFile;
 use super::charts::{self, css_colour};
 use super::table;
-use super::ChartFile;
 use crate::metrics::ModelSummary;
 use crate::scenario::Model;
 
@@ -31,8 +31,17 @@ pub fn story(model: &Model) -> Vec<String> {
     let text = if !model.story.is_empty() {
         model.story.clone()
     } else {
-        let file = std::fs::read_to_string(&model.source).ok().or_else(|| crate::bundled::MODELS.iter().chain(crate::bundled::THEORY).find(|b| b.path == model.source).map(|b| b.text.to_string()));
-        file.map(|t| t.lines().take_while(|l| l.trim_start().starts_with('#')).map(|l| l.trim_start().trim_start_matches('#').strip_prefix(' ').unwrap_or(l.trim_start().trim_start_matches('#')).to_string()).collect::<Vec<_>>().join("\n")).unwrap_or_default()
+        let file = std::fs::read_to_string(&model.source)
+            .ok()
+            .or_else(|| crate::bundled::MODELS.iter().chain(crate::bundled::THEORY).find(|b| b.path == model.source).map(|b| b.text.to_string()));
+        file.map(|t| {
+            t.lines()
+                .take_while(|l| l.trim_start().starts_with('#'))
+                .map(|l| l.trim_start().trim_start_matches('#').strip_prefix(' ').unwrap_or(l.trim_start().trim_start_matches('#')).to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
     };
     let mut paragraphs: Vec<String> = Vec::new();
     for block in text.split("\n\n") {
@@ -128,7 +137,12 @@ pub fn render(sections: &[ModelSection]) -> String {
     );
     h.push_str("<table class=\"overview\">\n<thead><tr><th>model</th><th>question</th><th>what the run shows</th></tr></thead>\n<tbody>\n");
     for s in sections {
-        h.push_str(&format!("<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td></tr>\n", esc(&s.model.name), esc(&s.model.title), esc(&takeaway(s.summary))));
+        h.push_str(&format!(
+            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td></tr>\n",
+            esc(&s.model.name),
+            esc(&s.model.title),
+            esc(&takeaway(s.summary))
+        ));
     }
     h.push_str("</tbody>\n</table>\n");
     for s in sections {
@@ -187,7 +201,11 @@ fn section(s: &ModelSection) -> String {
     }
     h.push_str("</tbody>\n</table>\n</div>\n");
     if let Some(diff) = table::render_differences(s.summary) {
-        h.push_str(&format!("<details><summary>Paired differences from {}</summary>\n<pre>{}</pre>\n</details>\n", esc(&s.summary.variants[0].name), esc(&diff)));
+        h.push_str(&format!(
+            "<details><summary>Paired differences from {}</summary>\n<pre>{}</pre>\n</details>\n",
+            esc(&s.summary.variants[0].name),
+            esc(&diff)
+        ));
     }
     for c in &s.charts {
         let (stem, caption, (w, ht)) = (url_segment(&c.stem), esc(&c.caption), c.size);

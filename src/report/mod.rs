@@ -7,9 +7,9 @@ pub mod html;
 pub mod sweep;
 pub mod table;
 
-use crate::components::web::RunResult;
 use crate::components::Topology;
 use crate::metrics::ModelSummary;
+use crate::metrics::RunResult;
 use crate::scenario::Model;
 use atomic::write_atomic;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,14 @@ pub struct ChartFile {
     pub size: (u32, u32),
 }
 
-fn write_chart<C: charts::Chart>(dir: &Path, stem: &str, caption: &str, chart: &C, written: &mut Vec<PathBuf>, list: &mut Vec<ChartFile>) -> std::io::Result<()> {
+fn write_chart<C: charts::Chart>(
+    dir: &Path,
+    stem: &str,
+    caption: &str,
+    chart: &C,
+    written: &mut Vec<PathBuf>,
+    list: &mut Vec<ChartFile>,
+) -> std::io::Result<()> {
     let (svg, png) = charts::render(chart).map_err(|e| std::io::Error::other(format!("drawing {stem}: {e}")))?;
     for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
         let path = dir.join(format!("{stem}.{ext}"));
@@ -36,24 +43,62 @@ fn write_chart<C: charts::Chart>(dir: &Path, stem: &str, caption: &str, chart: &
 
 /// The charts that fit a model: the variants side by side, a timeline, and per-server
 /// load or latency percentiles where the model has them.
-pub fn write_model_charts(dir: &Path, model: &Model, summary: &ModelSummary, runs: &[Vec<RunResult>], written: &mut Vec<PathBuf>) -> std::io::Result<Vec<ChartFile>> {
+pub fn write_model_charts(
+    dir: &Path,
+    model: &Model,
+    summary: &ModelSummary,
+    runs: &[Vec<RunResult>],
+    written: &mut Vec<PathBuf>,
+) -> std::io::Result<Vec<ChartFile>> {
     let mut list = Vec::new();
     let metrics = charts::panel_metrics(summary, 4);
     let whiskers = if summary.replications > 1 { " Whiskers: 95% confidence intervals over the replications." } else { "" };
-    write_chart(dir, "variants", &format!("The variants side by side on the model's own measures, p99 latency and failed requests.{whiskers}"), &charts::VariantBars { summary, metrics }, written, &mut list)?;
-    write_chart(dir, "timeline", "Each variant over time, on shared scales: responses and failures per second, p99 latency. Grey: the warm-up (left out of the statistics) and faults; dashed: the moment a fault strikes.", &charts::Timeline { model, runs }, written, &mut list)?;
+    write_chart(
+        dir,
+        "variants",
+        &format!("The variants side by side on the model's own measures, p99 latency and failed requests.{whiskers}"),
+        &charts::VariantBars { summary, metrics },
+        written,
+        &mut list,
+    )?;
+    write_chart(
+        dir,
+        "timeline",
+        "Each variant over time, on shared scales: responses and failures per second, p99 latency. Grey: the warm-up (left out of the statistics) and faults; dashed: the moment a fault strikes.",
+        &charts::Timeline { model, runs },
+        written,
+        &mut list,
+    )?;
     // Shares per server mean little when servers come and go (autoscaling, spot, deploys).
     let fleet_moves = model.variants.iter().any(|v| v.system.fleet.autoscale || v.system.fleet.deploy.is_some() || v.system.fleet.spot_share > 0.0);
     if charts::uneven_shares(summary) && !fleet_moves {
-        write_chart(dir, "servers", "Share of routed requests per server: a hot spot is one tall bar, a dead server a short one.", &charts::ServerShares { summary }, written, &mut list)?;
+        write_chart(
+            dir,
+            "servers",
+            "Share of routed requests per server: a hot spot is one tall bar, a dead server a short one.",
+            &charts::ServerShares { summary },
+            written,
+            &mut list,
+        )?;
     }
     let auth = charts::percentiles_differ(summary, "auth_ms", 1.2);
     if auth || charts::percentiles_differ(summary, "latency_ms", 2.0) {
-        let caption = if auth { "How latency is spread: for each time on the (log) axis, the share of requests done within it. Left the whole request, right the time spent checking the session or token." } else { "How latency is spread: for each time on the (log) axis, the share of requests done within it." };
+        let caption = if auth {
+            "How latency is spread: for each time on the (log) axis, the share of requests done within it. Left the whole request, right the time spent checking the session or token."
+        } else {
+            "How latency is spread: for each time on the (log) axis, the share of requests done within it."
+        };
         write_chart(dir, "latency-cdf", caption, &charts::LatencyCdf { model, runs, auth }, written, &mut list)?;
     }
     if runs.iter().filter_map(|r| r.first()).any(|r| !r.exposures_s.is_empty()) {
-        write_chart(dir, "exposure", "How long each fired user kept getting in after the ban.", &charts::ExposureHistogram { model, runs }, written, &mut list)?;
+        write_chart(
+            dir,
+            "exposure",
+            "How long each fired user kept getting in after the ban.",
+            &charts::ExposureHistogram { model, runs },
+            written,
+            &mut list,
+        )?;
     }
     Ok(list)
 }
@@ -86,14 +131,40 @@ pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, ru
     written.push(dot_path);
     let mut charts = write_model_charts(dir, model, summary, runs, &mut written)?;
     let caption = format!("The system of variant {}, drawn from its graph (also in topology.dot).", pictured.name);
-    write_chart(dir, "topology", &caption, &charts::TopologyPicture { title: &model.title, variant: &pictured.name, topology: &topology }, &mut written, &mut charts)?;
+    write_chart(
+        dir,
+        "topology",
+        &caption,
+        &charts::TopologyPicture { title: &model.title, variant: &pictured.name, topology: &topology },
+        &mut written,
+        &mut charts,
+    )?;
     Ok((written, charts))
 }
 
 /// The per-bucket series of every variant and replication, in long format.
 pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation", "logouts", "jobs_queued", "abuser_allowed", "cost_per_hour", "ws_sent", "ws_delivered", "ws_reconnects"]).expect("write to memory");
+    w.write_record([
+        "variant",
+        "replication",
+        "t_s",
+        "sent",
+        "ok",
+        "failed",
+        "latency_mean_ms",
+        "latency_p99_ms",
+        "servers_up",
+        "servers_in_rotation",
+        "logouts",
+        "jobs_queued",
+        "abuser_allowed",
+        "cost_per_hour",
+        "ws_sent",
+        "ws_delivered",
+        "ws_reconnects",
+    ])
+    .expect("write to memory");
     for (v, reps) in runs.iter().enumerate() {
         for (rep, run) in reps.iter().enumerate() {
             for row in &run.series {

@@ -2,7 +2,7 @@
 //! terminal (comfy-table), as Markdown, or as JSON.
 
 use crate::metrics::{Estimate, ModelSummary};
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
 /// How a metric is shown.
 #[derive(Clone, Copy)]
@@ -218,7 +218,8 @@ pub fn render_differences(s: &ModelSummary) -> Option<String> {
         return None;
     }
     let baseline = &s.variants[0].name;
-    let mut keys: Vec<(&str, &str, f64)> = vec![("latency_ms.p50", "latency p50 (ms)", 1.0), ("latency_ms.p99", "latency p99 (ms)", 1.0), ("requests.failed", "failed requests", 1.0)];
+    let mut keys: Vec<(&str, &str, f64)> =
+        vec![("latency_ms.p50", "latency p50 (ms)", 1.0), ("latency_ms.p99", "latency p99 (ms)", 1.0), ("requests.failed", "failed requests", 1.0)];
     for m in crate::report::charts::headline_metrics(s, 4) {
         if !keys.iter().any(|(k, _, _)| *k == m.key) {
             keys.push((m.key, m.label, m.scale));

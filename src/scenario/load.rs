@@ -2,17 +2,17 @@
 //! serde -> [`resolve`]. Every problem keeps the byte span of the text that caused it, so
 //! messages can name file, line and column even for keys set by a variant or by `--set`.
 
-use super::diag::{explain_serde_message, ModelErrors, Problem};
-use super::model::{resolve, System};
+use super::diag::{ModelErrors, Problem, explain_serde_message};
+use super::model::{System, resolve};
 use super::raw::{RawModel, SCHEMA_VERSION};
-use serde::de::IntoDeserializer;
 use serde::Deserialize;
+use serde::de::IntoDeserializer;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::ops::Range;
 use std::path::Path;
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// A validated model: its variants, each a complete [`System`].
 #[derive(Debug, Clone)]
@@ -58,14 +58,24 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
     let fail = |problems: Vec<Problem>| ModelErrors { file: file.to_string(), text: text.to_string(), sets: sets.to_vec(), problems };
 
     if text.trim().is_empty() {
-        return Err(fail(vec![Problem::at_span(None, "the model file is empty".into(), Some("a model starts with `schema_version = 1`; `statesim list` shows the bundled models to copy from".into()))]));
+        return Err(fail(vec![Problem::at_span(
+            None,
+            "the model file is empty".into(),
+            Some("a model starts with `schema_version = 1`; `statesim list` shows the bundled models to copy from".into()),
+        )]));
     }
     let (root, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         return Err(fail(
             syntax
                 .iter()
-                .map(|e| Problem::at_span(e.span(), format!("this is not valid TOML: {}", e.message().trim_end()), Some("see https://toml.io for the syntax; strings need quotes, e.g. policy = \"round-robin\"".into())))
+                .map(|e| {
+                    Problem::at_span(
+                        e.span(),
+                        format!("this is not valid TOML: {}", e.message().trim_end()),
+                        Some("see https://toml.io for the syntax; strings need quotes, e.g. policy = \"round-robin\"".into()),
+                    )
+                })
                 .collect(),
         ));
     }
@@ -75,19 +85,46 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
     // The format version first: nothing else can be trusted without it.
     match root.get("schema_version").map(|v| (v.span(), v.get_ref())) {
         None => {
-            return Err(fail(vec![Problem::at_path("schema_version", "the model has no schema_version".into(), Some(format!("add `schema_version = {SCHEMA_VERSION}` as the first line"))).with_span(Some(0..0))]));
+            return Err(fail(vec![
+                Problem::at_path(
+                    "schema_version",
+                    "the model has no schema_version".into(),
+                    Some(format!("add `schema_version = {SCHEMA_VERSION}` as the first line")),
+                )
+                .with_span(Some(0..0)),
+            ]));
         }
         Some((span, DeValue::Integer(i))) => match i.as_str().parse::<i64>() {
             Ok(v) if v == SCHEMA_VERSION => {}
             Ok(v) if v > SCHEMA_VERSION => {
-                return Err(fail(vec![Problem::at_path("schema_version", format!("schema_version {v} is newer than this statesim reads"), Some(format!("this statesim {} reads schema_version = {SCHEMA_VERSION}; upgrade statesim or rewrite the model", env!("CARGO_PKG_VERSION")))).with_span(Some(span))]));
+                return Err(fail(vec![
+                    Problem::at_path(
+                        "schema_version",
+                        format!("schema_version {v} is newer than this statesim reads"),
+                        Some(format!(
+                            "this statesim {} reads schema_version = {SCHEMA_VERSION}; upgrade statesim or rewrite the model",
+                            env!("CARGO_PKG_VERSION")
+                        )),
+                    )
+                    .with_span(Some(span)),
+                ]));
             }
             _ => {
-                return Err(fail(vec![Problem::at_path("schema_version", format!("schema_version {} is not a version", i.as_str()), Some(format!("write schema_version = {SCHEMA_VERSION}"))).with_span(Some(span))]));
+                return Err(fail(vec![
+                    Problem::at_path(
+                        "schema_version",
+                        format!("schema_version {} is not a version", i.as_str()),
+                        Some(format!("write schema_version = {SCHEMA_VERSION}")),
+                    )
+                    .with_span(Some(span)),
+                ]));
             }
         },
         Some((span, _)) => {
-            return Err(fail(vec![Problem::at_path("schema_version", "schema_version must be a whole number".into(), Some(format!("write schema_version = {SCHEMA_VERSION}"))).with_span(Some(span))]));
+            return Err(fail(vec![
+                Problem::at_path("schema_version", "schema_version must be a whole number".into(), Some(format!("write schema_version = {SCHEMA_VERSION}")))
+                    .with_span(Some(span)),
+            ]));
         }
     }
 
@@ -113,11 +150,19 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
                     let vspan = value.span();
                     match value.into_inner() {
                         DeValue::Table(over) => variant_tables.push((name.get_ref().to_string(), vspan, over)),
-                        _ => problems.push(Problem::at_path(&format!("variants.{}", name.get_ref()), "a variant must be a table of overrides".into(), Some("write [variants.NAME] followed by the keys it changes, e.g. load_balancer.policy = \"ip-hash\"".into())).with_span(Some(vspan))),
+                        _ => problems.push(
+                            Problem::at_path(
+                                &format!("variants.{}", name.get_ref()),
+                                "a variant must be a table of overrides".into(),
+                                Some("write [variants.NAME] followed by the keys it changes, e.g. load_balancer.policy = \"ip-hash\"".into()),
+                            )
+                            .with_span(Some(vspan)),
+                        ),
                     }
                 }
             }
-            _ => problems.push(Problem::at_path("variants", "variants must be a table".into(), Some("write [variants.NAME] sections".into())).with_span(Some(span))),
+            _ => problems
+                .push(Problem::at_path("variants", "variants must be a table".into(), Some("write [variants.NAME] sections".into())).with_span(Some(span))),
         }
     }
     if !problems.is_empty() {
@@ -137,7 +182,8 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
     for (name, _span, over) in &variant_tables {
         let mut merged = root.clone();
         merge(&mut merged, over.clone());
-        let result = deserialize_collecting(&merged, root_span.clone()).and_then(|raw| resolve(&raw).map_err(|ps| ps.into_iter().map(|p| locate(p, &merged, Some((name, over)))).collect()));
+        let result = deserialize_collecting(&merged, root_span.clone())
+            .and_then(|raw| resolve(&raw).map_err(|ps| ps.into_iter().map(|p| locate(p, &merged, Some((name, over)))).collect()));
         match result {
             Ok(system) => variants.push(Variant { name: name.clone(), hash: hash_system(&system), system }),
             Err(ps) => per_variant.push((name.clone(), ps)),
@@ -209,8 +255,8 @@ fn deserialize_collecting(table: &DeTable, span: Range<usize>) -> Result<RawMode
                 let path = e.span().and_then(|s| path_at_span(&t, &s));
                 // A key missing only because an earlier problem's key was taken out is
                 // not a problem of its own.
-                let consequence = message.starts_with("the required key")
-                    && path.as_ref().is_some_and(|(p, _)| removed.iter().any(|r| r.starts_with(p.as_str())));
+                let consequence =
+                    message.starts_with("the required key") && path.as_ref().is_some_and(|(p, _)| removed.iter().any(|r| r.starts_with(p.as_str())));
                 if consequence {
                     break;
                 }

@@ -8,7 +8,7 @@ pub mod raw;
 pub mod units;
 
 pub use diag::{ModelErrors, Problem};
-pub use load::{load_file, load_str, LoadError, Model, Variant};
+pub use load::{LoadError, Model, Variant, load_file, load_str};
 pub use model::{FaultAction, System, Workload};
 
 /// JSON Schema of the model format, for editors and the README's reference.

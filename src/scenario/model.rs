@@ -5,7 +5,7 @@ use super::diag::Problem;
 use super::raw::*;
 use super::units::{ByteSize, Duration};
 use crate::engine::{Distribution, SimDuration};
-use crate::policies::{Limit, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
+use crate::policies::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, Limit, SessionStoreKind};
 use serde::Serialize;
 
 /// Largest population a model may ask for, from the estimated memory it needs.
@@ -48,7 +48,13 @@ impl Profile {
     /// The rate multiplier at `t` (seconds).
     pub fn factor(&self, t: f64) -> f64 {
         match *self {
-            Profile::Step { at, factor } => if t >= at.as_secs_f64() { factor } else { 1.0 },
+            Profile::Step { at, factor } => {
+                if t >= at.as_secs_f64() {
+                    factor
+                } else {
+                    1.0
+                }
+            }
             Profile::Daily { period, low } => low + (1.0 - low) * (1.0 - (2.0 * std::f64::consts::PI * t / period.as_secs_f64()).cos()) / 2.0,
         }
     }
@@ -294,7 +300,7 @@ trait Quantity {
 }
 impl Quantity for Duration {
     fn base(&self) -> f64 {
-        self.0 .0 as f64
+        self.0.0 as f64
     }
 }
 impl Quantity for ByteSize {
@@ -335,7 +341,11 @@ impl Checker {
                 RawDistSpec::Constant { value } => Distribution::constant(ns(value)),
                 RawDistSpec::Exponential { mean } => {
                     if mean.base() == 0.0 {
-                        self.err(&format!("{path}.mean"), "an exponential distribution needs a mean above zero", "for a fixed zero, write \"0s\" without a table");
+                        self.err(
+                            &format!("{path}.mean"),
+                            "an exponential distribution needs a mean above zero",
+                            "for a fixed zero, write \"0s\" without a table",
+                        );
                     }
                     Distribution::exponential(ns(mean))
                 }
@@ -347,7 +357,11 @@ impl Checker {
                 }
                 RawDistSpec::Lognormal { mean, cv } => {
                     if !(*cv >= 0.0) || !cv.is_finite() {
-                        self.err(&format!("{path}.cv"), format!("the coefficient of variation {cv} is negative or not a number"), "cv is stddev / mean: 0 for constant, 1 for about as variable as exponential; it must be >= 0");
+                        self.err(
+                            &format!("{path}.cv"),
+                            format!("the coefficient of variation {cv} is negative or not a number"),
+                            "cv is stddev / mean: 0 for constant, 1 for about as variable as exponential; it must be >= 0",
+                        );
                         return Distribution::constant(ns(mean));
                     }
                     if mean.base() == 0.0 {
@@ -363,7 +377,11 @@ impl Checker {
                     }
                     let w = weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
                     if w.len() != values.len() {
-                        self.err(&format!("{path}.weights"), format!("{} weights for {} values", w.len(), values.len()), "give one weight per value, or none for equal weights");
+                        self.err(
+                            &format!("{path}.weights"),
+                            format!("{} weights for {} values", w.len(), values.len()),
+                            "give one weight per value, or none for equal weights",
+                        );
                         return Distribution::constant(ns(&values[0]));
                     }
                     if w.iter().any(|x| !(*x >= 0.0) || !x.is_finite()) || w.iter().sum::<f64>() <= 0.0 {
@@ -387,15 +405,23 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         c.err("run.duration", "the run has zero duration", "give it a length such as \"10m\"");
     }
     if r.warmup.0 >= r.duration.0 && !r.duration.0.is_zero() {
-        c.err("run.warmup", format!("the warm-up ({}) is not shorter than the run ({})", r.warmup.0, r.duration.0), "warm-up is excluded from statistics, so it must end before the run does");
+        c.err(
+            "run.warmup",
+            format!("the warm-up ({}) is not shorter than the run ({})", r.warmup.0, r.duration.0),
+            "warm-up is excluded from statistics, so it must end before the run does",
+        );
     }
     if r.replications == 0 || r.replications > 10_000 {
         c.err("run.replications", format!("{} replications", r.replications), "use 1 to 10000");
     }
     if r.timeseries_step.0.is_zero() {
         c.err("run.timeseries_step", "the time-series step is zero", "use \"1s\" or longer");
-    } else if r.duration.0 .0 / r.timeseries_step.0 .0 > 1_000_000 {
-        c.err("run.timeseries_step", format!("{} buckets of {} in {}", r.duration.0 .0 / r.timeseries_step.0 .0, r.timeseries_step.0, r.duration.0), "use a step that gives at most 1,000,000 buckets");
+    } else if r.duration.0.0 / r.timeseries_step.0.0 > 1_000_000 {
+        c.err(
+            "run.timeseries_step",
+            format!("{} buckets of {} in {}", r.duration.0.0 / r.timeseries_step.0.0, r.timeseries_step.0, r.duration.0),
+            "use a step that gives at most 1,000,000 buckets",
+        );
     }
     if r.max_requests == Some(0) {
         c.err("run.max_requests", "max_requests is zero", "leave it out to run for the whole duration");
@@ -420,7 +446,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         c.err(
             "clients.users",
             format!("a population of {} users would need about {gib:.0} GiB of memory", cl.users),
-            format!("statesim runs models up to {} GiB, about {} users; simulate a sample and scale the rates", MAX_MODEL_BYTES >> 30, max_users.min(u32::MAX as u64)),
+            format!(
+                "statesim runs models up to {} GiB, about {} users; simulate a sample and scale the rates",
+                MAX_MODEL_BYTES >> 30,
+                max_users.min(u32::MAX as u64)
+            ),
         );
     }
     let workload = match (&cl.arrival_rate, &cl.think_time) {
@@ -432,11 +462,19 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
         (None, Some(think)) => Workload::Closed { think_time: c.time_dist(think, "clients.think_time") },
         (Some(_), Some(_)) => {
-            c.err("clients.think_time", "both arrival_rate and think_time are set", "arrival_rate makes an open workload (Poisson arrivals), think_time a closed one (each user waits, then sends); keep one");
+            c.err(
+                "clients.think_time",
+                "both arrival_rate and think_time are set",
+                "arrival_rate makes an open workload (Poisson arrivals), think_time a closed one (each user waits, then sends); keep one",
+            );
             Workload::Open { rate_per_sec: 1.0 }
         }
         (None, None) => {
-            c.err("clients", "the clients send nothing: neither arrival_rate nor think_time is set", "add arrival_rate = \"100/s\" (open) or think_time = { dist = \"exponential\", mean = \"30s\" } (closed)");
+            c.err(
+                "clients",
+                "the clients send nothing: neither arrival_rate nor think_time is set",
+                "add arrival_rate = \"100/s\" (open) or think_time = { dist = \"exponential\", mean = \"30s\" } (closed)",
+            );
             Workload::Open { rate_per_sec: 1.0 }
         }
     };
@@ -462,7 +500,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         proxies.push(ProxyGroup { name: p.name.clone().unwrap_or_else(|| format!("proxy-{}", i + 1)), users: p.users, ips: p.ips.max(1) });
     }
     if behind > cl.users {
-        c.err("clients.proxies", format!("the proxy groups hold {behind} users but the population is {}", cl.users), "proxy groups are part of clients.users; raise users or shrink the groups");
+        c.err(
+            "clients.proxies",
+            format!("the proxy groups hold {behind} users but the population is {}", cl.users),
+            "proxy groups are part of clients.users; raise users or shrink the groups",
+        );
     }
     let idempotent_share = c.share(cl.idempotent_share, "clients.idempotent_share");
     let abuser = cl.abuser.as_ref().map(|a| {
@@ -471,7 +513,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
         if let Some(every) = a.burst_every {
             if every.0.is_zero() || a.burst_length.0 > every.0 {
-                c.err("clients.abuser.burst_length", "bursts longer than the time between them", "use burst_length < burst_every, or leave burst_every out to send all the time");
+                c.err(
+                    "clients.abuser.burst_length",
+                    "bursts longer than the time between them",
+                    "use burst_length < burst_every, or leave burst_every out to send all the time",
+                );
             }
         }
         AbuserSpec { rate_per_sec: a.rate.per_sec, burst_every: a.burst_every.map(|d| d.0), burst_length: a.burst_length.0 }
@@ -520,7 +566,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     }
     let servers = &raw.servers;
     if lb.virtual_nodes == 0 || lb.virtual_nodes as u64 * servers.count as u64 > 10_000_000 {
-        c.err("load_balancer.virtual_nodes", format!("{} virtual nodes per server", lb.virtual_nodes), "use 1 or more, with at most 10,000,000 ring points in all (150 per server is usual)");
+        c.err(
+            "load_balancer.virtual_nodes",
+            format!("{} virtual nodes per server", lb.virtual_nodes),
+            "use 1 or more, with at most 10,000,000 ring points in all (150 per server is usual)",
+        );
     }
     if lb.retries > 16 {
         c.err("load_balancer.retries", format!("{} retries", lb.retries), "use 0 to 16");
@@ -560,7 +610,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         c.err("sessions.lifetime", "sessions that last 0s", "use a lifetime such as \"30m\"");
     }
     if se.blocklist != BlocklistMode::Off && se.store != SessionStoreKind::Jwt {
-        c.err("sessions.blocklist", "a blocklist is for JWT sessions", "set sessions.store = \"jwt\", or remove blocklist: reference tokens are revoked by deleting them");
+        c.err(
+            "sessions.blocklist",
+            "a blocklist is for JWT sessions",
+            "set sessions.store = \"jwt\", or remove blocklist: reference tokens are revoked by deleting them",
+        );
     }
     if se.blocklist == BlocklistMode::Cached && se.blocklist_refresh.0.is_zero() {
         c.err("sessions.blocklist_refresh", "a cached blocklist refreshed every 0s", "use \"5s\" or more, or blocklist = \"per-request\"");
@@ -579,7 +633,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     if raw.database.connections == 0 || raw.database.connections > 100_000 {
         c.err("database.connections", format!("{} connections", raw.database.connections), "use 1 to 100000");
     }
-    let database = DatabaseSpec { connections: raw.database.connections.max(1), read: c.time_dist(&raw.database.read, "database.read"), write: c.time_dist(&raw.database.write, "database.write") };
+    let database = DatabaseSpec {
+        connections: raw.database.connections.max(1),
+        read: c.time_dist(&raw.database.read, "database.read"),
+        write: c.time_dist(&raw.database.write, "database.write"),
+    };
     let ca = &raw.carts;
     let carts = CartSpec {
         store: ca.store,
@@ -615,10 +673,19 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
             c.err("rate_limit.burst", "a bucket of 0 rejects everything", "use 1 or more, or leave it out (the limit)");
         }
         if rl.commands == LimitCommands::IncrThenExpire && (algorithm != crate::policies::Algorithm::FixedWindow || rl.store != LimitStore::Redis) {
-            c.err("rate_limit.commands", "incr-then-expire is how a Redis fixed window is sometimes written", "use it with algorithm = \"fixed-window\" and store = \"redis\"");
+            c.err(
+                "rate_limit.commands",
+                "incr-then-expire is how a Redis fixed window is sometimes written",
+                "use it with algorithm = \"fixed-window\" and store = \"redis\"",
+            );
         }
         RateLimitSpec {
-            limit: Limit { algorithm, limit: rl.limit.max(1), window: if rl.window.0.is_zero() { SimDuration::from_secs(1) } else { rl.window.0 }, burst: rl.burst.unwrap_or(rl.limit).max(1) },
+            limit: Limit {
+                algorithm,
+                limit: rl.limit.max(1),
+                window: if rl.window.0.is_zero() { SimDuration::from_secs(1) } else { rl.window.0 },
+                burst: rl.burst.unwrap_or(rl.limit).max(1),
+            },
             store: rl.store,
             key: rl.key,
             fail: rl.fail,
@@ -659,7 +726,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
             read_share,
             size: c.dist(&up.size, "uploads.size"),
             client_bytes_per_s: up.client_bandwidth.0,
-            cpu_ns_per_byte: up.cpu_per_mb.0 .0 as f64 / 1e6,
+            cpu_ns_per_byte: up.cpu_per_mb.0.0 as f64 / 1e6,
             presign_cpu: up.presign_cpu.0,
             s3_first_byte: c.time_dist(&raw.s3.first_byte, "s3.first_byte"),
             s3_bytes_per_s: raw.s3.throughput.0,
@@ -720,7 +787,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     for (i, f) in raw.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
         if f.at.0 > run.duration {
-            c.err(&format!("{path}.at"), format!("the fault at {} comes after the end of the run ({})", f.at.0, run.duration), "move it inside the run or lengthen run.duration");
+            c.err(
+                &format!("{path}.at"),
+                format!("the fault at {} comes after the end of the run ({})", f.at.0, run.duration),
+                "move it inside the run or lengthen run.duration",
+            );
         }
         if let Some(name) = &f.kill_worker {
             let count = jobs.as_ref().filter(|j| j.queued).map_or(0, |j| j.workers);
@@ -729,7 +800,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
                 _ => c.err(
                     &format!("{path}.kill_worker"),
                     format!("there is no worker called \"{name}\""),
-                    if count == 0 { "workers exist only with jobs.mode = \"queue\"".to_string() } else { format!("workers are named \"worker-1\" to \"worker-{count}\"") },
+                    if count == 0 {
+                        "workers exist only with jobs.mode = \"queue\"".to_string()
+                    } else {
+                        format!("workers are named \"worker-1\" to \"worker-{count}\"")
+                    },
                 ),
             }
             if f.kill.is_some() || f.redis.is_some() {
@@ -767,7 +842,24 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     faults.sort_by_key(|f| f.at);
 
     if c.problems.is_empty() {
-        Ok(System { run, clients, network, load_balancer, servers: server_spec, sessions, redis, database, carts, revocation, rate_limit, jobs, uploads, websockets, fleet, faults })
+        Ok(System {
+            run,
+            clients,
+            network,
+            load_balancer,
+            servers: server_spec,
+            sessions,
+            redis,
+            database,
+            carts,
+            revocation,
+            rate_limit,
+            jobs,
+            uploads,
+            websockets,
+            fleet,
+            faults,
+        })
     } else {
         Err(c.problems)
     }

@@ -7,9 +7,9 @@
 
 use super::units::{Bandwidth, ByteSize, Duration, Rate};
 use crate::policies::{Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, SessionStoreKind};
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::de::{self, value::MapAccessDeserializer, Deserializer, Visitor};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor, value::MapAccessDeserializer};
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
@@ -906,4 +906,22 @@ macro_rules! default_from_empty_table {
         }
     )*};
 }
-default_from_empty_table!(RawRun, RawClients, RawNetwork, RawLoadBalancer, RawHealthCheck, RawServers, RawSessions, RawRedis, RawDatabase, RawCarts, RawRevocation, RawRateLimit, RawJobs, RawUploads, RawS3, RawWebsockets, RawAutoscaling);
+default_from_empty_table!(
+    RawRun,
+    RawClients,
+    RawNetwork,
+    RawLoadBalancer,
+    RawHealthCheck,
+    RawServers,
+    RawSessions,
+    RawRedis,
+    RawDatabase,
+    RawCarts,
+    RawRevocation,
+    RawRateLimit,
+    RawJobs,
+    RawUploads,
+    RawS3,
+    RawWebsockets,
+    RawAutoscaling
+);

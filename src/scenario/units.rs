@@ -1,10 +1,10 @@
 //! Quantities with units, as model files write them: `"250us"`, `"15ms"`, `"10m"`,
 //! `"2000/s"`. A number without a unit is an error: `15` could mean anything.
 
-use crate::engine::{SimDuration, NANOS_PER_SEC};
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::de::{self, Deserializer, Visitor};
+use crate::engine::{NANOS_PER_SEC, SimDuration};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -90,17 +90,8 @@ pub struct Rate {
     pub per_sec: f64,
 }
 
-const DURATION_UNITS: [(&str, f64); 9] = [
-    ("ns", 1.0),
-    ("us", 1e3),
-    ("µs", 1e3),
-    ("ms", 1e6),
-    ("s", 1e9),
-    ("m", 60e9),
-    ("min", 60e9),
-    ("h", 3600e9),
-    ("d", 86400e9),
-];
+const DURATION_UNITS: [(&str, f64); 9] =
+    [("ns", 1.0), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("min", 60e9), ("h", 3600e9), ("d", 86400e9)];
 
 pub const DURATION_HELP: &str = "write a number and a unit: \"250us\", \"15ms\", \"2s\", \"10m\", \"1h\" (units: ns, us, ms, s, m, h, d)";
 pub const RATE_HELP: &str = "write events per unit time: \"2000/s\", \"0.8/s\", \"120/min\", \"3/h\"";
@@ -129,11 +120,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
             return Err(format!("the duration \"{text}\" has no unit"));
         }
         let value: f64 = num.replace('_', "").parse().map_err(|_| format!("\"{num}\" is not a number"))?;
-        let scale = DURATION_UNITS
-            .iter()
-            .find(|(u, _)| *u == unit)
-            .map(|(_, s)| *s)
-            .ok_or_else(|| format!("unknown time unit \"{unit}\" in \"{text}\""))?;
+        let scale = DURATION_UNITS.iter().find(|(u, _)| *u == unit).map(|(_, s)| *s).ok_or_else(|| format!("unknown time unit \"{unit}\" in \"{text}\""))?;
         nanos += value * scale;
         rest = next.trim_start();
     }
@@ -227,7 +214,7 @@ impl JsonSchema for Rate {
 
 impl Duration {
     pub fn secs(self) -> f64 {
-        self.0 .0 as f64 / NANOS_PER_SEC as f64
+        self.0.0 as f64 / NANOS_PER_SEC as f64
     }
 }
 

@@ -7,14 +7,15 @@
 
 pub mod grid;
 
-use crate::components::web::{RunResult, WebTier};
+use crate::components::web::WebTier;
+use crate::engine::{Scheduler, SimTime, run_until};
 use crate::metrics::Estimate;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use crate::engine::{run_until, Scheduler, SimTime};
-use crate::metrics::summary::{summarize, ModelSummary};
+use crate::metrics::RunResult;
+use crate::metrics::summary::{ModelSummary, summarize};
 use crate::scenario::{Model, System};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Runs `system` once as replication `replication`.
 pub fn run_once(system: &System, replication: u64) -> RunResult {
