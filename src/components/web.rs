@@ -158,6 +158,12 @@ pub enum Event {
     },
     /// The rolling deploy moves to its next server.
     DeployNext,
+    /// A request that just took a worker starts its pipeline.
+    Begin {
+        req: ReqId,
+        server: u16,
+        epoch: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -537,6 +543,8 @@ pub struct WebTier {
     generated_counted: u64,
     outstanding_counted: u64,
     stop_generating: bool,
+    /// Zero-time events, handled in order before the clock moves.
+    immediate: VecDeque<Event>,
 }
 
 #[inline(always)]
@@ -603,7 +611,7 @@ impl WebTier {
             lb_server: topo.servers.first().map(|&s| topo.hop(topo.lb, s).clone()).unwrap_or(Distribution::constant(0.0)),
             lb_latency: system.load_balancer.latency.clone(),
             service: system.servers.service.clone(),
-            lb: LoadBalancer::new(system.load_balancer.policy, n, population.users, system.load_balancer.virtual_nodes, system.load_balancer.retries),
+            lb: LoadBalancer::new(system.load_balancer.policy, n, all_users as u32, system.load_balancer.virtual_nodes, system.load_balancer.retries),
             servers: (0..n)
                 .map(|_| {
                     let mut workers = Station::new(system.servers.cores);
@@ -682,6 +690,7 @@ impl WebTier {
             generated_counted: 0,
             outstanding_counted: 0,
             stop_generating: false,
+            immediate: VecDeque::new(),
         }
     }
 
@@ -942,20 +951,12 @@ impl WebTier {
         SimDuration::from_secs_f64(e / self.fire_rate)
     }
 
-    /// Delivers `event` after `delay`; with no delay it is handled at once, which saves
-    /// a trip through the queue for zero-latency hops.
+    /// Delivers `event` after `delay`. With no delay it goes to the back of the
+    /// immediate queue, which `handle` drains before the clock moves: no handler ever
+    /// calls another event's handler, however long a chain of zero-time steps gets.
     #[inline]
     fn hop(&mut self, sched: &mut Scheduler<Event>, delay: SimDuration, event: Event) {
-        if !delay.is_zero() {
-            return sched.emit(delay, event);
-        }
-        // Straight to the handler: the hot hops skip the big dispatch.
-        match event {
-            Event::ReachLb { req } => self.reach_lb(sched, req),
-            Event::ReachServer { req, server } => self.arrive_at_server(sched, req, server),
-            Event::ReachClient { req } => self.reach_client(sched, req),
-            other => self.handle(other, sched),
-        }
+        if delay.is_zero() { self.immediate.push_back(event) } else { sched.emit(delay, event) }
     }
 
     fn reach_lb(&mut self, sched: &mut Scheduler<Event>, req: ReqId) {
@@ -1366,14 +1367,22 @@ impl WebTier {
         }
     }
 
-    /// A worker takes the request: start its pipeline.
+    /// A worker takes the request (at once, so no later arrival can overtake it) and
+    /// the request's pipeline starts.
     fn begin(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
-        let now = sched.now();
+        self.take_worker(sched.now(), server, req);
+        self.start_pipeline(sched, server, req);
+    }
+
+    fn take_worker(&mut self, now: SimTime, server: u16, req: ReqId) {
         let r = &mut self.requests[req as usize];
         self.rec.on_service_start(r.sent_at, now.since(r.enqueued_at));
         r.auth_start = now;
         r.extra_cpu = SimDuration::ZERO;
         self.servers[server as usize].workers.start(req, now);
+    }
+
+    fn start_pipeline(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
         if self.rate_limit.is_some() {
             self.rate_check(sched, server, req);
         } else if self.users.is_empty() {
@@ -1665,13 +1674,16 @@ impl WebTier {
         self.answer_from_server(sched, req, Outcome::Failed(reason));
     }
 
-    /// Releases the request's worker and starts the next waiting request.
+    /// Releases the request's worker; the next waiting request takes it now and starts
+    /// its pipeline from the immediate queue.
     fn free_worker(&mut self, sched: &mut Scheduler<Event>, server: u16, req: ReqId) {
         let now = sched.now();
         let s = &mut self.servers[server as usize];
         s.workers.finish(req, now);
         if let Some((next, _)) = s.workers.next_waiting() {
-            self.begin(sched, server, next);
+            let epoch = s.epoch;
+            self.take_worker(now, server, next);
+            self.immediate.push_back(Event::Begin { req: next, server, epoch });
         }
     }
 
@@ -2372,7 +2384,21 @@ impl World for WebTier {
     type Event = Event;
 
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        self.dispatch(event, sched);
+        while let Some(next) = self.immediate.pop_front() {
+            self.dispatch(next, sched);
+        }
+    }
+}
+
+impl WebTier {
+    fn dispatch(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
+            Event::Begin { req, server, epoch } => {
+                if self.servers[server as usize].epoch == epoch {
+                    self.start_pipeline(sched, server, req);
+                }
+            }
             Event::OpenArrival => {
                 if self.stop_generating {
                     return;
