@@ -1,19 +1,116 @@
-//! The web tier: clients, load balancer and servers, reacting to events.
+//! The web tier as a core and parts.
 //!
-//! [`web::WebTier`] is the engine's `World`. Components never call the engine loop;
-//! they schedule events with a delay. Failures of the simulated system are outcomes
-//! recorded in the [`crate::metrics::Recorder`], never `Err`.
+//! The [`core::Core`] owns what every scenario shares: the client population, requests
+//! (a slab with generations), per-user state, the load balancer, the servers and their
+//! worker pools, the shared backends (Redis, the database) and the recorder. Each
+//! playbook part is a module with its own state, its own events, its stage in a
+//! request's pipeline where it has one, its reaction to a server kill, and the metrics
+//! it reports: [`sessions`] (auth, logins, revocation), [`carts`], [`rate_limit`],
+//! [`uploads`], [`websockets`], [`jobs`] and [`fleet`] (autoscaling, spot, deploys).
+//! [`world::WebTier`] holds the core and the parts, is the engine's `World`, routes each
+//! event to its owner, and moves requests along their pipeline.
+//!
+//! Run to completion: no handler calls another event's handler. Zero-time steps go to
+//! the immediate queue in [`Ctx`], which the world drains before the clock moves.
+//! Failures of the simulated system are outcomes recorded in the
+//! [`crate::metrics::Recorder`], never `Err`.
 
+pub mod backends;
+pub mod carts;
 pub mod clients;
+pub mod core;
+pub mod fleet;
+pub mod jobs;
 pub mod lb;
+pub mod rate_limit;
 pub mod redis;
 pub mod server;
+pub mod sessions;
+pub mod slab;
 pub mod station;
 pub mod topology;
-pub mod web;
+pub mod uploads;
+pub mod websockets;
+pub mod world;
 
-/// Index of a request in the world's request slab.
+use crate::engine::{Scheduler, SimDuration, SimTime};
+use std::collections::VecDeque;
+
+/// Index of a request in the core's request slab.
 pub type ReqId = u32;
 
 pub use topology::Topology;
-pub use web::{Event, WebTier};
+pub use world::WebTier;
+
+/// Everything that can happen in the web tier: one closed enum of the parts' own events.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Event {
+    Core(core::CoreEvent),
+    Sessions(sessions::SessionEvent),
+    Ws(websockets::WsEvent),
+    Jobs(jobs::JobEvent),
+    Fleet(fleet::FleetEvent),
+    Redis(backends::RedisEvent),
+    Db(backends::DbEvent),
+}
+
+macro_rules! event_from {
+    ($($variant:ident($ty:ty)),*) => {
+        $(impl From<$ty> for Event {
+            #[inline]
+            fn from(e: $ty) -> Event {
+                Event::$variant(e)
+            }
+        })*
+    };
+}
+event_from!(
+    Core(core::CoreEvent),
+    Sessions(sessions::SessionEvent),
+    Ws(websockets::WsEvent),
+    Jobs(jobs::JobEvent),
+    Fleet(fleet::FleetEvent),
+    Redis(backends::RedisEvent),
+    Db(backends::DbEvent)
+);
+
+/// What a handler may do besides changing state: read the clock and schedule events.
+pub struct Ctx<'a> {
+    sched: &'a mut Scheduler<Event>,
+    immediate: &'a mut VecDeque<Event>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(sched: &'a mut Scheduler<Event>, immediate: &'a mut VecDeque<Event>) -> Self {
+        Ctx { sched, immediate }
+    }
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.sched.now()
+    }
+    /// Schedules `event` after `delay` through the event queue (with no delay: after
+    /// every event of this instant already scheduled).
+    #[inline]
+    pub fn emit(&mut self, delay: SimDuration, event: impl Into<Event>) {
+        self.sched.emit(delay, event.into())
+    }
+    /// Delivers `event` after `delay`; with no delay it joins the immediate queue, which
+    /// the world drains before the next scheduled event.
+    #[inline]
+    pub fn hop(&mut self, delay: SimDuration, event: impl Into<Event>) {
+        if delay.is_zero() { self.immediate.push_back(event.into()) } else { self.sched.emit(delay, event.into()) }
+    }
+    #[inline]
+    pub fn emit_at(&mut self, time: SimTime, event: impl Into<Event>) {
+        self.sched.emit_at(time, event.into())
+    }
+    /// The next zero-time event, for the world's loop.
+    #[inline]
+    pub fn pop_immediate(&mut self) -> Option<Event> {
+        self.immediate.pop_front()
+    }
+    /// Ends the run after the current event.
+    pub fn stop(&mut self) {
+        self.sched.stop()
+    }
+}

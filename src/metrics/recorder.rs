@@ -61,7 +61,7 @@ impl FailReason {
 
 const HIST_MAX_NS: u64 = 100_000_000_000_000; // about 28 hours
 
-fn new_hist() -> Histogram<u64> {
+pub fn new_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("valid histogram bounds")
 }
 

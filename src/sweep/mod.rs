@@ -7,7 +7,7 @@
 
 pub mod grid;
 
-use crate::components::web::WebTier;
+use crate::components::WebTier;
 use crate::engine::{Scheduler, SimTime, run_until};
 use crate::metrics::Estimate;
 use crate::metrics::RunResult;

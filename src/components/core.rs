@@ -1,0 +1,842 @@
+//! The core of the web tier: what every scenario shares.
+//!
+//! Clients send requests (an open Poisson stream, a closed population thinking between
+//! requests, and an abusive client); the load balancer routes them, with retries and
+//! health checks; each server holds a request on one of its workers while the request
+//! walks its pipeline, then answers through the load balancer. Redis and the database
+//! are shared backends any part may use. Parts add stages and state; the core never
+//! names a part.
+//!
+//! Architecture invariant: every request sent ends in exactly one client-side outcome
+//! (ok, or failed with one reason) or is still in flight when the run ends; the property
+//! test in `tests/accounting.rs` checks `sent = ok + failed + in_flight`.
+
+use super::backends::{DbNode, RedisNode};
+use super::clients::Population;
+use super::lb::{LoadBalancer, RouteKey};
+use super::server::ServerState;
+use super::slab::Slab;
+use super::station::Station;
+use super::topology::Topology;
+use super::{Ctx, ReqId};
+use crate::engine::{Distribution, RngStreams, SimDuration, SimRng, SimTime};
+use crate::metrics::recorder::put_distribution;
+use crate::metrics::{FailReason, Metrics, Recorder, SeriesRow};
+use crate::scenario::model::{AbuserSpec, HealthCheck, Profile, System, Workload};
+use rand::RngExt;
+use rand_distr::{Distribution as _, Exp1};
+
+/// The core's own events: a request's trip and the servers' lives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CoreEvent {
+    /// The next open-workload arrival.
+    OpenArrival,
+    /// A user of a closed workload finishes thinking and sends a request.
+    UserWakes {
+        user: u32,
+    },
+    /// The abusive client sends a request.
+    AbuserSends,
+    /// A request reaches the load balancer (its processing time included).
+    ReachLb {
+        req: ReqId,
+    },
+    ReachServer {
+        req: ReqId,
+        server: u16,
+    },
+    /// The load balancer learns that `server` refused the connection.
+    Refused {
+        req: ReqId,
+        server: u16,
+    },
+    /// A request that just took a worker starts its pipeline.
+    Begin {
+        req: ReqId,
+        server: u16,
+        epoch: u32,
+    },
+    /// A request's work on its server is over.
+    ServiceDone {
+        req: ReqId,
+        server: u16,
+        epoch: u32,
+    },
+    /// The answer (ok or error) reaches the client.
+    ReachClient {
+        req: ReqId,
+    },
+    ClientTimeout {
+        req: ReqId,
+        generation: u32,
+    },
+    HealthCheck,
+    Fault {
+        index: u32,
+    },
+    /// A killed server's process starts again and begins booting.
+    ServerBoots {
+        server: u16,
+    },
+    ServerReady {
+        server: u16,
+        epoch: u32,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Outcome {
+    Pending,
+    Ok,
+    Failed(FailReason),
+}
+
+/// What the client asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Page,
+    AddToCart,
+    /// Log in (or, for JWT, refresh an expired token); `merge` a guest cart at checkout.
+    Login {
+        merge: bool,
+    },
+    /// Submit a long job (processed in the request, or queued and answered 202).
+    Job,
+    /// Upload a file.
+    Upload,
+    /// Read a file uploaded earlier.
+    ReadFile,
+}
+
+/// Where a request is in its pipeline on the server. Stages run in this order; a stage
+/// with nothing to do for a request passes it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    RateLimit,
+    Session,
+    Cart,
+    Work,
+}
+
+/// What a stage decided for a request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Step {
+    /// On to the next stage, now.
+    Next,
+    /// Waiting for an event (a backend's reply, its CPU time); it resumes the stage.
+    Wait,
+    /// Refused on the server: the worker is freed and the client gets this error.
+    Reject(FailReason),
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub sent_at: SimTime,
+    pub enqueued_at: SimTime,
+    /// When the current check (rate limit, then auth) started.
+    pub auth_start: SimTime,
+    /// A Redis fixed window's count, between INCR and EXPIRE.
+    pub limit_count: u32,
+    /// CPU time of the long job this request submits.
+    pub job_cpu: SimDuration,
+    /// Uploads: bytes; reads: which file.
+    pub bytes: u64,
+    pub file: u32,
+    /// Pre-signed transfers: the client's own leg to S3 is done.
+    pub s3_leg_done: bool,
+    pub service: SimDuration,
+    /// CPU spent or to spend on the server besides `service` (token checks, login).
+    pub extra_cpu: SimDuration,
+    pub user: u32,
+    pub ip: u32,
+    /// Bitmask of the first 64 servers already tried.
+    pub tried: u64,
+    pub generation: u32,
+    pub server: u16,
+    pub attempts: u8,
+    pub kind: Kind,
+    /// Index of the current stage in the world's pipeline.
+    pub stage: u8,
+    /// A stage's progress within itself (which reply it waits for).
+    pub step: u8,
+    /// The request carries a session or token to check.
+    pub authenticated: bool,
+    pub live: bool,
+    pub timed_out: bool,
+    pub outcome: Outcome,
+}
+
+pub const NO_SERVER: u16 = u16::MAX;
+pub const NO_REQ: ReqId = u32::MAX;
+
+/// What the simulation remembers about one user (only when sessions or carts are on).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserState {
+    /// When the session or token the client holds expires (ZERO: none).
+    pub token_expires: SimTime,
+    /// Server-memory sessions: where the session lives, and that server's epoch then.
+    pub session_server: u16,
+    pub session_epoch: u16,
+    /// Items in the cart as the user believes it.
+    pub cart_items: u16,
+    pub cart_server: u16,
+    pub cart_epoch: u16,
+    /// Items of the user's saved cart in the database (from earlier logins).
+    pub saved_items: u16,
+    /// Guests: requests left in this visit.
+    pub visit_left: u16,
+    /// Guests: database writes spent on this visit's guest cart.
+    pub visit_writes: u16,
+    pub active: bool,
+    pub logged_out: bool,
+    pub gone: bool,
+}
+
+/// A web server: its process and its worker pool.
+pub struct WebServer {
+    pub state: ServerState,
+    /// Bumped on every kill, so events scheduled before it are recognised as stale.
+    pub epoch: u32,
+    pub workers: Station,
+    pub queue_limit: u64,
+    /// CPU time spent since the start, for the autoscaler's measurements.
+    pub cpu_total_ns: u128,
+}
+
+/// The core's random streams, one per purpose.
+pub struct CoreStreams {
+    pub arrivals: SimRng,
+    pub users: SimRng,
+    pub service: SimRng,
+    pub think: SimRng,
+    pub network: SimRng,
+    pub routing: SimRng,
+    pub behaviour: SimRng,
+    pub abuser: SimRng,
+}
+
+#[inline(always)]
+pub fn draw(d: &Distribution, rng: &mut SimRng) -> SimDuration {
+    if d.is_zero() { SimDuration::ZERO } else { SimDuration::from_nanos_f64(d.sample(rng)) }
+}
+
+/// Half of a round trip.
+#[inline]
+pub fn one_way(d: &Distribution, rng: &mut SimRng) -> SimDuration {
+    SimDuration(draw(d, rng).0 / 2)
+}
+
+pub struct Core {
+    pub population: Population,
+    /// Whether anything reads which user sent a request (sticky routing, sessions,
+    /// carts, rate limits); if not, open arrivals skip drawing one.
+    pub identify_users: bool,
+    pub workload: Workload,
+    /// How the open arrival rate changes over the run, if it does.
+    pub profile: Option<Profile>,
+    timeout: Option<SimDuration>,
+    idempotent_share: f64,
+    retry_idempotent: bool,
+    pub client_lb: Distribution,
+    pub lb_server: Distribution,
+    pub lb_latency: Distribution,
+    service: Distribution,
+    pub lb: LoadBalancer,
+    pub servers: Vec<WebServer>,
+    pub health: Option<HealthCheck>,
+    pub boot_time: SimDuration,
+    /// Per-user state; empty unless sessions or carts need it.
+    pub users: Vec<UserState>,
+    pub requests: Slab<Request>,
+    /// Requests the load balancer sent to each server (counted ones, retries included).
+    pub routed: Vec<u64>,
+    pub abuser: Option<AbuserSpec>,
+    /// The abuser's user id (one past the population), or u32::MAX.
+    pub abuser_id: u32,
+    pub redis: RedisNode,
+    pub db: DbNode,
+    pub rng: CoreStreams,
+    pub rec: Recorder,
+    /// Ordinary requests' latency, kept apart where long requests (uploads, jobs) exist.
+    pub page_times: Option<hdrhistogram::Histogram<u64>>,
+    pub retried_after_failure: u64,
+    /// Users forced to log in again because their session was lost.
+    pub logouts: u64,
+    max_requests: Option<u64>,
+    generated_counted: u64,
+    outstanding_counted: u64,
+    pub stop_generating: bool,
+}
+
+impl Core {
+    pub fn new(system: &System, streams: &RngStreams) -> Core {
+        let topo = Topology::build(system);
+        let population = Population::new(&system.clients);
+        // Room for the largest fleet the autoscaler may launch; the rest start stopped.
+        let n = system.fleet.max as usize;
+        let warmup = SimTime::ZERO + system.run.warmup;
+        let needs_users = system.sessions.store != crate::policies::SessionStoreKind::None || system.carts.store != crate::policies::CartStoreKind::None;
+        let abuser_id = if system.clients.abuser.is_some() { population.users } else { u32::MAX };
+        let all_users = population.users as usize + system.clients.abuser.is_some() as usize;
+        Core {
+            identify_users: needs_users || system.load_balancer.policy.is_sticky() || system.rate_limit.is_some(),
+            workload: system.clients.workload.clone(),
+            profile: system.clients.profile,
+            timeout: system.clients.timeout,
+            idempotent_share: system.clients.idempotent_share,
+            retry_idempotent: system.load_balancer.retry_idempotent,
+            client_lb: topo.hop(topo.clients, topo.lb).clone(),
+            lb_server: topo.servers.first().map(|&s| topo.hop(topo.lb, s).clone()).unwrap_or(Distribution::constant(0.0)),
+            lb_latency: system.load_balancer.latency.clone(),
+            service: system.servers.service.clone(),
+            lb: LoadBalancer::new(system.load_balancer.policy, n, all_users as u32, system.load_balancer.virtual_nodes, system.load_balancer.retries),
+            servers: (0..n)
+                .map(|_| {
+                    let mut workers = Station::new(system.servers.cores);
+                    workers.window_start = warmup;
+                    WebServer { state: ServerState::Up, epoch: 0, workers, queue_limit: system.servers.queue_limit, cpu_total_ns: 0 }
+                })
+                .collect(),
+            users: if needs_users {
+                vec![UserState { session_server: NO_SERVER, cart_server: NO_SERVER, ..UserState::default() }; all_users]
+            } else {
+                Vec::new()
+            },
+            population,
+            health: system.load_balancer.health_check,
+            boot_time: system.servers.boot_time,
+            requests: Slab::default(),
+            routed: vec![0; n],
+            abuser: system.clients.abuser.clone(),
+            abuser_id,
+            redis: RedisNode::new(system, warmup, streams.stream("redis")),
+            db: DbNode::new(system, warmup, streams.stream("database")),
+            rng: CoreStreams {
+                arrivals: streams.stream("arrivals"),
+                users: streams.stream("users"),
+                service: streams.stream("service"),
+                think: streams.stream("think"),
+                network: streams.stream("network"),
+                routing: streams.stream("routing"),
+                behaviour: streams.stream("behaviour"),
+                abuser: streams.stream("abuser"),
+            },
+            rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
+            page_times: (system.uploads.is_some() || system.jobs.is_some()).then(crate::metrics::recorder::new_hist),
+            retried_after_failure: 0,
+            logouts: 0,
+            max_requests: system.run.max_requests,
+            generated_counted: 0,
+            outstanding_counted: 0,
+            stop_generating: false,
+        }
+    }
+
+    /// Schedules the clients' first requests and the first health check.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        match &self.workload {
+            Workload::Open { rate_per_sec } => {
+                let gap = self.interarrival(*rate_per_sec);
+                ctx.emit(gap, CoreEvent::OpenArrival);
+            }
+            Workload::Closed { think_time } => {
+                let think = think_time.clone();
+                for user in 0..self.population.users {
+                    ctx.emit(draw(&think, &mut self.rng.think), CoreEvent::UserWakes { user });
+                }
+            }
+        }
+    }
+
+    pub fn start_health_checks(&mut self, ctx: &mut Ctx) {
+        if let Some(h) = self.health {
+            ctx.emit(h.interval, CoreEvent::HealthCheck);
+        }
+    }
+
+    pub fn start_abuser(&mut self, ctx: &mut Ctx) {
+        if self.abuser.is_some() {
+            let first = self.abuser_next(SimTime::ZERO);
+            ctx.emit_at(first, CoreEvent::AbuserSends);
+        }
+    }
+
+    #[inline]
+    pub fn interarrival(&mut self, rate_per_sec: f64) -> SimDuration {
+        let e: f64 = Exp1.sample(&mut self.rng.arrivals);
+        SimDuration::from_nanos_f64(e * (1e9 / rate_per_sec))
+    }
+
+    /// The abuser's next send after `now`: Poisson at its rate, only inside its bursts.
+    pub fn abuser_next(&mut self, now: SimTime) -> SimTime {
+        let a = self.abuser.as_ref().expect("an abuser");
+        let e: f64 = Exp1.sample(&mut self.rng.abuser);
+        let t = now + SimDuration::from_nanos_f64(e * 1e9 / a.rate_per_sec);
+        match a.burst_every {
+            None => t,
+            Some(every) => {
+                // Bursts are centred on multiples of `every`.
+                let half = a.burst_length.0 / 2;
+                let phase = (t.0 + half) % every.0;
+                if phase < a.burst_length.0 { t } else { SimTime(t.0 + half - phase + every.0 - half).max(t) }
+            }
+        }
+    }
+
+    #[inline]
+    pub fn epoch16(&self, server: u16) -> u16 {
+        self.servers[server as usize].epoch as u16
+    }
+
+    #[inline]
+    pub fn is_up(&self, server: u16, epoch: u32) -> bool {
+        let s = &self.servers[server as usize];
+        s.epoch == epoch && s.state == ServerState::Up
+    }
+
+    pub fn servers_up(&self) -> usize {
+        self.servers.iter().filter(|s| s.state == ServerState::Up).count()
+    }
+
+    // ----- clients -------------------------------------------------------------------
+
+    /// Creates a request of `kind` from `user` and sends it towards the load balancer.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send(&mut self, ctx: &mut Ctx, user: u32, kind: Kind, authenticated: bool, service: SimDuration, job_cpu: SimDuration, bytes: u64, file: u32) {
+        let now = ctx.now();
+        if let Some(u) = self.users.get_mut(user as usize)
+            && self.rec.counts(now)
+        {
+            u.active = true;
+        }
+        let request = Request {
+            sent_at: now,
+            enqueued_at: now,
+            auth_start: now,
+            limit_count: 0,
+            job_cpu,
+            bytes,
+            file,
+            s3_leg_done: false,
+            service,
+            extra_cpu: SimDuration::ZERO,
+            user,
+            ip: self.population.ip_of(user),
+            tried: 0,
+            generation: 0,
+            server: 0,
+            attempts: 0,
+            kind,
+            stage: 0,
+            step: 0,
+            authenticated,
+            live: true,
+            timed_out: false,
+            outcome: Outcome::Pending,
+        };
+        let req = self.requests.insert_with(|old| Request { generation: old.map_or(0, |r| r.generation), ..request });
+        self.rec.on_sent(now);
+        if self.rec.counts(now) {
+            self.generated_counted += 1;
+            self.outstanding_counted += 1;
+            if self.max_requests.is_some_and(|m| self.generated_counted >= m) {
+                self.stop_generating = true;
+            }
+        }
+        if let Some(t) = self.timeout {
+            let generation = self.requests[req].generation;
+            ctx.emit(t, CoreEvent::ClientTimeout { req, generation });
+        }
+        let delay = draw(&self.client_lb, &mut self.rng.network) + draw(&self.lb_latency, &mut self.rng.network);
+        ctx.hop(delay, CoreEvent::ReachLb { req });
+    }
+
+    /// A request's own CPU demand, drawn when it is created.
+    #[inline]
+    pub fn draw_service(&mut self) -> SimDuration {
+        draw(&self.service, &mut self.rng.service)
+    }
+
+    /// The answer reached the client: count the outcome, free the slot, think again.
+    pub fn reach_client(&mut self, ctx: &mut Ctx, req: ReqId) {
+        let now = ctx.now();
+        let r = &self.requests[req];
+        let (user, sent_at, timed_out, outcome, kind) = (r.user, r.sent_at, r.timed_out, r.outcome, r.kind);
+        if let Some(h) = &mut self.page_times
+            && outcome == Outcome::Ok
+            && !timed_out
+            && self.rec.counts(sent_at)
+            && matches!(kind, Kind::Page | Kind::AddToCart)
+        {
+            h.saturating_record(now.since(sent_at).0.max(1));
+        }
+        self.release(req);
+        if !timed_out {
+            match outcome {
+                Outcome::Ok => self.rec.on_ok(now, sent_at),
+                Outcome::Failed(reason) => {
+                    if reason == FailReason::Unauthorized
+                        && let Some(u) = self.users.get_mut(user as usize)
+                    {
+                        u.gone = true; // a fired user stops once turned away
+                    }
+                    self.rec.on_failed(now, sent_at, reason)
+                }
+                Outcome::Pending => unreachable!("answers carry an outcome"),
+            }
+            self.client_done(ctx, user, sent_at);
+        }
+    }
+
+    pub fn client_timeout(&mut self, ctx: &mut Ctx, req: ReqId, generation: u32) {
+        let r = &mut self.requests[req];
+        if r.generation != generation || !r.live || r.timed_out {
+            return;
+        }
+        r.timed_out = true;
+        let (user, sent_at) = (r.user, r.sent_at);
+        self.rec.on_failed(ctx.now(), sent_at, FailReason::ClientTimeout);
+        self.client_done(ctx, user, sent_at);
+    }
+
+    /// The client has its outcome (or gave up): a closed-workload user thinks again.
+    fn client_done(&mut self, ctx: &mut Ctx, user: u32, sent_at: SimTime) {
+        if self.rec.counts(sent_at) {
+            self.outstanding_counted -= 1;
+        }
+        if self.stop_generating && self.outstanding_counted == 0 {
+            ctx.stop();
+        }
+        if user == self.abuser_id || self.users.get(user as usize).is_some_and(|u| u.gone) {
+            return;
+        }
+        if let Workload::Closed { think_time } = &self.workload
+            && !self.stop_generating
+        {
+            let think = draw(think_time, &mut self.rng.think);
+            ctx.emit(think, CoreEvent::UserWakes { user });
+        }
+    }
+
+    fn release(&mut self, req: ReqId) {
+        let r = &mut self.requests[req];
+        r.live = false;
+        r.generation = r.generation.wrapping_add(1);
+        self.requests.remove(req);
+    }
+
+    // ----- load balancer -------------------------------------------------------------
+
+    pub fn reach_lb(&mut self, ctx: &mut Ctx, req: ReqId) {
+        let r = &self.requests[req];
+        let key = RouteKey { user: r.user, ip: r.ip };
+        match self.lb.route(&key, &mut self.rng.routing) {
+            Some(server) => self.forward(ctx, req, server),
+            None => self.answer_from_lb(ctx, req, FailReason::NoHealthyServer),
+        }
+    }
+
+    fn forward(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) {
+        let r = &mut self.requests[req];
+        r.server = server;
+        if server < 64 {
+            r.tried |= 1u64 << server;
+        }
+        if r.sent_at >= self.rec.warmup_end {
+            self.routed[server as usize] += 1;
+        }
+        self.lb.connections[server as usize] += 1;
+        let delay = draw(&self.lb_server, &mut self.rng.network);
+        ctx.hop(delay, CoreEvent::ReachServer { req, server });
+    }
+
+    /// Tries the request on another server if retries allow; true if it was retried.
+    fn retry_elsewhere(&mut self, ctx: &mut Ctx, req: ReqId) -> bool {
+        let r = &mut self.requests[req];
+        if (r.attempts as u32) >= self.lb.retries {
+            return false;
+        }
+        r.attempts += 1;
+        let key = RouteKey { user: r.user, ip: r.ip };
+        let tried = r.tried;
+        match self.lb.route_retry(&key, tried) {
+            Some(next) => {
+                self.forward(ctx, req, next);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The server refused the connection: another server, or an error to the client.
+    pub fn refused(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) {
+        self.lb.connections[server as usize] -= 1;
+        if !self.retry_elsewhere(ctx, req) {
+            self.answer_from_lb(ctx, req, FailReason::ConnectionRefused);
+        }
+    }
+
+    /// The server answers (ok or error); the answer travels back through the LB.
+    pub fn answer_from_server(&mut self, ctx: &mut Ctx, req: ReqId, outcome: Outcome) {
+        let server = self.requests[req].server;
+        self.lb.connections[server as usize] -= 1;
+        self.requests[req].outcome = outcome;
+        let delay = draw(&self.lb_server, &mut self.rng.network) + draw(&self.client_lb, &mut self.rng.network);
+        ctx.hop(delay, CoreEvent::ReachClient { req });
+    }
+
+    /// The load balancer itself answers with an error.
+    pub fn answer_from_lb(&mut self, ctx: &mut Ctx, req: ReqId, reason: FailReason) {
+        self.requests[req].outcome = Outcome::Failed(reason);
+        let delay = draw(&self.client_lb, &mut self.rng.network);
+        ctx.hop(delay, CoreEvent::ReachClient { req });
+    }
+
+    // ----- servers -------------------------------------------------------------------
+
+    /// A request reaches its server: refused, turned away (queue full), queued, or it
+    /// takes a worker; in the last case the caller starts its pipeline.
+    pub fn arrive_at_server(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) -> bool {
+        let now = ctx.now();
+        let s = &mut self.servers[server as usize];
+        if s.state != ServerState::Up {
+            let delay = draw(&self.lb_server, &mut self.rng.network);
+            ctx.hop(delay, CoreEvent::Refused { req, server });
+            false
+        } else if s.workers.has_free() {
+            self.requests[req].enqueued_at = now;
+            self.take_worker(now, server, req);
+            true
+        } else if s.workers.queue.len() as u64 >= s.queue_limit {
+            self.answer_from_server(ctx, req, Outcome::Failed(FailReason::Overloaded));
+            false
+        } else {
+            s.workers.queue.push_back((req, now));
+            self.requests[req].enqueued_at = now;
+            false
+        }
+    }
+
+    /// A worker takes the request (at once, so no later arrival can overtake it).
+    fn take_worker(&mut self, now: SimTime, server: u16, req: ReqId) {
+        let r = &mut self.requests[req];
+        self.rec.on_service_start(r.sent_at, now.since(r.enqueued_at));
+        r.auth_start = now;
+        r.extra_cpu = SimDuration::ZERO;
+        r.stage = 0;
+        r.step = 0;
+        self.servers[server as usize].workers.start(req, now);
+    }
+
+    /// Releases the request's worker; the next waiting request takes it now and starts
+    /// its pipeline from the immediate queue.
+    pub fn free_worker(&mut self, ctx: &mut Ctx, server: u16, req: ReqId) {
+        let now = ctx.now();
+        let s = &mut self.servers[server as usize];
+        s.workers.finish(req, now);
+        if let Some((next, _)) = s.workers.next_waiting() {
+            let epoch = s.epoch;
+            self.take_worker(now, server, next);
+            ctx.hop(SimDuration::ZERO, CoreEvent::Begin { req: next, server, epoch });
+        }
+    }
+
+    /// The request is refused on the server (401, 429, 404, Redis unavailable).
+    pub fn reject(&mut self, ctx: &mut Ctx, server: u16, req: ReqId, reason: FailReason) {
+        self.free_worker(ctx, server, req);
+        self.answer_from_server(ctx, req, Outcome::Failed(reason));
+    }
+
+    /// The request's work is done: count its CPU; the caller then lets parts look at it
+    /// and calls `complete`.
+    pub fn service_done(&mut self, now: SimTime, req: ReqId, server: u16) {
+        let r = &self.requests[req];
+        let cpu = r.service + r.extra_cpu;
+        let sent_at = r.sent_at;
+        self.rec.on_cpu(server as usize, now, cpu);
+        self.servers[server as usize].cpu_total_ns += cpu.0 as u128;
+        self.rec.on_completed_by(server as usize, sent_at);
+    }
+
+    pub fn complete(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) {
+        self.free_worker(ctx, server, req);
+        self.answer_from_server(ctx, req, Outcome::Ok);
+    }
+
+    /// The last stage: the request's CPU time (its own work plus token checks, login).
+    pub fn run_cpu(&mut self, ctx: &mut Ctx, server: u16, req: ReqId) {
+        let r = &self.requests[req];
+        let cpu = r.service + r.extra_cpu;
+        let epoch = self.servers[server as usize].epoch;
+        ctx.emit(cpu, CoreEvent::ServiceDone { req, server, epoch });
+    }
+
+    /// Health checks probe every server; returns whether the rotation changed.
+    pub fn health_check(&mut self, ctx: &mut Ctx) -> bool {
+        let h = self.health.expect("health checks are on");
+        let mut changed = false;
+        for i in 0..self.servers.len() {
+            let healthy = self.servers[i].state == ServerState::Up;
+            changed |= self.lb.probe(i as u16, healthy, h.unhealthy_after, h.healthy_after);
+        }
+        ctx.emit(h.interval, CoreEvent::HealthCheck);
+        changed
+    }
+
+    pub fn server_boots(&mut self, ctx: &mut Ctx, server: u16) {
+        let s = &mut self.servers[server as usize];
+        if s.state == ServerState::Down {
+            s.state = ServerState::Booting;
+            let epoch = s.epoch;
+            ctx.emit(self.boot_time, CoreEvent::ServerReady { server, epoch });
+        }
+    }
+
+    pub fn server_ready(&mut self, now: SimTime, server: u16, epoch: u32) {
+        let s = &mut self.servers[server as usize];
+        if s.epoch == epoch && s.state == ServerState::Booting {
+            s.state = ServerState::Up;
+            self.fleet_changed(now);
+        }
+    }
+
+    /// Marks `server` dead and takes every request it held: those in service (with
+    /// their start times) and those queued. None if it was already down.
+    pub fn kill(&mut self, now: SimTime, server: u16) -> Option<(Vec<(ReqId, SimTime)>, Vec<ReqId>)> {
+        let s = &mut self.servers[server as usize];
+        if s.state == ServerState::Down {
+            return None;
+        }
+        s.state = ServerState::Down;
+        s.epoch = s.epoch.wrapping_add(1);
+        let in_service: Vec<(ReqId, SimTime)> = s.workers.in_service.drain(..).collect();
+        let queued: Vec<ReqId> = s.workers.queue.drain(..).map(|(r, _)| r).collect();
+        for &(_, start) in &in_service {
+            s.workers.add_busy(start, now);
+        }
+        Some((in_service, queued))
+    }
+
+    /// The killed server's requests: each idempotent one the load balancer may retry on
+    /// another server; the others fail (502).
+    pub fn fail_with_server(&mut self, ctx: &mut Ctx, server: u16, victims: impl Iterator<Item = ReqId>) {
+        for req in victims {
+            self.lb.connections[server as usize] -= 1;
+            // Whether the request is idempotent is drawn only when it matters: each
+            // request is idempotent with probability `idempotent_share`.
+            let idempotent = self.idempotent_share > 0.0 && self.rng.behaviour.random::<f64>() < self.idempotent_share;
+            if idempotent && self.retry_idempotent && !self.requests[req].timed_out && self.retry_elsewhere(ctx, req) {
+                self.retried_after_failure += 1;
+                continue;
+            }
+            self.answer_from_lb(ctx, req, FailReason::ServerKilled);
+        }
+        self.fleet_changed(ctx.now());
+    }
+
+    pub fn fleet_changed(&mut self, now: SimTime) {
+        let up = self.servers_up() as u32;
+        self.rec.on_fleet_change(now, up, self.lb.rotation.len() as u32);
+    }
+}
+
+impl Core {
+    /// The metrics every run reports: requests and their outcomes, latency, queueing,
+    /// each server's load, the backends.
+    pub fn report(&self, end: SimTime, window_s: f64, events: u64, m: &mut Metrics) {
+        let in_flight = self.requests.iter().filter(|r| r.live && !r.timed_out && self.rec.counts(r.sent_at)).count() as u64;
+        let rec = &self.rec;
+        m.insert("requests.sent".into(), rec.sent as f64);
+        m.insert("requests.ok".into(), rec.ok as f64);
+        m.insert("requests.failed".into(), rec.failed_total() as f64);
+        m.insert("requests.in_flight".into(), in_flight as f64);
+        m.insert("requests.ok_share".into(), if rec.sent == 0 { 0.0 } else { rec.ok as f64 / rec.sent as f64 });
+        for reason in FailReason::ALL {
+            m.insert(format!("failed.{}", reason.key()), rec.failed[reason as usize] as f64);
+        }
+        put_distribution(m, "latency_ms", &rec.latency_ns, rec.latency_sum_ns);
+        put_distribution(m, "queue_wait_ms", &rec.queue_wait_ns, rec.queue_wait_sum_ns);
+        let started = rec.queue_wait_ns.len();
+        m.insert("waited_fraction".into(), if started == 0 { 0.0 } else { rec.waited as f64 / started as f64 });
+        m.insert("throughput_ok_per_s".into(), rec.ok as f64 / window_s);
+        let total_served: u64 = rec.servers.iter().map(|s| s.requests).sum();
+        let total_routed: u64 = self.routed.iter().sum();
+        let (mut util_sum, mut cpu_sum, mut share_max, mut routed_max) = (0.0, 0.0, 0.0f64, 0.0f64);
+        let (mut util_min, mut util_max) = (f64::INFINITY, 0.0f64);
+        for (i, s) in rec.servers.iter().enumerate() {
+            let name = System::server_name(i);
+            let share = if total_served == 0 { 0.0 } else { s.requests as f64 / total_served as f64 };
+            let util = self.servers[i].workers.utilisation(end);
+            let cores = self.servers[i].workers.capacity as f64;
+            let cpu = s.cpu_ns as f64 / (window_s * 1e9 * cores);
+            let routed = if total_routed == 0 { 0.0 } else { self.routed[i] as f64 / total_routed as f64 };
+            util_sum += util;
+            cpu_sum += cpu;
+            share_max = share_max.max(share);
+            routed_max = routed_max.max(routed);
+            util_min = util_min.min(util);
+            util_max = util_max.max(util);
+            m.insert(format!("server.{name}.routed_share"), routed);
+            m.insert(format!("server.{name}.requests"), s.requests as f64);
+            m.insert(format!("server.{name}.share"), share);
+            m.insert(format!("server.{name}.utilisation"), util);
+            m.insert(format!("server.{name}.cpu"), cpu);
+        }
+        let n = rec.servers.len().max(1) as f64;
+        m.insert("servers.utilisation_mean".into(), util_sum / n);
+        m.insert("servers.cpu_mean".into(), cpu_sum / n);
+        m.insert("servers.share_max".into(), share_max);
+        m.insert("servers.routed_share_max".into(), routed_max);
+        m.insert("servers.utilisation_min".into(), if util_min.is_finite() { util_min } else { 0.0 });
+        m.insert("servers.utilisation_max".into(), util_max);
+        m.insert("run.window_s".into(), window_s);
+        m.insert("engine.events".into(), events as f64);
+        m.insert("database.reads".into(), self.db.reads as f64);
+        m.insert("database.writes".into(), self.db.writes as f64);
+        m.insert("database.utilisation".into(), self.db.station.utilisation(end));
+        m.insert("redis.ops".into(), self.redis.ops as f64);
+        m.insert("redis.ops_per_s".into(), self.redis.ops as f64 / window_s);
+        m.insert("redis.refused".into(), self.redis.ops_refused as f64);
+        m.insert("redis.utilisation".into(), self.redis.station.utilisation(end));
+        m.insert("redis.keys".into(), self.redis.kv.len() as f64);
+        m.insert("requests.retried_after_failure".into(), self.retried_after_failure as f64);
+        if let Some(h) = &self.page_times {
+            let ms = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
+            m.insert("page_latency_ms.p50".into(), ms(0.5));
+            m.insert("page_latency_ms.p99".into(), ms(0.99));
+        }
+    }
+
+    /// The time series, one row per bucket up to `end`.
+    pub fn series(&self, end: SimTime) -> Vec<SeriesRow> {
+        let rec = &self.rec;
+        let step = rec.step().0.max(1);
+        let mut series = Vec::with_capacity(rec.buckets.len());
+        let (mut up, mut rot, mut queued, mut cost) = (0, 0, 0, 0.0);
+        let last = ((end.0.saturating_sub(1)) / step).min(rec.buckets.len() as u64 - 1) as usize;
+        for (i, b) in rec.buckets.iter().enumerate().take(last + 1) {
+            up = b.servers_up.unwrap_or(up);
+            rot = b.servers_in_rotation.unwrap_or(rot);
+            queued = b.jobs_queued.unwrap_or(queued);
+            cost = b.cost_per_hour.unwrap_or(cost);
+            series.push(SeriesRow {
+                t_s: (i as u64 * step) as f64 / 1e9,
+                sent: b.sent,
+                ok: b.ok,
+                failed: b.failed,
+                latency_mean_ms: if b.ok == 0 { 0.0 } else { b.latency_sum_ns as f64 / b.ok as f64 / 1e6 },
+                latency_p99_ms: b.latency_us.as_ref().map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1e3),
+                servers_up: up,
+                servers_in_rotation: rot,
+                logouts: b.logouts,
+                jobs_queued: queued,
+                abuser_allowed: b.abuser_allowed,
+                cost_per_hour: cost,
+                ws_sent: b.ws_sent,
+                ws_delivered: b.ws_delivered,
+                ws_reconnects: b.ws_reconnects,
+            });
+        }
+        series
+    }
+}

@@ -1,0 +1,361 @@
+//! Sessions and auth: where a logged-in user's session lives (a server's memory, Redis,
+//! or a signed token the client holds), what checking it costs on every request, what
+//! a login costs, and revocation: firing someone and how long their session or token
+//! still gets them in.
+//!
+//! Its stage checks the request's credentials: a lookup in this server's memory, a
+//! Redis GET, or JWT verification on the CPU plus a blocklist check. A session lost
+//! (its server died, or the request landed elsewhere) turns the request into a login
+//! and counts the user as logged out. A login reads the database, then creates the
+//! session or signs a token.
+
+use super::core::{Core, Kind, NO_REQ, NO_SERVER, Step};
+use super::lb::RouteKey;
+use super::redis::{Command, Key, Reply};
+use super::{Ctx, ReqId};
+use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
+use crate::metrics::recorder::put_distribution;
+use crate::metrics::{FailReason, Metrics};
+use crate::policies::{BlocklistMode, FailMode, SessionStoreKind};
+use crate::scenario::model::{SessionSpec, System};
+use rand::RngExt;
+use rand_distr::{Distribution as _, Exp1};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SessionEvent {
+    /// A server fetches its copy of the JWT blocklist.
+    BlocklistRefresh { server: u16 },
+    /// Someone is fired: their session or token is revoked.
+    Fire,
+}
+
+/// A fired user and what they still got.
+#[derive(Clone, Copy, Debug)]
+struct Firing {
+    at: SimTime,
+    last_admitted: Option<SimTime>,
+}
+
+/// Steps of the session stage that wait for a reply.
+const WAIT_AUTH_LOOKUP: u8 = 1;
+const WAIT_CREDENTIALS_READ: u8 = 2;
+const WAIT_SESSION_WRITE: u8 = 3;
+
+pub struct Sessions {
+    pub spec: SessionSpec,
+    fire_rate: f64,
+    fire_until: SimTime,
+    fired: BTreeMap<u32, Firing>,
+    /// The time of the Redis state each server's blocklist copy reflects.
+    blocklist_as_of: Vec<SimTime>,
+    logins: u64,
+    auth_lookups: u64,
+    revocation: SimRng,
+}
+
+impl Sessions {
+    pub fn new(system: &System, streams: &RngStreams) -> Sessions {
+        Sessions {
+            spec: system.sessions.clone(),
+            fire_rate: system.revocation.fire_rate_per_sec,
+            fire_until: SimTime::ZERO + system.revocation.fire_until,
+            fired: BTreeMap::new(),
+            blocklist_as_of: vec![SimTime::ZERO; system.fleet.max as usize],
+            logins: 0,
+            auth_lookups: 0,
+            revocation: streams.stream("revocation"),
+        }
+    }
+
+    /// Every user starts logged in, with a session issued at a random moment over the
+    /// past lifetime: server-memory sessions on the server the load balancer would pick
+    /// for the user now, reference tokens in Redis with their remaining TTL.
+    pub fn warm_start(&mut self, core: &mut Core) {
+        let lifetime = self.spec.lifetime.0.max(1);
+        for user in 0..core.population.users {
+            let remaining = SimDuration(1 + core.rng.behaviour.random_range(0..lifetime));
+            core.users[user as usize].token_expires = SimTime::ZERO + remaining;
+            match self.spec.store {
+                SessionStoreKind::ServerMemory => {
+                    let key = RouteKey { user, ip: core.population.ip_of(user) };
+                    if let Some(s) = core.lb.route(&key, &mut core.rng.routing) {
+                        core.users[user as usize].session_server = s;
+                        core.users[user as usize].session_epoch = 0;
+                    }
+                }
+                SessionStoreKind::Redis => {
+                    core.redis.kv.apply(Command::Set(Key::Session(user), 1, Some(remaining)), SimTime::ZERO);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Servers with a cached blocklist refresh it out of phase, as independent
+    /// processes do.
+    pub fn start_blocklist_refreshes(&mut self, core: &mut Core, ctx: &mut Ctx) {
+        if self.spec.store == SessionStoreKind::Jwt && self.spec.blocklist == BlocklistMode::Cached {
+            let period = self.spec.blocklist_refresh;
+            for s in 0..core.servers.len() {
+                let phase = SimDuration(core.redis.rng.random_range(0..period.0.max(1)));
+                ctx.emit(phase, SessionEvent::BlocklistRefresh { server: s as u16 });
+            }
+        }
+    }
+
+    pub fn start_firing(&mut self, core: &Core, ctx: &mut Ctx) {
+        if self.fire_rate > 0.0 {
+            let first = core.rec.warmup_end.0 + self.fire_gap().0;
+            ctx.emit_at(SimTime(first), SessionEvent::Fire);
+        }
+    }
+
+    fn fire_gap(&mut self) -> SimDuration {
+        let e: f64 = Exp1.sample(&mut self.revocation);
+        SimDuration::from_secs_f64(e / self.fire_rate)
+    }
+
+    pub fn on_event(&mut self, ev: SessionEvent, core: &mut Core, ctx: &mut Ctx) {
+        match ev {
+            SessionEvent::BlocklistRefresh { server } => {
+                if core.servers[server as usize].state == super::server::ServerState::Up {
+                    self.auth_lookups += 1;
+                    let epoch = core.servers[server as usize].epoch;
+                    core.redis.send(ctx, Command::FetchBlocklist, NO_REQ, server, epoch);
+                }
+                ctx.emit(self.spec.blocklist_refresh, SessionEvent::BlocklistRefresh { server });
+            }
+            SessionEvent::Fire => {
+                self.fire(core, ctx);
+                let next = ctx.now() + self.fire_gap();
+                if next < self.fire_until {
+                    ctx.emit_at(next, SessionEvent::Fire);
+                }
+            }
+        }
+    }
+
+    /// Revokes a random user's session or token.
+    fn fire(&mut self, core: &mut Core, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let user = self.revocation.random_range(0..core.population.users);
+        if self.fired.contains_key(&user) {
+            return;
+        }
+        self.fired.insert(user, Firing { at: now, last_admitted: None });
+        match (self.spec.store, self.spec.blocklist) {
+            (SessionStoreKind::Redis, _) => core.redis.send(ctx, Command::Del(Key::Session(user)), NO_REQ, NO_SERVER, 0),
+            (SessionStoreKind::Jwt, BlocklistMode::PerRequest | BlocklistMode::Cached) => {
+                let ttl = self.spec.lifetime;
+                core.redis.send(ctx, Command::Set(Key::Blocklist(user), 1, Some(ttl)), NO_REQ, NO_SERVER, 0);
+            }
+            (SessionStoreKind::ServerMemory, _) => {
+                // The operator deletes the session on the server that holds it.
+                core.users[user as usize].session_server = NO_SERVER;
+            }
+            _ => {}
+        }
+    }
+
+    /// A server's fresh copy of the blocklist arrived.
+    pub fn blocklist_fetched(&mut self, server: u16, served_at: SimTime) {
+        let as_of = &mut self.blocklist_as_of[server as usize];
+        *as_of = (*as_of).max(served_at);
+    }
+
+    fn logged_out(core: &mut Core, now: SimTime, user: u32) {
+        core.logouts += 1;
+        core.rec.on_logout(now);
+        if let Some(u) = core.users.get_mut(user as usize)
+            && core.rec.counts(now)
+        {
+            u.logged_out = true;
+        }
+    }
+
+    /// The stage: check the session or token the request carries.
+    pub fn stage(&mut self, core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId) -> Step {
+        let now = ctx.now();
+        core.requests[req].auth_start = now;
+        let r = &core.requests[req];
+        let user = r.user;
+        if !r.authenticated {
+            return self.after_auth(core, ctx, server, req);
+        }
+        match self.spec.store {
+            SessionStoreKind::None => self.after_auth(core, ctx, server, req),
+            SessionStoreKind::ServerMemory => {
+                let u = core.users[user as usize];
+                let here = u.session_server == server && u.session_epoch == core.epoch16(server) && u.token_expires > now;
+                if here {
+                    self.admitted(core, ctx, server, req)
+                } else if self.fired.contains_key(&user) {
+                    Step::Reject(FailReason::Unauthorized)
+                } else {
+                    // The session is gone (its server died, or this is another server):
+                    // the user must log in again.
+                    Self::logged_out(core, now, user);
+                    Self::becomes_login(core, req);
+                    self.after_auth(core, ctx, server, req)
+                }
+            }
+            SessionStoreKind::Redis => {
+                self.auth_lookups += 1;
+                self.ask_redis(core, ctx, Command::Get(Key::Session(user)), req, server, WAIT_AUTH_LOOKUP)
+            }
+            SessionStoreKind::Jwt => {
+                let r = &mut core.requests[req];
+                r.extra_cpu = r.extra_cpu + self.spec.algorithm.verify();
+                match self.spec.blocklist {
+                    BlocklistMode::Off => self.admitted(core, ctx, server, req),
+                    BlocklistMode::PerRequest => {
+                        self.auth_lookups += 1;
+                        self.ask_redis(core, ctx, Command::Get(Key::Blocklist(user)), req, server, WAIT_AUTH_LOOKUP)
+                    }
+                    BlocklistMode::Cached => {
+                        let as_of = self.blocklist_as_of[server as usize];
+                        if self.fired.get(&user).is_some_and(|f| f.at <= as_of) {
+                            Step::Reject(FailReason::Unauthorized)
+                        } else {
+                            self.admitted(core, ctx, server, req)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn ask_redis(&mut self, core: &mut Core, ctx: &mut Ctx, cmd: Command, req: ReqId, server: u16, step: u8) -> Step {
+        core.requests[req].step = step;
+        let epoch = core.servers[server as usize].epoch;
+        core.redis.send(ctx, cmd, req, server, epoch);
+        Step::Wait
+    }
+
+    fn becomes_login(core: &mut Core, req: ReqId) {
+        let r = &mut core.requests[req];
+        r.kind = Kind::Login { merge: false };
+        r.authenticated = false;
+    }
+
+    /// Redis answered the request's lookup or its session write (None: refused).
+    pub fn on_redis_reply(&mut self, core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId, reply: Option<Reply>) -> Step {
+        if core.requests[req].step == WAIT_SESSION_WRITE {
+            return if reply.is_none() { Step::Reject(FailReason::RedisUnavailable) } else { Step::Next };
+        }
+        let user = core.requests[req].user;
+        match (self.spec.store, reply) {
+            (_, None) => {
+                // Redis refused the connection.
+                if self.spec.store == SessionStoreKind::Jwt && self.spec.blocklist_fail == FailMode::Open {
+                    self.admitted(core, ctx, server, req)
+                } else {
+                    Step::Reject(FailReason::RedisUnavailable)
+                }
+            }
+            (SessionStoreKind::Redis, Some(Reply::Value(Some(_)))) => self.admitted(core, ctx, server, req),
+            (SessionStoreKind::Redis, Some(_)) => {
+                if self.fired.contains_key(&user) {
+                    Step::Reject(FailReason::Unauthorized)
+                } else {
+                    // Expired between the client's check and ours: log in again.
+                    Self::becomes_login(core, req);
+                    self.after_auth(core, ctx, server, req)
+                }
+            }
+            (_, Some(Reply::Value(Some(_)))) => Step::Reject(FailReason::Unauthorized),
+            (_, Some(_)) => self.admitted(core, ctx, server, req),
+        }
+    }
+
+    /// The request's credentials were accepted.
+    fn admitted(&mut self, core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId) -> Step {
+        let user = core.requests[req].user;
+        if let Some(f) = self.fired.get_mut(&user) {
+            f.last_admitted = Some(ctx.now());
+        }
+        self.after_auth(core, ctx, server, req)
+    }
+
+    fn after_auth(&mut self, core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId) -> Step {
+        let now = ctx.now();
+        let r = &core.requests[req];
+        if r.authenticated {
+            let took = now.since(r.auth_start) + r.extra_cpu;
+            core.rec.on_auth(r.sent_at, took);
+        }
+        if matches!(r.kind, Kind::Login { .. }) {
+            core.requests[req].step = WAIT_CREDENTIALS_READ;
+            let epoch = core.servers[server as usize].epoch;
+            core.db.send(ctx, req, server, epoch, false);
+            return Step::Wait;
+        }
+        Step::Next
+    }
+
+    /// The database answered: for a login, the credentials were read.
+    pub fn on_db_reply(&mut self, core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId) -> Step {
+        debug_assert_eq!(core.requests[req].step, WAIT_CREDENTIALS_READ);
+        let now = ctx.now();
+        let user = core.requests[req].user;
+        if self.fired.contains_key(&user) {
+            // A fired user cannot log in or refresh.
+            core.users[user as usize].gone = true;
+            return Step::Reject(FailReason::Unauthorized);
+        }
+        self.logins += 1;
+        let lifetime = self.spec.lifetime;
+        let epoch = core.epoch16(server);
+        let r = &mut core.requests[req];
+        r.extra_cpu = r.extra_cpu + self.spec.login_cpu;
+        let u = &mut core.users[user as usize];
+        u.token_expires = now + lifetime;
+        match self.spec.store {
+            SessionStoreKind::ServerMemory => {
+                u.session_server = server;
+                u.session_epoch = epoch;
+            }
+            SessionStoreKind::Jwt => {
+                r.extra_cpu = r.extra_cpu + self.spec.algorithm.sign();
+            }
+            SessionStoreKind::Redis => {
+                return self.ask_redis(core, ctx, Command::Set(Key::Session(user), 1, Some(lifetime)), req, server, WAIT_SESSION_WRITE);
+            }
+            SessionStoreKind::None => {}
+        }
+        Step::Next
+    }
+
+    pub fn report(&self, core: &Core, m: &mut Metrics) {
+        let rec = &core.rec;
+        if self.spec.store != SessionStoreKind::None {
+            let active = core.users.iter().filter(|u| u.active).count();
+            let out = core.users.iter().filter(|u| u.logged_out).count();
+            m.insert("sessions.logins".into(), self.logins as f64);
+            m.insert("sessions.logouts".into(), core.logouts as f64);
+            m.insert("sessions.logged_out_users".into(), out as f64);
+            m.insert("sessions.logged_out_share".into(), if active == 0 { 0.0 } else { out as f64 / active as f64 });
+            m.insert("sessions.active_users".into(), active as f64);
+            put_distribution(m, "auth_ms", &rec.auth_ns, rec.auth_sum_ns);
+        }
+        if self.fire_rate > 0.0 {
+            let exposures: Vec<f64> =
+                self.fired.values().filter(|f| f.at < self.fire_until).map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64())).collect();
+            let k = exposures.len() as f64;
+            m.insert("revocation.fired".into(), k);
+            m.insert("revocation.exposure_mean_s".into(), if k == 0.0 { 0.0 } else { exposures.iter().sum::<f64>() / k });
+            m.insert("revocation.exposure_max_s".into(), exposures.iter().copied().fold(0.0, f64::max));
+            m.insert("revocation.lookups".into(), self.auth_lookups as f64);
+            m.insert("revocation.lookups_per_request".into(), if rec.sent == 0 { 0.0 } else { self.auth_lookups as f64 / rec.sent as f64 });
+        }
+    }
+
+    /// Each fired user's exposure (seconds from the ban to the last request that got
+    /// in), in the order they were fired.
+    pub fn exposures_s(&self) -> Vec<f64> {
+        let mut fired: Vec<&Firing> = self.fired.values().filter(|f| f.at < self.fire_until).collect();
+        fired.sort_by_key(|f| f.at);
+        fired.iter().map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64())).collect()
+    }
+}

@@ -1,0 +1,187 @@
+//! File uploads: to the server's local disk, streamed through the server to S3, or
+//! straight to S3 with a pre-signed URL; and later reads of those files.
+//!
+//! Its stage replaces the request's plain CPU time for uploads and reads: the server
+//! receives and stores the file, streams it on to S3, or only signs a URL; a read of a
+//! file on another server's disk (or one lost with its server) is a 404. Pre-signed
+//! transfers add the client's own trip to S3 after the answer.
+
+use super::core::{Core, CoreEvent, Kind, NO_SERVER, Outcome, Step, draw};
+use super::{Ctx, ReqId};
+use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
+use crate::metrics::{FailReason, Metrics};
+use crate::scenario::model::UploadSpec;
+use crate::scenario::raw::UploadStore;
+use rand::RngExt;
+
+/// An uploaded file: where it lives if on a server's disk.
+#[derive(Clone, Copy, Debug)]
+struct FileRecord {
+    server: u16,
+    epoch: u32,
+    counted: bool,
+}
+
+pub struct Uploads {
+    spec: UploadSpec,
+    files: Vec<FileRecord>,
+    server_bytes: f64,
+    server_worker_ns: u128,
+    server_cpu_ns: u128,
+    reads: u64,
+    not_found: u64,
+    slowdowns: u64,
+    s3_second: u64,
+    s3_puts_this_second: u32,
+    /// Latency of completed uploads, in ns.
+    times: hdrhistogram::Histogram<u64>,
+    rng: SimRng,
+}
+
+impl Uploads {
+    pub fn new(spec: &UploadSpec, streams: &RngStreams) -> Uploads {
+        Uploads {
+            spec: spec.clone(),
+            files: Vec::new(),
+            server_bytes: 0.0,
+            server_worker_ns: 0,
+            server_cpu_ns: 0,
+            reads: 0,
+            not_found: 0,
+            slowdowns: 0,
+            s3_second: 0,
+            s3_puts_this_second: 0,
+            times: crate::metrics::recorder::new_hist(),
+            rng: streams.stream("uploads"),
+        }
+    }
+
+    /// Whether the next request uploads a file or reads one: (kind, bytes, file).
+    pub fn choose(&mut self) -> Option<(Kind, u64, u32)> {
+        let x = self.rng.random::<f64>();
+        if x < self.spec.share {
+            Some((Kind::Upload, self.spec.size.sample(&mut self.rng).max(1.0) as u64, 0))
+        } else if x < self.spec.share + self.spec.read_share && !self.files.is_empty() {
+            Some((Kind::ReadFile, 0, self.rng.random_range(0..self.files.len() as u32)))
+        } else {
+            None
+        }
+    }
+
+    /// The work stage of an upload or a read: receive and store, stream through to S3,
+    /// sign a URL, or (local disk) find the file here or answer 404.
+    pub fn transfer(&mut self, core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId) -> Step {
+        let u = &self.spec;
+        let epoch = core.servers[server as usize].epoch;
+        let r = &core.requests[req];
+        let (kind, bytes) = (r.kind, r.bytes as f64);
+        let secs = |b: f64, per_s: f64| SimDuration::from_secs_f64(b / per_s);
+        let (cpu, wait) = match (kind, u.store) {
+            (Kind::Upload, UploadStore::LocalDisk) => (SimDuration::from_nanos_f64(bytes * u.cpu_ns_per_byte), secs(bytes, u.client_bytes_per_s)),
+            (Kind::Upload, UploadStore::ThroughServer) => {
+                let first = draw(&u.s3_first_byte, &mut self.rng);
+                (SimDuration::from_nanos_f64(bytes * u.cpu_ns_per_byte), first + secs(bytes, u.client_bytes_per_s.min(u.s3_bytes_per_s)))
+            }
+            (Kind::Upload, _) => (u.presign_cpu, SimDuration::ZERO),
+            (Kind::ReadFile, UploadStore::LocalDisk) => {
+                let f = self.files[r.file as usize];
+                if f.server != server || f.epoch != epoch {
+                    if core.rec.counts(r.sent_at) {
+                        self.not_found += 1;
+                    }
+                    return Step::Reject(FailReason::NotFound);
+                }
+                (SimDuration::ZERO, SimDuration::ZERO)
+            }
+            (Kind::ReadFile, UploadStore::ThroughServer) => (SimDuration::ZERO, draw(&u.s3_first_byte, &mut self.rng)),
+            _ => (SimDuration::ZERO, SimDuration::ZERO), // a pre-signed GET: a redirect
+        };
+        let r = &mut core.requests[req];
+        r.extra_cpu = r.extra_cpu + cpu;
+        let hold = r.service + r.extra_cpu + wait;
+        if kind == Kind::Upload && u.store != UploadStore::Presigned && core.rec.counts(r.sent_at) {
+            self.server_bytes += bytes;
+            self.server_worker_ns += hold.0 as u128;
+            self.server_cpu_ns += cpu.0 as u128;
+        }
+        ctx.emit(hold, CoreEvent::ServiceDone { req, server, epoch });
+        Step::Wait
+    }
+
+    /// The server finished an upload: a file on its disk or in S3.
+    pub fn on_service_done(&mut self, core: &Core, req: ReqId, server: u16) {
+        let r = &core.requests[req];
+        if r.kind == Kind::Upload && self.spec.store != UploadStore::Presigned {
+            let epoch = core.servers[server as usize].epoch;
+            self.files.push(FileRecord { server, epoch, counted: core.rec.counts(r.sent_at) });
+        }
+    }
+
+    /// The answer reached the client. For a pre-signed transfer the client now talks to
+    /// S3 itself, and the request ends when that is done: true if it goes on.
+    pub fn client_leg(&mut self, core: &mut Core, ctx: &mut Ctx, req: ReqId) -> bool {
+        let now = ctx.now();
+        let u = &self.spec;
+        let r = &core.requests[req];
+        if u.store != UploadStore::Presigned || r.s3_leg_done || r.outcome != Outcome::Ok || !matches!(r.kind, Kind::Upload | Kind::ReadFile) {
+            return false;
+        }
+        let mut leg = draw(&u.s3_first_byte, &mut self.rng);
+        if r.kind == Kind::Upload {
+            leg = leg + SimDuration::from_secs_f64(r.bytes as f64 / u.client_bytes_per_s.min(u.s3_bytes_per_s));
+            // S3 allows so many PUTs per second per prefix; above it, 503 SlowDown and a retry.
+            let second = now.0 / 1_000_000_000;
+            if self.s3_second != second {
+                self.s3_second = second;
+                self.s3_puts_this_second = 0;
+            }
+            self.s3_puts_this_second += 1;
+            if self.s3_puts_this_second > u.s3_put_limit {
+                self.slowdowns += 1;
+                leg = leg + SimDuration::from_millis(100);
+            }
+        }
+        core.requests[req].s3_leg_done = true;
+        ctx.emit(leg, CoreEvent::ReachClient { req });
+        true
+    }
+
+    /// The client has its answer: count completed uploads and reads.
+    pub fn on_answered(&mut self, core: &Core, req: ReqId, now: SimTime) {
+        let r = &core.requests[req];
+        if r.outcome == Outcome::Ok && !r.timed_out && core.rec.counts(r.sent_at) {
+            match r.kind {
+                Kind::Upload => {
+                    self.times.saturating_record(now.since(r.sent_at).0.max(1));
+                    if self.spec.store == UploadStore::Presigned {
+                        self.files.push(FileRecord { server: NO_SERVER, epoch: 0, counted: true });
+                    }
+                }
+                Kind::ReadFile => self.reads += 1,
+                _ => {}
+            }
+        }
+    }
+
+    pub fn report(&self, core: &Core, m: &mut Metrics) {
+        let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
+        m.insert("uploads.count".into(), self.times.len() as f64);
+        m.insert("uploads.latency_p50_ms".into(), ms(&self.times, 0.5));
+        m.insert("uploads.latency_p99_ms".into(), ms(&self.times, 0.99));
+        m.insert("uploads.server_mb".into(), self.server_bytes / 1e6);
+        m.insert("uploads.server_worker_s".into(), self.server_worker_ns as f64 / 1e9);
+        m.insert("uploads.server_cpu_s".into(), self.server_cpu_ns as f64 / 1e9);
+        m.insert("uploads.s3_slowdowns".into(), self.slowdowns as f64);
+        m.insert("reads.ok".into(), self.reads as f64);
+        m.insert("reads.not_found".into(), self.not_found as f64);
+        let reads = self.reads + self.not_found;
+        m.insert("reads.not_found_share".into(), if reads == 0 { 0.0 } else { self.not_found as f64 / reads as f64 });
+        let lost = if self.spec.store == UploadStore::LocalDisk {
+            self.files.iter().filter(|f| f.counted && core.servers[f.server as usize].epoch != f.epoch).count()
+        } else {
+            0
+        };
+        m.insert("files.stored".into(), self.files.iter().filter(|f| f.counted).count() as f64);
+        m.insert("files.lost".into(), lost as f64);
+    }
+}

@@ -1,0 +1,269 @@
+//! WebSockets: each user holds a connection pinned to a server (or to a gateway), and
+//! messages go from one user to another.
+//!
+//! With local connection maps only, a message reaches its receiver only if both sit on
+//! the same server; a Redis pub/sub bridge publishes every message to every server
+//! (at a cost that grows with the subscribers); a gateway holds every connection and
+//! calls a stateless handler on any server. A killed server's clients reconnect after a
+//! delay, with or without jitter.
+
+use super::Ctx;
+use super::core::{Core, NO_REQ, draw};
+use super::lb::RouteKey;
+use super::redis::Command;
+use super::server::ServerState;
+use super::slab::Slab;
+use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
+use crate::metrics::Metrics;
+use crate::scenario::model::WsSpec;
+use crate::scenario::raw::WsMode;
+use rand::RngExt;
+use rand_distr::{Distribution as _, Exp1};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WsEvent {
+    /// The next message, from some user to another.
+    Message,
+    /// A message reaches the server holding its sender's connection (or the gateway).
+    AtServer { msg: u32 },
+    /// Pub/sub: the published message reaches the receiver's server.
+    Pushed { msg: u32 },
+    /// A message reaches its receiver.
+    Arrive { msg: u32 },
+    /// A client whose connection dropped tries to connect again.
+    Reconnect { user: u32 },
+}
+
+/// A user's connection.
+#[derive(Clone, Copy, Debug)]
+struct WsConn {
+    server: u16,
+    epoch: u32,
+    connected: bool,
+}
+
+/// A message in flight.
+#[derive(Clone, Copy, Debug)]
+struct WsMsg {
+    sender: u32,
+    receiver: u32,
+    sent_at: SimTime,
+}
+
+pub struct WebSockets {
+    spec: WsSpec,
+    conns: Vec<WsConn>,
+    msgs: Slab<WsMsg>,
+    sent: u64,
+    delivered: u64,
+    dropped: u64,
+    published: u64,
+    receipts: u64,
+    reconnects: u64,
+    /// Reconnect attempts per second of simulated time.
+    reconnects_per_s: Vec<u32>,
+    /// Delivery times of delivered messages, in ns.
+    times: hdrhistogram::Histogram<u64>,
+    rng: SimRng,
+}
+
+impl WebSockets {
+    pub fn new(spec: &WsSpec, duration: SimDuration, streams: &RngStreams) -> WebSockets {
+        WebSockets {
+            spec: spec.clone(),
+            conns: Vec::new(),
+            msgs: Slab::default(),
+            sent: 0,
+            delivered: 0,
+            dropped: 0,
+            published: 0,
+            receipts: 0,
+            reconnects: 0,
+            reconnects_per_s: vec![0; duration.as_secs_f64() as usize + 2],
+            times: crate::metrics::recorder::new_hist(),
+            rng: streams.stream("websockets"),
+        }
+    }
+
+    /// Every user connects through the load balancer (the gateway holds them all), and
+    /// the first message is scheduled.
+    pub fn start(&mut self, core: &mut Core, ctx: &mut Ctx) {
+        for user in 0..core.population.users {
+            let key = RouteKey { user, ip: core.population.ip_of(user) };
+            let server = core.lb.route(&key, &mut core.rng.routing).unwrap_or(0);
+            self.conns.push(WsConn { server, epoch: 0, connected: true });
+        }
+        let gap = self.message_gap(core);
+        ctx.emit(gap, WsEvent::Message);
+    }
+
+    fn message_gap(&mut self, core: &Core) -> SimDuration {
+        let rate = self.spec.messages_per_user_per_sec * core.population.users as f64;
+        let e: f64 = Exp1.sample(&mut self.rng);
+        SimDuration::from_secs_f64(e / rate)
+    }
+
+    fn reconnect_delay(&mut self) -> SimDuration {
+        let jitter = if self.spec.reconnect_jitter.is_zero() { SimDuration::ZERO } else { SimDuration(self.rng.random_range(0..self.spec.reconnect_jitter.0)) };
+        self.spec.reconnect_after + jitter
+    }
+
+    pub fn on_event(&mut self, ev: WsEvent, core: &mut Core, ctx: &mut Ctx) {
+        match ev {
+            WsEvent::Message => self.message(core, ctx),
+            WsEvent::AtServer { msg } => self.at_server(core, ctx, msg),
+            WsEvent::Pushed { msg } => {
+                // Pub/sub: every subscribed server has it; the one holding the receiver delivers.
+                let m = self.msgs[msg];
+                let r = self.conns[m.receiver as usize];
+                if r.connected && core.is_up(r.server, r.epoch) {
+                    let d = draw(&core.client_lb, &mut core.rng.network);
+                    ctx.emit(d, WsEvent::Arrive { msg });
+                } else {
+                    self.drop_message(core, msg);
+                }
+            }
+            WsEvent::Arrive { msg } => {
+                let m = self.msgs[msg];
+                if core.rec.counts(m.sent_at) {
+                    self.delivered += 1;
+                    self.times.saturating_record(ctx.now().since(m.sent_at).0.max(1));
+                }
+                core.rec.on_ws_message(m.sent_at, true);
+                self.msgs.remove(msg);
+            }
+            WsEvent::Reconnect { user } => self.reconnect(core, ctx, user),
+        }
+    }
+
+    fn drop_message(&mut self, core: &Core, msg: u32) {
+        if core.rec.counts(self.msgs[msg].sent_at) {
+            self.dropped += 1;
+        }
+        self.msgs.remove(msg);
+    }
+
+    fn message(&mut self, core: &mut Core, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let gap = self.message_gap(core);
+        ctx.emit(gap, WsEvent::Message);
+        let users = core.population.users;
+        let sender = self.rng.random_range(0..users);
+        let receiver = (sender + 1 + self.rng.random_range(0..users - 1)) % users;
+        let msg = self.msgs.insert(WsMsg { sender, receiver, sent_at: now });
+        if core.rec.counts(now) {
+            self.sent += 1;
+        }
+        core.rec.on_ws_message(now, false);
+        if self.spec.mode != WsMode::Gateway && !self.conns[sender as usize].connected {
+            return self.drop_message(core, msg); // the sender is offline, reconnecting
+        }
+        let d = draw(&core.client_lb, &mut core.rng.network) + draw(&core.lb_latency, &mut core.rng.network);
+        ctx.emit(d, WsEvent::AtServer { msg });
+    }
+
+    fn at_server(&mut self, core: &mut Core, ctx: &mut Ctx, msg: u32) {
+        let m = self.msgs[msg];
+        match self.spec.mode {
+            WsMode::Gateway => {
+                // The gateway calls a stateless handler on any server in rotation; a dead
+                // one refuses and the next is tried.
+                let mut delay = SimDuration::ZERO;
+                let mut tried = 0u64;
+                loop {
+                    let key = RouteKey { user: m.sender, ip: 0 };
+                    let Some(s) = core.lb.route_retry(&key, tried) else { return self.drop_message(core, msg) };
+                    delay = delay + draw(&core.lb_server, &mut core.rng.network) + draw(&core.lb_server, &mut core.rng.network);
+                    if core.servers[s as usize].state == ServerState::Up {
+                        break;
+                    }
+                    tried |= 1u64 << (s.min(63));
+                }
+                delay = delay + draw(&core.client_lb, &mut core.rng.network);
+                ctx.emit(delay, WsEvent::Arrive { msg });
+            }
+            _ => {
+                let c = self.conns[m.sender as usize];
+                if !c.connected || !core.is_up(c.server, c.epoch) {
+                    return self.drop_message(core, msg);
+                }
+                if self.spec.mode == WsMode::Local {
+                    let r = self.conns[m.receiver as usize];
+                    if r.connected && r.server == c.server {
+                        let d = draw(&core.client_lb, &mut core.rng.network);
+                        ctx.emit(d, WsEvent::Arrive { msg });
+                    } else {
+                        self.drop_message(core, msg); // the receiver is on another server's map
+                    }
+                } else {
+                    if core.rec.counts(m.sent_at) {
+                        self.published += 1;
+                    }
+                    let epoch = core.servers[c.server as usize].epoch;
+                    core.redis.send(ctx, Command::Publish(msg), NO_REQ, c.server, epoch);
+                }
+            }
+        }
+    }
+
+    /// Redis served a PUBLISH: every server in service receives it; the push reaches
+    /// the subscribers after `delay`.
+    pub fn published(&mut self, core: &Core, ctx: &mut Ctx, msg: u32, delay: SimDuration) {
+        let up = core.servers_up() as u64;
+        if core.rec.counts(self.msgs[msg].sent_at) {
+            self.receipts += up;
+        }
+        ctx.emit(delay, WsEvent::Pushed { msg });
+    }
+
+    /// A dead server's clients reconnect after their delay (with jitter, spread out).
+    pub fn on_server_killed(&mut self, ctx: &mut Ctx, server: u16) {
+        if self.spec.mode == WsMode::Gateway {
+            return; // the gateway holds the connections, not the servers
+        }
+        for user in 0..self.conns.len() {
+            let c = &mut self.conns[user];
+            if c.connected && c.server == server {
+                c.connected = false;
+                let delay = self.reconnect_delay();
+                ctx.emit(delay, WsEvent::Reconnect { user: user as u32 });
+            }
+        }
+    }
+
+    fn reconnect(&mut self, core: &mut Core, ctx: &mut Ctx, user: u32) {
+        let now = ctx.now();
+        let second = (now.0 / 1_000_000_000) as usize;
+        if let Some(slot) = self.reconnects_per_s.get_mut(second) {
+            *slot += 1;
+        }
+        if core.rec.counts(now) {
+            self.reconnects += 1;
+        }
+        core.rec.on_ws_reconnect(now);
+        let key = RouteKey { user, ip: core.population.ip_of(user) };
+        match core.lb.route(&key, &mut core.rng.routing) {
+            Some(s) if core.servers[s as usize].state == ServerState::Up => {
+                self.conns[user as usize] = WsConn { server: s, epoch: core.servers[s as usize].epoch, connected: true };
+            }
+            _ => {
+                // Refused (the dead server is still in rotation): try again later.
+                let delay = self.reconnect_delay();
+                ctx.emit(delay, WsEvent::Reconnect { user });
+            }
+        }
+    }
+
+    pub fn report(&self, m: &mut Metrics) {
+        let ms = |q: f64| if self.times.is_empty() { 0.0 } else { self.times.value_at_quantile(q) as f64 / 1e6 };
+        m.insert("ws.messages_sent".into(), self.sent as f64);
+        m.insert("ws.delivered".into(), self.delivered as f64);
+        m.insert("ws.dropped".into(), self.dropped as f64);
+        m.insert("ws.delivered_share".into(), if self.sent == 0 { 0.0 } else { self.delivered as f64 / self.sent as f64 });
+        m.insert("ws.latency_p50_ms".into(), ms(0.5));
+        m.insert("ws.latency_p99_ms".into(), ms(0.99));
+        m.insert("ws.reconnects".into(), self.reconnects as f64);
+        m.insert("ws.reconnects_peak_per_s".into(), self.reconnects_per_s.iter().copied().max().unwrap_or(0) as f64);
+        m.insert("ws.pubsub_receipts_per_message".into(), if self.published == 0 { 0.0 } else { self.receipts as f64 / self.published as f64 });
+    }
+}
