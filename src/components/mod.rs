@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod lb;
 pub mod rate_limit;
 pub mod redis;
+pub mod request;
 pub mod server;
 pub mod sessions;
 pub mod slab;
