@@ -22,10 +22,10 @@ use crate::engine::{Distribution, RngStreams, Scheduler, SimDuration, SimRng, Si
 use crate::metrics::recorder::{put_distribution, quantiles_ms};
 use crate::metrics::{FailReason, Metrics, Recorder, RunResult, SeriesRow};
 use crate::policies::{BlocklistMode, CartStoreKind, FailMode, LimitState, SessionStoreKind};
+use crate::policies::{LimitCommands, LimitKey, LimitStore, UploadStore, WsMode};
 use crate::scenario::model::{
     AbuserSpec, CartSpec, Fault, FaultAction, FleetSpec, HealthCheck, JobsSpec, Profile, RateLimitSpec, SessionSpec, System, UploadSpec, Workload, WsSpec,
 };
-use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore, UploadStore, WsMode};
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
 use std::collections::{BTreeMap, HashMap, VecDeque};

@@ -1,6 +1,7 @@
 //! The rest of the playbook: long jobs, uploads and S3, WebSockets, the fleet over time.
 
 use super::{RawDist, RawDistSpec, d_zero, dur};
+use crate::policies::{UploadStore, WsMode};
 use crate::scenario::units::{Bandwidth, ByteSize, Duration, Rate};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -77,15 +78,6 @@ pub struct RawWebsockets {
     pub publish_per_subscriber: Duration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum WsMode {
-    None,
-    Local,
-    Pubsub,
-    Gateway,
-}
-
 /// File uploads (profile pictures, videos) and later reads of them.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -111,15 +103,6 @@ pub struct RawUploads {
     /// Server CPU to sign a pre-signed URL (a local HMAC). Default "10us".
     #[serde(default = "d_presign")]
     pub presign_cpu: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum UploadStore {
-    None,
-    LocalDisk,
-    ThroughServer,
-    Presigned,
 }
 
 /// S3.

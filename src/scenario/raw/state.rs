@@ -1,7 +1,7 @@
 //! Where state lives: sessions, Redis, the database, carts, revocation, rate limits.
 
 use super::{RawDist, d_fail_open, d_true, dur};
-use crate::policies::{Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, SessionStoreKind};
+use crate::policies::{Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LimitCommands, LimitKey, LimitStore, SessionStoreKind};
 use crate::scenario::units::{Duration, Rate};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -112,28 +112,6 @@ pub struct RawRateLimit {
     /// "incr-then-expire" (two round trips: a crash in between leaves a key with no TTL). Default "atomic".
     #[serde(default = "d_commands")]
     pub commands: LimitCommands,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum LimitStore {
-    Local,
-    Redis,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum LimitKey {
-    User,
-    Ip,
-    ApiKey,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum LimitCommands {
-    Atomic,
-    IncrThenExpire,
 }
 
 /// Firing users: a fired user's session or token is revoked at a random moment.
