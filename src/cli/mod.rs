@@ -8,7 +8,7 @@ mod run;
 mod sweep;
 mod walkthrough;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,26 @@ pub enum Format {
     Markdown,
 }
 
+/// Options shared by `run` and `sweep`.
+#[derive(Args)]
+pub struct RunCommon {
+    /// Independent replications (default: the model's run.replications).
+    #[arg(long, short = 'r')]
+    pub replications: Option<u32>,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Override a model key, e.g. servers.count=8 or variants.sticky.load_balancer.policy=cookie (in a sweep: at every point).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Folder for outputs; each model writes into a subfolder named after it.
+    #[arg(long, default_value = "output")]
+    pub out: PathBuf,
+    /// No progress bar or notes on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run models and print a comparison table of their variants.
@@ -52,23 +72,10 @@ enum Command {
         /// Seed of every random stream (default: the model's run.seed).
         #[arg(long)]
         seed: Option<u64>,
-        /// Independent replications (default: the model's run.replications).
-        #[arg(long, short = 'r')]
-        replications: Option<u32>,
-        /// Worker threads (default: all cores). Output does not depend on it.
-        #[arg(long, short = 'j')]
-        threads: Option<usize>,
-        /// Override a model key, e.g. servers.count=8 or variants.sticky.load_balancer.policy=cookie.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Folder for outputs; each model writes into a subfolder named after it.
-        #[arg(long, default_value = "output")]
-        out: PathBuf,
+        #[command(flatten)]
+        common: RunCommon,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// No progress bar or notes on stderr.
-        #[arg(long, short)]
-        quiet: bool,
     },
     /// Run a model over a grid of parameter values, in parallel (resumable; shareable across a cluster).
     #[command(
@@ -81,20 +88,11 @@ enum Command {
         /// A parameter and its values: KEY=V1,V2,... or a range KEY=START..END[:STEP|:*FACTOR].
         #[arg(long, required = true, value_name = "KEY=VALUES")]
         vary: Vec<String>,
-        #[arg(long, short = 'r')]
-        replications: Option<u32>,
-        #[arg(long, short = 'j')]
-        threads: Option<usize>,
-        /// Override a model key at every point.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
         /// Run only share K of N of the points (e.g. a job-array task), then `statesim merge`.
         #[arg(long, value_name = "K/N")]
         partition: Option<String>,
-        #[arg(long, default_value = "output")]
-        out: PathBuf,
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        common: RunCommon,
     },
     /// Combine the shares of a partitioned sweep into the result one machine would give.
     #[command(after_help = "Example:\n  statesim merge share-1/crash-test/sweep share-2/crash-test/sweep --out output/crash-test/sweep")]
@@ -156,12 +154,8 @@ pub fn fancy_terminal() -> bool {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { models, seed, replications, threads, sets, out, format, quiet } => {
-            run::run(run::RunArgs { inputs: models, seed, replications, threads, sets, out, format, quiet })
-        }
-        Command::Sweep { model, vary, replications, threads, sets, partition, out, quiet } => {
-            sweep::sweep(sweep::SweepArgs { model, vary, replications, threads, sets, partition, out, quiet })
-        }
+        Command::Run { models, seed, common, format } => run::run(run::RunArgs { inputs: models, seed, common, format }),
+        Command::Sweep { model, vary, partition, common } => sweep::sweep(sweep::SweepArgs { model, vary, partition, common }),
         Command::Merge { dirs, out, quiet } => sweep::merge(dirs, out, quiet),
         Command::Check { models, replications, threads, format, quiet } => check::check(models, replications, threads, format, quiet),
         Command::Validate { models, sets } => match inputs::load_all(&models, &sets) {

@@ -2,35 +2,30 @@
 //! one comparison table per model.
 
 use super::inputs::load_all;
-use super::{Format, fancy_terminal};
+use super::{Format, RunCommon, fancy_terminal};
 use indicatif::{ProgressBar, ProgressStyle};
 use statesim::report::{table, write_model_outputs};
 use statesim::sweep::{RunOptions, run_and_summarize, run_count};
-use std::path::PathBuf;
 
 pub struct RunArgs {
     pub inputs: Vec<String>,
     pub seed: Option<u64>,
-    pub replications: Option<u32>,
-    pub threads: Option<usize>,
-    pub sets: Vec<String>,
-    pub out: PathBuf,
+    pub common: RunCommon,
     pub format: Format,
-    pub quiet: bool,
 }
 
 pub fn run(args: RunArgs) -> u8 {
-    let mut sets = args.sets.clone();
+    let mut sets = args.common.sets.clone();
     if let Some(seed) = args.seed {
         sets.insert(0, format!("run.seed={seed}"));
     }
-    if let Some(r) = args.replications {
+    if let Some(r) = args.common.replications {
         if r == 0 {
             eprintln!("error: --replications must be at least 1");
             return 2;
         }
     }
-    if args.threads == Some(0) {
+    if args.common.threads == Some(0) {
         eprintln!("error: --threads must be at least 1");
         return 2;
     }
@@ -38,9 +33,9 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let opts = RunOptions { replications: args.replications, threads: args.threads };
+    let opts = RunOptions { replications: args.common.replications, threads: args.common.threads };
     let total: u64 = models.iter().map(|m| run_count(m, &opts)).sum();
-    let bar = if args.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    let bar = if args.common.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg:<20} [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "),
     );
@@ -52,7 +47,7 @@ pub fn run(args: RunArgs) -> u8 {
         for w in &model.warnings {
             bar.suspend(|| eprintln!("warning: {}: {w}", model.name));
         }
-        if !args.quiet {
+        if !args.common.quiet {
             let seed = model.variants[0].system.run.seed;
             bar.suspend(|| {
                 eprintln!(
@@ -65,11 +60,11 @@ pub fn run(args: RunArgs) -> u8 {
         }
         bar.set_message(model.name.clone());
         let (summary, runs) = run_and_summarize(model, &opts, &|| bar.inc(1));
-        let dir = args.out.join(&model.name);
+        let dir = args.common.out.join(&model.name);
         match write_model_outputs(&dir, model, &summary, &runs) {
             Ok((files, charts)) => {
                 sections.push((model.name.clone(), charts));
-                if !args.quiet {
+                if !args.common.quiet {
                     bar.suspend(|| eprintln!("  wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")));
                 }
             }
@@ -99,10 +94,10 @@ pub fn run(args: RunArgs) -> u8 {
             .zip(sections)
             .map(|((model, summary), (folder, charts))| statesim::report::html::ModelSection { model, summary, folder, charts })
             .collect();
-        let index = args.out.join("index.html");
+        let index = args.common.out.join("index.html");
         match statesim::report::atomic::write_atomic(&index, statesim::report::html::render(&html_sections).as_bytes()) {
             Ok(()) => {
-                if !args.quiet {
+                if !args.common.quiet {
                     eprintln!("report: {}", index.display());
                 }
             }

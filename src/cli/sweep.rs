@@ -1,8 +1,8 @@
 //! `statesim sweep` and `statesim merge`: a parameter grid run in parallel, in
 //! resumable per-point files, optionally as one share of a cluster job array.
 
-use super::fancy_terminal;
 use super::inputs::{EXIT_BAD_INPUT, load_text};
+use super::{RunCommon, fancy_terminal};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -16,12 +16,8 @@ use std::path::PathBuf;
 pub struct SweepArgs {
     pub model: String,
     pub vary: Vec<String>,
-    pub replications: Option<u32>,
-    pub threads: Option<usize>,
-    pub sets: Vec<String>,
     pub partition: Option<String>,
-    pub out: PathBuf,
-    pub quiet: bool,
+    pub common: RunCommon,
 }
 
 pub fn sweep(args: SweepArgs) -> u8 {
@@ -42,7 +38,7 @@ pub fn sweep(args: SweepArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    if args.replications == Some(0) || args.threads == Some(0) {
+    if args.common.replications == Some(0) || args.common.threads == Some(0) {
         eprintln!("error: --replications and --threads must be at least 1");
         return EXIT_BAD_INPUT;
     }
@@ -58,7 +54,7 @@ pub fn sweep(args: SweepArgs) -> u8 {
     // Validate every point before running any, so a bad value costs nothing.
     let mut models: Vec<Model> = Vec::with_capacity(grid.len());
     for point in &grid {
-        let sets: Vec<String> = args.sets.iter().cloned().chain(point.iter().cloned()).collect();
+        let sets: Vec<String> = args.common.sets.iter().cloned().chain(point.iter().cloned()).collect();
         match load_str(&file, &stem, &text, &sets) {
             Ok(m) => models.push(m),
             Err(e) => {
@@ -72,12 +68,12 @@ pub fn sweep(args: SweepArgs) -> u8 {
         model: name.clone(),
         model_text_hash: Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect(),
         axes,
-        sets: args.sets.clone(),
-        replications: args.replications,
+        sets: args.common.sets.clone(),
+        replications: args.common.replications,
         points: grid.len(),
         statesim_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let dir = args.out.join(&name).join("sweep");
+    let dir = args.common.out.join(&name).join("sweep");
     match read_spec(&dir) {
         Ok(existing) if existing != spec => {
             eprintln!("error: {} holds a different sweep\n  = help: use another --out, or delete the folder to start over", dir.join(SPEC_FILE).display());
@@ -90,11 +86,11 @@ pub fn sweep(args: SweepArgs) -> u8 {
         return 1;
     }
 
-    let opts = RunOptions { replications: args.replications, threads: None };
+    let opts = RunOptions { replications: args.common.replications, threads: None };
     let owned: Vec<usize> = (0..grid.len()).filter(|&i| partition.owns(i)).collect();
     let todo: Vec<usize> = owned.iter().copied().filter(|&i| read_point(&dir, i).is_none()).collect();
     let seed = models[0].variants[0].system.run.seed;
-    if !args.quiet {
+    if !args.common.quiet {
         eprintln!(
             "{name}: sweep of {} points x {} variants, seed {seed}; share {}/{} owns {} points, {} already done",
             grid.len(),
@@ -106,7 +102,7 @@ pub fn sweep(args: SweepArgs) -> u8 {
         );
     }
     let total: u64 = todo.iter().map(|&i| run_count(&models[i], &opts)).sum();
-    let bar = if args.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    let bar = if args.common.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} sweep [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "),
     );
@@ -118,7 +114,7 @@ pub fn sweep(args: SweepArgs) -> u8 {
             })
             .collect()
     };
-    let results = match args.threads {
+    let results = match args.common.threads {
         Some(t) => rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("thread pool").install(run_all),
         None => run_all(),
     };
@@ -130,12 +126,12 @@ pub fn sweep(args: SweepArgs) -> u8 {
         }
     }
     if partition != Partition::WHOLE {
-        if !args.quiet {
+        if !args.common.quiet {
             eprintln!("share {}/{} done: {} point files in {}; combine the shares with `statesim merge`", partition.k, partition.n, owned.len(), dir.display());
         }
         return 0;
     }
-    assemble(&[dir], None, args.quiet)
+    assemble(&[dir], None, args.common.quiet)
 }
 
 /// `statesim merge DIR...`: the shares of a partitioned sweep into one result.

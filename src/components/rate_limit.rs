@@ -13,8 +13,8 @@ use crate::engine::SimTime;
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics};
 use crate::policies::{FailMode, LimitState};
+use crate::policies::{LimitCommands, LimitKey, LimitStore};
 use crate::scenario::model::{RateLimitSpec, System};
-use crate::scenario::raw::{LimitCommands, LimitKey, LimitStore};
 use std::collections::{BTreeMap, VecDeque};
 
 pub struct RateLimits {

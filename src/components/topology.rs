@@ -3,8 +3,8 @@
 //! its hop latencies from these edges, and `topology.dot` is this graph.
 
 use crate::engine::Distribution;
+use crate::policies::UploadStore;
 use crate::scenario::model::{System, Workload};
-use crate::scenario::raw::UploadStore;
 use petgraph::dot::{Config, Dot};
 use petgraph::graph::{Graph, NodeIndex};
 use std::fmt::Write;

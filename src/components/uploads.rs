@@ -10,8 +10,8 @@ use super::core::{Core, CoreEvent, Kind, NO_SERVER, Outcome, Step, draw};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{FailReason, Metrics};
+use crate::policies::UploadStore;
 use crate::scenario::model::UploadSpec;
-use crate::scenario::raw::UploadStore;
 use rand::RngExt;
 
 /// An uploaded file: where it lives if on a server's disk.

@@ -15,8 +15,8 @@ use super::server::ServerState;
 use super::slab::Slab;
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
+use crate::policies::WsMode;
 use crate::scenario::model::WsSpec;
-use crate::scenario::raw::WsMode;
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
 

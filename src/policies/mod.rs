@@ -2,9 +2,11 @@
 //! a variant differs from another by a value in a model file, not by code.
 
 pub mod lb;
+pub mod placement;
 pub mod rate_limit;
 pub mod session;
 
 pub use lb::{HashRing, LbPolicy};
-pub use rate_limit::{Algorithm, Limit, LimitState};
+pub use placement::{UploadStore, WsMode};
+pub use rate_limit::{Algorithm, Limit, LimitCommands, LimitKey, LimitState, LimitStore};
 pub use session::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, SessionStoreKind};

@@ -8,6 +8,32 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
+// Where a rate limit's counters live: each server's memory, or Redis (shared). These
+// three carry plain comments: a doc comment would enter the model's JSON Schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitStore {
+    Local,
+    Redis,
+}
+
+// What a counter is kept per: a user, a public IP, or an API key (one per proxy group).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitKey {
+    User,
+    Ip,
+    ApiKey,
+}
+
+// How a Redis fixed window is written: INCR and EXPIRE in one script, or two round trips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitCommands {
+    Atomic,
+    IncrThenExpire,
+}
+
 /// The algorithms a limit can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

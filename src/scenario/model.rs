@@ -5,7 +5,9 @@ use super::diag::Problem;
 use super::raw::*;
 use super::units::{ByteSize, Duration};
 use crate::engine::{Distribution, SimDuration};
-use crate::policies::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, Limit, SessionStoreKind};
+use crate::policies::{
+    BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, SessionStoreKind, UploadStore, WsMode,
+};
 use serde::Serialize;
 
 /// Largest population a model may ask for, from the estimated memory it needs.

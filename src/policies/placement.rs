@@ -1,0 +1,28 @@
+//! Where the state of uploads and WebSockets lives. These are read from model files,
+//! so their names are the model's (kebab-case).
+//!
+//! The enums carry plain comments, not doc comments: a doc comment would become a
+//! description in the model's JSON Schema (`statesim schema`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+// Where WebSocket connections live: each server, servers bridged by Redis pub/sub, or a gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WsMode {
+    None,
+    Local,
+    Pubsub,
+    Gateway,
+}
+
+// Where uploaded files go: the server's disk, S3 through the server, or S3 straight from the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UploadStore {
+    None,
+    LocalDisk,
+    ThroughServer,
+    Presigned,
+}
