@@ -522,7 +522,7 @@ impl Core {
     }
 
     /// Releases the request's worker; the next waiting request takes it now and starts
-    /// its pipeline from the immediate queue.
+    /// its pipeline at once, as an event emitted for now.
     pub fn free_worker(&mut self, ctx: &mut Ctx, server: u16, req: ReqId) {
         let now = ctx.now();
         let s = &mut self.servers[server as usize];

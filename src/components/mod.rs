@@ -10,8 +10,9 @@
 //! [`world::WebTier`] holds the core and the parts, is the engine's `World`, routes each
 //! event to its owner, and moves requests along their pipeline.
 //!
-//! Run to completion: no handler calls another event's handler. Zero-time steps go to
-//! the immediate queue in [`Ctx`], which the world drains before the clock moves.
+//! Run to completion: no handler calls another event's handler. Zero-time steps are
+//! emitted for "now" ([`Ctx::hop`]); the engine's loop runs them, in order, before the
+//! clock moves.
 //! Failures of the simulated system are outcomes recorded in the
 //! [`crate::metrics::Recorder`], never `Err`.
 
@@ -35,7 +36,6 @@ pub mod websockets;
 pub mod world;
 
 use crate::engine::{Scheduler, SimDuration, SimTime};
-use std::collections::VecDeque;
 
 /// Index of a request in the core's request slab.
 pub type ReqId = u32;
@@ -78,12 +78,11 @@ event_from!(
 /// What a handler may do besides changing state: read the clock and schedule events.
 pub struct Ctx<'a> {
     sched: &'a mut Scheduler<Event>,
-    immediate: &'a mut VecDeque<Event>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(sched: &'a mut Scheduler<Event>, immediate: &'a mut VecDeque<Event>) -> Self {
-        Ctx { sched, immediate }
+    pub fn new(sched: &'a mut Scheduler<Event>) -> Self {
+        Ctx { sched }
     }
     #[inline]
     pub fn now(&self) -> SimTime {
@@ -95,20 +94,15 @@ impl<'a> Ctx<'a> {
     pub fn emit(&mut self, delay: SimDuration, event: impl Into<Event>) {
         self.sched.emit(delay, event.into())
     }
-    /// Delivers `event` after `delay`; with no delay it joins the immediate queue, which
-    /// the world drains before the next scheduled event.
+    /// Delivers `event` after `delay`; with no delay it is emitted for now, to run after
+    /// the current event and before anything in the event queue.
     #[inline]
     pub fn hop(&mut self, delay: SimDuration, event: impl Into<Event>) {
-        if delay.is_zero() { self.immediate.push_back(event.into()) } else { self.sched.emit(delay, event.into()) }
+        if delay.is_zero() { self.sched.emit_now(event.into()) } else { self.sched.emit(delay, event.into()) }
     }
     #[inline]
     pub fn emit_at(&mut self, time: SimTime, event: impl Into<Event>) {
         self.sched.emit_at(time, event.into())
-    }
-    /// The next zero-time event, for the world's loop.
-    #[inline]
-    pub fn pop_immediate(&mut self) -> Option<Event> {
-        self.immediate.pop_front()
     }
     /// Ends the run after the current event.
     pub fn stop(&mut self) {

@@ -22,7 +22,6 @@ use crate::metrics::{Metrics, RunResult};
 use crate::policies::SessionStoreKind;
 use crate::scenario::model::{Fault, FaultAction, System, Workload};
 use rand::RngExt;
-use std::collections::VecDeque;
 
 /// A backend's answer to a request waiting at a stage.
 #[derive(Clone, Copy, Debug)]
@@ -43,8 +42,6 @@ pub struct WebTier {
     faults: Vec<Fault>,
     /// The stages a request walks on a server, built from the system.
     pipeline: Vec<Stage>,
-    /// Zero-time events, handled in order before the clock moves.
-    immediate: VecDeque<Event>,
 }
 
 impl WebTier {
@@ -73,7 +70,6 @@ impl WebTier {
             fleet: Fleet::new(system, &streams),
             faults: system.faults.clone(),
             pipeline,
-            immediate: VecDeque::new(),
             core,
         }
     }
@@ -81,7 +77,7 @@ impl WebTier {
     /// Schedules the first events: arrivals or every user's first wake-up, health
     /// checks, blocklist refreshes, connections, firings, faults and the fleet's own.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
-        let ctx = &mut Ctx::new(sched, &mut self.immediate);
+        let ctx = &mut Ctx::new(sched);
         let core = &mut self.core;
         core.start(ctx);
         let sessions = &self.sessions.spec;
@@ -419,13 +415,8 @@ impl WebTier {
 impl World for WebTier {
     type Event = Event;
 
+    #[inline]
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
-        let mut immediate = std::mem::take(&mut self.immediate);
-        let mut ctx = Ctx::new(sched, &mut immediate);
-        self.dispatch(event, &mut ctx);
-        while let Some(next) = ctx.pop_immediate() {
-            self.dispatch(next, &mut ctx);
-        }
-        self.immediate = immediate;
+        self.dispatch(event, &mut Ctx::new(sched));
     }
 }

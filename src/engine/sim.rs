@@ -2,10 +2,13 @@
 //!
 //! The engine is generic over the world and its event type; it knows nothing of load
 //! balancers or servers. A world reacts to an event by scheduling new ones through the
-//! [`Scheduler`], never by calling into the loop.
+//! [`Scheduler`], never by calling into the loop. Run to completion: an event scheduled
+//! for "now" with [`Scheduler::emit_now`] waits in a FIFO that the loop drains before
+//! the clock moves, so no handler ever calls another.
 
 use super::queue::EventQueue;
 use super::time::{SimDuration, SimTime};
+use std::collections::VecDeque;
 
 /// Something that reacts to events: the simulated system.
 pub trait World {
@@ -16,6 +19,8 @@ pub trait World {
 /// The clock and the pending events, as a world sees them.
 pub struct Scheduler<E> {
     queue: EventQueue<E>,
+    /// Events for the current instant, in the order they were emitted.
+    now_queue: VecDeque<E>,
     now: SimTime,
     stop_requested: bool,
     handled: u64,
@@ -29,7 +34,7 @@ impl<E> Default for Scheduler<E> {
 
 impl<E> Scheduler<E> {
     pub fn new() -> Self {
-        Scheduler { queue: EventQueue::new(), now: SimTime::ZERO, stop_requested: false, handled: 0 }
+        Scheduler { queue: EventQueue::new(), now_queue: VecDeque::new(), now: SimTime::ZERO, stop_requested: false, handled: 0 }
     }
     #[inline]
     pub fn now(&self) -> SimTime {
@@ -39,6 +44,12 @@ impl<E> Scheduler<E> {
     #[inline]
     pub fn emit(&mut self, delay: SimDuration, event: E) {
         self.queue.push(self.now + delay, event);
+    }
+    /// Schedules `event` for the current instant, after the event being handled and the
+    /// others emitted for now before it, ahead of anything in the event queue.
+    #[inline]
+    pub fn emit_now(&mut self, event: E) {
+        self.now_queue.push_back(event);
     }
     /// Schedules `event` at an absolute time, which must not be in the past.
     #[inline]
@@ -53,7 +64,8 @@ impl<E> Scheduler<E> {
     pub fn pending(&self) -> usize {
         self.queue.len()
     }
-    /// Events handled so far.
+    /// Events popped from the event queue so far (events emitted for now are not
+    /// counted: they are steps of the event that emitted them).
     pub fn handled(&self) -> u64 {
         self.handled
     }
@@ -77,6 +89,9 @@ pub fn run_until<W: World>(world: &mut W, sched: &mut Scheduler<W::Event>, end: 
         sched.now = t;
         sched.handled += 1;
         world.handle(event, sched);
+        while let Some(next) = sched.now_queue.pop_front() {
+            world.handle(next, sched);
+        }
         if sched.stop_requested {
             return StopReason::Requested;
         }
@@ -105,6 +120,36 @@ mod tests {
                 s.emit(SimDuration::from_secs(1), e + 1);
             }
         }
+    }
+
+    /// Events emitted for now run after the current event, in emission order, before
+    /// an event already queued for the same instant.
+    struct Chain {
+        seen: Vec<u32>,
+    }
+    impl World for Chain {
+        type Event = u32;
+        fn handle(&mut self, e: u32, s: &mut Scheduler<u32>) {
+            self.seen.push(e);
+            if e == 1 {
+                s.emit_now(10);
+                s.emit_now(11);
+            }
+            if e == 10 {
+                s.emit_now(100);
+            }
+        }
+    }
+
+    #[test]
+    fn events_for_now_run_in_order_before_the_queue() {
+        let mut w = Chain { seen: vec![] };
+        let mut s = Scheduler::new();
+        s.emit(SimDuration::ZERO, 1);
+        s.emit(SimDuration::ZERO, 2);
+        run_until(&mut w, &mut s, SimTime::MAX);
+        assert_eq!(w.seen, vec![1, 10, 11, 100, 2]);
+        assert_eq!(s.handled(), 2, "events for now are steps of the event that emitted them");
     }
 
     #[test]
