@@ -43,20 +43,15 @@ pub type ReqId = u32;
 pub use topology::Topology;
 pub use world::WebTier;
 
-/// Everything that can happen in the web tier: one closed enum of the parts' own events.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Event {
-    Core(core::CoreEvent),
-    Sessions(sessions::SessionEvent),
-    Ws(websockets::WsEvent),
-    Jobs(jobs::JobEvent),
-    Fleet(fleet::FleetEvent),
-    Redis(backends::RedisEvent),
-    Db(backends::DbEvent),
-}
-
-macro_rules! event_from {
-    ($($variant:ident($ty:ty)),*) => {
+/// Declares the top-level `Event`, one variant per owner wrapping its own sub-enum, and
+/// the conversions that let a part emit its own events as `Event`s.
+macro_rules! events {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty)),* $(,)?) => {
+        /// Everything that can happen in the web tier: one closed enum of the parts' own events.
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Event {
+            $($(#[$doc])* $variant($ty),)*
+        }
         $(impl From<$ty> for Event {
             #[inline]
             fn from(e: $ty) -> Event {
@@ -65,15 +60,17 @@ macro_rules! event_from {
         })*
     };
 }
-event_from!(
+
+events! {
+    /// A request's trip, health checks, faults, restarts.
     Core(core::CoreEvent),
     Sessions(sessions::SessionEvent),
     Ws(websockets::WsEvent),
     Jobs(jobs::JobEvent),
     Fleet(fleet::FleetEvent),
     Redis(backends::RedisEvent),
-    Db(backends::DbEvent)
-);
+    Db(backends::DbEvent),
+}
 
 /// What a handler may do besides changing state: read the clock and schedule events.
 pub struct Ctx<'a> {
