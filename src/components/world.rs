@@ -420,3 +420,47 @@ impl World for WebTier {
         self.dispatch(event, &mut Ctx::new(sched));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::run_until;
+    use crate::scenario::load_str;
+
+    fn tier(extra: &str) -> WebTier {
+        let text = format!(
+            "schema_version = 1\n[run]\nduration = \"20s\"\nwarmup = \"0s\"\n[clients]\nusers = 50\narrival_rate = \"20/s\"\n[servers]\ncount = 2\n{extra}"
+        );
+        let model = load_str("test.toml", "test", &text, &[]).expect("a valid model");
+        WebTier::new(&model.variants[0].system, 0)
+    }
+
+    fn run(mut world: WebTier) -> RunResult {
+        let mut sched = Scheduler::new();
+        world.start(&mut sched);
+        run_until(&mut world, &mut sched, SimTime::ZERO + SimDuration::from_secs(20));
+        let end = sched.now();
+        world.finish(end, sched.handled())
+    }
+
+    #[test]
+    fn the_pipeline_has_a_stage_for_each_part_that_is_on() {
+        assert_eq!(tier("").pipeline, vec![Stage::Work]);
+        assert_eq!(tier("[sessions]\nstore = \"redis\"\n").pipeline, vec![Stage::Session, Stage::Cart, Stage::Work]);
+        let limited = tier("[rate_limit]\nalgorithm = \"fixed-window\"\nstore = \"local\"\nkey = \"user\"\nlimit = 5\nwindow = \"10s\"\n");
+        assert_eq!(limited.pipeline, vec![Stage::RateLimit, Stage::Work]);
+    }
+
+    #[test]
+    fn a_killed_servers_memory_sessions_are_lost_and_redis_sessions_are_not() {
+        let kill = "[[faults]]\nat = \"10s\"\nkill = \"server-1\"\n";
+        let memory = run(tier(&format!("[sessions]\nstore = \"server-memory\"\n{kill}")));
+        let redis = run(tier(&format!("[sessions]\nstore = \"redis\"\n{kill}")));
+        assert!(memory.metrics["sessions.logouts"] > 0.0, "sessions in the dead server's memory are gone");
+        assert_eq!(redis.metrics["sessions.logouts"], 0.0, "sessions in Redis survive a server");
+        for r in [&memory, &redis] {
+            let m = &r.metrics;
+            assert_eq!(m["requests.sent"], m["requests.ok"] + m["requests.failed"] + m["requests.in_flight"]);
+        }
+    }
+}
