@@ -6,11 +6,12 @@
 //! [`Claim`] evaluated on the same numbers; `tests/walkthrough.rs` fails if any is false.
 
 use crate::bundled;
-use crate::metrics::ModelSummary;
-use crate::report::table::sig3;
+use crate::metrics::{ModelSummary, catalog};
+use crate::report::format::{group_thousands, sig3};
 use crate::scenario::load_str;
 use crate::sweep::{RunOptions, run_and_summarize};
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// A topic and the bundled models it runs.
 pub struct Topic {
@@ -67,12 +68,29 @@ pub fn find(name: &str) -> Option<&'static Topic> {
 }
 
 /// Metric lookups on a summary.
-struct Run<'a>(&'a ModelSummary);
+struct Run<'a> {
+    summary: &'a ModelSummary,
+    /// Reads that found no value: an undeclared key, or one the variant did not report.
+    missing: RefCell<Vec<String>>,
+}
 
 impl Run<'_> {
+    /// The mean of `key` in `variant`. A key the catalog does not declare, or one the run
+    /// did not report, reads as NaN (so no comparison with it holds, not even `== 0.0`)
+    /// and is recorded; [`run`] turns the record into a failed claim.
     fn m(&self, variant: &str, key: &str) -> f64 {
-        let v = self.0.variants.iter().find(|v| v.name == variant).unwrap_or_else(|| panic!("{} has no variant {variant}", self.0.model));
-        v.metrics.get(key).map_or(0.0, |e| e.mean)
+        let s = self.summary;
+        let v = s.variants.iter().find(|v| v.name == variant).unwrap_or_else(|| panic!("{} has no variant {variant}", s.model));
+        let problem = match (catalog::find(key), v.metrics.get(key)) {
+            (Some(_), Some(e)) => return e.mean,
+            (None, _) => format!("{key} is not a declared metric"),
+            (Some(_), None) => format!("{} did not report {key} in variant {variant}", s.model),
+        };
+        let mut missing = self.missing.borrow_mut();
+        if !missing.contains(&problem) {
+            missing.push(problem);
+        }
+        f64::NAN
     }
 }
 
@@ -81,7 +99,7 @@ fn pct(x: f64) -> String {
 }
 
 fn n(x: f64) -> String {
-    if x.abs() >= 1000.0 || (x - x.round()).abs() < 1e-9 { crate::report::table::group_thousands(x.round() as i64) } else { sig3(x) }
+    if x.abs() >= 1000.0 || (x - x.round()).abs() < 1e-9 { group_thousands(x.round() as i64) } else { sig3(x) }
 }
 
 fn section(heading: &'static str, text: String) -> Section {
@@ -104,8 +122,8 @@ pub fn run(topic: &Topic) -> Walkthrough {
         })
         .collect();
     let runs = summaries.iter().map(|s| (s.model.clone(), s.seed)).collect();
-    let r = Run(&summaries[0]);
-    let (sections, claims) = match topic.name {
+    let r = Run { summary: &summaries[0], missing: RefCell::new(Vec::new()) };
+    let (sections, mut claims) = match topic.name {
         "crash-test" => crash_test(&r),
         "sticky-hashing" => sticky_hashing(&r),
         "hot-spots" => hot_spots(&r),
@@ -120,6 +138,9 @@ pub fn run(topic: &Topic) -> Walkthrough {
         "scaling" => scaling(&r),
         other => unreachable!("topic {other} has no text"),
     };
+    for problem in r.missing.into_inner() {
+        claims.push(claim(format!("the run reports every metric the text reads: {problem}"), false));
+    }
     Walkthrough { topic: topic.name, question: topic.question, runs, sections, claims }
 }
 
