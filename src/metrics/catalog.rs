@@ -57,7 +57,7 @@ impl Unit {
 }
 
 /// Whom or what a metric counts or averages over. Requests are those sent after the
-/// warm-up unless a definition says otherwise.
+/// warm-up, and counts are of events after it, unless a definition says otherwise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Population {
     /// Every request sent, whatever its outcome.
@@ -150,7 +150,7 @@ metrics! {
     REQUESTS_FAILED: "requests.failed", "failed requests", Count, Requests, "requests that failed, for any reason (see failed.<reason>)";
     REQUESTS_IN_FLIGHT: "requests.in_flight", "requests in flight at the end", Count, Requests, "requests with no outcome yet when the run ended: sent = ok + failed + in flight";
     REQUESTS_OK_SHARE: "requests.ok_share", "ok", Share, Requests, "ok responses as a share of requests sent";
-    REQUESTS_RETRIED: "requests.retried_after_failure", "retried after a 502", Count, Requests, "idempotent requests on a killed server that the load balancer retried on another";
+    REQUESTS_RETRIED: "requests.retried_after_failure", "retried after a 502", Count, Requests, "idempotent requests on a killed server that the load balancer retried on another, in the whole run (warm-up included)";
     WAITED_FRACTION: "waited_fraction", "requests that waited", Share, ServedRequests, "share of served requests that queued for a worker before service (P(wait))";
     THROUGHPUT_OK_PER_S: "throughput_ok_per_s", "ok responses per second", PerSec, OkRequests, "ok responses per second of the statistics window";
     PAGE_LATENCY_P50: "page_latency_ms.p50", "page latency p50", Ms, OkPages, "median latency of ordinary requests (no upload, no job), where uploads or jobs share the servers";
@@ -167,21 +167,21 @@ metrics! {
     RUN_WINDOW_S: "run.window_s", "statistics window", Secs, Run, "seconds from the end of the warm-up to the end of the run";
     ENGINE_EVENTS: "engine.events", "events simulated", Count, Run, "events the engine processed in the whole run";
     // Sessions.
-    SESSIONS_LOGINS: "sessions.logins", "logins", Count, Users, "logins performed, first ones and those forced by a lost session";
-    SESSIONS_LOGOUTS: "sessions.logouts", "forced logins", Count, Users, "times a user's session was lost (to a kill or re-hashing) and they had to log in again";
+    SESSIONS_LOGINS: "sessions.logins", "logins", Count, Users, "logins performed, first ones and those forced by a lost session, in the whole run (warm-up included)";
+    SESSIONS_LOGOUTS: "sessions.logouts", "forced logins", Count, Users, "times a user's session was lost (to a kill or re-hashing) and they had to log in again, in the whole run (warm-up included)";
     SESSIONS_LOGGED_OUT_USERS: "sessions.logged_out_users", "users logged out", Count, Users, "active users who lost their session at least once";
     SESSIONS_LOGGED_OUT_SHARE: "sessions.logged_out_share", "active users logged out", Share, Users, "users logged out as a share of the active users";
     SESSIONS_ACTIVE_USERS: "sessions.active_users", "active users", Count, Users, "users who sent at least one request";
     // Carts.
-    CARTS_LOST: "carts.lost", "carts lost", Count, Carts, "carts with items that vanished (their server died or forgot them)";
-    CARTS_ITEMS_LOST: "carts.items_lost", "cart items lost", Count, Carts, "items in the carts that were lost";
-    CARTS_MERGES: "carts.merges", "carts merged at login", Count, Carts, "guest carts merged into the account's cart at login";
-    CARTS_MERGE_CONFLICTS: "carts.merge_conflicts", "cart merge conflicts", Count, Carts, "merges where both the guest cart and the account's saved cart held items";
-    CARTS_VISITS_ABANDONED: "carts.visits_abandoned", "visits abandoned", Count, Carts, "guest visits that ended without a checkout";
-    CARTS_GUEST_WRITES_WASTED: "carts.guest_writes_wasted", "DB writes on abandoned carts", Count, Carts, "database writes of guest carts whose visit was abandoned";
+    CARTS_LOST: "carts.lost", "carts lost", Count, Carts, "carts with items that vanished (their server died or forgot them), in the whole run (warm-up included)";
+    CARTS_ITEMS_LOST: "carts.items_lost", "cart items lost", Count, Carts, "items in the carts that were lost, in the whole run (warm-up included)";
+    CARTS_MERGES: "carts.merges", "carts merged at login", Count, Carts, "guest carts merged into the account's cart at login, in the whole run (warm-up included)";
+    CARTS_MERGE_CONFLICTS: "carts.merge_conflicts", "cart merge conflicts", Count, Carts, "merges where both the guest cart and the account's saved cart held items, in the whole run (warm-up included)";
+    CARTS_VISITS_ABANDONED: "carts.visits_abandoned", "visits abandoned", Count, Carts, "guest visits that ended without a checkout, in the whole run (warm-up included)";
+    CARTS_GUEST_WRITES_WASTED: "carts.guest_writes_wasted", "DB writes on abandoned carts", Count, Carts, "database writes of guest carts whose visit was abandoned, in the whole run (warm-up included)";
     // The database and Redis.
-    DATABASE_READS: "database.reads", "database reads", Count, Database, "database read queries";
-    DATABASE_WRITES: "database.writes", "database writes", Count, Database, "database write queries";
+    DATABASE_READS: "database.reads", "database reads", Count, Database, "database read queries, in the whole run (warm-up included)";
+    DATABASE_WRITES: "database.writes", "database writes", Count, Database, "database write queries, in the whole run (warm-up included)";
     DATABASE_UTILISATION: "database.utilisation", "database utilisation", Share, Database, "share of the connection pool's time held by queries";
     REDIS_OPS: "redis.ops", "Redis ops", Count, Redis, "Redis commands served";
     REDIS_OPS_PER_S: "redis.ops_per_s", "Redis ops per second", PerSec, Redis, "Redis commands served per second of the statistics window";
@@ -217,7 +217,7 @@ metrics! {
     UPLOADS_SERVER_MB: "uploads.server_mb", "uploaded through the servers", Megabytes, Uploads, "upload bytes that passed through the web servers";
     UPLOADS_SERVER_WORKER_S: "uploads.server_worker_s", "server thread time on uploads", Secs, Uploads, "worker-seconds the web servers spent holding uploads";
     UPLOADS_SERVER_CPU_S: "uploads.server_cpu_s", "server CPU time on uploads", Secs, Uploads, "CPU-seconds the web servers spent on uploads";
-    UPLOADS_S3_SLOWDOWNS: "uploads.s3_slowdowns", "S3 slowdowns", Count, Uploads, "S3 PUTs answered 503 SlowDown (over the per-prefix rate) and retried";
+    UPLOADS_S3_SLOWDOWNS: "uploads.s3_slowdowns", "S3 slowdowns", Count, Uploads, "S3 PUTs answered 503 SlowDown (over the per-prefix rate) and retried, in the whole run (warm-up included)";
     READS_OK: "reads.ok", "file reads ok", Count, FileReads, "reads of an uploaded file that found it";
     READS_NOT_FOUND: "reads.not_found", "file reads not found", Count, FileReads, "reads of an uploaded file that got 404 (the server asked did not have it)";
     READS_NOT_FOUND_SHARE: "reads.not_found_share", "file reads not found", Share, FileReads, "reads that got 404 as a share of all file reads";
@@ -253,8 +253,8 @@ metrics! {
     REVOCATION_FIRED: "revocation.fired", "users fired", Count, FiredUsers, "users fired (banned) during the run";
     REVOCATION_EXPOSURE_MEAN_S: "revocation.exposure_mean_s", "exposure after a ban, mean", Secs, FiredUsers, "seconds from a ban to the fired user's last request that got in, averaged";
     REVOCATION_EXPOSURE_MAX_S: "revocation.exposure_max_s", "exposure after a ban, max", Secs, FiredUsers, "the longest time from a ban to the fired user's last request that got in";
-    REVOCATION_LOOKUPS: "revocation.lookups", "revocation lookups", Count, AuthenticatedRequests, "lookups of a token's or session's revocation (a blocklist or the session store)";
-    REVOCATION_LOOKUPS_PER_REQUEST: "revocation.lookups_per_request", "revocation lookups per request", Number, Requests, "revocation lookups per request sent";
+    REVOCATION_LOOKUPS: "revocation.lookups", "revocation lookups", Count, AuthenticatedRequests, "lookups of a token's or session's revocation (a blocklist or the session store), in the whole run (warm-up included)";
+    REVOCATION_LOOKUPS_PER_REQUEST: "revocation.lookups_per_request", "revocation lookups per request", Number, Requests, "revocation lookups in the whole run per request sent after the warm-up";
 }
 
 /// The statistics of a distribution, as key suffixes.
