@@ -171,7 +171,7 @@ metrics! {
     SESSIONS_LOGOUTS: "sessions.logouts", "forced logins", Count, Users, "times a user's session was lost (to a kill or re-hashing) and they had to log in again, in the whole run (warm-up included)";
     SESSIONS_LOGGED_OUT_USERS: "sessions.logged_out_users", "users logged out", Count, Users, "active users who lost their session at least once";
     SESSIONS_LOGGED_OUT_SHARE: "sessions.logged_out_share", "active users logged out", Share, Users, "users logged out as a share of the active users";
-    SESSIONS_ACTIVE_USERS: "sessions.active_users", "active users", Count, Users, "users who sent at least one request";
+    SESSIONS_ACTIVE_USERS: "sessions.active_users", "active users", Count, Users, "users who sent at least one request after the warm-up";
     // Carts.
     CARTS_LOST: "carts.lost", "carts lost", Count, Carts, "carts with items that vanished (their server died or forgot them), in the whole run (warm-up included)";
     CARTS_ITEMS_LOST: "carts.items_lost", "cart items lost", Count, Carts, "items in the carts that were lost, in the whole run (warm-up included)";
@@ -189,13 +189,13 @@ metrics! {
     REDIS_UTILISATION: "redis.utilisation", "Redis utilisation", Share, Redis, "share of time Redis's command thread was busy";
     REDIS_KEYS: "redis.keys", "Redis keys", Count, Redis, "keys held in Redis at the end of the run";
     // The fleet over time.
-    FLEET_COST_PER_HOUR: "fleet.cost_per_hour", "cost per hour", Number, Instances, "what the fleet's running instances cost, averaged per hour of the run (on-demand and spot prices)";
+    FLEET_COST_PER_HOUR: "fleet.cost_per_hour", "cost per hour", Number, Instances, "what the fleet's running instances cost, averaged per hour of the whole run (warm-up included; on-demand and spot prices)";
     FLEET_INSTANCES_MEAN: "fleet.instances_mean", "instances, mean", Number, Instances, "running instances, averaged over the statistics window";
     FLEET_INSTANCES_MAX: "fleet.instances_max", "instances, max", Count, Instances, "the most instances running at once";
     FLEET_SCALE_OUTS: "fleet.scale_outs", "scale-outs", Count, Instances, "instances the autoscaler launched";
     FLEET_SCALE_INS: "fleet.scale_ins", "scale-ins", Count, Instances, "instances the autoscaler removed";
     FLEET_SPOT_INTERRUPTIONS: "fleet.spot_interruptions", "spot interruptions", Count, Instances, "spot instances reclaimed by the provider";
-    FLEET_SPOT_SHARE_OF_HOURS: "fleet.spot_share_of_hours", "spot share of instance hours", Share, Instances, "share of the instance hours that ran on spot";
+    FLEET_SPOT_SHARE_OF_HOURS: "fleet.spot_share_of_hours", "spot share of instance hours", Share, Instances, "share of the instance hours of the whole run (warm-up included) that ran on spot";
     FLEET_SCALE_OUT_LAG_S: "fleet.scale_out_lag_s", "scale-out lag after the step", Secs, Instances, "seconds from the step in load to the first added instance in rotation (-1: none was added)";
     DEPLOY_DURATION_S: "deploy.duration_s", "deploy duration", Secs, Instances, "seconds from the start of the rolling deploy to its end (-1: it did not finish)";
     DEPLOY_SESSIONS_LOST: "deploy.sessions_lost", "sessions lost in the deploy", Count, Users, "sessions lost because the deploy stopped the server holding them";
@@ -208,7 +208,7 @@ metrics! {
     WS_LATENCY_P50: "ws.latency_p50_ms", "message latency p50", Ms, Messages, "median time from sending a message to its delivery";
     WS_LATENCY_P99: "ws.latency_p99_ms", "message latency p99", Ms, Messages, "99th percentile time from sending a message to its delivery";
     WS_RECONNECTS: "ws.reconnects", "reconnects", Count, Users, "WebSocket clients reconnecting after losing their server";
-    WS_RECONNECTS_PEAK_PER_S: "ws.reconnects_peak_per_s", "peak reconnects per second", Count, Users, "the most reconnects in any one second";
+    WS_RECONNECTS_PEAK_PER_S: "ws.reconnects_peak_per_s", "peak reconnects per second", Count, Users, "the most reconnects in any one second of the run (warm-up included)";
     WS_PUBSUB_RECEIPTS_PER_MESSAGE: "ws.pubsub_receipts_per_message", "pub/sub pushes per message", Number, Messages, "servers a published message was pushed to, on average";
     // Uploads and file reads.
     UPLOADS_COUNT: "uploads.count", "uploads", Count, Uploads, "uploads completed";
@@ -477,6 +477,17 @@ mod tests {
         for reason in FailReason::ALL {
             assert_eq!(failed(reason).key, format!("failed.{}", reason.key()));
         }
+    }
+
+    #[test]
+    fn the_recorder_writes_a_distribution_under_its_declared_keys() {
+        let h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000, 3).unwrap();
+        let mut m = super::super::Metrics::new();
+        super::super::recorder::put_distribution(&mut m, LATENCY_MS.prefix, &h, 0);
+        let written: Vec<&str> = m.keys().map(String::as_str).collect();
+        let mut declared: Vec<&str> = LATENCY_MS.members().iter().map(|d| d.key).collect();
+        declared.sort();
+        assert_eq!(written, declared);
     }
 
     #[test]
