@@ -209,7 +209,7 @@ impl Chart for ServerShares<'_> {
                 whisker(&chart, (e.low() * 100.0).max(0.0), e.high() * 100.0, *i as f64 + 1.0, false)?;
             }
             let last_server = shares.last().map_or(ns, |(i, _, _)| i + 1) as f64;
-            chart.draw_series(DashedLineSeries::new(vec![(0.5, even(v)), (last_server + 0.5, even(v))], 5, 4, BLACK.stroke_width(1).into()))?;
+            chart.draw_series(DashedLineSeries::new(vec![(0.5, even(v)), (last_server + 0.5, even(v))], 5, 4, BLACK.stroke_width(1)))?;
         }
         Ok(())
     }

@@ -267,7 +267,7 @@ impl Chart for Timeline<'_> {
                 mesh.draw()?;
                 for f in &variant.system.faults {
                     let at = f.at.as_secs_f64() / t_div;
-                    chart.draw_series(DashedLineSeries::new(vec![(at, bottom), (at, top)], 4, 3, GREY.stroke_width(1).into()))?;
+                    chart.draw_series(DashedLineSeries::new(vec![(at, bottom), (at, top)], 4, 3, GREY.stroke_width(1)))?;
                 }
                 // A line per stretch of defined values (p99 has none where nothing completed).
                 let c = colour(v);
