@@ -6,6 +6,7 @@
 
 use crate::engine::Distribution;
 use crate::metrics::Estimate;
+use crate::metrics::catalog::{LATENCY_MS, Metric, QUEUE_WAIT_MS, WAITED_FRACTION};
 use crate::policies::LbPolicy;
 use crate::scenario::{Model, System, Workload};
 use crate::sweep::{RunOptions, run_and_summarize};
@@ -57,17 +58,18 @@ pub fn check_model(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + S
     let (case, theory) = analytic(&variant.system)?;
     let (summary, _) = run_and_summarize(model, opts, on_run_done);
     let m = &summary.variants[0].metrics;
-    let secs = |key: &str| {
-        let e = m[key];
+    let get = |metric: &Metric| *m.get(metric.key).unwrap_or_else(|| panic!("a run reports {}", metric.key));
+    let secs = |metric: &Metric| {
+        let e = get(metric);
         Estimate { mean: e.mean / 1e3, ci95: e.ci95.map(|h| h / 1e3), n: e.n }
     };
     let mut rows = vec![
-        CheckRow { case: case.clone(), figure: "P(wait)", analytic: theory.p_wait, simulated: m["waited_fraction"] },
-        CheckRow { case: case.clone(), figure: "Wq (s)", analytic: theory.wq, simulated: secs("queue_wait_ms.mean") },
-        CheckRow { case: case.clone(), figure: "W (s)", analytic: theory.w, simulated: secs("latency_ms.mean") },
+        CheckRow { case: case.clone(), figure: "P(wait)", analytic: theory.p_wait, simulated: get(&WAITED_FRACTION) },
+        CheckRow { case: case.clone(), figure: "Wq (s)", analytic: theory.wq, simulated: secs(&QUEUE_WAIT_MS.mean) },
+        CheckRow { case: case.clone(), figure: "W (s)", analytic: theory.w, simulated: secs(&LATENCY_MS.mean) },
     ];
     if let Some(p99) = theory.w_p99 {
-        rows.push(CheckRow { case, figure: "p99 of W (s)", analytic: p99, simulated: secs("latency_ms.p99") });
+        rows.push(CheckRow { case, figure: "p99 of W (s)", analytic: p99, simulated: secs(&LATENCY_MS.p99) });
     }
     Ok(rows)
 }

@@ -3,9 +3,11 @@
 //!
 //! Data flows one way: a model file is loaded and validated ([`scenario`]), each variant
 //! is simulated by the [`engine`] driving the web tier ([`components`]), measurements go
-//! to the [`metrics`] recorder, and [`report`] writes them out.
+//! to the [`metrics`] recorder, and [`report`] writes them out. What each metric means
+//! (key, label, unit, population) is declared once in [`metrics::catalog`].
 //!
 //! ```
+//! use statesim::metrics::catalog::LATENCY_MS;
 //! use statesim::scenario::load_str;
 //! use statesim::sweep::{run_and_summarize, RunOptions};
 //!
@@ -32,7 +34,7 @@
 //! "#;
 //! let model = load_str("mm1.toml", "mm1", text, &[]).unwrap();
 //! let (summary, _runs) = run_and_summarize(&model, &RunOptions::default(), &|| {});
-//! let w = summary.variants[0].metrics["latency_ms.mean"];
+//! let w = summary.variants[0].metrics[LATENCY_MS.mean.key];
 //! // Theory: W = 1 / (mu - lambda) = 5 s.
 //! assert!((w.mean / 1e3 - 5.0).abs() < 0.5);
 //! ```

@@ -6,11 +6,13 @@
 //! [`Claim`] evaluated on the same numbers; `tests/walkthrough.rs` fails if any is false.
 
 use crate::bundled;
-use crate::metrics::ModelSummary;
-use crate::report::table::sig3;
+use crate::metrics::catalog::{self as c, Metric};
+use crate::metrics::{FailReason, ModelSummary};
+use crate::report::format::{group_thousands, sig3};
 use crate::scenario::load_str;
 use crate::sweep::{RunOptions, run_and_summarize};
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// A topic and the bundled models it runs.
 pub struct Topic {
@@ -67,12 +69,29 @@ pub fn find(name: &str) -> Option<&'static Topic> {
 }
 
 /// Metric lookups on a summary.
-struct Run<'a>(&'a ModelSummary);
+struct Run<'a> {
+    summary: &'a ModelSummary,
+    /// Reads of a metric the variant did not report.
+    missing: RefCell<Vec<String>>,
+}
 
 impl Run<'_> {
-    fn m(&self, variant: &str, key: &str) -> f64 {
-        let v = self.0.variants.iter().find(|v| v.name == variant).unwrap_or_else(|| panic!("{} has no variant {variant}", self.0.model));
-        v.metrics.get(key).map_or(0.0, |e| e.mean)
+    /// The mean of a metric in `variant`. Metrics are named by their catalog
+    /// declaration, so an undeclared one does not compile; one the run did not report
+    /// reads as NaN (so no comparison with it holds, not even `== 0.0`) and is recorded;
+    /// [`run`] turns the record into a failed claim.
+    fn m(&self, variant: &str, metric: &Metric) -> f64 {
+        let s = self.summary;
+        let v = s.variants.iter().find(|v| v.name == variant).unwrap_or_else(|| panic!("{} has no variant {variant}", s.model));
+        let problem = match v.metrics.get(metric.key) {
+            Some(e) => return e.mean,
+            None => format!("{} did not report {} in variant {variant}", s.model, metric.key),
+        };
+        let mut missing = self.missing.borrow_mut();
+        if !missing.contains(&problem) {
+            missing.push(problem);
+        }
+        f64::NAN
     }
 }
 
@@ -81,11 +100,7 @@ fn pct(x: f64) -> String {
 }
 
 fn n(x: f64) -> String {
-    if x.abs() >= 1000.0 || (x - x.round()).abs() < 1e-9 { crate::report::table::group_thousands(x.round() as i64) } else { sig3(x) }
-}
-
-fn section(heading: &'static str, text: String) -> Section {
-    Section { heading, text }
+    if x.abs() >= 1000.0 || (x - x.round()).abs() < 1e-9 { group_thousands(x.round() as i64) } else { sig3(x) }
 }
 
 fn claim(text: String, holds: bool) -> Claim {
@@ -104,8 +119,8 @@ pub fn run(topic: &Topic) -> Walkthrough {
         })
         .collect();
     let runs = summaries.iter().map(|s| (s.model.clone(), s.seed)).collect();
-    let r = Run(&summaries[0]);
-    let (sections, claims) = match topic.name {
+    let r = Run { summary: &summaries[0], missing: RefCell::new(Vec::new()) };
+    let story = match topic.name {
         "crash-test" => crash_test(&r),
         "sticky-hashing" => sticky_hashing(&r),
         "hot-spots" => hot_spots(&r),
@@ -120,275 +135,227 @@ pub fn run(topic: &Topic) -> Walkthrough {
         "scaling" => scaling(&r),
         other => unreachable!("topic {other} has no text"),
     };
+    let (sections, mut claims) = story.sections();
+    for problem in r.missing.into_inner() {
+        claims.push(claim(format!("the run reports every metric the text reads: {problem}"), false));
+    }
     Walkthrough { topic: topic.name, question: topic.question, runs, sections, claims }
 }
 
-type Parts = (Vec<Section>, Vec<Claim>);
+/// What a topic tells, part by part, and the claims its text makes. Every topic has the
+/// same five parts; [`Story::sections`] gives them their headings.
+struct Story {
+    tempting: String,
+    shows: String,
+    senior: String,
+    numbers: String,
+    trade_off: String,
+    claims: Vec<Claim>,
+}
 
-fn crash_test(r: &Run) -> Parts {
-    let share = r.m("sticky-memory", "sessions.logged_out_share");
-    let users = r.m("sticky-memory", "sessions.logged_out_users");
-    let carts = r.m("sticky-memory", "carts.lost");
-    let items = r.m("sticky-memory", "carts.items_lost");
-    let failed: Vec<f64> = ["sticky-memory", "redis", "jwt"].iter().map(|v| r.m(v, "requests.failed") + r.m(v, "requests.retried_after_failure")).collect();
-    let redis_ops = r.m("redis", "redis.ops_per_s");
-    let redis_auth = r.m("redis", "auth_ms.p50");
-    (
-        vec![
-            section("The tempting answer", "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory. If a server dies, the load balancer routes around it.\"".into()),
-            section(
-                "What the run shows",
-                format!(
+impl Story {
+    fn sections(self) -> (Vec<Section>, Vec<Claim>) {
+        let parts = [
+            ("The tempting answer", self.tempting),
+            ("What the run shows", self.shows),
+            ("The senior answer", self.senior),
+            ("Its numbers", self.numbers),
+            ("The trade-off", self.trade_off),
+        ];
+        (parts.into_iter().map(|(heading, text)| Section { heading, text }).collect(), self.claims)
+    }
+}
+
+fn crash_test(r: &Run) -> Story {
+    let share = r.m("sticky-memory", &c::SESSIONS_LOGGED_OUT_SHARE);
+    let users = r.m("sticky-memory", &c::SESSIONS_LOGGED_OUT_USERS);
+    let carts = r.m("sticky-memory", &c::CARTS_LOST);
+    let items = r.m("sticky-memory", &c::CARTS_ITEMS_LOST);
+    let failed: Vec<f64> = ["sticky-memory", "redis", "jwt"].iter().map(|v| r.m(v, &c::REQUESTS_FAILED) + r.m(v, &c::REQUESTS_RETRIED)).collect();
+    let redis_ops = r.m("redis", &c::REDIS_OPS_PER_S);
+    let redis_auth = r.m("redis", &c::AUTH_MS.p50);
+    Story {
+            tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory. If a server dies, the load balancer routes around it.\"".into(),
+            shows: format!(
                     "20,000 users on 10 servers; server-5 is killed at minute 5. The load balancer does route around it: only {} requests were on server-5 at that instant. But with sessions in server memory, {} users ({} of the active users, about 1/10) were logged out, and {} carts ({} items) vanished.",
                     n(failed[0]), n(users), pct(share), n(carts), n(items)
                 ),
-            ),
-            section("The senior answer", "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request and a dead server takes only its in-flight requests with it.\"".into()),
-            section(
-                "Its numbers",
-                format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", "sessions.logged_out_users")), n(r.m("jwt", "sessions.logged_out_users")), n(failed[1]), n(failed[2])),
-            ),
-            section(
-                "The trade-off",
-                format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see the session-latency topic). A JWT cannot be taken back before it expires (see revocation).", n(redis_ops), sig3(redis_auth)),
-            ),
-        ],
-        vec![
+            senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request and a dead server takes only its in-flight requests with it.\"".into(),
+            numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_LOGGED_OUT_USERS)), n(r.m("jwt", &c::SESSIONS_LOGGED_OUT_USERS)), n(failed[1]), n(failed[2])),
+            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see the session-latency topic). A JWT cannot be taken back before it expires (see revocation).", n(redis_ops), sig3(redis_auth)),
+        claims: vec![
             claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(share)), (share - 0.1).abs() < 0.03),
             claim(format!("sticky-memory loses carts: {}", n(carts)), carts > 0.0),
-            claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", "sessions.logged_out_users") == 0.0 && r.m("jwt", "sessions.logged_out_users") == 0.0 && r.m("redis", "carts.lost") == 0.0 && r.m("jwt", "carts.lost") == 0.0),
+            claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_LOGGED_OUT_USERS) == 0.0 && r.m("jwt", &c::SESSIONS_LOGGED_OUT_USERS) == 0.0 && r.m("redis", &c::CARTS_LOST) == 0.0 && r.m("jwt", &c::CARTS_LOST) == 0.0),
             claim(format!("the kill itself hits only a handful of requests in every variant: {}", failed.iter().map(|f| n(*f)).collect::<Vec<_>>().join(", ")), failed.iter().all(|f| *f <= 1004.0)),
             claim(format!("Redis sessions add at least a round trip (0.3 ms): {} ms", sig3(redis_auth)), redis_auth >= 0.3),
         ],
-    )
+    }
 }
 
-fn sticky_hashing(r: &Run) -> Parts {
+fn sticky_hashing(r: &Run) -> Story {
     let (ip, ring, cookie) =
-        (r.m("ip-hash", "sessions.logged_out_share"), r.m("consistent-hash", "sessions.logged_out_share"), r.m("cookie", "sessions.logged_out_share"));
-    (
-        vec![
-            section("The tempting answer", "\"hash(client IP) modulo the number of servers: no state in the load balancer, and each client always lands on the same server.\"".into()),
-            section(
-                "What the run shows",
-                format!("10 servers, sessions in server memory, server-3 dies. With modulo hashing the divisor changes from 10 to 9 and almost every client is re-hashed: {} of active users were logged out, not 1/10.", pct(ip)),
-            ),
-            section("The senior answer", "\"If you must be sticky, use a consistent-hash ring with virtual nodes, or a cookie that names the server: a failure moves only the dead server's users. Better still, don't need stickiness.\"".into()),
-            section("Its numbers", format!("The ring logged out {} and cookie affinity {}: about 1/n.", pct(ring), pct(cookie))),
-            section("The trade-off", "Even 1/n is users logged out on every failure and deploy; and stickiness by IP pins everyone behind a NAT to one server (see hot-spots).".into()),
-        ],
-        vec![
+        (r.m("ip-hash", &c::SESSIONS_LOGGED_OUT_SHARE), r.m("consistent-hash", &c::SESSIONS_LOGGED_OUT_SHARE), r.m("cookie", &c::SESSIONS_LOGGED_OUT_SHARE));
+    Story {
+            tempting: "\"hash(client IP) modulo the number of servers: no state in the load balancer, and each client always lands on the same server.\"".into(),
+            shows: format!("10 servers, sessions in server memory, server-3 dies. With modulo hashing the divisor changes from 10 to 9 and almost every client is re-hashed: {} of active users were logged out, not 1/10.", pct(ip)),
+            senior: "\"If you must be sticky, use a consistent-hash ring with virtual nodes, or a cookie that names the server: a failure moves only the dead server's users. Better still, don't need stickiness.\"".into(),
+            numbers: format!("The ring logged out {} and cookie affinity {}: about 1/n.", pct(ring), pct(cookie)),
+            trade_off: "Even 1/n is users logged out on every failure and deploy; and stickiness by IP pins everyone behind a NAT to one server (see hot-spots).".into(),
+        claims: vec![
             claim(format!("modulo ip-hash logs out about (n-1)/n = 90%: {}", pct(ip)), (ip - 0.9).abs() < 0.05),
             claim(format!("a consistent-hash ring logs out about 1/n: {}", pct(ring)), (ring - 0.1).abs() < 0.04),
             claim(format!("cookie affinity logs out about 1/n: {}", pct(cookie)), (cookie - 0.1).abs() < 0.04),
         ],
-    )
+    }
 }
 
-fn hot_spots(r: &Run) -> Parts {
-    let hot = r.m("ip-hash-sticky", "servers.routed_share_max");
+fn hot_spots(r: &Run) -> Story {
+    let hot = r.m("ip-hash-sticky", &c::SERVERS_ROUTED_SHARE_MAX);
     let (f, servers) = (0.2, 10.0);
     let theory = f + (1.0 - f) / servers;
-    let p99 = r.m("ip-hash-sticky", "latency_ms.p99");
-    let p99_rr = r.m("round-robin-shared", "latency_ms.p99");
-    let drops = r.m("ip-hash-sticky", "failed.overloaded_503");
-    let idle = r.m("ip-hash-sticky", "servers.utilisation_min");
-    (
-        vec![
-            section("The tempting answer", "\"Sticky by client IP, sessions in server memory: the load balancer spreads IPs evenly.\"".into()),
-            section(
-                "What the run shows",
-                format!(
-                    "50,000 users, 10,000 of them (f = 0.2) behind one NAT IP, 10 servers. ip-hash sends that whole IP to one server, which receives {} of all requests (theory: f + (1-f)/n = {}). It saturates: p99 {} ms and {} requests refused with 503, while the least busy server idles at {} utilisation.",
-                    pct(hot),
-                    pct(theory),
-                    n(p99),
-                    n(drops),
-                    pct(idle)
-                ),
-            ),
-            section(
-                "The senior answer",
-                "\"Round robin (or least connections) with sessions in a shared store: a request can go anywhere, so no client can pin a server.\"".into(),
-            ),
-            section(
-                "Its numbers",
-                format!(
-                    "Round robin with Redis sessions: the busiest server gets {}, p99 {} ms, {} failures.",
-                    pct(r.m("round-robin-shared", "servers.routed_share_max")),
-                    n(p99_rr),
-                    n(r.m("round-robin-shared", "requests.failed"))
-                ),
-            ),
-            section(
-                "The trade-off",
-                format!("Every request now reads the session from Redis: {} lookups per second.", n(r.m("round-robin-shared", "redis.ops_per_s"))),
-            ),
-        ],
-        vec![
+    let p99 = r.m("ip-hash-sticky", &c::LATENCY_MS.p99);
+    let p99_rr = r.m("round-robin-shared", &c::LATENCY_MS.p99);
+    let drops = r.m("ip-hash-sticky", c::failed(FailReason::Overloaded));
+    let idle = r.m("ip-hash-sticky", &c::SERVERS_UTILISATION_MIN);
+    Story {
+        tempting: "\"Sticky by client IP, sessions in server memory: the load balancer spreads IPs evenly.\"".into(),
+        shows: format!(
+            "50,000 users, 10,000 of them (f = 0.2) behind one NAT IP, 10 servers. ip-hash sends that whole IP to one server, which receives {} of all requests (theory: f + (1-f)/n = {}). It saturates: p99 {} ms and {} requests refused with 503, while the least busy server idles at {} utilisation.",
+            pct(hot),
+            pct(theory),
+            n(p99),
+            n(drops),
+            pct(idle)
+        ),
+        senior: "\"Round robin (or least connections) with sessions in a shared store: a request can go anywhere, so no client can pin a server.\"".into(),
+        numbers: format!(
+            "Round robin with Redis sessions: the busiest server gets {}, p99 {} ms, {} failures.",
+            pct(r.m("round-robin-shared", &c::SERVERS_ROUTED_SHARE_MAX)),
+            n(p99_rr),
+            n(r.m("round-robin-shared", &c::REQUESTS_FAILED))
+        ),
+        trade_off: format!("Every request now reads the session from Redis: {} lookups per second.", n(r.m("round-robin-shared", &c::REDIS_OPS_PER_S))),
+        claims: vec![
             claim(format!("the NAT's server gets f + (1-f)/n = {} of requests: {}", pct(theory), pct(hot)), (hot - theory).abs() < 0.01),
             claim(format!("the hot server's p99 explodes: {} ms vs {} ms", n(p99), n(p99_rr)), p99 > 5.0 * p99_rr),
             claim(format!("it drops requests ({}) while another server is below half load ({})", n(drops), pct(idle)), drops > 0.0 && idle < 0.5),
             claim(
                 "round robin with shared sessions stays balanced and fails nothing".into(),
-                r.m("round-robin-shared", "servers.routed_share_max") < 0.11 && r.m("round-robin-shared", "requests.failed") == 0.0,
+                r.m("round-robin-shared", &c::SERVERS_ROUTED_SHARE_MAX) < 0.11 && r.m("round-robin-shared", &c::REQUESTS_FAILED) == 0.0,
             ),
         ],
-    )
+    }
 }
 
-fn session_latency(r: &Run) -> Parts {
-    let redis = r.m("redis", "auth_ms.p50");
+fn session_latency(r: &Run) -> Story {
+    let redis = r.m("redis", &c::AUTH_MS.p50);
     let algs = [("jwt-hs256", "HS256"), ("jwt-rs256", "RS256"), ("jwt-es256", "ES256"), ("jwt-eddsa", "EdDSA")];
-    let jwt: Vec<String> = algs.iter().map(|(v, a)| format!("{a} {} ms", sig3(r.m(v, "auth_ms.p50")))).collect();
-    let (p99_r, p99_j) = (r.m("redis-110k", "latency_ms.p99"), r.m("jwt-hs256-110k", "latency_ms.p99"));
-    let down = r.m("redis-down", "failed.redis_unavailable");
-    (
-        vec![
-            section("The tempting answer", "\"Sessions in Redis are fast enough: Redis does 100,000 operations per second.\"".into()),
-            section(
-                "What the run shows",
-                format!(
+    let jwt: Vec<String> = algs.iter().map(|(v, a)| format!("{a} {} ms", sig3(r.m(v, &c::AUTH_MS.p50)))).collect();
+    let (p99_r, p99_j) = (r.m("redis-110k", &c::LATENCY_MS.p99), r.m("jwt-hs256-110k", &c::LATENCY_MS.p99));
+    let down = r.m("redis-down", c::failed(FailReason::RedisUnavailable));
+    Story {
+            tempting: "\"Sessions in Redis are fast enough: Redis does 100,000 operations per second.\"".into(),
+            shows: format!(
                     "At 20,000 requests per second a reference token costs a Redis round trip: {} ms at p50, with Redis {} busy. Verifying a JWT costs only CPU: {}. At 110,000 requests per second Redis passes its capacity ({} busy) and reference-token p99 becomes {} ms, while JWT's stays at {} ms. With Redis down for 10 s, {} reference-token requests failed.",
                     sig3(redis),
-                    pct(r.m("redis", "redis.utilisation")),
+                    pct(r.m("redis", &c::REDIS_UTILISATION)),
                     jwt.join(", "),
-                    pct(r.m("redis-110k", "redis.utilisation")),
+                    pct(r.m("redis-110k", &c::REDIS_UTILISATION)),
                     n(p99_r),
                     n(p99_j),
                     n(down)
                 ),
-            ),
-            section("The senior answer", "\"Use a signed token for authentication on the hot path (HS256 or EdDSA are cheap to verify), keep Redis off the per-request path or shard it, and decide up front what happens when it is down.\"".into()),
-            section("Its numbers", format!("A JWT with a per-request blocklist in Redis goes on through the outage when it fails open: {} failures.", n(r.m("jwt-blocklist-down", "requests.failed")))),
-            section("The trade-off", "A JWT is valid until it expires: revoking one needs a blocklist, which brings the Redis lookup back (see revocation).".into()),
-        ],
-        vec![
+            senior: "\"Use a signed token for authentication on the hot path (HS256 or EdDSA are cheap to verify), keep Redis off the per-request path or shard it, and decide up front what happens when it is down.\"".into(),
+            numbers: format!("A JWT with a per-request blocklist in Redis goes on through the outage when it fails open: {} failures.", n(r.m("jwt-blocklist-down", &c::REQUESTS_FAILED))),
+            trade_off: "A JWT is valid until it expires: revoking one needs a blocklist, which brings the Redis lookup back (see revocation).".into(),
+        claims: vec![
             claim(format!("a reference token adds at least a Redis round trip: {} ms >= 0.3 ms", sig3(redis)), redis >= 0.3),
-            claim("every JWT algorithm verifies faster than a Redis round trip".into(), algs.iter().all(|(v, _)| r.m(v, "auth_ms.p50") < redis)),
+            claim("every JWT algorithm verifies faster than a Redis round trip".into(), algs.iter().all(|(v, _)| r.m(v, &c::AUTH_MS.p50) < redis)),
             claim(format!("past Redis's capacity reference-token p99 explodes ({} ms) while JWT's does not ({} ms)", n(p99_r), n(p99_j)), p99_r > 20.0 * p99_j),
-            claim(format!("with Redis down, reference-token requests fail ({}) and fail-open JWT blocklists go on", n(down)), down > 0.0 && r.m("jwt-blocklist-down", "requests.failed") == 0.0),
+            claim(format!("with Redis down, reference-token requests fail ({}) and fail-open JWT blocklists go on", n(down)), down > 0.0 && r.m("jwt-blocklist-down", &c::REQUESTS_FAILED) == 0.0),
         ],
-    )
+    }
 }
 
-fn revocation(r: &Run) -> Parts {
-    let (mean, max) = (r.m("jwt-only", "revocation.exposure_mean_s"), r.m("jwt-only", "revocation.exposure_max_s"));
+fn revocation(r: &Run) -> Story {
+    let (mean, max) = (r.m("jwt-only", &c::REVOCATION_EXPOSURE_MEAN_S), r.m("jwt-only", &c::REVOCATION_EXPOSURE_MAX_S));
     let lifetime = 600.0;
-    let per_req = r.m("jwt-blocklist", "revocation.exposure_max_s");
-    let cached = r.m("jwt-blocklist-cached", "revocation.exposure_max_s");
-    (
-        vec![
-            section("The tempting answer", "\"We use JWTs, so we are stateless. When someone is fired we disable the account.\"".into()),
-            section(
-                "What the run shows",
-                format!("Tokens live 10 minutes. After the ban a fired user kept getting in for {} s on average and up to {} s: about half the lifetime on average and at most all of it, until the token's refresh finally checked the account.", n(mean), n(max)),
-            ),
-            section("The senior answer", "\"Keep a blocklist of revoked token ids: checked in Redis on every request, or cached on each server and refreshed every few seconds. Or use reference tokens, revoked by deleting them.\"".into()),
-            section(
-                "Its numbers",
-                format!("A per-request blocklist cut the exposure to {} s (a round trip), a cached one refreshed every 10 s to at most {} s, reference tokens to {} s.", sig3(per_req), sig3(cached), sig3(r.m("reference-token", "revocation.exposure_max_s"))),
-            ),
-            section(
-                "The trade-off",
-                format!("The per-request blocklist pays {} Redis lookups per request (and Redis is back on the hot path); the cached one {} per request, for a window of up to its refresh period.", sig3(r.m("jwt-blocklist", "revocation.lookups_per_request")), sig3(r.m("jwt-blocklist-cached", "revocation.lookups_per_request"))),
-            ),
-        ],
-        vec![
+    let per_req = r.m("jwt-blocklist", &c::REVOCATION_EXPOSURE_MAX_S);
+    let cached = r.m("jwt-blocklist-cached", &c::REVOCATION_EXPOSURE_MAX_S);
+    Story {
+            tempting: "\"We use JWTs, so we are stateless. When someone is fired we disable the account.\"".into(),
+            shows: format!("Tokens live 10 minutes. After the ban a fired user kept getting in for {} s on average and up to {} s: about half the lifetime on average and at most all of it, until the token's refresh finally checked the account.", n(mean), n(max)),
+            senior: "\"Keep a blocklist of revoked token ids: checked in Redis on every request, or cached on each server and refreshed every few seconds. Or use reference tokens, revoked by deleting them.\"".into(),
+            numbers: format!("A per-request blocklist cut the exposure to {} s (a round trip), a cached one refreshed every 10 s to at most {} s, reference tokens to {} s.", sig3(per_req), sig3(cached), sig3(r.m("reference-token", &c::REVOCATION_EXPOSURE_MAX_S))),
+            trade_off: format!("The per-request blocklist pays {} Redis lookups per request (and Redis is back on the hot path); the cached one {} per request, for a window of up to its refresh period.", sig3(r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST)), sig3(r.m("jwt-blocklist-cached", &c::REVOCATION_LOOKUPS_PER_REQUEST))),
+        claims: vec![
             claim(format!("without a blocklist the mean exposure is about half the lifetime: {} s", n(mean)), (mean - lifetime / 2.0).abs() < 0.1 * lifetime),
             claim(format!("and at most the lifetime: {} s <= {} s", n(max), n(lifetime)), max <= lifetime),
             claim(format!("a per-request blocklist cuts it to about a round trip: {} s", sig3(per_req)), per_req < 0.1),
             claim(format!("a cached blocklist to at most its refresh period (10 s): {} s", sig3(cached)), cached <= 10.1),
-            claim("the per-request blocklist costs at least a lookup per request".into(), r.m("jwt-blocklist", "revocation.lookups_per_request") >= 1.0),
+            claim("the per-request blocklist costs at least a lookup per request".into(), r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST) >= 1.0),
         ],
-    )
+    }
 }
 
-fn carts(r: &Run) -> Parts {
-    let lost = r.m("server-memory", "carts.lost");
-    let wasted = r.m("database", "carts.guest_writes_wasted");
-    let writes = r.m("database", "database.writes");
-    (
-        vec![
-            section("The tempting answer", "\"Keep the guest's cart in the session, in the server's memory, with sticky sessions.\"".into()),
-            section(
-                "What the run shows",
-                format!("10,000 guests, server-2 killed at minute 5: {} carts ({} items) were lost.", n(lost), n(r.m("server-memory", "carts.items_lost"))),
-            ),
-            section(
-                "The senior answer",
-                "\"Keep the guest cart in the client (a cookie or localStorage) and merge it into the account's cart at login; or in the database.\"".into(),
-            ),
-            section(
-                "Its numbers",
-                format!(
-                    "The client cart lost {} and wrote the database {} times (once per checkout). The database cart lost {} but wrote {} times, {} of them ({}) for carts that were abandoned.",
-                    n(r.m("client", "carts.lost")),
-                    n(r.m("client", "database.writes")),
-                    n(r.m("database", "carts.lost")),
-                    n(writes),
-                    n(wasted),
-                    pct(wasted / writes.max(1.0))
-                ),
-            ),
-            section(
-                "The trade-off",
-                format!(
-                    "Merging at login meets the account's saved cart: {} merges conflicted (both carts held items), and the product must decide what wins.",
-                    n(r.m("client", "carts.merge_conflicts"))
-                ),
-            ),
-        ],
-        vec![
+fn carts(r: &Run) -> Story {
+    let lost = r.m("server-memory", &c::CARTS_LOST);
+    let wasted = r.m("database", &c::CARTS_GUEST_WRITES_WASTED);
+    let writes = r.m("database", &c::DATABASE_WRITES);
+    Story {
+        tempting: "\"Keep the guest's cart in the session, in the server's memory, with sticky sessions.\"".into(),
+        shows: format!("10,000 guests, server-2 killed at minute 5: {} carts ({} items) were lost.", n(lost), n(r.m("server-memory", &c::CARTS_ITEMS_LOST))),
+        senior: "\"Keep the guest cart in the client (a cookie or localStorage) and merge it into the account's cart at login; or in the database.\"".into(),
+        numbers: format!(
+            "The client cart lost {} and wrote the database {} times (once per checkout). The database cart lost {} but wrote {} times, {} of them ({}) for carts that were abandoned.",
+            n(r.m("client", &c::CARTS_LOST)),
+            n(r.m("client", &c::DATABASE_WRITES)),
+            n(r.m("database", &c::CARTS_LOST)),
+            n(writes),
+            n(wasted),
+            pct(wasted / writes.max(1.0))
+        ),
+        trade_off: format!(
+            "Merging at login meets the account's saved cart: {} merges conflicted (both carts held items), and the product must decide what wins.",
+            n(r.m("client", &c::CARTS_MERGE_CONFLICTS))
+        ),
+        claims: vec![
             claim(format!("server-memory carts are lost on a kill: {}", n(lost)), lost > 0.0),
-            claim("client and database carts lose nothing".into(), r.m("client", "carts.lost") == 0.0 && r.m("database", "carts.lost") == 0.0),
+            claim("client and database carts lose nothing".into(), r.m("client", &c::CARTS_LOST) == 0.0 && r.m("database", &c::CARTS_LOST) == 0.0),
             claim(format!("most database cart writes serve abandoned carts: {}", pct(wasted / writes.max(1.0))), wasted > 0.4 * writes),
-            claim("the client cart writes the database once per checkout".into(), r.m("client", "database.writes") == r.m("client", "carts.merges")),
+            claim("the client cart writes the database once per checkout".into(), r.m("client", &c::DATABASE_WRITES) == r.m("client", &c::CARTS_MERGES)),
         ],
-    )
+    }
 }
 
-fn rate_limits(r: &Run) -> Parts {
-    let local = r.m("local-round-robin", "ratelimit.abuser_allowed_per_window");
-    let fixed_sliding = r.m("redis-fixed-window", "ratelimit.abuser_max_sliding_window");
-    let log = r.m("redis-sliding-log", "ratelimit.abuser_max_sliding_window");
-    let by_ip = r.m("redis-by-ip", "ratelimit.wrongly_rejected");
-    let open = r.m("redis-down-fail-open", "ratelimit.allowed_while_redis_down");
-    let closed = r.m("redis-down-fail-closed", "failed.redis_unavailable");
-    (
-        vec![
-            section("The tempting answer", "\"A counter per client in each server's memory: 20 requests per 10 s.\"".into()),
-            section(
-                "What the run shows",
-                format!("Four servers behind round robin each keep their own counter, so the abuser got {} requests per window: 4 x 20.", sig3(local)),
-            ),
-            section(
-                "The senior answer",
-                "\"One counter in Redis, shared by every server, with a sliding window or a token bucket, keyed by user or API key, not by IP.\"".into(),
-            ),
-            section(
-                "Its numbers",
-                format!(
-                    "A Redis fixed window held each aligned window to {} but let {} through in a window straddling a boundary; a sliding log never more than {}; a token bucket (b = 20, r = 2/s) at most {}. Keyed by IP, the limit turned away {} requests of ordinary users behind the NAT; keyed by user, {}.",
-                    n(r.m("redis-fixed-window", "ratelimit.abuser_max_aligned_window")),
-                    n(fixed_sliding),
-                    n(log),
-                    n(r.m("redis-token-bucket", "ratelimit.abuser_max_sliding_window")),
-                    n(by_ip),
-                    n(r.m("redis-fixed-window", "ratelimit.wrongly_rejected"))
-                ),
-            ),
-            section(
-                "The trade-off",
-                format!(
-                    "Each check costs a Redis round trip ({} ms at p50), and when Redis is down you choose: fail open let {} requests through unchecked, fail closed rejected {}.",
-                    sig3(r.m("redis-fixed-window", "ratelimit_check_ms.p50")),
-                    n(open),
-                    n(closed)
-                ),
-            ),
-        ],
-        vec![
+fn rate_limits(r: &Run) -> Story {
+    let local = r.m("local-round-robin", &c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW);
+    let fixed_sliding = r.m("redis-fixed-window", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW);
+    let log = r.m("redis-sliding-log", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW);
+    let by_ip = r.m("redis-by-ip", &c::RATELIMIT_WRONGLY_REJECTED);
+    let open = r.m("redis-down-fail-open", &c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN);
+    let closed = r.m("redis-down-fail-closed", c::failed(FailReason::RedisUnavailable));
+    Story {
+        tempting: "\"A counter per client in each server's memory: 20 requests per 10 s.\"".into(),
+        shows: format!("Four servers behind round robin each keep their own counter, so the abuser got {} requests per window: 4 x 20.", sig3(local)),
+        senior: "\"One counter in Redis, shared by every server, with a sliding window or a token bucket, keyed by user or API key, not by IP.\"".into(),
+        numbers: format!(
+            "A Redis fixed window held each aligned window to {} but let {} through in a window straddling a boundary; a sliding log never more than {}; a token bucket (b = 20, r = 2/s) at most {}. Keyed by IP, the limit turned away {} requests of ordinary users behind the NAT; keyed by user, {}.",
+            n(r.m("redis-fixed-window", &c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW)),
+            n(fixed_sliding),
+            n(log),
+            n(r.m("redis-token-bucket", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW)),
+            n(by_ip),
+            n(r.m("redis-fixed-window", &c::RATELIMIT_WRONGLY_REJECTED))
+        ),
+        trade_off: format!(
+            "Each check costs a Redis round trip ({} ms at p50), and when Redis is down you choose: fail open let {} requests through unchecked, fail closed rejected {}.",
+            sig3(r.m("redis-fixed-window", &c::RATELIMIT_CHECK_MS.p50)),
+            n(open),
+            n(closed)
+        ),
+        claims: vec![
             claim(format!("local counters behind round robin let the abuser have N x L = 80 per window: {}", sig3(local)), (local - 80.0).abs() < 8.0),
             claim(
                 format!("a Redis fixed window lets up to 2L = 40 through across a boundary: {}", n(fixed_sliding)),
@@ -397,200 +364,182 @@ fn rate_limits(r: &Run) -> Parts {
             claim(format!("a sliding log never lets more than L = 20 through: {}", n(log)), log <= 20.0),
             claim(
                 format!("keyed by IP the limit rejects users behind the NAT: {}", n(by_ip)),
-                by_ip > 1000.0 && r.m("redis-fixed-window", "ratelimit.wrongly_rejected") == 0.0,
+                by_ip > 1000.0 && r.m("redis-fixed-window", &c::RATELIMIT_WRONGLY_REJECTED) == 0.0,
             ),
             claim(
                 "fail-open lets everything through while Redis is down, fail-closed nothing".into(),
-                open > 10_000.0 && r.m("redis-down-fail-closed", "ratelimit.allowed_while_redis_down") == 0.0 && closed > 10_000.0,
+                open > 10_000.0 && r.m("redis-down-fail-closed", &c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN) == 0.0 && closed > 10_000.0,
             ),
         ],
-    )
+    }
 }
 
-fn load_balancing(r: &Run) -> Parts {
+fn load_balancing(r: &Run) -> Story {
     let (rr, random, lc, p2) = (
-        r.m("round-robin", "latency_ms.p99"),
-        r.m("random", "latency_ms.p99"),
-        r.m("least-connections", "latency_ms.p99"),
-        r.m("power-of-two", "latency_ms.p99"),
+        r.m("round-robin", &c::LATENCY_MS.p99),
+        r.m("random", &c::LATENCY_MS.p99),
+        r.m("least-connections", &c::LATENCY_MS.p99),
+        r.m("power-of-two", &c::LATENCY_MS.p99),
     );
-    (
-        vec![
-            section("The tempting answer", "\"Round robin, or random: every server gets the same share.\"".into()),
-            section(
-                "What the run shows",
-                format!(
-                    "10 servers at about 75% load: the same share is not the same queue. p99 was {} ms with round robin and {} ms with random.",
-                    sig3(rr),
-                    sig3(random)
-                ),
-            ),
-            section(
-                "The senior answer",
-                "\"Send work where the queue is short: least connections, or the power of two random choices, which needs no global view.\"".into(),
-            ),
-            section(
-                "Its numbers",
-                format!(
-                    "Least connections: p99 {} ms; power of two: {} ms; mean queue wait {} ms vs {} ms with round robin.",
-                    sig3(lc),
-                    sig3(p2),
-                    sig3(r.m("least-connections", "queue_wait_ms.mean")),
-                    sig3(r.m("round-robin", "queue_wait_ms.mean"))
-                ),
-            ),
-            section(
-                "The trade-off",
-                format!(
-                    "Queue-aware policies need connection counts at the load balancer; and no algorithm saves a hashed hot spot: ip-hash's p99 was {} ms with a NAT on one server.",
-                    n(r.m("ip-hash", "latency_ms.p99"))
-                ),
-            ),
-        ],
-        vec![
+    Story {
+        tempting: "\"Round robin, or random: every server gets the same share.\"".into(),
+        shows: format!(
+            "10 servers at about 75% load: the same share is not the same queue. p99 was {} ms with round robin and {} ms with random.",
+            sig3(rr),
+            sig3(random)
+        ),
+        senior: "\"Send work where the queue is short: least connections, or the power of two random choices, which needs no global view.\"".into(),
+        numbers: format!(
+            "Least connections: p99 {} ms; power of two: {} ms; mean queue wait {} ms vs {} ms with round robin.",
+            sig3(lc),
+            sig3(p2),
+            sig3(r.m("least-connections", &c::QUEUE_WAIT_MS.mean)),
+            sig3(r.m("round-robin", &c::QUEUE_WAIT_MS.mean))
+        ),
+        trade_off: format!(
+            "Queue-aware policies need connection counts at the load balancer; and no algorithm saves a hashed hot spot: ip-hash's p99 was {} ms with a NAT on one server.",
+            n(r.m("ip-hash", &c::LATENCY_MS.p99))
+        ),
+        claims: vec![
             claim("least connections and power of two beat random at p99".into(), lc < random && p2 < random),
             claim(
                 "least connections waits less than round robin".into(),
-                r.m("least-connections", "queue_wait_ms.mean") < r.m("round-robin", "queue_wait_ms.mean"),
+                r.m("least-connections", &c::QUEUE_WAIT_MS.mean) < r.m("round-robin", &c::QUEUE_WAIT_MS.mean),
             ),
-            claim("hashing by IP makes a hot spot".into(), r.m("ip-hash", "latency_ms.p99") > 10.0 * rr),
+            claim("hashing by IP makes a hot spot".into(), r.m("ip-hash", &c::LATENCY_MS.p99) > 10.0 * rr),
         ],
-    )
+    }
 }
 
-fn files(r: &Run) -> Parts {
-    let share = r.m("local-disk", "reads.not_found_share");
-    let lost = r.m("local-disk", "files.lost");
-    let through_mb = r.m("through-server", "uploads.server_mb");
-    let through_threads = r.m("through-server", "uploads.server_worker_s");
-    let (page_through, page_presigned) = (r.m("through-server", "page_latency_ms.p99"), r.m("presigned", "page_latency_ms.p99"));
-    (
-        vec![
-            section("The tempting answer", "\"Save the upload on the server's disk and serve it from there.\"".into()),
-            section(
-                "What the run shows",
-                format!(
-                    "4 servers behind round robin: {} of reads asked a server that did not have the file and got 404, about (n-1)/n = 75%; and when server-2 died, {} files died with it.",
-                    pct(share),
-                    n(lost)
-                ),
-            ),
-            section(
-                "The senior answer",
-                "\"Put files in object storage (S3), and let the client upload straight to it with a pre-signed URL the server signs.\"".into(),
-            ),
-            section(
-                "Its numbers",
-                format!(
-                    "Both S3 variants lost {} and {} files and never answered 404. Streaming through the server moved {} MB through the servers and held their threads for {} thread-seconds, and page p99 rose to {} ms; pre-signed uploads moved {} MB through them, with page p99 {} ms.",
-                    n(r.m("through-server", "files.lost")),
-                    n(r.m("presigned", "files.lost")),
-                    n(through_mb),
-                    n(through_threads),
-                    n(page_through),
-                    n(r.m("presigned", "uploads.server_mb")),
-                    n(page_presigned)
-                ),
-            ),
-            section(
-                "The trade-off",
-                format!(
-                    "The client now talks to S3 itself (its own upload still takes {} ms at p99 for a 50 MB video), and the server must check afterwards that the upload really happened.",
-                    n(r.m("presigned", "uploads.latency_p99_ms"))
-                ),
-            ),
-        ],
-        vec![
+fn files(r: &Run) -> Story {
+    let share = r.m("local-disk", &c::READS_NOT_FOUND_SHARE);
+    let lost = r.m("local-disk", &c::FILES_LOST);
+    let through_mb = r.m("through-server", &c::UPLOADS_SERVER_MB);
+    let through_threads = r.m("through-server", &c::UPLOADS_SERVER_WORKER_S);
+    let (page_through, page_presigned) = (r.m("through-server", &c::PAGE_LATENCY_P99), r.m("presigned", &c::PAGE_LATENCY_P99));
+    Story {
+        tempting: "\"Save the upload on the server's disk and serve it from there.\"".into(),
+        shows: format!(
+            "4 servers behind round robin: {} of reads asked a server that did not have the file and got 404, about (n-1)/n = 75%; and when server-2 died, {} files died with it.",
+            pct(share),
+            n(lost)
+        ),
+        senior: "\"Put files in object storage (S3), and let the client upload straight to it with a pre-signed URL the server signs.\"".into(),
+        numbers: format!(
+            "Both S3 variants lost {} and {} files and never answered 404. Streaming through the server moved {} MB through the servers and held their threads for {} thread-seconds, and page p99 rose to {} ms; pre-signed uploads moved {} MB through them, with page p99 {} ms.",
+            n(r.m("through-server", &c::FILES_LOST)),
+            n(r.m("presigned", &c::FILES_LOST)),
+            n(through_mb),
+            n(through_threads),
+            n(page_through),
+            n(r.m("presigned", &c::UPLOADS_SERVER_MB)),
+            n(page_presigned)
+        ),
+        trade_off: format!(
+            "The client now talks to S3 itself (its own upload still takes {} ms at p99 for a 50 MB video), and the server must check afterwards that the upload really happened.",
+            n(r.m("presigned", &c::UPLOADS_LATENCY_P99))
+        ),
+        claims: vec![
             claim(format!("local-disk reads 404 about (n-1)/n = 75% of the time: {}", pct(share)), (share - 0.75).abs() < 0.05),
             claim(format!("local-disk files vanish with their server: {}", n(lost)), lost > 0.0),
             claim(
                 "both S3 variants lose nothing".into(),
-                r.m("through-server", "files.lost") == 0.0 && r.m("presigned", "files.lost") == 0.0 && r.m("presigned", "reads.not_found") == 0.0,
+                r.m("through-server", &c::FILES_LOST) == 0.0 && r.m("presigned", &c::FILES_LOST) == 0.0 && r.m("presigned", &c::READS_NOT_FOUND) == 0.0,
             ),
-            claim("pre-signed uploads use no server bandwidth".into(), r.m("presigned", "uploads.server_mb") == 0.0 && through_mb > 0.0),
+            claim("pre-signed uploads use no server bandwidth".into(), r.m("presigned", &c::UPLOADS_SERVER_MB) == 0.0 && through_mb > 0.0),
             claim(
                 format!("uploads through the server crowd out ordinary requests: p99 {} vs {} ms", n(page_through), n(page_presigned)),
                 page_through > 2.0 * page_presigned,
             ),
         ],
-    )
+    }
 }
 
-fn real_time(r: &Run) -> Parts {
-    let local = r.m("local", "ws.dropped") / r.m("local", "ws.messages_sent").max(1.0);
-    let storm = r.m("pubsub", "ws.reconnects_peak_per_s");
-    let jittered = r.m("pubsub-jittered", "ws.reconnects_peak_per_s");
-    (
-        vec![
-            section("The tempting answer", "\"Each server keeps a map of its WebSocket connections and delivers messages to them.\"".into()),
-            section("What the run shows", format!("10,000 users on 4 servers message each other: {} of messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(local))),
-            section("The senior answer", "\"Bridge the servers with Redis pub/sub (every server subscribes; the one holding the receiver delivers), or put an external gateway in front that holds the connections and calls stateless handlers.\"".into()),
-            section(
-                "Its numbers",
-                format!("Pub/sub delivered {} of messages and the gateway {}. When server-2 died, its clients reconnected all at once: {} reconnects in one second; with jittered backoff the peak was {}.", pct(r.m("pubsub", "ws.delivered_share")), pct(r.m("gateway", "ws.delivered_share")), n(storm), n(jittered)),
-            ),
-            section("The trade-off", format!("Every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, and Redis's load grows with the fleet.", sig3(r.m("pubsub", "ws.pubsub_receipts_per_message")), sig3(r.m("pubsub-16-servers", "ws.pubsub_receipts_per_message")))),
-        ],
-        vec![
+fn real_time(r: &Run) -> Story {
+    let local = r.m("local", &c::WS_DROPPED) / r.m("local", &c::WS_MESSAGES_SENT).max(1.0);
+    let storm = r.m("pubsub", &c::WS_RECONNECTS_PEAK_PER_S);
+    let jittered = r.m("pubsub-jittered", &c::WS_RECONNECTS_PEAK_PER_S);
+    Story {
+            tempting: "\"Each server keeps a map of its WebSocket connections and delivers messages to them.\"".into(),
+            shows: format!("10,000 users on 4 servers message each other: {} of messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(local)),
+            senior: "\"Bridge the servers with Redis pub/sub (every server subscribes; the one holding the receiver delivers), or put an external gateway in front that holds the connections and calls stateless handlers.\"".into(),
+            numbers: format!("Pub/sub delivered {} of messages and the gateway {}. When server-2 died, its clients reconnected all at once: {} reconnects in one second; with jittered backoff the peak was {}.", pct(r.m("pubsub", &c::WS_DELIVERED_SHARE)), pct(r.m("gateway", &c::WS_DELIVERED_SHARE)), n(storm), n(jittered)),
+            trade_off: format!("Every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, and Redis's load grows with the fleet.", sig3(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), sig3(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE))),
+        claims: vec![
             claim(format!("local maps drop about (n-1)/n of messages: {}", pct(local)), local > 0.6 && local < 0.76),
-            claim("pub/sub and the gateway deliver them".into(), r.m("pubsub", "ws.delivered_share") > 0.98 && r.m("gateway", "ws.delivered_share") > 0.98),
+            claim("pub/sub and the gateway deliver them".into(), r.m("pubsub", &c::WS_DELIVERED_SHARE) > 0.98 && r.m("gateway", &c::WS_DELIVERED_SHARE) > 0.98),
             claim(format!("a kill makes a reconnect storm ({}/s) that jitter flattens ({}/s)", n(storm), n(jittered)), storm > 4.0 * jittered),
-            claim("pub/sub pushes each message to every server".into(), (r.m("pubsub-16-servers", "ws.pubsub_receipts_per_message") - 16.0).abs() < 0.5),
+            claim("pub/sub pushes each message to every server".into(), (r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE) - 16.0).abs() < 0.5),
         ],
-    )
+    }
 }
 
-fn long_jobs(r: &Run) -> Parts {
-    let timeouts = r.m("in-request", "failed.client_timeout");
-    let nobody = r.m("in-request", "jobs.completed_after_client_left");
-    let wasted = r.m("in-request", "jobs.cpu_wasted_s");
-    let held = r.m("in-request", "servers.threads_held_mean");
-    (
-        vec![
-            section("The tempting answer", "\"Process the video in the request handler and return the result.\"".into()),
-            section(
-                "What the run shows",
-                format!("The client gives up after 30 s, but the server cannot know and works on for ten minutes: {} requests timed out, {} videos were finished for no one ({} CPU-seconds wasted), and {} server threads were held on average, so ordinary pages waited: p99 {} ms.", n(timeouts), n(nobody), n(wasted), sig3(held), n(r.m("in-request", "latency_ms.p99"))),
-            ),
-            section("The senior answer", "\"Answer 202 Accepted, put the job on a durable queue, and let a worker pool process it, write the result to S3 and the database, and acknowledge; the client polls or is notified.\"".into()),
-            section(
-                "Its numbers",
-                format!("With the queue, page p99 was {} ms; jobs completed in {} s at p50; when worker-3 died mid-job, {} jobs were lost: the job came back after its visibility timeout.", n(r.m("queue", "latency_ms.p99")), n(r.m("queue", "jobs.completion_p50_s")), n(r.m("queue", "jobs.lost"))),
-            ),
-            section("The trade-off", format!("Delivery is at least once: {} jobs ran twice (the killed worker's, and jobs that outlived the visibility timeout), so job handlers must be idempotent.", n(r.m("queue", "jobs.run_twice")))),
+fn long_jobs(r: &Run) -> Story {
+    let timeouts = r.m("in-request", c::failed(FailReason::ClientTimeout));
+    let nobody = r.m("in-request", &c::JOBS_COMPLETED_AFTER_CLIENT_LEFT);
+    let wasted = r.m("in-request", &c::JOBS_CPU_WASTED_S);
+    let held = r.m("in-request", &c::SERVERS_THREADS_HELD_MEAN);
+    Story {
+            tempting: "\"Process the video in the request handler and return the result.\"".into(),
+            shows: format!("The client gives up after 30 s, but the server cannot know and works on for ten minutes: {} requests timed out, {} videos were finished for no one ({} CPU-seconds wasted), and {} server threads were held on average, so ordinary pages waited: p99 {} ms.", n(timeouts), n(nobody), n(wasted), sig3(held), n(r.m("in-request", &c::LATENCY_MS.p99))),
+            senior: "\"Answer 202 Accepted, put the job on a durable queue, and let a worker pool process it, write the result to S3 and the database, and acknowledge; the client polls or is notified.\"".into(),
+            numbers: format!("With the queue, page p99 was {} ms; jobs completed in {} s at p50; when worker-3 died mid-job, {} jobs were lost: the job came back after its visibility timeout.", n(r.m("queue", &c::LATENCY_MS.p99)), n(r.m("queue", &c::JOBS_COMPLETION_P50_S)), n(r.m("queue", &c::JOBS_LOST))),
+            trade_off: format!("Delivery is at least once: {} jobs ran twice (the killed worker's, and jobs that outlived the visibility timeout), so job handlers must be idempotent.", n(r.m("queue", &c::JOBS_RUN_TWICE))),
+        claims: vec![
+            claim(format!("in the request, clients time out ({}) while the server keeps working ({} results for no one)", n(timeouts), n(nobody)), timeouts > 0.0 && nobody > 0.0 && nobody == r.m("in-request", &c::JOBS_COMPLETED)),
+            claim("the queue loses no job when a worker dies".into(), r.m("queue", &c::JOBS_LOST) == 0.0),
+            claim(format!("and may run some twice: {}", n(r.m("queue", &c::JOBS_RUN_TWICE))), r.m("queue", &c::JOBS_RUN_TWICE) > 0.0),
+            claim("ordinary requests are crowded out only in the request variant".into(), r.m("in-request", &c::LATENCY_MS.p99) > 10.0 * r.m("queue", &c::LATENCY_MS.p99)),
         ],
-        vec![
-            claim(format!("in the request, clients time out ({}) while the server keeps working ({} results for no one)", n(timeouts), n(nobody)), timeouts > 0.0 && nobody > 0.0 && nobody == r.m("in-request", "jobs.completed")),
-            claim("the queue loses no job when a worker dies".into(), r.m("queue", "jobs.lost") == 0.0),
-            claim(format!("and may run some twice: {}", n(r.m("queue", "jobs.run_twice"))), r.m("queue", "jobs.run_twice") > 0.0),
-            claim("ordinary requests are crowded out only in the request variant".into(), r.m("in-request", "latency_ms.p99") > 10.0 * r.m("queue", "latency_ms.p99")),
-        ],
-    )
+    }
 }
 
-fn scaling(r: &Run) -> Parts {
-    let lag = r.m("target-tracking", "fleet.scale_out_lag_s");
-    let cut = r.m("deploy-memory-cut", "deploy.sessions_lost");
-    let drained = r.m("deploy-memory-drain", "deploy.sessions_lost");
-    (
-        vec![
-            section("The tempting answer", "\"Autoscaling handles it: it adds servers when CPU is high.\"".into()),
-            section(
-                "What the run shows",
-                format!("The rate triples at minute 10. A fixed fleet of 3 failed {} requests. Scaling on CPU added servers, but the first one entered rotation {} s after the step (a 60 s metric period plus a 90 s boot, plus health checks); {} requests failed in that gap.", n(r.m("fixed", "requests.failed")), n(lag), n(r.m("target-tracking", "requests.failed"))),
-            ),
-            section("The senior answer", "\"Scale on a leading signal or schedule ahead of known peaks, keep boot times short, run part of the fleet on spot, and keep servers stateless so instances can come and go.\"".into()),
-            section(
-                "Its numbers",
-                format!("Cost per hour: fixed-large {}, target tracking {}, with half on spot {} (and {} spot interruptions). A rolling deploy with sessions in server memory cut {} sessions; draining them for the session lifetime lost {} but took {} s instead of {} s; with sessions in Redis it lost {}.", sig3(r.m("fixed-large", "fleet.cost_per_hour")), sig3(r.m("target-tracking", "fleet.cost_per_hour")), sig3(r.m("spot", "fleet.cost_per_hour")), n(r.m("spot", "fleet.spot_interruptions")), n(cut), n(drained), n(r.m("deploy-memory-drain", "deploy.duration_s")), n(r.m("deploy-memory-cut", "deploy.duration_s")), n(r.m("deploy-shared", "deploy.sessions_lost"))),
-            ),
-            section("The trade-off", "Spot saves money at the cost of interruptions (more failed requests); draining protects sticky sessions at the cost of slow deploys; shared sessions remove the problem but add Redis to every request.".into()),
-        ],
-        vec![
+fn scaling(r: &Run) -> Story {
+    let lag = r.m("target-tracking", &c::FLEET_SCALE_OUT_LAG_S);
+    let cut = r.m("deploy-memory-cut", &c::DEPLOY_SESSIONS_LOST);
+    let drained = r.m("deploy-memory-drain", &c::DEPLOY_SESSIONS_LOST);
+    Story {
+            tempting: "\"Autoscaling handles it: it adds servers when CPU is high.\"".into(),
+            shows: format!("The rate triples at minute 10. A fixed fleet of 3 failed {} requests. Scaling on CPU added servers, but the first one entered rotation {} s after the step (a 60 s metric period plus a 90 s boot, plus health checks); {} requests failed in that gap.", n(r.m("fixed", &c::REQUESTS_FAILED)), n(lag), n(r.m("target-tracking", &c::REQUESTS_FAILED))),
+            senior: "\"Scale on a leading signal or schedule ahead of known peaks, keep boot times short, run part of the fleet on spot, and keep servers stateless so instances can come and go.\"".into(),
+            numbers: format!("Cost per hour: fixed-large {}, target tracking {}, with half on spot {} (and {} spot interruptions). A rolling deploy with sessions in server memory cut {} sessions; draining them for the session lifetime lost {} but took {} s instead of {} s; with sessions in Redis it lost {}.", sig3(r.m("fixed-large", &c::FLEET_COST_PER_HOUR)), sig3(r.m("target-tracking", &c::FLEET_COST_PER_HOUR)), sig3(r.m("spot", &c::FLEET_COST_PER_HOUR)), n(r.m("spot", &c::FLEET_SPOT_INTERRUPTIONS)), n(cut), n(drained), n(r.m("deploy-memory-drain", &c::DEPLOY_DURATION_S)), n(r.m("deploy-memory-cut", &c::DEPLOY_DURATION_S)), n(r.m("deploy-shared", &c::DEPLOY_SESSIONS_LOST))),
+            trade_off: "Spot saves money at the cost of interruptions (more failed requests); draining protects sticky sessions at the cost of slow deploys; shared sessions remove the problem but add Redis to every request.".into(),
+        claims: vec![
             claim(format!("scaling on CPU lags a step by about metric period + boot time (150 s): {} s", n(lag)), (150.0..=175.0).contains(&lag)),
-            claim("spot is cheaper and gets interrupted".into(), r.m("spot", "fleet.cost_per_hour") < r.m("target-tracking", "fleet.cost_per_hour") && r.m("spot", "fleet.spot_interruptions") > 0.0),
+            claim("spot is cheaper and gets interrupted".into(), r.m("spot", &c::FLEET_COST_PER_HOUR) < r.m("target-tracking", &c::FLEET_COST_PER_HOUR) && r.m("spot", &c::FLEET_SPOT_INTERRUPTIONS) > 0.0),
             claim(format!("a deploy with sessions in memory loses them unless it drains: {} vs {}", n(cut), n(drained)), cut > 20.0 * drained.max(1.0)),
-            claim("shared sessions lose none in a deploy".into(), r.m("deploy-shared", "deploy.sessions_lost") == 0.0),
+            claim("shared sessions lose none in a deploy".into(), r.m("deploy-shared", &c::DEPLOY_SESSIONS_LOST) == 0.0),
         ],
-    )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Estimate, VariantSummary};
+
+    fn summary() -> ModelSummary {
+        let metrics = [(c::REQUESTS_FAILED.key.to_string(), Estimate { mean: 0.0, ci95: None, n: 1 })].into_iter().collect();
+        ModelSummary {
+            model: "m".into(),
+            title: "t".into(),
+            source: "m.toml".into(),
+            statesim_version: "0".into(),
+            seed: 1,
+            replications: 1,
+            variants: vec![VariantSummary { name: "a".into(), model_hash: "h".into(), metrics, vs_baseline: None }],
+        }
+    }
+
+    #[test]
+    fn a_metric_not_reported_is_never_zero() {
+        let s = summary();
+        let r = Run { summary: &s, missing: RefCell::new(Vec::new()) };
+        assert_eq!(r.m("a", &c::REQUESTS_FAILED), 0.0);
+        // Declared but not reported: a `== 0.0` claim on it must not hold.
+        assert!(r.m("a", &c::CARTS_LOST).is_nan());
+        assert!(r.m("a", &c::CARTS_LOST).is_nan());
+        let missing = r.missing.into_inner();
+        assert_eq!(missing, ["m did not report carts.lost in variant a"]);
+    }
 }

@@ -82,7 +82,7 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     }
     // Each chart shows what its model is about.
     let crash = |chart: &str| read(&out.path().join("crash-test").join(format!("{chart}.svg")));
-    assert!(crash("variants").contains("users logged out (% of active)"));
+    assert!(crash("variants").contains("active users logged out (%)"));
     assert!(crash("variants").contains("latency p99 (ms)") && crash("variants").contains("failed requests"));
     for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5m", "latency p99 (ms)", "logouts per s", "time (min)"] {
         assert!(crash("timeline").contains(&svg_text(text)), "crash-test timeline shows {text}");
@@ -112,8 +112,14 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     // The takeaway's numbers are the run's: crash-test's logged-out shares.
     let summary: serde_json::Value = serde_json::from_str(&read(&out.path().join("crash-test/summary.json"))).unwrap();
     let share = |v: usize| format!("{:.1}%", summary["variants"][v]["metrics"]["sessions.logged_out_share"]["mean"].as_f64().unwrap() * 100.0);
-    let takeaway = format!("users logged out (% of active): sticky-memory {}; redis {}; jwt {}.", share(0), share(1), share(2));
+    let takeaway = format!("active users logged out: sticky-memory {}; redis {}; jwt {}.", share(0), share(1), share(2));
     assert!(html.contains(&format!("<p class=\"takeaway\">{takeaway}</p>")), "takeaway {takeaway}");
+
+    // The table and the per-server chart show the same hot server's share (of routed
+    // requests): f + (1-f)/n for the NAT's server in mega-proxy.
+    let hot = servers.split("busiest: ").nth(1).and_then(|t| t.split(", ").nth(1)).and_then(|t| t.split('<').next()).unwrap().trim().to_string();
+    let mega = html.split("<section id=\"mega-proxy\">").nth(1).unwrap();
+    assert!(mega.contains(&format!(">busiest server's share</td><td>{hot}</td>")), "mega-proxy's table shows the chart's {hot}");
 
     // The HTML tables hold the Markdown tables' numbers, row by row.
     let mut rows = 0;

@@ -6,7 +6,6 @@ use comfy_table::{CellAlignment, Table, presets};
 use indicatif::ProgressBar;
 use statesim::bundled;
 use statesim::check::{CheckRow, check_model};
-use statesim::report::table::sig3;
 use statesim::sweep::{RunOptions, run_count};
 
 pub fn check(models: Vec<String>, replications: Option<u32>, threads: Option<usize>, format: Format, quiet: bool) -> u8 {
@@ -78,7 +77,6 @@ pub fn check(models: Vec<String>, replications: Option<u32>, threads: Option<usi
             println!("{} of {} figures inside their 95% interval ({} replications each, seed from each model file)", rows.len() - outside, rows.len(), reps);
         }
     }
-    let _ = sig3;
     if outside > 0 { 1 } else { 0 }
 }
 

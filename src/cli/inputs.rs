@@ -3,7 +3,7 @@
 //! anything runs, so a bad file never leaves partial outputs behind.
 
 use statesim::bundled;
-use statesim::scenario::{LoadError, Model, load_file, load_str};
+use statesim::scenario::{Model, load_str};
 use std::path::Path;
 
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -36,7 +36,7 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
             vec![path.to_path_buf()]
         } else if let Some(b) = bundled::find(input) {
             match load_str(b.path, b.name, b.text, sets) {
-                Ok(m) => models.push(m),
+                Ok(m) => models.push(with_story(m, b.text)),
                 Err(e) => {
                     eprintln!("{e}");
                     failed = true;
@@ -54,13 +54,18 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
             continue;
         };
         for file in files {
-            match load_file(&file, sets) {
-                Ok(m) => models.push(m),
-                Err(LoadError::Io { path, source }) => {
-                    eprintln!("error: cannot read {path}: {source}");
+            let text = match std::fs::read_to_string(&file) {
+                Ok(text) => text,
+                Err(source) => {
+                    eprintln!("error: cannot read {}: {source}", file.display());
                     failed = true;
+                    continue;
                 }
-                Err(LoadError::Invalid(e)) => {
+            };
+            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+            match load_str(&file.display().to_string(), &stem, &text, sets) {
+                Ok(m) => models.push(with_story(m, &text)),
+                Err(e) => {
                     eprintln!("{e}\n");
                     failed = true;
                 }
@@ -78,6 +83,27 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
         }
     }
     if failed { Err(EXIT_BAD_INPUT) } else { Ok(models) }
+}
+
+/// A model whose file has no `story` tells it in the comment block that opens the file.
+fn with_story(mut model: Model, text: &str) -> Model {
+    if model.story.is_empty() {
+        model.story = opening_comments(text);
+    }
+    model
+}
+
+/// The comment block that opens a model file, without the `#` marks; blank comment lines
+/// separate paragraphs.
+fn opening_comments(text: &str) -> String {
+    text.lines()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .map(|l| {
+            let body = l.trim_start().trim_start_matches('#');
+            body.strip_prefix(' ').unwrap_or(body).to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The text of one model named on the command line (a file or a bundled name), with the

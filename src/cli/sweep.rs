@@ -6,8 +6,9 @@ use super::{RunCommon, fancy_terminal};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use statesim::metrics::catalog::{LATENCY_MS, REQUESTS_FAILED};
+use statesim::report::format::sig3;
 use statesim::report::sweep::{SPEC_FILE, gather, point_path, read_point, read_spec, write_assembled, write_point, write_spec};
-use statesim::report::table::sig3;
 use statesim::scenario::{Model, load_str};
 use statesim::sweep::grid::{Partition, parse_axis, points};
 use statesim::sweep::{RunOptions, SweepSpec, run_count, run_point};
@@ -179,8 +180,8 @@ fn assemble(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> u8 {
     for p in &points {
         let mut row = vec![p.sets.join(" ")];
         for v in &p.variants {
-            let p99 = v.metrics.get("latency_ms.p99").map_or(0.0, |e| e.mean);
-            let failed = v.metrics.get("requests.failed").map_or(0.0, |e| e.mean);
+            let p99 = v.metrics.get(LATENCY_MS.p99.key).map_or(0.0, |e| e.mean);
+            let failed = v.metrics.get(REQUESTS_FAILED.key).map_or(0.0, |e| e.mean);
             row.push(format!("{} / {}", sig3(p99), sig3(failed)));
         }
         t.add_row(row);

@@ -1,10 +1,13 @@
-//! Measurements: the per-run recorder, flat metrics, and statistics across replications.
+//! Measurements: the per-run recorder, flat metrics, the catalog that says what each
+//! metric means, and statistics across replications.
 
+pub mod catalog;
 pub mod recorder;
 pub mod run;
 pub mod stats;
 pub mod summary;
 
+pub use catalog::{Metric, Unit};
 pub use recorder::{FailReason, Metrics, Recorder};
 pub use run::{RunResult, SeriesRow};
 pub use stats::{Estimate, mean_ci};

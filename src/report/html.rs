@@ -3,7 +3,7 @@
 
 use super::ChartFile;
 use super::charts::{self, css_colour};
-use super::table;
+use super::{format, headline, table};
 use crate::metrics::ModelSummary;
 use crate::scenario::Model;
 
@@ -25,24 +25,10 @@ fn url_segment(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
-/// The model's story: its `story` key, or else the comment block that opens its file
-/// (without a first line that only repeats the title), as paragraphs.
+/// The model's story (its `story`, which the loader of the model's text fills) as
+/// paragraphs, without one that only repeats the title.
 pub fn story(model: &Model) -> Vec<String> {
-    let text = if !model.story.is_empty() {
-        model.story.clone()
-    } else {
-        let file = std::fs::read_to_string(&model.source)
-            .ok()
-            .or_else(|| crate::bundled::MODELS.iter().chain(crate::bundled::THEORY).find(|b| b.path == model.source).map(|b| b.text.to_string()));
-        file.map(|t| {
-            t.lines()
-                .take_while(|l| l.trim_start().starts_with('#'))
-                .map(|l| l.trim_start().trim_start_matches('#').strip_prefix(' ').unwrap_or(l.trim_start().trim_start_matches('#')).to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-    };
+    let text = &model.story;
     let mut paragraphs: Vec<String> = Vec::new();
     for block in text.split("\n\n") {
         let p = block.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -56,7 +42,7 @@ pub fn story(model: &Model) -> Vec<String> {
 /// One line with the run's own numbers: the measure of what users got on which the
 /// variants differ most, per variant (grouped when many share a value).
 pub fn takeaway(summary: &ModelSummary) -> String {
-    let Some(metric) = charts::most_different(summary) else {
+    let Some(metric) = headline::most_different(summary) else {
         return "The variants do not differ on the headline measures.".to_string();
     };
     let mut values: Vec<(f64, String, &str)> = summary
@@ -64,11 +50,11 @@ pub fn takeaway(summary: &ModelSummary) -> String {
         .iter()
         .map(|v| {
             let x = v.metrics.get(metric.key).map_or(0.0, |e| e.mean);
-            (x, metric.unit.format_with_unit(x), v.name.as_str())
+            (x, format::with_unit(metric.unit, x), v.name.as_str())
         })
         .collect();
     // The values carry their unit.
-    let label = metric.label.trim_end_matches(" (ms)").trim_end_matches(" (s)");
+    let label = metric.label;
     if values.len() <= 4 {
         let parts: Vec<String> = values.iter().map(|(_, text, name)| format!("{name} {text}")).collect();
         return format!("{label}: {}.", parts.join("; "));
@@ -218,16 +204,10 @@ fn section(s: &ModelSection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::charts::Unit;
 
     #[test]
     fn links_are_encoded() {
         assert_eq!(url_segment("crash-test"), "crash-test");
         assert_eq!(url_segment("a b&c"), "a%20b%26c");
-    }
-
-    #[test]
-    fn shares_read_like_the_table() {
-        assert_eq!(Unit::Share.format_with_unit(0.0993), "9.9%");
     }
 }

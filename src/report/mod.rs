@@ -3,13 +3,15 @@
 
 pub mod atomic;
 pub mod charts;
+pub mod format;
+pub mod headline;
 pub mod html;
 pub mod sweep;
 pub mod table;
 
 use crate::components::Topology;
-use crate::metrics::ModelSummary;
-use crate::metrics::RunResult;
+use crate::metrics::catalog::{AUTH_MS, LATENCY_MS};
+use crate::metrics::{ModelSummary, RunResult, Unit};
 use crate::scenario::Model;
 use atomic::write_atomic;
 use std::path::{Path, PathBuf};
@@ -51,7 +53,7 @@ pub fn write_model_charts(
     written: &mut Vec<PathBuf>,
 ) -> std::io::Result<Vec<ChartFile>> {
     let mut list = Vec::new();
-    let metrics = charts::panel_metrics(summary, 4);
+    let metrics = headline::panel_metrics(summary, 4);
     let whiskers = if summary.replications > 1 { " Whiskers: 95% confidence intervals over the replications." } else { "" };
     write_chart(
         dir,
@@ -81,8 +83,8 @@ pub fn write_model_charts(
             &mut list,
         )?;
     }
-    let auth = charts::percentiles_differ(summary, "auth_ms", 1.2);
-    if auth || charts::percentiles_differ(summary, "latency_ms", 2.0) {
+    let auth = charts::percentiles_differ(summary, &AUTH_MS, 1.2);
+    if auth || charts::percentiles_differ(summary, &LATENCY_MS, 2.0) {
         let caption = if auth {
             "How latency is spread: for each time on the (log) axis, the share of requests done within it. Left the whole request, right the time spent checking the session or token."
         } else {
@@ -200,17 +202,18 @@ pub fn write_sweep_charts(dir: &Path, spec: &crate::sweep::SweepSpec, points: &[
     let mut written = Vec::new();
     let mut list = Vec::new();
     // Changes by more than 2% of its largest value (a share: and by 0.1 percentage point).
-    let changes = |m: &charts::MetricAxis| {
+    let changes = |m: &crate::metrics::Metric| {
         let vals: Vec<f64> = points.iter().flat_map(|p| p.variants.iter().filter_map(|v| v.metrics.get(m.key).map(|e| e.mean))).collect();
         let max = vals.iter().copied().fold(0.0f64, |a, b| a.max(b.abs()));
         let spread = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max) - vals.iter().copied().fold(f64::INFINITY, f64::min);
-        !vals.is_empty() && max > 0.0 && spread > 0.02 * max && (m.unit != charts::Unit::Share || spread >= 0.001)
+        !vals.is_empty() && max > 0.0 && spread > 0.02 * max && (m.unit != Unit::Share || spread >= 0.001)
     };
     // Up to two of the model's own measures, then what every user feels.
-    let chosen = charts::HEADLINE.iter().filter(|m| changes(m)).take(2).chain(charts::ALWAYS.iter().filter(|m| changes(m)));
+    let chosen =
+        headline::HEADLINE.iter().map(|h| h.metric).filter(|m| changes(m)).take(2).chain(headline::ALWAYS.iter().map(|h| h.metric).filter(|m| changes(m)));
     for metric in chosen {
         let stem = format!("sweep-{}", metric.key.replace('.', "-"));
-        write_chart(dir, &stem, metric.label, &charts::SweepLines { spec, points, metric }, &mut written, &mut list)?;
+        write_chart(dir, &stem, &metric.axis_title(), &charts::SweepLines { spec, points, metric }, &mut written, &mut list)?;
     }
     Ok(written)
 }

@@ -1,143 +1,118 @@
 //! The comparison table: one column per variant, one row per headline metric, in the
 //! terminal (comfy-table), as Markdown, or as JSON.
 
-use crate::metrics::{Estimate, ModelSummary};
+use super::format::{self, sig3};
+use crate::metrics::catalog::{self as c, Metric};
+use crate::metrics::{Estimate, ModelSummary, Unit};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-/// How a metric is shown.
-#[derive(Clone, Copy)]
-enum Unit {
-    Count,
-    Ms,
-    Share,
-    Secs,
-    Rate,
+/// A row of the table: a metric, whether it is indented under the row above, and
+/// whether it is shown even when zero in every variant.
+struct Row {
+    metric: &'static Metric,
+    sub: bool,
+    always: bool,
 }
 
-/// Headline rows: (metric key, label, unit, shown even when zero everywhere).
-const ROWS: &[(&str, &str, Unit, bool)] = &[
-    ("requests.sent", "requests sent", Unit::Count, true),
-    ("requests.ok_share", "ok", Unit::Share, true),
-    ("requests.failed", "failed", Unit::Count, true),
-    ("failed.server_killed", "  server killed (502)", Unit::Count, false),
-    ("failed.connection_refused", "  connection refused", Unit::Count, false),
-    ("failed.overloaded_503", "  queue full (503)", Unit::Count, false),
-    ("failed.no_healthy_server", "  no healthy server", Unit::Count, false),
-    ("failed.client_timeout", "  client timeout", Unit::Count, false),
-    ("failed.redis_unavailable", "  Redis unavailable", Unit::Count, false),
-    ("failed.unauthorized", "  unauthorized (401)", Unit::Count, false),
-    ("failed.rate_limited_429", "  rate limited (429)", Unit::Count, false),
-    ("requests.retried_after_failure", "retried after a 502", Unit::Count, false),
-    ("latency_ms.p50", "latency p50 (ms)", Unit::Ms, true),
-    ("latency_ms.p99", "latency p99 (ms)", Unit::Ms, true),
-    ("latency_ms.p999", "latency p99.9 (ms)", Unit::Ms, true),
-    ("queue_wait_ms.mean", "queue wait mean (ms)", Unit::Ms, true),
-    ("waited_fraction", "requests that waited", Unit::Share, true),
-    ("servers.utilisation_mean", "server utilisation", Unit::Share, true),
-    ("servers.share_max", "busiest server's share", Unit::Share, true),
-    ("servers.cpu_mean", "server CPU", Unit::Share, false),
-    ("auth_ms.p50", "auth added p50 (ms)", Unit::Ms, false),
-    ("auth_ms.p99", "auth added p99 (ms)", Unit::Ms, false),
-    ("sessions.logged_out_users", "users logged out", Unit::Count, false),
-    ("sessions.logged_out_share", "  share of active users", Unit::Share, false),
-    ("carts.lost", "carts lost", Unit::Count, false),
-    ("carts.items_lost", "  items lost", Unit::Count, false),
-    ("carts.merges", "carts merged at login", Unit::Count, false),
-    ("carts.merge_conflicts", "  merge conflicts", Unit::Count, false),
-    ("carts.guest_writes_wasted", "DB writes on abandoned carts", Unit::Count, false),
-    ("database.writes", "database writes", Unit::Count, false),
-    ("redis.ops_per_s", "Redis ops/s", Unit::Rate, false),
-    ("redis.utilisation", "Redis utilisation", Unit::Share, false),
-    ("ratelimit.abuser_allowed_per_window", "abuser allowed per window", Unit::Secs, false),
-    ("ratelimit.abuser_max_aligned_window", "  most in one aligned window", Unit::Count, false),
-    ("ratelimit.abuser_max_sliding_window", "  most in any sliding window", Unit::Count, false),
-    ("ratelimit.wrongly_rejected", "users under the limit rejected", Unit::Count, false),
-    ("ratelimit_check_ms.p50", "limit check p50 (ms)", Unit::Ms, false),
-    ("ratelimit_check_ms.p99", "limit check p99 (ms)", Unit::Ms, false),
-    ("ratelimit.bytes_per_key", "memory per key (bytes)", Unit::Count, false),
-    ("ratelimit.keys_without_ttl", "counters left without a TTL", Unit::Count, false),
-    ("ratelimit.allowed_while_redis_down", "allowed while Redis was down", Unit::Count, false),
-    ("fleet.instances_mean", "instances, mean", Unit::Secs, false),
-    ("fleet.instances_max", "instances, max", Unit::Count, false),
-    ("fleet.scale_out_lag_s", "scale-out lag after the step (s)", Unit::Secs, false),
-    ("fleet.cost_per_hour", "cost per hour", Unit::Secs, false),
-    ("fleet.spot_interruptions", "spot interruptions", Unit::Count, false),
-    ("deploy.duration_s", "deploy duration (s)", Unit::Secs, false),
-    ("deploy.sessions_lost", "sessions lost in the deploy", Unit::Count, false),
-    ("ws.delivered_share", "messages delivered", Unit::Share, false),
-    ("ws.dropped", "messages dropped", Unit::Count, false),
-    ("ws.latency_p99_ms", "message latency p99 (ms)", Unit::Ms, false),
-    ("ws.reconnects_peak_per_s", "peak reconnects per second", Unit::Count, false),
-    ("ws.pubsub_receipts_per_message", "pub/sub pushes per message", Unit::Secs, false),
-    ("page_latency_ms.p99", "page latency p99 (ms)", Unit::Ms, false),
-    ("uploads.latency_p50_ms", "upload latency p50 (ms)", Unit::Ms, false),
-    ("uploads.latency_p99_ms", "upload latency p99 (ms)", Unit::Ms, false),
-    ("uploads.server_mb", "upload MB through servers", Unit::Count, false),
-    ("uploads.server_worker_s", "server thread-seconds on uploads", Unit::Count, false),
-    ("reads.not_found_share", "reads that 404", Unit::Share, false),
-    ("files.lost", "files lost", Unit::Count, false),
-    ("servers.threads_held_mean", "server threads held (mean)", Unit::Secs, false),
-    ("jobs.accepted", "jobs accepted", Unit::Count, false),
-    ("jobs.completed", "jobs completed", Unit::Count, false),
-    ("jobs.completed_after_client_left", "  after the client left", Unit::Count, false),
-    ("jobs.lost", "jobs lost", Unit::Count, false),
-    ("jobs.run_twice", "jobs run twice", Unit::Count, false),
-    ("jobs.cpu_wasted_s", "CPU wasted on jobs (s)", Unit::Count, false),
-    ("jobs.completion_p50_s", "job completion p50 (s)", Unit::Secs, false),
-    ("jobs.completion_p99_s", "job completion p99 (s)", Unit::Secs, false),
-    ("jobs.queue_depth_mean", "job queue depth, mean", Unit::Secs, false),
-    ("revocation.exposure_mean_s", "exposure after ban, mean (s)", Unit::Secs, false),
-    ("revocation.exposure_max_s", "exposure after ban, max (s)", Unit::Secs, false),
-    ("revocation.lookups_per_request", "revocation lookups per request", Unit::Secs, false),
+const fn row(metric: &'static Metric) -> Row {
+    Row { metric, sub: false, always: false }
+}
+const fn always(metric: &'static Metric) -> Row {
+    Row { metric, sub: false, always: true }
+}
+const fn sub(metric: &'static Metric) -> Row {
+    Row { metric, sub: true, always: false }
+}
+
+/// The rows above the failures by reason.
+static REQUEST_ROWS: &[Row] = &[always(&c::REQUESTS_SENT), always(&c::REQUESTS_OK_SHARE), always(&c::REQUESTS_FAILED)];
+
+/// The rows below them: what every user feels, then each part of the system.
+static ROWS: &[Row] = &[
+    row(&c::REQUESTS_RETRIED),
+    always(&c::LATENCY_MS.p50),
+    always(&c::LATENCY_MS.p99),
+    always(&c::LATENCY_MS.p999),
+    always(&c::QUEUE_WAIT_MS.mean),
+    always(&c::WAITED_FRACTION),
+    always(&c::SERVERS_UTILISATION_MEAN),
+    always(&c::SERVERS_ROUTED_SHARE_MAX),
+    row(&c::SERVERS_CPU_MEAN),
+    row(&c::AUTH_MS.p50),
+    row(&c::AUTH_MS.p99),
+    row(&c::SESSIONS_LOGGED_OUT_USERS),
+    sub(&c::SESSIONS_LOGGED_OUT_SHARE),
+    row(&c::CARTS_LOST),
+    sub(&c::CARTS_ITEMS_LOST),
+    row(&c::CARTS_MERGES),
+    sub(&c::CARTS_MERGE_CONFLICTS),
+    row(&c::CARTS_GUEST_WRITES_WASTED),
+    row(&c::DATABASE_WRITES),
+    row(&c::REDIS_OPS_PER_S),
+    row(&c::REDIS_UTILISATION),
+    row(&c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW),
+    sub(&c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW),
+    sub(&c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW),
+    row(&c::RATELIMIT_WRONGLY_REJECTED),
+    row(&c::RATELIMIT_CHECK_MS.p50),
+    row(&c::RATELIMIT_CHECK_MS.p99),
+    row(&c::RATELIMIT_BYTES_PER_KEY),
+    row(&c::RATELIMIT_KEYS_WITHOUT_TTL),
+    row(&c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN),
+    row(&c::FLEET_INSTANCES_MEAN),
+    row(&c::FLEET_INSTANCES_MAX),
+    row(&c::FLEET_SCALE_OUT_LAG_S),
+    row(&c::FLEET_COST_PER_HOUR),
+    row(&c::FLEET_SPOT_INTERRUPTIONS),
+    row(&c::DEPLOY_DURATION_S),
+    row(&c::DEPLOY_SESSIONS_LOST),
+    row(&c::WS_DELIVERED_SHARE),
+    row(&c::WS_DROPPED),
+    row(&c::WS_LATENCY_P99),
+    row(&c::WS_RECONNECTS_PEAK_PER_S),
+    row(&c::WS_PUBSUB_RECEIPTS_PER_MESSAGE),
+    row(&c::PAGE_LATENCY_P99),
+    row(&c::UPLOADS_LATENCY_P50),
+    row(&c::UPLOADS_LATENCY_P99),
+    row(&c::UPLOADS_SERVER_MB),
+    row(&c::UPLOADS_SERVER_WORKER_S),
+    row(&c::READS_NOT_FOUND_SHARE),
+    row(&c::FILES_LOST),
+    row(&c::SERVERS_THREADS_HELD_MEAN),
+    row(&c::JOBS_ACCEPTED),
+    row(&c::JOBS_COMPLETED),
+    sub(&c::JOBS_COMPLETED_AFTER_CLIENT_LEFT),
+    row(&c::JOBS_LOST),
+    row(&c::JOBS_RUN_TWICE),
+    row(&c::JOBS_CPU_WASTED_S),
+    row(&c::JOBS_COMPLETION_P50_S),
+    row(&c::JOBS_COMPLETION_P99_S),
+    row(&c::JOBS_QUEUE_DEPTH_MEAN),
+    row(&c::REVOCATION_EXPOSURE_MEAN_S),
+    row(&c::REVOCATION_EXPOSURE_MAX_S),
+    row(&c::REVOCATION_LOOKUPS_PER_REQUEST),
 ];
 
-fn fmt_value(x: f64, unit: Unit) -> String {
-    match unit {
-        Unit::Count | Unit::Rate => group_thousands(x.round() as i64),
-        Unit::Ms | Unit::Secs => sig3(x),
-        Unit::Share => format!("{:.1}%", x * 100.0),
-    }
+/// Every row in order: the requests, each failure reason under them, the rest.
+fn layout() -> impl Iterator<Item = Row> {
+    let copy = |r: &Row| Row { metric: r.metric, sub: r.sub, always: r.always };
+    REQUEST_ROWS.iter().map(copy).chain(c::FAILED.iter().map(sub)).chain(ROWS.iter().map(copy))
 }
 
+/// An interval's half-width: shares in percent, everything else to three digits.
 fn fmt_half(x: f64, unit: Unit) -> String {
     match unit {
-        Unit::Share => format!("{:.1}%", x * 100.0),
+        Unit::Share => format::value(unit, x),
         _ => sig3(x),
     }
-}
-
-/// Three significant digits, without scientific notation for ordinary values; from
-/// 10,000 up, the whole number with thousands separators.
-pub fn sig3(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    if x.abs() >= 10_000.0 {
-        return group_thousands(x.round() as i64);
-    }
-    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
-    format!("{x:.digits$}")
-}
-
-/// Whole numbers with thousands separators: 1234567 -> "1,234,567".
-pub fn group_thousands(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 fn cell(e: Option<&Estimate>, unit: Unit) -> String {
     match e {
         None => "-".into(),
         Some(e) => match e.ci95 {
-            Some(h) if h > 0.0 => format!("{} ± {}", fmt_value(e.mean, unit), fmt_half(h, unit)),
-            _ => fmt_value(e.mean, unit),
+            Some(h) if h > 0.0 => format!("{} ± {}", format::value(unit, e.mean), fmt_half(h, unit)),
+            _ => format::value(unit, e.mean),
         },
     }
 }
@@ -145,13 +120,14 @@ fn cell(e: Option<&Estimate>, unit: Unit) -> String {
 /// Rows of label then one cell per variant.
 pub fn rows(s: &ModelSummary) -> Vec<Vec<String>> {
     let mut out = Vec::new();
-    for &(key, label, unit, always) in ROWS {
-        let values: Vec<Option<&Estimate>> = s.variants.iter().map(|v| v.metrics.get(key)).collect();
+    for Row { metric, sub, always } in layout() {
+        let values: Vec<Option<&Estimate>> = s.variants.iter().map(|v| v.metrics.get(metric.key)).collect();
         if !always && values.iter().all(|e| e.is_none_or(|e| e.mean == 0.0)) {
             continue;
         }
-        let mut row = vec![label.to_string()];
-        row.extend(values.iter().map(|e| cell(*e, unit)));
+        let indent = if sub { "  " } else { "" };
+        let mut row = vec![format!("{indent}{}", metric.heading())];
+        row.extend(values.iter().map(|e| cell(*e, metric.unit)));
         out.push(row);
     }
     out
@@ -198,19 +174,6 @@ pub fn render_markdown(s: &ModelSummary) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn number_formats() {
-        assert_eq!(sig3(1234.5678), "1235");
-        assert_eq!(sig3(12.345), "12.3");
-        assert_eq!(sig3(0.012345), "0.0123");
-        assert_eq!(group_thousands(1234567), "1,234,567");
-    }
-}
-
 /// With replications: each variant's paired difference from the first variant on the
 /// headline metrics, with its 95% interval and whether it excludes zero.
 pub fn render_differences(s: &ModelSummary) -> Option<String> {
@@ -218,23 +181,23 @@ pub fn render_differences(s: &ModelSummary) -> Option<String> {
         return None;
     }
     let baseline = &s.variants[0].name;
-    let mut keys: Vec<(&str, &str, f64)> =
-        vec![("latency_ms.p50", "latency p50 (ms)", 1.0), ("latency_ms.p99", "latency p99 (ms)", 1.0), ("requests.failed", "failed requests", 1.0)];
-    for m in crate::report::charts::headline_metrics(s, 4) {
-        if !keys.iter().any(|(k, _, _)| *k == m.key) {
-            keys.push((m.key, m.label, m.scale));
+    let mut metrics: Vec<&'static Metric> = vec![&c::LATENCY_MS.p50, &c::LATENCY_MS.p99, &c::REQUESTS_FAILED];
+    for m in super::headline::headline_metrics(s, 4) {
+        if !metrics.iter().any(|k| k.key == m.key) {
+            metrics.push(m);
         }
     }
     let mut out = format!("Paired differences from {baseline} (same random numbers; 95% interval over {} replications):\n", s.replications);
     for v in &s.variants[1..] {
         let Some(diffs) = &v.vs_baseline else { continue };
-        for (key, label, scale) in &keys {
-            let Some(d) = diffs.get(*key) else { continue };
+        for metric in &metrics {
+            let Some(d) = diffs.get(metric.key) else { continue };
+            let scale = if metric.unit == Unit::Share { 100.0 } else { 1.0 };
             let half = d.ci95.unwrap_or(0.0) * scale;
             let mean = d.mean * scale;
             let verdict = if mean.abs() > half { "significant" } else { "not significant" };
             let sign = if mean >= 0.0 { "+" } else { "" };
-            out.push_str(&format!("  {:<22} {:<34} {sign}{} ± {} ({verdict})\n", v.name, label, sig3(mean), sig3(half)));
+            out.push_str(&format!("  {:<22} {:<34} {sign}{} ± {} ({verdict})\n", v.name, metric.axis_title(), sig3(mean), sig3(half)));
         }
     }
     Some(out)

@@ -1,0 +1,514 @@
+//! The metric catalog: every metric a run reports, declared once with its key, label,
+//! unit, population and one-line definition.
+//!
+//! A run's metrics travel as a flat [`Metrics`](super::Metrics) map of string keys; this
+//! module is what those keys mean. The comparison table, the charts, `index.html`, the
+//! walkthroughs, `statesim check` and the sweep charts all take their labels and units
+//! from here, so they cannot drift apart, and a test checks that the keys declared here
+//! are exactly the keys the bundled models produce.
+//!
+//! Three families are declared once rather than key by key:
+//! - distributions ([`Distribution`]): `<prefix>.{mean,p50,p90,p99,p999,max}` in ms;
+//! - failures by reason ([`FAILED`]): `failed.<reason>`, one per [`FailReason`];
+//! - per-server figures ([`ServerFigure`]): `server.<name>.<figure>`, read back typed
+//!   with [`per_server`].
+//!
+//! A producer writes `m.insert(REQUESTS_SENT.key.into(), x)`, a distribution under
+//! `LATENCY_MS.prefix`, `failed(reason).key` and `server_key(name, figure)`; a consumer
+//! holds `&REQUESTS_SENT` and shows its `label` and `unit`.
+
+use super::FailReason;
+use std::collections::BTreeMap;
+
+/// What a metric's numbers are, and so how they are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// A whole number of things: `1,893`.
+    Count,
+    /// A fraction, shown in percent: `9.9%`.
+    Share,
+    /// Milliseconds.
+    Ms,
+    /// Seconds.
+    Secs,
+    /// Events per second, rounded to a whole number.
+    PerSec,
+    /// Megabytes (10^6 bytes).
+    Megabytes,
+    /// Bytes, rounded to a whole number.
+    Bytes,
+    /// A plain number: a ratio or a mean count (instances, pushes per message, cost).
+    Number,
+}
+
+impl Unit {
+    /// What a label adds to name the unit (`latency p99 (ms)`); nothing for counts,
+    /// rates and plain numbers, whose labels say what they count. A share's cells carry
+    /// their `%`, so it adds nothing here either; see [`Metric::axis_title`].
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Unit::Ms => " (ms)",
+            Unit::Secs => " (s)",
+            Unit::Megabytes => " (MB)",
+            Unit::Bytes => " (bytes)",
+            Unit::Count | Unit::Share | Unit::PerSec | Unit::Number => "",
+        }
+    }
+}
+
+/// Whom or what a metric counts or averages over. Requests are those sent after the
+/// warm-up, and counts are of events after it, unless a definition says otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Population {
+    /// Every request sent, whatever its outcome.
+    Requests,
+    /// Requests that got an ok response.
+    OkRequests,
+    /// Requests that got an ok response and were ordinary pages (no upload, no job).
+    OkPages,
+    /// Requests that reached a server's workers (served, whether they waited or not).
+    ServedRequests,
+    /// Requests that carried a session or token and had it checked.
+    AuthenticatedRequests,
+    /// Requests checked against the rate limit.
+    RateCheckedRequests,
+    /// The requests of the abusive client in the rate-limit model.
+    AbuserRequests,
+    /// One value per server.
+    PerServer,
+    /// The servers of the fleet together.
+    Servers,
+    /// Users (active users, or users whose sessions were checked).
+    Users,
+    /// Shopping carts.
+    Carts,
+    /// Long jobs submitted by clients.
+    Jobs,
+    /// WebSocket messages.
+    Messages,
+    /// File uploads.
+    Uploads,
+    /// Requests that read an uploaded file.
+    FileReads,
+    /// Uploaded files.
+    Files,
+    /// Users fired during the run (revocation).
+    FiredUsers,
+    /// Redis commands and keys.
+    Redis,
+    /// Database queries.
+    Database,
+    /// Rate-limit counters.
+    RateLimitKeys,
+    /// Instances of a fleet that scales or deploys.
+    Instances,
+    /// The run as a whole.
+    Run,
+}
+
+/// One metric: the key it has in [`Metrics`](super::Metrics) and how to show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metric {
+    pub key: &'static str,
+    /// A short label without its unit: a table row, a chart panel's title.
+    pub label: &'static str,
+    pub unit: Unit,
+    pub population: Population,
+    /// One line saying exactly what is measured.
+    pub definition: &'static str,
+}
+
+impl Metric {
+    /// The label with its unit, as a table row names it: `latency p99 (ms)`.
+    pub fn heading(&self) -> String {
+        format!("{}{}", self.label, self.unit.suffix())
+    }
+
+    /// The label with its unit for a chart axis, where shares are drawn in percent:
+    /// `busiest server's share (%)`.
+    pub fn axis_title(&self) -> String {
+        if self.unit == Unit::Share { format!("{} (%)", self.label) } else { self.heading() }
+    }
+}
+
+/// Declares metrics with fixed keys, as statics, and lists them in [`PLAIN`].
+macro_rules! metrics {
+    ($($name:ident: $key:literal, $label:literal, $unit:ident, $pop:ident, $def:literal;)*) => {
+        $(
+            #[doc = concat!("`", $key, "`: ", $def)]
+            pub static $name: Metric = Metric { key: $key, label: $label, unit: Unit::$unit, population: Population::$pop, definition: $def };
+        )*
+        /// Every metric with a fixed key, in declaration order.
+        pub static PLAIN: &[&Metric] = &[$(&$name),*];
+    };
+}
+
+metrics! {
+    // Requests.
+    REQUESTS_SENT: "requests.sent", "requests sent", Count, Requests, "requests sent after the warm-up";
+    REQUESTS_OK: "requests.ok", "requests ok", Count, Requests, "requests that got an ok response";
+    REQUESTS_FAILED: "requests.failed", "failed requests", Count, Requests, "requests that failed, for any reason (see failed.<reason>)";
+    REQUESTS_IN_FLIGHT: "requests.in_flight", "requests in flight at the end", Count, Requests, "requests with no outcome yet when the run ended: sent = ok + failed + in flight";
+    REQUESTS_OK_SHARE: "requests.ok_share", "ok", Share, Requests, "ok responses as a share of requests sent";
+    REQUESTS_RETRIED: "requests.retried_after_failure", "retried after a 502", Count, Requests, "idempotent requests on a killed server that the load balancer retried on another, in the whole run (warm-up included)";
+    WAITED_FRACTION: "waited_fraction", "requests that waited", Share, ServedRequests, "share of served requests that queued for a worker before service (P(wait))";
+    THROUGHPUT_OK_PER_S: "throughput_ok_per_s", "ok responses per second", PerSec, OkRequests, "ok responses per second of the statistics window";
+    PAGE_LATENCY_P50: "page_latency_ms.p50", "page latency p50", Ms, OkPages, "median latency of ordinary requests (no upload, no job), where uploads or jobs share the servers";
+    PAGE_LATENCY_P99: "page_latency_ms.p99", "page latency p99", Ms, OkPages, "99th percentile latency of ordinary requests (no upload, no job)";
+    // The fleet of servers.
+    SERVERS_UTILISATION_MEAN: "servers.utilisation_mean", "server utilisation", Share, Servers, "share of worker time held by requests, averaged over the servers";
+    SERVERS_UTILISATION_MIN: "servers.utilisation_min", "least busy server's utilisation", Share, Servers, "utilisation of the least busy server";
+    SERVERS_UTILISATION_MAX: "servers.utilisation_max", "busiest server's utilisation", Share, Servers, "utilisation of the busiest server";
+    SERVERS_CPU_MEAN: "servers.cpu_mean", "server CPU", Share, Servers, "share of CPU time spent on requests, averaged over the servers";
+    SERVERS_ROUTED_SHARE_MAX: "servers.routed_share_max", "busiest server's share", Share, Servers, "the largest share of the requests the load balancer routed to one server (retries included): a hot spot's load";
+    SERVERS_SHARE_MAX: "servers.share_max", "busiest server's share of completions", Share, Servers, "the largest share of the completed requests that one server completed (a dead or refusing server completes less than it was sent)";
+    SERVERS_THREADS_HELD_MEAN: "servers.threads_held_mean", "server threads held, mean", Number, Servers, "workers held by requests at a time, summed over the servers and averaged over time";
+    // The run.
+    RUN_WINDOW_S: "run.window_s", "statistics window", Secs, Run, "seconds from the end of the warm-up to the end of the run";
+    ENGINE_EVENTS: "engine.events", "events simulated", Count, Run, "events the engine processed in the whole run";
+    // Sessions.
+    SESSIONS_LOGINS: "sessions.logins", "logins", Count, Users, "logins performed, first ones and those forced by a lost session, in the whole run (warm-up included)";
+    SESSIONS_LOGOUTS: "sessions.logouts", "forced logins", Count, Users, "times a user's session was lost (to a kill or re-hashing) and they had to log in again, in the whole run (warm-up included)";
+    SESSIONS_LOGGED_OUT_USERS: "sessions.logged_out_users", "users logged out", Count, Users, "active users who lost their session at least once";
+    SESSIONS_LOGGED_OUT_SHARE: "sessions.logged_out_share", "active users logged out", Share, Users, "users logged out as a share of the active users";
+    SESSIONS_ACTIVE_USERS: "sessions.active_users", "active users", Count, Users, "users who sent at least one request after the warm-up";
+    // Carts.
+    CARTS_LOST: "carts.lost", "carts lost", Count, Carts, "carts with items that vanished (their server died or forgot them), in the whole run (warm-up included)";
+    CARTS_ITEMS_LOST: "carts.items_lost", "cart items lost", Count, Carts, "items in the carts that were lost, in the whole run (warm-up included)";
+    CARTS_MERGES: "carts.merges", "carts merged at login", Count, Carts, "guest carts merged into the account's cart at login, in the whole run (warm-up included)";
+    CARTS_MERGE_CONFLICTS: "carts.merge_conflicts", "cart merge conflicts", Count, Carts, "merges where both the guest cart and the account's saved cart held items, in the whole run (warm-up included)";
+    CARTS_VISITS_ABANDONED: "carts.visits_abandoned", "visits abandoned", Count, Carts, "guest visits that ended without a checkout, in the whole run (warm-up included)";
+    CARTS_GUEST_WRITES_WASTED: "carts.guest_writes_wasted", "DB writes on abandoned carts", Count, Carts, "database writes of guest carts whose visit was abandoned, in the whole run (warm-up included)";
+    // The database and Redis.
+    DATABASE_READS: "database.reads", "database reads", Count, Database, "database read queries, in the whole run (warm-up included)";
+    DATABASE_WRITES: "database.writes", "database writes", Count, Database, "database write queries, in the whole run (warm-up included)";
+    DATABASE_UTILISATION: "database.utilisation", "database utilisation", Share, Database, "share of the connection pool's time held by queries";
+    REDIS_OPS: "redis.ops", "Redis ops", Count, Redis, "Redis commands served";
+    REDIS_OPS_PER_S: "redis.ops_per_s", "Redis ops per second", PerSec, Redis, "Redis commands served per second of the statistics window";
+    REDIS_REFUSED: "redis.refused", "Redis commands refused", Count, Redis, "Redis commands refused because Redis was down";
+    REDIS_UTILISATION: "redis.utilisation", "Redis utilisation", Share, Redis, "share of time Redis's command thread was busy";
+    REDIS_KEYS: "redis.keys", "Redis keys", Count, Redis, "keys held in Redis at the end of the run";
+    // The fleet over time.
+    FLEET_COST_PER_HOUR: "fleet.cost_per_hour", "cost per hour", Number, Instances, "what the fleet's running instances cost, averaged per hour of the whole run (warm-up included; on-demand and spot prices)";
+    FLEET_INSTANCES_MEAN: "fleet.instances_mean", "instances, mean", Number, Instances, "running instances, averaged over the statistics window";
+    FLEET_INSTANCES_MAX: "fleet.instances_max", "instances, max", Count, Instances, "the most instances running at once";
+    FLEET_SCALE_OUTS: "fleet.scale_outs", "scale-outs", Count, Instances, "instances the autoscaler launched";
+    FLEET_SCALE_INS: "fleet.scale_ins", "scale-ins", Count, Instances, "instances the autoscaler removed";
+    FLEET_SPOT_INTERRUPTIONS: "fleet.spot_interruptions", "spot interruptions", Count, Instances, "spot instances reclaimed by the provider";
+    FLEET_SPOT_SHARE_OF_HOURS: "fleet.spot_share_of_hours", "spot share of instance hours", Share, Instances, "share of the instance hours of the whole run (warm-up included) that ran on spot";
+    FLEET_SCALE_OUT_LAG_S: "fleet.scale_out_lag_s", "scale-out lag after the step", Secs, Instances, "seconds from the step in load to the first added instance in rotation (-1: none was added)";
+    DEPLOY_DURATION_S: "deploy.duration_s", "deploy duration", Secs, Instances, "seconds from the start of the rolling deploy to its end (-1: it did not finish)";
+    DEPLOY_SESSIONS_LOST: "deploy.sessions_lost", "sessions lost in the deploy", Count, Users, "sessions lost because the deploy stopped the server holding them";
+    DEPLOY_REQUESTS_FAILED: "deploy.requests_failed", "requests failed in the deploy", Count, Requests, "requests that failed because the deploy stopped their server";
+    // WebSockets.
+    WS_MESSAGES_SENT: "ws.messages_sent", "messages sent", Count, Messages, "WebSocket messages users sent";
+    WS_DELIVERED: "ws.delivered", "messages delivered", Count, Messages, "messages that reached their receiver";
+    WS_DROPPED: "ws.dropped", "messages dropped", Count, Messages, "messages that never reached their receiver";
+    WS_DELIVERED_SHARE: "ws.delivered_share", "messages delivered", Share, Messages, "messages delivered as a share of messages sent";
+    WS_LATENCY_P50: "ws.latency_p50_ms", "message latency p50", Ms, Messages, "median time from sending a message to its delivery";
+    WS_LATENCY_P99: "ws.latency_p99_ms", "message latency p99", Ms, Messages, "99th percentile time from sending a message to its delivery";
+    WS_RECONNECTS: "ws.reconnects", "reconnects", Count, Users, "WebSocket clients reconnecting after losing their server";
+    WS_RECONNECTS_PEAK_PER_S: "ws.reconnects_peak_per_s", "peak reconnects per second", Count, Users, "the most reconnects in any one second of the run (warm-up included)";
+    WS_PUBSUB_RECEIPTS_PER_MESSAGE: "ws.pubsub_receipts_per_message", "pub/sub pushes per message", Number, Messages, "servers a published message was pushed to, on average";
+    // Uploads and file reads.
+    UPLOADS_COUNT: "uploads.count", "uploads", Count, Uploads, "uploads completed";
+    UPLOADS_LATENCY_P50: "uploads.latency_p50_ms", "upload latency p50", Ms, Uploads, "median time for a client to complete an upload";
+    UPLOADS_LATENCY_P99: "uploads.latency_p99_ms", "upload latency p99", Ms, Uploads, "99th percentile time for a client to complete an upload";
+    UPLOADS_SERVER_MB: "uploads.server_mb", "uploaded through the servers", Megabytes, Uploads, "upload bytes that passed through the web servers";
+    UPLOADS_SERVER_WORKER_S: "uploads.server_worker_s", "server thread time on uploads", Secs, Uploads, "worker-seconds the web servers spent holding uploads";
+    UPLOADS_SERVER_CPU_S: "uploads.server_cpu_s", "server CPU time on uploads", Secs, Uploads, "CPU-seconds the web servers spent on uploads";
+    UPLOADS_S3_SLOWDOWNS: "uploads.s3_slowdowns", "S3 slowdowns", Count, Uploads, "S3 PUTs answered 503 SlowDown (over the per-prefix rate) and retried, in the whole run (warm-up included)";
+    READS_OK: "reads.ok", "file reads ok", Count, FileReads, "reads of an uploaded file that found it";
+    READS_NOT_FOUND: "reads.not_found", "file reads not found", Count, FileReads, "reads of an uploaded file that got 404 (the server asked did not have it)";
+    READS_NOT_FOUND_SHARE: "reads.not_found_share", "file reads not found", Share, FileReads, "reads that got 404 as a share of all file reads";
+    FILES_STORED: "files.stored", "files stored", Count, Files, "files uploaded after the warm-up";
+    FILES_LOST: "files.lost", "uploaded files lost", Count, Files, "uploaded files gone with their server's disk";
+    // Long jobs.
+    JOBS_SUBMITTED: "jobs.submitted", "jobs submitted", Count, Jobs, "jobs clients submitted";
+    JOBS_ACCEPTED: "jobs.accepted", "jobs accepted", Count, Jobs, "jobs accepted for processing (queued with 202, or started in the request)";
+    JOBS_COMPLETED: "jobs.completed", "jobs completed", Count, Jobs, "jobs processed to the end";
+    JOBS_COMPLETED_AFTER_CLIENT_LEFT: "jobs.completed_after_client_left", "job results nobody received", Count, Jobs, "jobs finished after their client had timed out: results nobody received";
+    JOBS_IN_PROGRESS_AT_END: "jobs.in_progress_at_end", "jobs in progress at the end", Count, Jobs, "accepted jobs neither completed nor lost when the run ended";
+    JOBS_LOST: "jobs.lost", "jobs lost", Count, Jobs, "accepted jobs that will never complete (their server or worker died with them)";
+    JOBS_RUN_TWICE: "jobs.run_twice", "jobs run twice", Count, Jobs, "jobs delivered again after their visibility timeout and processed a second time";
+    JOBS_CPU_WASTED_S: "jobs.cpu_wasted_s", "CPU wasted on jobs", Secs, Jobs, "CPU-seconds spent on jobs whose result was lost or nobody received";
+    JOBS_COMPLETION_P50_S: "jobs.completion_p50_s", "job completion p50", Secs, Jobs, "median time from submitting a job to its completion";
+    JOBS_COMPLETION_P99_S: "jobs.completion_p99_s", "job completion p99", Secs, Jobs, "99th percentile time from submitting a job to its completion";
+    JOBS_QUEUE_DEPTH_MEAN: "jobs.queue_depth_mean", "job queue depth, mean", Number, Jobs, "jobs waiting in the queue, averaged over time";
+    JOBS_QUEUE_DEPTH_MAX: "jobs.queue_depth_max", "job queue depth, max", Count, Jobs, "the most jobs waiting in the queue at once";
+    // Rate limits.
+    RATELIMIT_ABUSER_SENT: "ratelimit.abuser_sent", "abuser requests sent", Count, AbuserRequests, "requests the abusive client sent";
+    RATELIMIT_ABUSER_ALLOWED: "ratelimit.abuser_allowed", "abuser requests allowed", Count, AbuserRequests, "requests of the abusive client the limit let through";
+    RATELIMIT_ABUSER_ALLOWED_PER_WINDOW: "ratelimit.abuser_allowed_per_window", "abuser allowed per window", Number, AbuserRequests, "abuser requests let through per limit window, on average";
+    RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW: "ratelimit.abuser_max_aligned_window", "abuser, most in one aligned window", Count, AbuserRequests, "the most abuser requests let through in one window aligned to the clock";
+    RATELIMIT_ABUSER_MAX_SLIDING_WINDOW: "ratelimit.abuser_max_sliding_window", "abuser, most in any sliding window", Count, AbuserRequests, "the most abuser requests let through in any window-long span";
+    RATELIMIT_USERS_REJECTED: "ratelimit.users_rejected", "ordinary requests rejected", Count, RateCheckedRequests, "requests of ordinary users the limit rejected";
+    RATELIMIT_NAT_USERS_REJECTED: "ratelimit.nat_users_rejected", "requests rejected behind a NAT", Count, RateCheckedRequests, "requests of users behind a shared proxy IP the limit rejected";
+    RATELIMIT_WRONGLY_REJECTED: "ratelimit.wrongly_rejected", "users under the limit rejected", Count, RateCheckedRequests, "requests rejected although their own user was under the limit";
+    RATELIMIT_ALLOWED_WHILE_REDIS_DOWN: "ratelimit.allowed_while_redis_down", "allowed while Redis was down", Count, RateCheckedRequests, "requests let through unchecked (fail open) while Redis was down";
+    RATELIMIT_KEYS: "ratelimit.keys", "rate-limit keys", Count, RateLimitKeys, "counters live just before the end of the run";
+    RATELIMIT_BYTES_PER_KEY: "ratelimit.bytes_per_key", "memory per key", Bytes, RateLimitKeys, "memory a live counter takes, on average";
+    RATELIMIT_KEYS_WITHOUT_TTL: "ratelimit.keys_without_ttl", "counters left without a TTL", Count, RateLimitKeys, "counters in Redis that will never expire (a crash between INCR and EXPIRE)";
+    // Revocation.
+    REVOCATION_FIRED: "revocation.fired", "users fired", Count, FiredUsers, "users fired (banned) during the run";
+    REVOCATION_EXPOSURE_MEAN_S: "revocation.exposure_mean_s", "exposure after a ban, mean", Secs, FiredUsers, "seconds from a ban to the fired user's last request that got in, averaged";
+    REVOCATION_EXPOSURE_MAX_S: "revocation.exposure_max_s", "exposure after a ban, max", Secs, FiredUsers, "the longest time from a ban to the fired user's last request that got in";
+    REVOCATION_LOOKUPS: "revocation.lookups", "revocation lookups", Count, AuthenticatedRequests, "lookups of a token's or session's revocation (a blocklist or the session store), in the whole run (warm-up included)";
+    REVOCATION_LOOKUPS_PER_REQUEST: "revocation.lookups_per_request", "revocation lookups per request", Number, Requests, "revocation lookups in the whole run per request sent after the warm-up";
+}
+
+/// The statistics of a distribution, as key suffixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stat {
+    Mean,
+    P50,
+    P90,
+    P99,
+    P999,
+    Max,
+}
+
+impl Stat {
+    pub const ALL: [Stat; 6] = [Stat::Mean, Stat::P50, Stat::P90, Stat::P99, Stat::P999, Stat::Max];
+    /// The key's last part: `p999`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Stat::Mean => "mean",
+            Stat::P50 => "p50",
+            Stat::P90 => "p90",
+            Stat::P99 => "p99",
+            Stat::P999 => "p999",
+            Stat::Max => "max",
+        }
+    }
+}
+
+/// A distribution in milliseconds: six metrics `<prefix>.{mean,p50,p90,p99,p999,max}`
+/// over one population.
+#[derive(Debug)]
+pub struct Distribution {
+    pub prefix: &'static str,
+    pub label: &'static str,
+    pub population: Population,
+    pub definition: &'static str,
+    pub mean: Metric,
+    pub p50: Metric,
+    pub p90: Metric,
+    pub p99: Metric,
+    pub p999: Metric,
+    pub max: Metric,
+}
+
+impl Distribution {
+    pub fn stat(&'static self, stat: Stat) -> &'static Metric {
+        match stat {
+            Stat::Mean => &self.mean,
+            Stat::P50 => &self.p50,
+            Stat::P90 => &self.p90,
+            Stat::P99 => &self.p99,
+            Stat::P999 => &self.p999,
+            Stat::Max => &self.max,
+        }
+    }
+
+    /// The six metrics, in [`Stat::ALL`] order.
+    pub fn members(&'static self) -> [&'static Metric; 6] {
+        Stat::ALL.map(|s| self.stat(s))
+    }
+}
+
+/// Declares a distribution: its six members share the prefix, label, population and
+/// definition.
+macro_rules! distribution {
+    ($name:ident: $prefix:literal, $label:literal, $pop:ident, $def:literal) => {
+        #[doc = concat!("`", $prefix, ".*`: ", $def)]
+        pub static $name: Distribution = Distribution {
+            prefix: $prefix,
+            label: $label,
+            population: Population::$pop,
+            definition: $def,
+    mean: distribution!(@m $prefix, "mean", $label, " mean", $pop, "the mean ", $def),
+    p50: distribution!(@m $prefix, "p50", $label, " p50", $pop, "the median ", $def),
+    p90: distribution!(@m $prefix, "p90", $label, " p90", $pop, "the 90th percentile ", $def),
+    p99: distribution!(@m $prefix, "p99", $label, " p99", $pop, "the 99th percentile ", $def),
+    p999: distribution!(@m $prefix, "p999", $label, " p99.9", $pop, "the 99.9th percentile ", $def),
+    max: distribution!(@m $prefix, "max", $label, " max", $pop, "the largest ", $def),
+        };
+    };
+    (@m $prefix:literal, $suffix:literal, $label:literal, $stat:literal, $pop:ident, $which:literal, $def:literal) => {
+        Metric {
+            key: concat!($prefix, ".", $suffix),
+            label: concat!($label, $stat),
+            unit: Unit::Ms,
+            population: Population::$pop,
+            definition: concat!($which, $def),
+        }
+    };
+}
+
+distribution!(LATENCY_MS: "latency_ms", "latency", OkRequests, "time from sending a request to its ok response");
+distribution!(QUEUE_WAIT_MS: "queue_wait_ms", "queue wait", ServedRequests, "time a request waited for a server's worker");
+distribution!(AUTH_MS: "auth_ms", "auth added", AuthenticatedRequests, "time spent checking a request's session or token");
+distribution!(RATELIMIT_CHECK_MS: "ratelimit_check_ms", "limit check", RateCheckedRequests, "time spent checking a request against the rate limit");
+
+/// Every distribution.
+pub static DISTRIBUTIONS: &[&Distribution] = &[&LATENCY_MS, &QUEUE_WAIT_MS, &AUTH_MS, &RATELIMIT_CHECK_MS];
+
+/// Failed requests by reason, `failed.<reason>`, in [`FailReason::ALL`] order.
+pub static FAILED: [Metric; 9] = [
+    failure("failed.server_killed", "server killed (502)", "requests on a server when it died (the load balancer answers 502)"),
+    failure("failed.connection_refused", "connection refused", "requests every server tried refused (dead or booting)"),
+    failure("failed.overloaded_503", "queue full (503)", "requests refused because the server's queue was full"),
+    failure("failed.no_healthy_server", "no healthy server", "requests the load balancer had no server in rotation for (503)"),
+    failure("failed.client_timeout", "client timeout", "requests the client gave up waiting for"),
+    failure("failed.redis_unavailable", "Redis unavailable", "requests that needed Redis while it refused connections"),
+    failure("failed.unauthorized", "unauthorized (401)", "requests whose token or session was revoked, or whose login was denied"),
+    failure("failed.rate_limited_429", "rate limited (429)", "requests over the rate limit"),
+    failure("failed.not_found_404", "not found (404)", "file reads that asked a server without the file"),
+];
+
+const fn failure(key: &'static str, label: &'static str, definition: &'static str) -> Metric {
+    Metric { key, label, unit: Unit::Count, population: Population::Requests, definition }
+}
+
+/// The metric counting failures for `reason`.
+pub fn failed(reason: FailReason) -> &'static Metric {
+    &FAILED[reason as usize]
+}
+
+/// A figure reported for every server, as `server.<name>.<figure>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerFigure {
+    /// Requests the server completed.
+    Requests,
+    /// Its share of the completed requests.
+    Share,
+    /// Its share of the requests the load balancer routed (retries included).
+    RoutedShare,
+    /// Share of its worker time held by requests.
+    Utilisation,
+    /// Share of its CPU time spent on requests.
+    Cpu,
+}
+
+impl ServerFigure {
+    pub const ALL: [ServerFigure; 5] = [ServerFigure::Requests, ServerFigure::Share, ServerFigure::RoutedShare, ServerFigure::Utilisation, ServerFigure::Cpu];
+
+    /// The key's last part.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            ServerFigure::Requests => "requests",
+            ServerFigure::Share => "share",
+            ServerFigure::RoutedShare => "routed_share",
+            ServerFigure::Utilisation => "utilisation",
+            ServerFigure::Cpu => "cpu",
+        }
+    }
+
+    /// The figure as a metric, its key a pattern (`server.<name>.routed_share`).
+    pub fn metric(self) -> &'static Metric {
+        &SERVER_FIGURES[self as usize]
+    }
+}
+
+/// The per-server figures as metrics, in [`ServerFigure::ALL`] order; their keys name the
+/// pattern, for documentation.
+pub static SERVER_FIGURES: [Metric; 5] = [
+    per_server_metric("server.<name>.requests", "requests completed", Unit::Count, "requests the server completed"),
+    per_server_metric("server.<name>.share", "share of completions", Unit::Share, "the server's share of the completed requests"),
+    per_server_metric(
+        "server.<name>.routed_share",
+        "share of routed requests",
+        Unit::Share,
+        "the server's share of the requests the load balancer routed, retries included",
+    ),
+    per_server_metric("server.<name>.utilisation", "utilisation", Unit::Share, "share of the server's worker time held by requests"),
+    per_server_metric("server.<name>.cpu", "CPU", Unit::Share, "share of the server's CPU time spent on requests"),
+];
+
+const fn per_server_metric(key: &'static str, label: &'static str, unit: Unit, definition: &'static str) -> Metric {
+    Metric { key, label, unit, population: Population::PerServer, definition }
+}
+
+/// The key of a per-server figure: `server.server-3.routed_share`.
+pub fn server_key(server: &str, figure: ServerFigure) -> String {
+    format!("server.{server}.{}", figure.suffix())
+}
+
+/// The server and figure a per-server key names, if it is one.
+pub fn parse_server_key(key: &str) -> Option<(&str, ServerFigure)> {
+    let rest = key.strip_prefix("server.")?;
+    let (server, suffix) = rest.rsplit_once('.')?;
+    let figure = ServerFigure::ALL.into_iter().find(|f| f.suffix() == suffix)?;
+    (!server.is_empty()).then_some((server, figure))
+}
+
+/// One figure for every server in a metrics map (a run's values or a summary's
+/// estimates), ordered by server number.
+pub fn per_server<T: Copy>(metrics: &BTreeMap<String, T>, figure: ServerFigure) -> Vec<(String, T)> {
+    let mut out: Vec<(String, T)> =
+        metrics.iter().filter_map(|(k, v)| parse_server_key(k).filter(|(_, f)| *f == figure).map(|(s, _)| (s.to_string(), *v))).collect();
+    out.sort_by_key(|(name, _)| server_number(name));
+    out
+}
+
+/// The number in a server's name (`server-12` -> 12), for ordering.
+pub fn server_number(name: &str) -> u32 {
+    name.trim_start_matches("server-").parse().unwrap_or(0)
+}
+
+/// Every metric with a key of its own: the plain ones, each distribution's members and
+/// each failure reason (per-server figures are patterns; see [`parse_server_key`]).
+pub fn all() -> impl Iterator<Item = &'static Metric> {
+    PLAIN.iter().copied().chain(DISTRIBUTIONS.iter().flat_map(|d| d.members())).chain(FAILED.iter())
+}
+
+/// The declaration of a key, if the catalog has one (per-server keys give their figure).
+pub fn find(key: &str) -> Option<&'static Metric> {
+    all().find(|m| m.key == key).or_else(|| parse_server_key(key).map(|(_, f)| f.metric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_keys_follow_the_reasons() {
+        for reason in FailReason::ALL {
+            assert_eq!(failed(reason).key, format!("failed.{}", reason.key()));
+        }
+    }
+
+    #[test]
+    fn the_recorder_writes_a_distribution_under_its_declared_keys() {
+        let h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000, 3).unwrap();
+        let mut m = super::super::Metrics::new();
+        super::super::recorder::put_distribution(&mut m, LATENCY_MS.prefix, &h, 0);
+        let written: Vec<&str> = m.keys().map(String::as_str).collect();
+        let mut declared: Vec<&str> = LATENCY_MS.members().iter().map(|d| d.key).collect();
+        declared.sort();
+        assert_eq!(written, declared);
+    }
+
+    #[test]
+    fn keys_are_unique() {
+        let mut keys: Vec<&str> = all().map(|m| m.key).collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
+    }
+
+    #[test]
+    fn per_server_values_are_typed_and_ordered() {
+        let mut m = BTreeMap::new();
+        m.insert(server_key("server-10", ServerFigure::RoutedShare), 0.5);
+        m.insert(server_key("server-2", ServerFigure::RoutedShare), 0.25);
+        m.insert(server_key("server-2", ServerFigure::Share), 0.3);
+        m.insert("servers.share_max".to_string(), 0.3);
+        assert_eq!(per_server(&m, ServerFigure::RoutedShare), vec![("server-2".to_string(), 0.25), ("server-10".to_string(), 0.5)]);
+        assert_eq!(find("server.server-2.cpu"), Some(ServerFigure::Cpu.metric()));
+        assert_eq!(find("latency_ms.p999").map(|m| m.label), Some("latency p99.9"));
+        assert!(find("latency_ms.p99_9").is_none());
+    }
+}

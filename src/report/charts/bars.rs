@@ -1,0 +1,296 @@
+//! Bars: the variants side by side on the headline metrics, the share of requests per
+//! server, and the revocation exposure histogram.
+
+use super::Chart;
+use super::style::*;
+use crate::metrics::catalog::{Metric, ServerFigure, per_server, server_number};
+use crate::metrics::{Estimate, ModelSummary, RunResult, Unit};
+use crate::report::format;
+use crate::scenario::Model;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Variants side by side on the headline metrics, one small panel per metric, with 95%
+/// confidence whiskers when there are replications.
+pub struct VariantBars<'a> {
+    pub summary: &'a ModelSummary,
+    pub metrics: Vec<&'static Metric>,
+}
+
+impl VariantBars<'_> {
+    fn bar_height(&self) -> u32 {
+        if self.summary.variants.len() <= 5 { 28 } else { 21 }
+    }
+    fn panel_height(&self) -> u32 {
+        64 + self.bar_height() * self.summary.variants.len() as u32
+    }
+}
+
+impl Chart for VariantBars<'_> {
+    fn size(&self) -> (u32, u32) {
+        let rows = self.metrics.len().div_ceil(2) as u32;
+        (WIDTH, TITLE_BAND + rows * self.panel_height() + 6)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let s = self.summary;
+        let reps = if s.replications > 1 {
+            format!("mean of {} replications; whiskers: 95% confidence interval", s.replications)
+        } else {
+            "one replication".to_string()
+        };
+        let area = titled(root, &s.title, &format!("{}: the variants side by side (seed {}, {reps})", s.model, s.seed))?;
+        let rows = self.metrics.len().div_ceil(2);
+        let (area, _) = area.split_vertically(rows as u32 * self.panel_height());
+        let panels = area.split_evenly((rows, 2));
+        let n = s.variants.len();
+        let name_width = 18 + s.variants.iter().map(|v| text_width(root, &v.name, &label_style())).max().unwrap_or(40);
+        for (panel, metric) in panels.iter().zip(&self.metrics) {
+            let scale = display_scale(metric);
+            let values: Vec<Estimate> = (0..n).map(|v| estimate(s, v, metric)).collect();
+            let high = values.iter().map(|e| e.high().max(e.mean) * scale).fold(0.0f64, f64::max);
+            let top = if high > 0.0 { high * 1.28 } else { 1.0 };
+            let integer = metric.unit == Unit::Count;
+            let mut chart = ChartBuilder::on(panel)
+                .caption(metric.axis_title(), heading_style())
+                .margin_left(6)
+                .margin_right(18)
+                .margin_top(4)
+                .margin_bottom(6)
+                .x_label_area_size(24)
+                .y_label_area_size(name_width)
+                .build_cartesian_2d(0f64..top, -0.5f64..n as f64 - 0.5)?;
+            house_mesh(chart.configure_mesh().disable_y_mesh().y_labels(0).x_labels(4))
+                .x_label_formatter(&|x| if integer && x.fract().abs() > 1e-9 { String::new() } else { tick(*x, top) })
+                .draw()?;
+            // Top to bottom in model order: variant i sits at y = n - 1 - i.
+            let y_of = |i: usize| (n - 1 - i) as f64;
+            for (i, v) in s.variants.iter().enumerate() {
+                let (px, py) = chart.backend_coord(&(0.0, y_of(i)));
+                root.draw(&Text::new(v.name.clone(), (px - 8, py), right_centre(label_style())))?;
+            }
+            chart.draw_series(
+                values.iter().enumerate().map(|(i, e)| Rectangle::new([(0.0, y_of(i) - 0.34), (e.mean * scale, y_of(i) + 0.34)], colour(i).filled())),
+            )?;
+            for (i, e) in values.iter().enumerate().filter(|(_, e)| e.ci95.is_some_and(|h| h > 0.0)) {
+                whisker(&chart, (e.low() * scale).max(0.0), e.high() * scale, y_of(i), true)?;
+            }
+            // The value beside each bar (past its whisker), as the table writes it; "n/a"
+            // where the variant has no such thing (a deploy's duration without a deploy).
+            for (i, e) in values.iter().enumerate() {
+                let (px, py) = chart.backend_coord(&(e.high().max(e.mean) * scale, y_of(i)));
+                if s.variants[i].metrics.contains_key(metric.key) {
+                    root.draw(&Text::new(format::value(metric.unit, e.mean), (px + 5, py), left_centre(label_style())))?;
+                } else {
+                    root.draw(&Text::new("n/a", (px + 5, py), left_centre(note_style())))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The mean and interval of a metric in variant `v`; zero where it has none.
+fn estimate(s: &ModelSummary, v: usize, metric: &Metric) -> Estimate {
+    s.variants[v].metrics.get(metric.key).copied().filter(|e| e.mean.is_finite()).unwrap_or(Estimate { mean: 0.0, ci95: None, n: 0 })
+}
+
+/// The servers any variant reports a routed share for, by number.
+fn server_names(s: &ModelSummary) -> Vec<String> {
+    let mut servers: Vec<String> = s.variants.iter().flat_map(|v| per_server(&v.metrics, ServerFigure::RoutedShare)).map(|(name, _)| name).collect();
+    servers.sort_by_key(|n| server_number(n));
+    servers.dedup();
+    servers
+}
+
+/// The servers of variant `v` (their index in `all`), with their share of routed requests.
+fn shares_of<'s>(s: &ModelSummary, v: usize, all: &'s [String]) -> Vec<(usize, &'s str, Estimate)> {
+    per_server(&s.variants[v].metrics, ServerFigure::RoutedShare)
+        .into_iter()
+        .filter_map(|(name, e)| all.iter().position(|n| *n == name).map(|i| (i, all[i].as_str(), e)))
+        .collect()
+}
+
+/// Whether some server of some variant got a share more than 10% away from an even one.
+pub fn uneven_shares(s: &ModelSummary) -> bool {
+    (0..s.variants.len()).any(|v| uneven_variant(s, v))
+}
+
+/// Whether some server's share in variant `v` is more than 10% off an even share.
+fn uneven_variant(s: &ModelSummary, v: usize) -> bool {
+    let all = server_names(s);
+    let shares = shares_of(s, v, &all);
+    let even = 1.0 / shares.len().max(1) as f64;
+    shares.iter().any(|(_, _, e)| ((e.mean - even) / even).abs() > 0.1)
+}
+
+/// The share of routed requests per server, one row of bars per variant, with the even
+/// share marked.
+pub struct ServerShares<'a> {
+    pub summary: &'a ModelSummary,
+}
+
+const SHARE_ROW: u32 = 96;
+
+impl ServerShares<'_> {
+    /// The variants drawn: all of up to four; past that the first (for reference) and
+    /// those with an uneven spread, so a dozen rows of even bars do not hide the one
+    /// that matters.
+    fn shown(&self) -> Vec<usize> {
+        let s = self.summary;
+        let n = s.variants.len();
+        if n <= 4 {
+            return (0..n).collect();
+        }
+        (0..n).filter(|&v| v == 0 || uneven_variant(s, v)).collect()
+    }
+}
+
+impl Chart for ServerShares<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, TITLE_BAND + self.shown().len() as u32 * SHARE_ROW + TIME_AXIS)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let s = self.summary;
+        let servers = server_names(s);
+        let ns = servers.len().max(1);
+        let shown = self.shown();
+        let even = |v: usize| 100.0 / shares_of(s, v, &servers).len().max(1) as f64;
+        let evens: Vec<f64> = shown.iter().map(|&v| even(v)).collect();
+        let same_even = evens.iter().all(|e| (e - evens[0]).abs() < 1e-9);
+        let hidden = s.variants.len() - shown.len();
+        let left_out = if hidden > 0 { format!("; {hidden} variants with even shares left out") } else { String::new() };
+        let even_note =
+            if same_even { format!("an even share, {}%", tick(evens[0], evens[0])) } else { "an even share among the variant's servers".to_string() };
+        let area = titled(root, &s.title, &format!("{}: share of routed requests per server (%); dashed: {even_note}{left_out}", s.model))?;
+        let top =
+            shown.iter().flat_map(|&v| shares_of(s, v, &servers)).map(|(_, _, e)| e.high() * 100.0).chain(evens.iter().copied()).fold(0.0f64, f64::max) * 1.22;
+        let mut rest = area;
+        for (row_index, &v) in shown.iter().enumerate() {
+            let last = row_index + 1 == shown.len();
+            let (row, below) = rest.split_vertically(SHARE_ROW + if last { TIME_AXIS } else { 0 });
+            rest = below;
+            let (head, plot) = row.split_vertically(ROW_HEAD);
+            let shares = shares_of(s, v, &servers);
+            let busiest = shares.iter().max_by(|a, b| a.2.mean.total_cmp(&b.2.mean));
+            let name = &s.variants[v].name;
+            head.draw(&Text::new(name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            if let Some((_, b, e)) = busiest {
+                let w = text_width(root, name, &heading_style());
+                head.draw(&Text::new(format!("busiest: {b}, {}", format::value(Unit::Share, e.mean)), (14 + w as i32 + 12, 11), left_centre(note_style())))?;
+            }
+            let mut chart = ChartBuilder::on(&plot)
+                .margin_left(14)
+                .margin_right(14)
+                .margin_bottom(4)
+                .x_label_area_size(if last { TIME_AXIS - 4 } else { 0 })
+                .y_label_area_size(44)
+                .build_cartesian_2d(0.5f64..ns as f64 + 0.5, 0f64..top)?;
+            let x_fmt = |x: &f64| if (x - x.round()).abs() < 0.01 && *x >= 1.0 { format!("{}", x.round()) } else { String::new() };
+            let y_fmt = |y: &f64| tick(*y, top);
+            let mut mesh = chart.configure_mesh();
+            house_mesh(&mut mesh).disable_x_mesh().y_labels(3).x_labels(if last { ns + 1 } else { 0 }).x_label_formatter(&x_fmt).y_label_formatter(&y_fmt);
+            if last {
+                mesh.x_desc("server (number)").axis_desc_style(label_style());
+            }
+            mesh.draw()?;
+            chart.draw_series(shares.iter().map(|(i, _, e)| {
+                let x = *i as f64 + 1.0;
+                Rectangle::new([(x - 0.36, 0.0), (x + 0.36, e.mean * 100.0)], colour(v).filled())
+            }))?;
+            for (i, _, e) in shares.iter().filter(|(_, _, e)| e.ci95.is_some_and(|h| h > 0.0)) {
+                whisker(&chart, (e.low() * 100.0).max(0.0), e.high() * 100.0, *i as f64 + 1.0, false)?;
+            }
+            let last_server = shares.last().map_or(ns, |(i, _, _)| i + 1) as f64;
+            chart.draw_series(DashedLineSeries::new(vec![(0.5, even(v)), (last_server + 0.5, even(v))], 5, 4, BLACK.stroke_width(1)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Revocation: how long each fired user kept getting in, one histogram per variant
+/// (replication 0) on a shared axis.
+pub struct ExposureHistogram<'a> {
+    pub model: &'a Model,
+    pub runs: &'a [Vec<RunResult>],
+}
+
+impl Chart for ExposureHistogram<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, TITLE_BAND + (ROW_HEAD + 120) * self.model.variants.len() as u32 + 40)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = titled(
+            root,
+            &self.model.title,
+            &format!(
+                "{}: fired users by seconds from the ban to their last request that got in (replication 0; each row its own count scale)",
+                self.model.name
+            ),
+        )?;
+        let all: Vec<&Vec<f64>> = self.runs.iter().filter_map(|r| r.first()).map(|r| &r.exposures_s).collect();
+        let max = all.iter().flat_map(|v| v.iter().copied()).fold(0.0f64, f64::max).max(1.0);
+        let bins = 30usize;
+        let width = max / bins as f64 * 1.0001;
+        let counts: Vec<Vec<u32>> = all
+            .iter()
+            .map(|v| {
+                let mut c = vec![0u32; bins];
+                for x in v.iter() {
+                    c[((x / width) as usize).min(bins - 1)] += 1;
+                }
+                c
+            })
+            .collect();
+        let n = counts.len();
+        let mut rest = area;
+        for (v, c) in counts.iter().enumerate() {
+            let last = v + 1 == n;
+            let (row, below) = rest.split_vertically(ROW_HEAD + 120 + if last { 40 } else { 0 });
+            rest = below;
+            // Each row on its own count scale, so a spread-out histogram stays visible.
+            let top = c.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.15;
+            let name = &self.model.variants[v].name;
+            let mean = all[v].iter().sum::<f64>() / all[v].len().max(1) as f64;
+            let note =
+                format!("{} fired; exposure mean {} s, max {} s", all[v].len(), format::sig3(mean), format::sig3(all[v].iter().copied().fold(0.0, f64::max)));
+            let (head, plot) = row.split_vertically(ROW_HEAD);
+            let name_w = text_width(root, name, &heading_style());
+            head.draw(&Text::new(name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            head.draw(&Text::new(note, (14 + name_w as i32 + 12, 11), left_centre(note_style())))?;
+            let mut chart = ChartBuilder::on(&plot)
+                .margin_left(6)
+                .margin_right(18)
+                .margin_bottom(4)
+                .x_label_area_size(if last { 40 } else { 0 })
+                .y_label_area_size(56)
+                .build_cartesian_2d(0f64..max, 0f64..top)?;
+            let x_fmt = |x: &f64| tick(*x, max);
+            let y_fmt = |y: &f64| tick(*y, top);
+            let mut mesh = chart.configure_mesh();
+            house_mesh(&mut mesh).disable_x_mesh().x_labels(if last { 8 } else { 0 }).y_labels(3).x_label_formatter(&x_fmt).y_label_formatter(&y_fmt);
+            if last {
+                mesh.x_desc("seconds the fired user still got in after the ban").axis_desc_style(label_style());
+            }
+            mesh.draw()?;
+            chart.draw_series(
+                c.iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(i, n)| Rectangle::new([(i as f64 * width, 0.0), ((i as f64 + 0.9) * width, *n as f64)], colour(v).filled())),
+            )?;
+        }
+        Ok(())
+    }
+}

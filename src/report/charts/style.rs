@@ -1,0 +1,192 @@
+//! The one style every chart shares: the embedded font, the palette, text styles, the
+//! title band, axis ticks and the mesh, whiskers and wide lines.
+
+use crate::metrics::{Metric, Unit};
+use plotters::chart::MeshStyle;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{FontStyle, register_font};
+use std::error::Error;
+use std::sync::Once;
+
+pub type ChartResult = Result<(), Box<dyn Error>>;
+
+/// The family every text uses: plotters looks the embedded font up by this name, and
+/// the SVGs carry it as their CSS `font-family`, so a browser uses DejaVu Sans where it
+/// has it and its own sans-serif elsewhere.
+const FONT: &str = "DejaVu Sans, sans-serif";
+static FONT_REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+static FONT_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+static REGISTER: Once = Once::new();
+
+pub(super) fn register_fonts() {
+    REGISTER.call_once(|| {
+        assert!(register_font(FONT, FontStyle::Normal, FONT_REGULAR).is_ok(), "embedded font parses");
+        assert!(register_font(FONT, FontStyle::Bold, FONT_BOLD).is_ok(), "embedded font parses");
+    });
+}
+
+/// The Okabe-Ito palette in the order variants take it (its yellow left out: it
+/// vanishes on white). Variants past the seventh reuse the colours; every chart names
+/// each variant next to its marks, so colour is never the only key.
+pub const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(0, 0, 0),       // black
+];
+/// Text of secondary importance, fault marks.
+pub(super) const GREY: RGBColor = RGBColor(100, 100, 100);
+/// Grid lines and axes.
+pub(super) const GRID: RGBColor = RGBColor(225, 225, 225);
+pub(super) const AXIS: RGBColor = RGBColor(150, 150, 150);
+/// Background of spans that are not ordinary running time (warm-up, a fault lasting).
+pub(super) const SPAN: RGBColor = RGBColor(238, 238, 238);
+/// Width of every model chart, in pixels; readable scaled down to about 800.
+pub const WIDTH: u32 = 900;
+
+/// The colour of variant `i`.
+pub fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// The colour as CSS (`#0072b2`), for pages that show the same variants.
+pub fn css_colour(i: usize) -> String {
+    let RGBColor(r, g, b) = colour(i);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+// ---------------------------------------------------------------------------------------
+// The shared style: fonts, titles, axes, number formats.
+
+pub(super) fn title_style() -> TextStyle<'static> {
+    (FONT, 21, FontStyle::Bold).into_font().into()
+}
+pub(super) fn heading_style() -> TextStyle<'static> {
+    (FONT, 15, FontStyle::Bold).into_font().into()
+}
+pub(super) fn label_style() -> TextStyle<'static> {
+    (FONT, 13).into_font().into()
+}
+pub(super) fn note_style() -> TextStyle<'static> {
+    (FONT, 13).into_font().color(&GREY)
+}
+pub(super) fn right_centre(style: TextStyle<'static>) -> TextStyle<'static> {
+    style.pos(Pos::new(HPos::Right, VPos::Center))
+}
+pub(super) fn left_centre(style: TextStyle<'static>) -> TextStyle<'static> {
+    style.pos(Pos::new(HPos::Left, VPos::Center))
+}
+pub(super) fn centre(style: TextStyle<'static>) -> TextStyle<'static> {
+    style.pos(Pos::new(HPos::Center, VPos::Center))
+}
+
+pub(super) const TITLE_BAND: u32 = 62;
+
+/// Draws the title and a grey line under it; returns the area below.
+pub(super) fn titled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, subtitle: &str) -> Result<DrawingArea<DB, Shift>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let (top, rest) = root.split_vertically(TITLE_BAND);
+    top.draw(&Text::new(title.to_string(), (14, 10), title_style()))?;
+    top.draw(&Text::new(subtitle.to_string(), (14, 39), note_style()))?;
+    Ok(rest)
+}
+
+/// A number for an axis tick: as few digits as the range needs, thousands as `k`.
+pub fn tick(x: f64, range: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    if x.abs() >= 1e6 && range >= 1e6 {
+        return format!("{}M", trim_zeros(&format!("{:.2}", x / 1e6)));
+    }
+    if x.abs() >= 1e3 && range >= 1e4 {
+        return format!("{}k", trim_zeros(&format!("{:.1}", x / 1e3)));
+    }
+    let decimals = (2 - range.abs().max(1e-12).log10().floor() as i32).clamp(0, 8) as usize;
+    trim_zeros(&format!("{x:.decimals$}"))
+}
+
+pub(super) fn trim_zeros(s: &str) -> String {
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s.to_string() }
+}
+
+pub(super) fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle) -> u32 {
+    area.estimate_text_size(text, style).map(|(w, _)| w).unwrap_or(8 * text.len() as u32)
+}
+
+/// A 95% interval from `low` to `high` at `at` on the other axis, with end caps:
+/// horizontal (values on x) or vertical.
+pub(super) fn whisker<DB: DrawingBackend>(
+    chart: &ChartContext<DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    low: f64,
+    high: f64,
+    at: f64,
+    horizontal: bool,
+) -> ChartResult
+where
+    DB::ErrorType: 'static,
+{
+    let area = chart.plotting_area();
+    let point = |v: f64| if horizontal { chart.backend_coord(&(v, at)) } else { chart.backend_coord(&(at, v)) };
+    let (a, b) = (point(low), point(high));
+    let (ox, oy) = area.get_base_pixel();
+    let rel = |(x, y): (i32, i32)| (x - ox, y - oy);
+    let (a, b) = (rel(a), rel(b));
+    let cap = |p: (i32, i32)| if horizontal { vec![(p.0, p.1 - 5), (p.0, p.1 + 5)] } else { vec![(p.0 - 5, p.1), (p.0 + 5, p.1)] };
+    let pixels = area.strip_coord_spec();
+    let style = BLACK.stroke_width(1);
+    pixels.draw(&PathElement::new(vec![a, b], style))?;
+    pixels.draw(&PathElement::new(cap(a), style))?;
+    pixels.draw(&PathElement::new(cap(b), style))?;
+    Ok(())
+}
+
+/// A line wider than one pixel as separate segments. The bitmap backend joins a wide
+/// polyline with unlimited mitres, so a sharp spike would be drawn far past its value
+/// (even above the plot); segments have no joins to overshoot.
+pub(super) fn thick_segments(line: &[(f64, f64)], style: ShapeStyle) -> impl Iterator<Item = PathElement<(f64, f64)>> + '_ {
+    line.windows(2).map(move |w| PathElement::new(vec![w[0], w[1]], style))
+}
+
+/// The height of the band naming a variant above its row, and of the time axis under
+/// the last row.
+pub(super) const ROW_HEAD: u32 = 22;
+pub(super) const TIME_AXIS: u32 = 44;
+
+/// What a metric's values are multiplied by on a chart: shares are drawn in percent.
+pub(super) fn display_scale(metric: &Metric) -> f64 {
+    if metric.unit == Unit::Share { 100.0 } else { 1.0 }
+}
+
+/// The mesh every chart draws: grey tick labels, bold grid lines only, grey axes.
+pub(super) fn house_mesh<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.x_label_style(label_style().color(&GREY))
+        .y_label_style(label_style().color(&GREY))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(AXIS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_use_few_digits() {
+        assert_eq!(tick(0.5, 2.3), "0.5");
+        assert_eq!(tick(10.0, 12.0), "10");
+        assert_eq!(tick(0.001, 0.0046), "0.001");
+        assert_eq!(tick(150000.0, 200000.0), "150k");
+        assert_eq!(tick(2500.0, 9000.0), "2500");
+        assert_eq!(tick(0.0, 5.0), "0");
+    }
+}

@@ -1,0 +1,299 @@
+//! Over time: each variant's throughput, failures, p99 latency and the model's own
+//! measures, one row per variant on shared scales, faults and warm-up marked.
+
+use super::Chart;
+use super::style::*;
+use crate::metrics::{RunResult, SeriesRow};
+use crate::scenario::Model;
+use crate::scenario::model::{Fault, FaultAction};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// One point of a timeline: `width` seconds of buckets merged.
+#[derive(Clone, Copy, Debug)]
+struct Point {
+    /// Start and end of the span, seconds.
+    t0: f64,
+    t1: f64,
+    ok_per_s: f64,
+    failed_per_s: f64,
+    /// The worst bucket p99 in the span; none when nothing completed in it.
+    p99_ms: Option<f64>,
+    logouts_per_s: f64,
+    /// Servers in rotation at the end of the span, and the most jobs waiting in it.
+    in_rotation: f64,
+    jobs_queued: f64,
+    abuser_allowed_per_s: f64,
+    cost_per_hour: f64,
+    /// Share of the WebSocket messages sent in the span that were delivered (%).
+    ws_delivered_pct: Option<f64>,
+    ws_reconnects_per_s: f64,
+}
+
+/// Merges the buckets of a series `k` at a time.
+fn merge_buckets(rows: &[SeriesRow], step_s: f64, k: usize) -> Vec<Point> {
+    rows.chunks(k.max(1))
+        .map(|c| {
+            let width = step_s * c.len() as f64;
+            let sum = |f: fn(&SeriesRow) -> u64| c.iter().map(f).sum::<u64>() as f64 / width;
+            let p99 = c.iter().filter(|r| r.ok > 0).map(|r| r.latency_p99_ms).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))));
+            Point {
+                t0: c[0].t_s,
+                t1: c[0].t_s + width,
+                ok_per_s: sum(|r| r.ok),
+                failed_per_s: sum(|r| r.failed),
+                p99_ms: p99,
+                logouts_per_s: sum(|r| r.logouts),
+                in_rotation: c.last().map_or(0.0, |r| r.servers_in_rotation as f64),
+                jobs_queued: c.iter().map(|r| r.jobs_queued).max().unwrap_or(0) as f64,
+                abuser_allowed_per_s: sum(|r| r.abuser_allowed),
+                cost_per_hour: c.last().map_or(0.0, |r| r.cost_per_hour),
+                ws_delivered_pct: {
+                    let sent: u64 = c.iter().map(|r| r.ws_sent).sum();
+                    (sent > 0).then(|| 100.0 * c.iter().map(|r| r.ws_delivered).sum::<u64>() as f64 / sent as f64)
+                },
+                ws_reconnects_per_s: sum(|r| r.ws_reconnects),
+            }
+        })
+        .collect()
+}
+
+/// A fault in words: `kill server-5 at 5m, back after 60s`.
+pub fn describe_fault(f: &Fault) -> String {
+    match &f.action {
+        FaultAction::Kill { server, restart_after: Some(d) } => format!("server-{} killed at {}, restarted {} later", server + 1, f.at, d),
+        FaultAction::Kill { server, restart_after: None } => format!("server-{} killed at {}", server + 1, f.at),
+        FaultAction::RedisDown { lasting } => format!("Redis down at {} for {}", f.at, lasting),
+        FaultAction::RedisSlow { lasting, .. } => format!("Redis slow at {} for {}", f.at, lasting),
+        FaultAction::KillWorker { worker } => format!("worker-{} killed at {}", worker + 1, f.at),
+    }
+}
+
+/// When a fault starts and how long its effect is scheduled to last, in seconds.
+fn fault_span(f: &Fault) -> (f64, f64) {
+    let lasting = match &f.action {
+        FaultAction::Kill { restart_after, .. } => restart_after.map_or(0.0, |d| d.as_secs_f64()),
+        FaultAction::RedisDown { lasting } | FaultAction::RedisSlow { lasting, .. } => lasting.as_secs_f64(),
+        FaultAction::KillWorker { .. } => 0.0,
+    };
+    (f.at.as_secs_f64(), lasting)
+}
+
+type Measure = (&'static str, fn(&Point) -> Option<f64>);
+
+/// A y axis from zero, or logarithmic (plotted as log10) when asked for and the values
+/// span more than a factor of 30.
+struct YScale {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl YScale {
+    fn fit(values: impl Iterator<Item = f64>, log_if_wide: bool) -> YScale {
+        let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+        for y in values.filter(|y| *y > 0.0) {
+            lo = lo.min(y);
+            hi = hi.max(y);
+        }
+        if hi <= 0.0 {
+            return YScale { lo: 0.0, hi: 1.0, log: false };
+        }
+        if log_if_wide && hi / lo > 30.0 {
+            return YScale { lo: lo.log10().floor(), hi: (hi * 1.3).log10(), log: true };
+        }
+        YScale { lo: 0.0, hi: hi * 1.12, log: false }
+    }
+    /// Where a value goes on the plot's axis.
+    fn map(&self, y: f64) -> f64 {
+        if self.log { y.max(10f64.powf(self.lo)).log10() } else { y }
+    }
+    fn labels(&self) -> usize {
+        if self.log { (self.hi - self.lo).floor() as usize + 1 } else { 3 }
+    }
+    fn label(&self, y: f64) -> String {
+        if !self.log {
+            tick(y, self.hi)
+        } else if (y - y.round()).abs() < 1e-6 {
+            let v = 10f64.powf(y.round());
+            tick(v, v)
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Per-second throughput, failures, p99 latency (and logouts, where any) of every
+/// variant over time (replication 0): one row per variant on shared scales, each row
+/// with its own faults marked.
+pub struct Timeline<'a> {
+    pub model: &'a Model,
+    pub runs: &'a [Vec<RunResult>],
+}
+
+const ROW_PLOT: u32 = 84;
+const COLUMN_HEAD: u32 = 26;
+
+impl Timeline<'_> {
+    fn measures(&self) -> Vec<Measure> {
+        let mut m: Vec<Measure> = vec![("ok per s", |p| Some(p.ok_per_s)), ("failed per s", |p| Some(p.failed_per_s)), ("latency p99 (ms)", |p| p.p99_ms)];
+        let logouts = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.logouts > 0));
+        if logouts {
+            m.push(("logouts per s", |p| Some(p.logouts_per_s)));
+        }
+        let fleet_moves = self.model.variants.iter().any(|v| v.system.fleet.autoscale || v.system.fleet.deploy.is_some() || v.system.fleet.spot_share > 0.0);
+        if fleet_moves {
+            m.push(("in rotation", |p| Some(p.in_rotation)));
+            m.push(("cost per hour", |p| Some(p.cost_per_hour)));
+        }
+        let queued = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.jobs_queued > 0));
+        if queued {
+            m.push(("jobs queued", |p| Some(p.jobs_queued)));
+        }
+        let websockets = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.ws_sent > 0));
+        if websockets {
+            m.push(("messages delivered (%)", |p| p.ws_delivered_pct));
+            m.push(("reconnects per s", |p| Some(p.ws_reconnects_per_s)));
+        }
+        let abuser = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.abuser_allowed > 0));
+        if abuser {
+            m.push(("abuser allowed per s", |p| Some(p.abuser_allowed_per_s)));
+        }
+        m
+    }
+
+    fn step_s(&self) -> f64 {
+        self.model.variants[0].system.run.timeseries_step.as_secs_f64()
+    }
+
+    /// Buckets merged per point, so a panel shows at most about 150 points.
+    fn merge(&self) -> usize {
+        let n = self.runs.iter().flat_map(|r| r.first()).map(|r| r.series.len()).max().unwrap_or(1);
+        n.div_ceil(150).max(1)
+    }
+}
+
+impl Chart for Timeline<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, TITLE_BAND + COLUMN_HEAD + self.model.variants.len() as u32 * (ROW_HEAD + ROW_PLOT) + TIME_AXIS)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> ChartResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let model = self.model;
+        let step_s = self.step_s();
+        let k = self.merge();
+        let point = if k == 1 {
+            format!("one point per {}", model.variants[0].system.run.timeseries_step)
+        } else {
+            format!("one point per {} s (latency: the worst {} s p99 in it)", tick(step_s * k as f64, step_s), tick(step_s, step_s))
+        };
+        let area = titled(root, &model.title, &format!("{}: over time, replication 0, {point}; grey: warm-up and faults", model.name))?;
+        let measures = self.measures();
+        let points: Vec<Vec<Point>> = self.runs.iter().map(|reps| reps.first().map(|r| merge_buckets(&r.series, step_s, k)).unwrap_or_default()).collect();
+        let duration = model.variants.iter().map(|v| v.system.run.duration.as_secs_f64()).fold(0.0f64, f64::max);
+        let t_end = self
+            .runs
+            .iter()
+            .flat_map(|r| r.first())
+            .flat_map(|r| r.series.last())
+            .map(|r| r.t_s + step_s)
+            .fold(0.0f64, f64::max)
+            .min(duration.max(step_s))
+            .max(step_s);
+        // Minutes on the axis for runs of ten minutes or more.
+        let (t_div, t_unit) = if t_end >= 600.0 { (60.0, "min") } else { (1.0, "s") };
+        let t_max = t_end / t_div;
+        let scales: Vec<YScale> =
+            measures.iter().map(|(label, pick)| YScale::fit(points.iter().flatten().filter_map(pick), label.contains("latency"))).collect();
+
+        let (head, rest) = area.split_vertically(COLUMN_HEAD);
+        let columns = head.split_evenly((1, measures.len()));
+        let y_area = 50;
+        for ((c, (label, _)), scale) in columns.iter().zip(&measures).zip(&scales) {
+            let (w, _) = c.dim_in_pixel();
+            let label = if scale.log { label.replace(" (ms)", " (ms, log scale)") } else { label.to_string() };
+            c.draw(&Text::new(label, ((y_area + (w as i32 - y_area)) / 2 + 2, 12), centre(heading_style())))?;
+        }
+        let mut rest = rest;
+        let n = model.variants.len();
+        for (v, variant) in model.variants.iter().enumerate() {
+            let last = v + 1 == n;
+            let (row, below) = rest.split_vertically(ROW_HEAD + ROW_PLOT + if last { TIME_AXIS } else { 0 });
+            rest = below;
+            let (row_head, row_plots) = row.split_vertically(ROW_HEAD);
+            let name_w = text_width(root, &variant.name, &heading_style());
+            row_head.draw(&Text::new(variant.name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            let faults: Vec<String> = variant.system.faults.iter().map(describe_fault).collect();
+            if !faults.is_empty() {
+                row_head.draw(&Text::new(faults.join("; "), (14 + name_w as i32 + 12, 11), left_centre(note_style())))?;
+            }
+            let warmup = variant.system.run.warmup.as_secs_f64() / t_div;
+            for ((panel, (label, pick)), scale) in row_plots.split_evenly((1, measures.len())).iter().zip(&measures).zip(&scales) {
+                let (bottom, top) = (scale.lo, scale.hi);
+                let mut chart = ChartBuilder::on(panel)
+                    .margin_left(2)
+                    .margin_right(12)
+                    .margin_top(2)
+                    .margin_bottom(4)
+                    .x_label_area_size(if last { TIME_AXIS - 4 } else { 0 })
+                    .y_label_area_size(y_area)
+                    .build_cartesian_2d(0f64..t_max, bottom..top)?;
+                // Warm-up and fault spans behind everything.
+                if warmup > 0.0 {
+                    chart.draw_series(std::iter::once(Rectangle::new([(0.0, bottom), (warmup.min(t_max), top)], SPAN.filled())))?;
+                }
+                for f in &variant.system.faults {
+                    let (at, lasting) = fault_span(f);
+                    if lasting > 0.0 {
+                        chart
+                            .draw_series(std::iter::once(Rectangle::new([(at / t_div, bottom), (((at + lasting) / t_div).min(t_max), top)], SPAN.filled())))?;
+                    }
+                }
+                let y_fmt = |y: &f64| scale.label(*y);
+                let x_fmt = |x: &f64| tick(*x, t_max);
+                let mut mesh = chart.configure_mesh();
+                house_mesh(&mut mesh)
+                    .disable_x_mesh()
+                    .y_labels(scale.labels())
+                    .x_labels(if last { 6 } else { 0 })
+                    .y_label_formatter(&y_fmt)
+                    .x_label_formatter(&x_fmt);
+                if last {
+                    mesh.x_desc(format!("time ({t_unit})")).axis_desc_style(label_style());
+                }
+                mesh.draw()?;
+                for f in &variant.system.faults {
+                    let at = f.at.as_secs_f64() / t_div;
+                    chart.draw_series(DashedLineSeries::new(vec![(at, bottom), (at, top)], 4, 3, GREY.stroke_width(1)))?;
+                }
+                // A line per stretch of defined values (p99 has none where nothing completed).
+                let c = colour(v);
+                // Rates as steps (a count over each span), latency through the middle of each.
+                let rate = label.contains("per s");
+                let mut stretch: Vec<(f64, f64)> = Vec::new();
+                let mut stretches = Vec::new();
+                for p in &points[v] {
+                    match pick(p) {
+                        Some(y) if rate => stretch.extend([(p.t0 / t_div, scale.map(y)), (p.t1.min(t_end) / t_div, scale.map(y))]),
+                        Some(y) => stretch.push(((p.t0 + p.t1.min(t_end)) / 2.0 / t_div, scale.map(y))),
+                        None => stretches.push(std::mem::take(&mut stretch)),
+                    }
+                }
+                stretches.push(stretch);
+                for s in stretches.into_iter().filter(|s| !s.is_empty()) {
+                    if rate {
+                        chart.draw_series(LineSeries::new(s, c.stroke_width(1)))?;
+                    } else if s.len() == 1 {
+                        chart.draw_series(std::iter::once(Circle::new(s[0], 2, c.filled())))?;
+                    } else {
+                        chart.draw_series(thick_segments(&s, c.stroke_width(2)))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! The metric catalog declares exactly the metrics the bundled models produce: a metric
+//! renamed, added or dropped on either side fails here, not silently in a report.
+
+use rayon::prelude::*;
+use statesim::metrics::catalog::{self, ServerFigure};
+use std::collections::BTreeSet;
+
+/// A key as the catalog declares it: per-server keys as their pattern.
+fn declared_form(key: &str) -> String {
+    match catalog::parse_server_key(key) {
+        Some((_, figure)) => figure.metric().key.to_string(),
+        None => key.to_string(),
+    }
+}
+
+#[test]
+fn the_catalog_declares_exactly_the_metrics_the_bundled_models_produce() {
+    // Every variant of every bundled model, shortened where the model allows it (a model
+    // whose faults come later keeps its length). Which keys a run reports depends on the
+    // model's parts, not on how long it runs.
+    let short = ["run.duration=30s".to_string(), "run.warmup=1s".to_string()];
+    let systems: Vec<(String, statesim::scenario::System)> = statesim::bundled::MODELS
+        .iter()
+        .flat_map(|b| {
+            let model = statesim::scenario::load_str(b.path, b.name, b.text, &short)
+                .or_else(|_| statesim::scenario::load_str(b.path, b.name, b.text, &[]))
+                .expect("bundled models validate");
+            model.variants.into_iter().map(move |v| (format!("{}/{}", b.name, v.name), v.system))
+        })
+        .collect();
+    let produced: Vec<(String, BTreeSet<String>)> = systems
+        .par_iter()
+        .map(|(name, system)| (name.clone(), statesim::sweep::run_once(system, 0).metrics.keys().map(|k| declared_form(k)).collect()))
+        .collect();
+
+    let all_produced: BTreeSet<String> = produced.iter().flat_map(|(_, keys)| keys.iter().cloned()).collect();
+    let declared: BTreeSet<String> = catalog::all().map(|m| m.key.to_string()).chain(ServerFigure::ALL.iter().map(|f| f.metric().key.to_string())).collect();
+    let undeclared: Vec<&String> = all_produced.difference(&declared).collect();
+    let never_produced: Vec<&String> = declared.difference(&all_produced).collect();
+    assert!(undeclared.is_empty(), "metrics produced but not declared in metrics::catalog: {undeclared:?}");
+    assert!(never_produced.is_empty(), "metrics declared in metrics::catalog that no bundled model produces: {never_produced:?}");
+    for (name, keys) in &produced {
+        assert!(keys.iter().all(|k| catalog::find(k).is_some()), "{name}");
+    }
+}
+
+#[test]
+fn every_distribution_is_complete_where_it_appears() {
+    let b = statesim::bundled::find("session-latency").unwrap();
+    let model = statesim::scenario::load_str(b.path, b.name, b.text, &["run.duration=30s".into(), "run.warmup=1s".into()]).unwrap();
+    let metrics = statesim::sweep::run_once(&model.variants[0].system, 0).metrics;
+    for d in catalog::DISTRIBUTIONS {
+        let present = d.members().iter().filter(|m| metrics.contains_key(m.key)).count();
+        assert!(present == 0 || present == 6, "{}: {present} of 6 statistics", d.prefix);
+    }
+}
