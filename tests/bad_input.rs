@@ -18,11 +18,17 @@ fn case(name: &'static str, text: &str, expect: &[&'static str]) -> Case {
 }
 
 fn run_bad(c: &Case) {
+    run_bad_with(c, c.text.as_bytes(), &[]);
+}
+
+/// `statesim run FILE --out DIR ARGS...` on `bytes` must exit 2 with every `c.expect` in
+/// stderr (FILE stands for the file's path), no panic and no outputs.
+fn run_bad_with(c: &Case, bytes: &[u8], args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(format!("{}.toml", c.name));
-    std::fs::write(&file, &c.text).unwrap();
+    std::fs::write(&file, bytes).unwrap();
     let out_dir = dir.path().join("out");
-    let output = Command::cargo_bin("statesim").unwrap().arg("run").arg(&file).arg("--out").arg(&out_dir).output().unwrap();
+    let output = Command::cargo_bin("statesim").unwrap().arg("run").arg(&file).arg("--out").arg(&out_dir).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{}: exit code, stderr:\n{stderr}", c.name);
     assert!(!stderr.contains("panicked"), "{}: panicked:\n{stderr}", c.name);
@@ -110,7 +116,7 @@ fn population_too_large_for_memory() {
     run_bad(&case(
         "huge",
         "schema_version = 1\n[clients]\nusers = 10_000_000_000\nthink_time = \"10s\"\n",
-        &["FILE:3:9", "would need about", "GiB", "statesim runs models up to"],
+        &["FILE:3:9", "clients.users", "a population of 10000000000 users", "at most 4294967295"],
     ));
 }
 
@@ -157,4 +163,59 @@ fn an_overloaded_model_runs_with_a_warning() {
 fn clap_usage_errors_exit_2() {
     let output = Command::cargo_bin("statesim").unwrap().args(["run", "mm1", "--replications", "many"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
+}
+
+// ----- Non-finite numbers and fault schedules -----
+
+#[test]
+fn nan_and_infinity_are_refused_where_numbers_are_expected() {
+    run_bad(&case(
+        "nan-price",
+        &format!("{OK_BASE}[autoscaling]\non_demand_per_hour = nan\n"),
+        &["FILE:5:22", "autoscaling.on_demand_per_hour", "a price of NaN", "finite"],
+    ));
+    run_bad(&case("inf-price", &format!("{OK_BASE}[autoscaling]\nspot_per_hour = inf\n"), &["FILE:5:17", "autoscaling.spot_per_hour", "a price of inf"]));
+    run_bad(&case("inf-rate", "schema_version = 1\n[clients]\narrival_rate = \"inf/s\"\n", &["FILE:3:16", "clients.arrival_rate", "not finite"]));
+    run_bad(&case("nan-share", &format!("{OK_BASE}idempotent_share = nan\n"), &["FILE:4:20", "clients.idempotent_share", "NaN is not a share"]));
+    let huge = format!("{OK_BASE}[uploads]\nstore = \"presigned\"\nsize = \"{}KB\"\n", "9".repeat(400));
+    run_bad(&case("huge-size", &huge, &["FILE:6:8", "uploads.size", "too large"]));
+}
+
+#[test]
+fn a_deploy_after_the_end_is_refused() {
+    run_bad(&case(
+        "late-deploy",
+        &format!("{OK_BASE}[autoscaling]\ndeploy = {{ at = \"20m\" }}\n"),
+        &["FILE:5:", "autoscaling.deploy.at", "the deploy at 20m", "after the end of the run (10m)"],
+    ));
+}
+
+#[test]
+fn keys_a_fault_does_not_use_are_refused() {
+    run_bad(&case(
+        "kill-lasting",
+        &format!("{OK_BASE}[[faults]]\nat = \"1m\"\nkill = \"server-1\"\nlasting = \"30s\"\n"),
+        &["FILE:7:11", "faults[0].lasting", "lasting does nothing in a server kill", "at, kill, restart_after"],
+    ));
+    run_bad(&case(
+        "down-service",
+        &format!("{OK_BASE}[sessions]\nstore = \"redis\"\n[[faults]]\nat = \"1m\"\nredis = \"down\"\nlasting = \"10s\"\nservice = \"1ms\"\n"),
+        &["FILE:10:11", "faults[0].service", "service does nothing in redis = \"down\""],
+    ));
+}
+
+#[test]
+fn overlapping_faults_on_one_target_are_refused() {
+    run_bad(&case(
+        "double-kill",
+        &format!("{OK_BASE}[[faults]]\nat = \"1m\"\nkill = \"server-1\"\nrestart_after = \"2m\"\n[[faults]]\nat = \"2m\"\nkill = \"server-1\"\n"),
+        &["FILE:9:6", "faults[1].at", "on server-1 at 2m overlaps faults[0] (at 1m, lasting until 3m)"],
+    ));
+    run_bad(&case(
+        "double-redis",
+        &format!(
+            "{OK_BASE}[sessions]\nstore = \"redis\"\n[[faults]]\nat = \"1m\"\nredis = \"down\"\nlasting = \"1m\"\n[[faults]]\nat = \"90s\"\nredis = \"slow\"\nlasting = \"1m\"\nservice = \"1ms\"\n"
+        ),
+        &["faults[1].at", "on Redis at 1.5m overlaps faults[0] (at 1m, lasting until 2m)"],
+    ));
 }
