@@ -3,13 +3,18 @@
 //! anything runs, so a bad file never leaves partial outputs behind.
 
 use statesim::bundled;
-use statesim::scenario::{LoadError, Model, load_file, load_str};
+use statesim::scenario::{Budget, LoadError, Model, load_file_with, load_str_with, read_model_text};
 use std::path::Path;
 
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 /// Loads every model named by `inputs`; on any problem prints them all and returns 2.
 pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
+    load_all_with(inputs, sets, &Budget::DEFAULT)
+}
+
+/// [`load_all`] with a budget per run other than the default.
+pub fn load_all_with(inputs: &[String], sets: &[String], budget: &Budget) -> Result<Vec<Model>, u8> {
     let mut models = Vec::new();
     let mut failed = false;
     for input in inputs {
@@ -35,7 +40,7 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
         } else if path.exists() {
             vec![path.to_path_buf()]
         } else if let Some(b) = bundled::find(input) {
-            match load_str(b.path, b.name, b.text, sets) {
+            match load_str_with(b.path, b.name, b.text, sets, budget) {
                 Ok(m) => models.push(m),
                 Err(e) => {
                     eprintln!("{e}");
@@ -54,7 +59,7 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
             continue;
         };
         for file in files {
-            match load_file(&file, sets) {
+            match load_file_with(&file, sets, budget) {
                 Ok(m) => models.push(m),
                 Err(LoadError::Io { path, source }) => {
                     eprintln!("error: cannot read {path}: {source}");
@@ -86,10 +91,17 @@ pub fn load_text(input: &str) -> Result<(String, String, String), u8> {
     let path = Path::new(input);
     if path.is_file() {
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        return std::fs::read_to_string(path).map(|t| (path.display().to_string(), stem, t)).map_err(|e| {
-            eprintln!("error: cannot read {input}: {e}");
-            EXIT_BAD_INPUT
-        });
+        return match read_model_text(path) {
+            Ok(t) => Ok((path.display().to_string(), stem, t)),
+            Err(LoadError::Io { path, source }) => {
+                eprintln!("error: cannot read {path}: {source}");
+                Err(EXIT_BAD_INPUT)
+            }
+            Err(LoadError::Invalid(e)) => {
+                eprintln!("{e}");
+                Err(EXIT_BAD_INPUT)
+            }
+        };
     }
     if let Some(b) = bundled::find(input) {
         return Ok((b.path.to_string(), b.name.to_string(), b.text.to_string()));
