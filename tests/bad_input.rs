@@ -347,3 +347,12 @@ fn an_unknown_key_in_a_variant_fault_keeps_the_variant_prefix() {
         &["FILE:5:24", "variants.a.faults[0].kil", "did you mean \"kill\"?"],
     ));
 }
+
+#[test]
+fn a_variant_cannot_change_the_version_or_the_name() {
+    run_bad(&case(
+        "variant-version",
+        &format!("{OK_BASE}[variants.a]\nschema_version = 2\nname = \"other\"\nservers.count = 0\n"),
+        &["FILE:5:18", "variants.a.schema_version", "FILE:6:8", "variants.a.name", "cannot change the model's name", "there are no servers", "3 problems"],
+    ));
+}

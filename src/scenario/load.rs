@@ -187,6 +187,7 @@ pub fn load_str_with(file: &str, default_name: &str, text: &str, sets: &[String]
 
     // Variants are overrides of the base; take them out before reading the base.
     let mut variant_tables: Vec<(String, Range<usize>, DeTable)> = Vec::new();
+    let mut fixed_keys: Vec<Problem> = Vec::new();
     if let Some(v) = root.remove("variants") {
         let span = v.span();
         match v.into_inner() {
@@ -194,10 +195,12 @@ pub fn load_str_with(file: &str, default_name: &str, text: &str, sets: &[String]
                 for (name, value) in t {
                     let vspan = value.span();
                     match value.into_inner() {
-                        DeValue::Table(over) => {
+                        DeValue::Table(mut over) => {
+                            // Reported with the other problems; taken out so the rest of
+                            // the variant is still read.
                             for key in ["schema_version", "name"] {
-                                if let Some(v) = over.get(key) {
-                                    problems.push(
+                                if let Some(v) = over.remove(key) {
+                                    fixed_keys.push(
                                         Problem::at_path(
                                             &format!("variants.{}.{key}", name.get_ref()),
                                             format!("a variant cannot change the model's {key}"),
@@ -228,7 +231,8 @@ pub fn load_str_with(file: &str, default_name: &str, text: &str, sets: &[String]
         return Err(fail(problems));
     }
 
-    let base_raw = deserialize_collecting(&root, root_span.clone()).map_err(fail)?;
+    let base_raw = deserialize_collecting(&root, root_span.clone()).map_err(|ps| fail(fixed_keys.iter().cloned().chain(ps).collect()))?;
+    problems.extend(fixed_keys);
 
     let mut variants = Vec::new();
     if variant_tables.is_empty() {
