@@ -185,6 +185,8 @@ fn a_name_must_be_a_safe_file_name() {
     let long = format!("\"{}\"", "a".repeat(1 << 20));
     run_bad(&case("long", &named(&long), &["FILE:2:8", "(at name)", "is 1048576 bytes long"]));
     run_bad_with(&case("set-name", OK_BASE, &["--set name=../x:1:6", "contains '/'"]), OK_BASE.as_bytes(), &["--set", "name=../x"]);
+    let with_more = format!("{}[servers]\ncount = 0\n", named("\"../x\""));
+    run_bad(&case("name-and-more", &with_more, &["FILE:2:8", "FILE:6:9", "2 problems"]));
 }
 
 #[test]

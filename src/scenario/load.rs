@@ -233,11 +233,25 @@ pub fn load_str_with(file: &str, default_name: &str, text: &str, sets: &[String]
 
     let base_raw = deserialize_collecting(&root, root_span.clone()).map_err(|ps| fail(fixed_keys.iter().cloned().chain(ps).collect()))?;
     problems.extend(fixed_keys);
+    // The name becomes a folder under --out.
+    let name = base_raw.name.clone().unwrap_or_else(|| default_name.to_string());
+    if let Err(why) = check_name(&name) {
+        let p = match &base_raw.name {
+            Some(_) => Problem::at_path("name", format!("the model name {why}"), Some(NAME_HELP.into())).with_span(root.get("name").map(|v| v.span())),
+            None => Problem::at_span(
+                Some(0..0),
+                format!("the model takes its name from the file name, and that name {why}"),
+                Some(format!("add a `name`: {NAME_HELP}")),
+            ),
+        };
+        problems.push(p);
+    }
 
     let mut variants = Vec::new();
     if variant_tables.is_empty() {
-        let base_system =
-            resolve(&base_raw).and_then(|s| within_budget(s, budget)).map_err(|ps| fail(ps.into_iter().map(|p| locate(p, &root, None)).collect()))?;
+        let base_system = resolve(&base_raw)
+            .and_then(|s| within_budget(s, budget))
+            .map_err(|ps| fail(problems.iter().cloned().chain(ps.into_iter().map(|p| locate(p, &root, None))).collect()))?;
         variants.push(Variant { name: "base".into(), hash: hash_system(&base_system), system: base_system });
     }
     // With variants, the base need not be complete on its own: each variant is resolved,
@@ -286,18 +300,6 @@ pub fn load_str_with(file: &str, default_name: &str, text: &str, sets: &[String]
                 rho * 100.0
             ));
         }
-    }
-    let name = base_raw.name.clone().unwrap_or_else(|| default_name.to_string());
-    if let Err(why) = check_name(&name) {
-        let p = match &base_raw.name {
-            Some(_) => Problem::at_path("name", format!("the model name {why}"), Some(NAME_HELP.into())).with_span(root.get("name").map(|v| v.span())),
-            None => Problem::at_span(
-                Some(0..0),
-                format!("the model takes its name from the file name, and that name {why}"),
-                Some(format!("add a `name`: {NAME_HELP}")),
-            ),
-        };
-        return Err(fail(vec![p]));
     }
     Ok(Model {
         title: base_raw.title.clone().unwrap_or_else(|| name.clone()),
