@@ -18,11 +18,17 @@ fn case(name: &'static str, text: &str, expect: &[&'static str]) -> Case {
 }
 
 fn run_bad(c: &Case) {
+    run_bad_with(c, c.text.as_bytes(), &[]);
+}
+
+/// `statesim run FILE --out DIR ARGS...` on `bytes` must exit 2 with every `c.expect` in
+/// stderr (FILE stands for the file's path), no panic and no outputs.
+fn run_bad_with(c: &Case, bytes: &[u8], args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(format!("{}.toml", c.name));
-    std::fs::write(&file, &c.text).unwrap();
+    std::fs::write(&file, bytes).unwrap();
     let out_dir = dir.path().join("out");
-    let output = Command::cargo_bin("statesim").unwrap().arg("run").arg(&file).arg("--out").arg(&out_dir).output().unwrap();
+    let output = Command::cargo_bin("statesim").unwrap().arg("run").arg(&file).arg("--out").arg(&out_dir).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{}: exit code, stderr:\n{stderr}", c.name);
     assert!(!stderr.contains("panicked"), "{}: panicked:\n{stderr}", c.name);
@@ -110,7 +116,7 @@ fn population_too_large_for_memory() {
     run_bad(&case(
         "huge",
         "schema_version = 1\n[clients]\nusers = 10_000_000_000\nthink_time = \"10s\"\n",
-        &["FILE:3:9", "would need about", "GiB", "statesim runs models up to"],
+        &["FILE:3:9", "clients.users", "a population of 10000000000 users", "at most 4294967295"],
     ));
 }
 
@@ -157,4 +163,198 @@ fn an_overloaded_model_runs_with_a_warning() {
 fn clap_usage_errors_exit_2() {
     let output = Command::cargo_bin("statesim").unwrap().args(["run", "mm1", "--replications", "many"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
+}
+
+// ----- Names, non-finite numbers, budgets, fault schedules, --set, located messages -----
+
+fn named(value: &str) -> String {
+    format!("schema_version = 1\nname = {value}\n[clients]\narrival_rate = \"10/s\"\n")
+}
+
+#[test]
+fn a_name_must_be_a_safe_file_name() {
+    for (label, value, what) in [
+        ("dotdot", "\"../x\"", "contains '/'"),
+        ("absolute", "\"/tmp/x\"", "contains '/'"),
+        ("empty", "\"\"", "is empty"),
+        ("nul", "\"a\\u0000b\"", "contains '\\0'"),
+        ("dots", "\"..\"", "does not start with a letter or digit"),
+    ] {
+        run_bad(&case(label, &named(value), &["FILE:2:8", "(at name)", what, "1 to 64 characters"]));
+    }
+    let long = format!("\"{}\"", "a".repeat(1 << 20));
+    run_bad(&case("long", &named(&long), &["FILE:2:8", "(at name)", "is 1048576 bytes long"]));
+    run_bad_with(&case("set-name", OK_BASE, &["--set name=../x:1:6", "contains '/'"]), OK_BASE.as_bytes(), &["--set", "name=../x"]);
+    let with_more = format!("{}[servers]\ncount = 0\n", named("\"../x\""));
+    run_bad(&case("name-and-more", &with_more, &["FILE:2:8", "FILE:6:9", "2 problems"]));
+}
+
+#[test]
+fn nan_and_infinity_are_refused_where_numbers_are_expected() {
+    run_bad(&case(
+        "nan-price",
+        &format!("{OK_BASE}[autoscaling]\non_demand_per_hour = nan\n"),
+        &["FILE:5:22", "autoscaling.on_demand_per_hour", "a price of NaN", "finite"],
+    ));
+    run_bad(&case("inf-price", &format!("{OK_BASE}[autoscaling]\nspot_per_hour = inf\n"), &["FILE:5:17", "autoscaling.spot_per_hour", "a price of inf"]));
+    run_bad(&case("inf-rate", "schema_version = 1\n[clients]\narrival_rate = \"inf/s\"\n", &["FILE:3:16", "clients.arrival_rate", "not finite"]));
+    run_bad(&case("nan-share", &format!("{OK_BASE}idempotent_share = nan\n"), &["FILE:4:20", "clients.idempotent_share", "NaN is not a share"]));
+    let huge = format!("{OK_BASE}[uploads]\nstore = \"presigned\"\nsize = \"{}KB\"\n", "9".repeat(400));
+    run_bad(&case("huge-size", &huge, &["FILE:6:8", "uploads.size", "too large"]));
+}
+
+#[test]
+fn absurd_rates_are_refused_before_running() {
+    let over = "over the budget of 1.0e9 events per run";
+    run_bad(&case("rate-1e6", "schema_version = 1\n[clients]\narrival_rate = \"1e6/s\"\n", &["FILE:3:16", "clients.arrival_rate", over, "--budget-events"]));
+    run_bad(&case("rate-1e300", "schema_version = 1\n[clients]\narrival_rate = \"1e300/s\"\n", &["FILE:3:16", "more than a century", "--budget-events"]));
+    run_bad(&case("abuser", &format!("{OK_BASE}abuser = {{ rate = \"1e9/s\" }}\n"), &["FILE:4:", "clients.abuser.rate", over]));
+    run_bad(&case(
+        "firing",
+        &format!("{OK_BASE}[sessions]\nstore = \"redis\"\n[revocation]\nfire_rate = \"1e7/s\"\n"),
+        &["FILE:7:13", "revocation.fire_rate", over],
+    ));
+    run_bad(&case(
+        "messages",
+        &format!("{OK_BASE}[websockets]\nmode = \"local\"\nmessage_rate = \"1e6/s\"\n"),
+        &["FILE:6:16", "websockets.message_rate", over],
+    ));
+    run_bad(&case(
+        "probes",
+        &format!("{OK_BASE}[load_balancer]\nhealth_check = {{ interval = \"1ns\" }}\n"),
+        &["FILE:5:", "load_balancer.health_check.interval", over, "lengthen load_balancer.health_check.interval"],
+    ));
+}
+
+#[test]
+fn absurd_memory_is_refused_before_running() {
+    let users = "schema_version = 1\n[clients]\nusers = 100_000_000\nthink_time = \"1h\"\n";
+    run_bad(&case("users-100m", users, &["FILE:3:9", "clients.users", "about 9.6GB of memory", "over the budget of 8.0GB", "--budget-memory 9.7GB"]));
+    let queue = "schema_version = 1\n[clients]\narrival_rate = \"1000000/s\"\ntimeout = \"off\"\n[servers]\ncount = 1\ncores = 1\nservice = \"1ms\"\nqueue_limit = 100_000_000\n";
+    run_bad_with(
+        &case("queue-100m", queue, &["FILE:9:15", "servers.queue_limit", "1.0e8 requests queued", "--budget-memory"]),
+        queue.as_bytes(),
+        &["--budget-events", "1e12"],
+    );
+    let closed = "schema_version = 1\n[clients]\nusers = 50_000_000\nthink_time = \"1h\"\n[servers]\ncount = 1\ncores = 1\nqueue_limit = 100_000_000\n";
+    run_bad(&case("queue-closed", closed, &["FILE:8:15", "servers.queue_limit", "5.0e7 requests queued"]));
+}
+
+#[test]
+fn the_budget_can_be_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.toml");
+    std::fs::write(&file, "schema_version = 1\n[clients]\narrival_rate = \"1e6/s\"\n").unwrap();
+    let validate = |args: &[&str]| Command::cargo_bin("statesim").unwrap().arg("validate").arg(&file).args(args).output().unwrap();
+    assert_eq!(validate(&[]).status.code(), Some(2));
+    let output = validate(&["--budget-events", "1e10"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = validate(&["--budget-events", "many"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a number of events"));
+}
+
+#[test]
+fn the_benchmark_inputs_fit_the_default_budget() {
+    use statesim::scenario::load_str;
+    let mm1 = statesim::bundled::find("mm1").unwrap();
+    let sets: Vec<String> = ["clients.arrival_rate=\"0.9/s\"", "run.max_requests=1000000", "run.warmup=\"0s\"", "run.duration=\"100d\"", "run.replications=1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    load_str(mm1.path, mm1.name, mm1.text, &sets).unwrap();
+    let closed = "schema_version = 1\nname = \"timers\"\n[run]\nduration = \"150s\"\nwarmup = \"0s\"\ntimeseries_step = \"10s\"\n[clients]\nusers = 1000000\nthink_time = { dist = \"exponential\", mean = \"100s\" }\ntimeout = \"off\"\n[network]\nclient_to_lb = \"0s\"\nlb_to_server = \"0s\"\n[load_balancer]\nlatency = \"0s\"\nhealth_check = { enabled = false }\n[servers]\ncount = 10\ncores = 4\nservice = { dist = \"exponential\", mean = \"1ms\" }\nqueue_limit = 1_000_000\n";
+    load_str("timers.toml", "timers", closed, &[]).unwrap();
+}
+
+#[test]
+fn a_deploy_after_the_end_is_refused() {
+    run_bad(&case(
+        "late-deploy",
+        &format!("{OK_BASE}[autoscaling]\ndeploy = {{ at = \"20m\" }}\n"),
+        &["FILE:5:", "autoscaling.deploy.at", "the deploy at 20m", "after the end of the run (10m)"],
+    ));
+}
+
+#[test]
+fn keys_a_fault_does_not_use_are_refused() {
+    run_bad(&case(
+        "kill-lasting",
+        &format!("{OK_BASE}[[faults]]\nat = \"1m\"\nkill = \"server-1\"\nlasting = \"30s\"\n"),
+        &["FILE:7:11", "faults[0].lasting", "lasting does nothing in a server kill", "at, kill, restart_after"],
+    ));
+    run_bad(&case(
+        "down-service",
+        &format!("{OK_BASE}[sessions]\nstore = \"redis\"\n[[faults]]\nat = \"1m\"\nredis = \"down\"\nlasting = \"10s\"\nservice = \"1ms\"\n"),
+        &["FILE:10:11", "faults[0].service", "service does nothing in redis = \"down\""],
+    ));
+}
+
+#[test]
+fn overlapping_faults_on_one_target_are_refused() {
+    run_bad(&case(
+        "double-kill",
+        &format!("{OK_BASE}[[faults]]\nat = \"1m\"\nkill = \"server-1\"\nrestart_after = \"2m\"\n[[faults]]\nat = \"2m\"\nkill = \"server-1\"\n"),
+        &["FILE:9:6", "faults[1].at", "on server-1 at 2m overlaps faults[0] (at 1m, lasting until 3m)"],
+    ));
+    run_bad(&case(
+        "double-redis",
+        &format!(
+            "{OK_BASE}[sessions]\nstore = \"redis\"\n[[faults]]\nat = \"1m\"\nredis = \"down\"\nlasting = \"1m\"\n[[faults]]\nat = \"90s\"\nredis = \"slow\"\nlasting = \"1m\"\nservice = \"1ms\"\n"
+        ),
+        &["faults[1].at", "on Redis at 1.5m overlaps faults[0] (at 1m, lasting until 2m)"],
+    ));
+}
+
+#[test]
+fn set_cannot_create_a_variant_or_change_the_version() {
+    let text = format!("{OK_BASE}[variants.sticky]\nload_balancer.policy = \"cookie\"\n[variants.plain]\n");
+    run_bad_with(
+        &case("set-typo", &text, &["--set variants.stiky.servers.count=2:1:1", "no variant called \"stiky\"", "did you mean \"sticky\"?", "\"plain\""]),
+        text.as_bytes(),
+        &["--set", "variants.stiky.servers.count=2"],
+    );
+    run_bad_with(&case("set-version", OK_BASE, &["--set schema_version=2", "cannot be overridden"]), OK_BASE.as_bytes(), &["--set", "schema_version=2"]);
+}
+
+#[test]
+fn invalid_utf8_is_located() {
+    let mut bytes = format!("{OK_BASE}# caf").into_bytes();
+    bytes.extend_from_slice(b"\xE9\n");
+    run_bad_with(&case("latin1", "", &["FILE:4:6", "not valid UTF-8", "0xE9"]), &bytes, &[]);
+}
+
+#[test]
+fn a_deeply_nested_key_is_located() {
+    let dotted = format!("{OK_BASE}{} = 1\n", vec!["a"; 300].join("."));
+    run_bad(&case("deep-key", &dotted, &["FILE:4:1", "nested too deeply"]));
+    let header = format!("{OK_BASE}[{}]\nx = 1\n", vec!["a"; 300].join("."));
+    run_bad(&case("deep-header", &header, &["FILE:4:1", "nested too deeply"]));
+}
+
+#[test]
+fn a_name_of_the_wrong_type_lists_the_valid_names() {
+    run_bad(&case(
+        "policy-5",
+        &format!("{OK_BASE}[load_balancer]\npolicy = 5\n"),
+        &["FILE:5:10", "load_balancer.policy", "\"round-robin\"", "\"least-connections\"", "\"cookie\""],
+    ));
+}
+
+#[test]
+fn an_unknown_key_in_a_variant_fault_keeps_the_variant_prefix() {
+    run_bad(&case(
+        "variant-fault",
+        &format!("{OK_BASE}[variants.a]\nfaults = [{{ at = \"1m\", kil = \"server-1\" }}]\n"),
+        &["FILE:5:24", "variants.a.faults[0].kil", "did you mean \"kill\"?"],
+    ));
+}
+
+#[test]
+fn a_variant_cannot_change_the_version_or_the_name() {
+    run_bad(&case(
+        "variant-version",
+        &format!("{OK_BASE}[variants.a]\nschema_version = 2\nname = \"other\"\nservers.count = 0\n"),
+        &["FILE:5:18", "variants.a.schema_version", "FILE:6:8", "variants.a.name", "cannot change the model's name", "there are no servers", "3 problems"],
+    ));
 }

@@ -3,13 +3,18 @@
 //! anything runs, so a bad file never leaves partial outputs behind.
 
 use statesim::bundled;
-use statesim::scenario::{Model, load_str};
+use statesim::scenario::{Budget, LoadError, Model, load_file_with, load_str_with, read_model_text};
 use std::path::Path;
 
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 /// Loads every model named by `inputs`; on any problem prints them all and returns 2.
 pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
+    load_all_with(inputs, sets, &Budget::DEFAULT)
+}
+
+/// [`load_all`] with a budget per run other than the default.
+pub fn load_all_with(inputs: &[String], sets: &[String], budget: &Budget) -> Result<Vec<Model>, u8> {
     let mut models = Vec::new();
     let mut failed = false;
     for input in inputs {
@@ -35,8 +40,8 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
         } else if path.exists() {
             vec![path.to_path_buf()]
         } else if let Some(b) = bundled::find(input) {
-            match load_str(b.path, b.name, b.text, sets) {
-                Ok(m) => models.push(with_story(m, b.text)),
+            match load_str_with(b.path, b.name, b.text, sets, budget) {
+                Ok(m) => models.push(m),
                 Err(e) => {
                     eprintln!("{e}");
                     failed = true;
@@ -54,18 +59,13 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
             continue;
         };
         for file in files {
-            let text = match std::fs::read_to_string(&file) {
-                Ok(text) => text,
-                Err(source) => {
-                    eprintln!("error: cannot read {}: {source}", file.display());
+            match load_file_with(&file, sets, budget) {
+                Ok(m) => models.push(m),
+                Err(LoadError::Io { path, source }) => {
+                    eprintln!("error: cannot read {path}: {source}");
                     failed = true;
-                    continue;
                 }
-            };
-            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-            match load_str(&file.display().to_string(), &stem, &text, sets) {
-                Ok(m) => models.push(with_story(m, &text)),
-                Err(e) => {
+                Err(LoadError::Invalid(e)) => {
                     eprintln!("{e}\n");
                     failed = true;
                 }
@@ -85,37 +85,23 @@ pub fn load_all(inputs: &[String], sets: &[String]) -> Result<Vec<Model>, u8> {
     if failed { Err(EXIT_BAD_INPUT) } else { Ok(models) }
 }
 
-/// A model whose file has no `story` tells it in the comment block that opens the file.
-fn with_story(mut model: Model, text: &str) -> Model {
-    if model.story.is_empty() {
-        model.story = opening_comments(text);
-    }
-    model
-}
-
-/// The comment block that opens a model file, without the `#` marks; blank comment lines
-/// separate paragraphs.
-fn opening_comments(text: &str) -> String {
-    text.lines()
-        .take_while(|l| l.trim_start().starts_with('#'))
-        .map(|l| {
-            let body = l.trim_start().trim_start_matches('#');
-            body.strip_prefix(' ').unwrap_or(body).to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The text of one model named on the command line (a file or a bundled name), with the
 /// name to show in messages and the default model name.
 pub fn load_text(input: &str) -> Result<(String, String, String), u8> {
     let path = Path::new(input);
     if path.is_file() {
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        return std::fs::read_to_string(path).map(|t| (path.display().to_string(), stem, t)).map_err(|e| {
-            eprintln!("error: cannot read {input}: {e}");
-            EXIT_BAD_INPUT
-        });
+        return match read_model_text(path) {
+            Ok(t) => Ok((path.display().to_string(), stem, t)),
+            Err(LoadError::Io { path, source }) => {
+                eprintln!("error: cannot read {path}: {source}");
+                Err(EXIT_BAD_INPUT)
+            }
+            Err(LoadError::Invalid(e)) => {
+                eprintln!("{e}");
+                Err(EXIT_BAD_INPUT)
+            }
+        };
     }
     if let Some(b) = bundled::find(input) {
         return Ok((b.path.to_string(), b.name.to_string(), b.text.to_string()));

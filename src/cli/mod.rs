@@ -57,13 +57,48 @@ pub struct RunCommon {
     /// No progress bar or notes on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// The most one run may be estimated to cost; a model over it is refused before anything runs.
+#[derive(Args)]
+pub struct BudgetArgs {
+    /// Most events one run may take, by the model's estimate (rates x duration, probes, messages...) [default: 1e9, a minute or two]
+    #[arg(long, value_name = "N", value_parser = parse_events)]
+    pub budget_events: Option<f64>,
+    /// Most memory one run may need, by the model's estimate (users, queues, time series) [default: 8GB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub budget_memory: Option<f64>,
+}
+
+impl BudgetArgs {
+    pub fn budget(&self) -> statesim::scenario::Budget {
+        let d = statesim::scenario::Budget::DEFAULT;
+        statesim::scenario::Budget { events: self.budget_events.unwrap_or(d.events), memory_bytes: self.budget_memory.unwrap_or(d.memory_bytes) }
+    }
+}
+
+fn parse_events(s: &str) -> Result<f64, String> {
+    match s.replace('_', "").parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("\"{s}\" is not a number of events; write e.g. 5e9 or 5_000_000_000")),
+    }
+}
+
+fn parse_memory(s: &str) -> Result<f64, String> {
+    match statesim::scenario::units::parse_size(s) {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err(format!("\"{s}\" is not a usable size")),
+        Err(e) => Err(format!("{e}; write e.g. 16GB")),
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run models and print a comparison table of their variants.
     #[command(
-        after_help = "Examples:\n  statesim run models/\n  statesim run models/load-balancing.toml --replications 10 --threads 2\n  statesim run load-balancing --set load_balancer.health_check.interval=30s\n  statesim run mm1 --set run.replications=40 --format json"
+        after_help = "Examples:\n  statesim run models/\n  statesim run models/load-balancing.toml --replications 10 --threads 2\n  statesim run load-balancing --set load_balancer.health_check.interval=30s\n  statesim run mm1 --set run.replications=40 --format json\n  statesim run big.toml --budget-events 5e9 --budget-memory 16GB   (a model over the default budget)"
     )]
     Run {
         /// Model files, folders of models (every *.toml in them), or bundled model names.
@@ -139,6 +174,8 @@ enum Command {
         models: Vec<String>,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        #[command(flatten)]
+        budget: BudgetArgs,
     },
     /// Print the JSON Schema of the model format.
     Schema,
@@ -158,11 +195,21 @@ pub fn main() -> ExitCode {
         Command::Sweep { model, vary, partition, common } => sweep::sweep(sweep::SweepArgs { model, vary, partition, common }),
         Command::Merge { dirs, out, quiet } => sweep::merge(dirs, out, quiet),
         Command::Check { models, replications, threads, format, quiet } => check::check(models, replications, threads, format, quiet),
-        Command::Validate { models, sets } => match inputs::load_all(&models, &sets) {
+        Command::Validate { models, sets, budget } => match inputs::load_all_with(&models, &sets, &budget.budget()) {
             Ok(loaded) => {
                 for m in loaded {
                     let names: Vec<&str> = m.variants.iter().map(|v| v.name.as_str()).collect();
                     println!("ok: {} ({}: {} variant{}: {})", m.source, m.name, names.len(), if names.len() == 1 { "" } else { "s" }, names.join(", "));
+                    let estimates: Vec<_> = m.variants.iter().map(|v| statesim::scenario::budget::estimate(&v.system)).collect();
+                    let events = estimates.iter().map(|e| e.total_events()).fold(0.0, f64::max);
+                    let bytes = estimates.iter().map(|e| e.total_bytes()).fold(0.0, f64::max);
+                    println!(
+                        "  largest run: about {} events and {} (budget {} events, {})",
+                        statesim::scenario::budget::sci(events),
+                        statesim::scenario::budget::human_bytes(bytes),
+                        statesim::scenario::budget::sci(budget.budget().events),
+                        statesim::scenario::budget::human_bytes(budget.budget().memory_bytes)
+                    );
                     for w in &m.warnings {
                         eprintln!("warning: {w}");
                     }

@@ -1,7 +1,7 @@
 //! `statesim run`: load every model first, then run them all, write outputs, and print
 //! one comparison table per model.
 
-use super::inputs::load_all;
+use super::inputs::load_all_with;
 use super::{Format, RunCommon, fancy_terminal};
 use indicatif::{ProgressBar, ProgressStyle};
 use statesim::report::{table, write_model_outputs};
@@ -29,7 +29,7 @@ pub fn run(args: RunArgs) -> u8 {
         eprintln!("error: --threads must be at least 1");
         return 2;
     }
-    let models = match load_all(&args.inputs, &sets) {
+    let models = match load_all_with(&args.inputs, &sets, &args.common.budget.budget()) {
         Ok(m) => m,
         Err(code) => return code,
     };

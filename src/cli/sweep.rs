@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use statesim::metrics::catalog::{LATENCY_MS, REQUESTS_FAILED};
 use statesim::report::format::sig3;
 use statesim::report::sweep::{SPEC_FILE, gather, point_path, read_point, read_spec, write_assembled, write_point, write_spec};
-use statesim::scenario::{Model, load_str};
+use statesim::scenario::{Model, load_str_with};
 use statesim::sweep::grid::{Partition, parse_axis, points};
 use statesim::sweep::{RunOptions, SweepSpec, run_count, run_point};
 use std::path::PathBuf;
@@ -56,7 +56,7 @@ pub fn sweep(args: SweepArgs) -> u8 {
     let mut models: Vec<Model> = Vec::with_capacity(grid.len());
     for point in &grid {
         let sets: Vec<String> = args.common.sets.iter().cloned().chain(point.iter().cloned()).collect();
-        match load_str(&file, &stem, &text, &sets) {
+        match load_str_with(&file, &stem, &text, &sets, &args.common.budget.budget()) {
             Ok(m) => models.push(m),
             Err(e) => {
                 eprintln!("{e}\n  (at the grid point {})", point.join(" "));

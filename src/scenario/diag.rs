@@ -24,6 +24,9 @@ impl Problem {
     }
 }
 
+/// Longest stretch of a line shown under an error, in characters.
+const MAX_SHOWN: usize = 120;
+
 /// Every problem of one model file. Displays like a compiler's errors.
 #[derive(Debug, Clone)]
 pub struct ModelErrors {
@@ -89,9 +92,16 @@ impl fmt::Display for ModelErrors {
                     let num = loc.line.to_string();
                     let pad = " ".repeat(num.len());
                     writeln!(f, "{pad} |")?;
-                    writeln!(f, "{num} | {}", loc.line_text)?;
-                    let before: String = loc.line_text.chars().take(loc.column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-                    writeln!(f, "{pad} | {before}{}", "^".repeat(loc.width.min(80)))?;
+                    // A long line is shown as a window around the column.
+                    let chars: Vec<char> = loc.line_text.chars().collect();
+                    let col = (loc.column - 1).min(chars.len());
+                    let start = if chars.len() > MAX_SHOWN { col.saturating_sub(MAX_SHOWN / 3) } else { 0 };
+                    let end = chars.len().min(start + MAX_SHOWN);
+                    let shown: String = chars[start..end].iter().collect();
+                    let (open, close) = (if start > 0 { "..." } else { "" }, if end < chars.len() { "..." } else { "" });
+                    writeln!(f, "{num} | {open}{shown}{close}")?;
+                    let before: String = open.chars().chain(chars[start..col].iter().copied()).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                    writeln!(f, "{pad} | {before}{}", "^".repeat(loc.width.min(80).min(end.saturating_sub(col).max(1))))?;
                 }
                 None => writeln!(f, "  --> {}{path}", self.file)?,
             }

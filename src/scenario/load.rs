@@ -2,7 +2,8 @@
 //! serde -> [`resolve`]. Every problem keeps the byte span of the text that caused it, so
 //! messages can name file, line and column even for keys set by a variant or by `--set`.
 
-use super::diag::{ModelErrors, Problem, explain_serde_message};
+use super::budget::{self, Budget};
+use super::diag::{ModelErrors, Problem, explain_serde_message, nearest};
 use super::model::{System, resolve};
 use super::raw::{RawModel, SCHEMA_VERSION};
 use serde::Deserialize;
@@ -19,6 +20,8 @@ use toml::de::{DeTable, DeValue};
 pub struct Model {
     pub name: String,
     pub title: String,
+    /// What the model is about: its `story` key, or else the comment block that opens
+    /// its file.
     pub story: String,
     /// The file it came from, as given.
     pub source: String,
@@ -47,14 +50,46 @@ pub enum LoadError {
 /// Reads and validates a model file. `sets` are `KEY=VALUE` overrides applied to the file
 /// before its variants (a key under `variants.NAME.` overrides one variant).
 pub fn load_file(path: &Path, sets: &[String]) -> Result<Model, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })?;
+    load_file_with(path, sets, &Budget::DEFAULT)
+}
+
+/// [`load_file`] with a budget other than the default.
+pub fn load_file_with(path: &Path, sets: &[String], budget: &Budget) -> Result<Model, LoadError> {
+    let text = read_model_text(path)?;
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    Ok(load_str(&path.display().to_string(), &stem, &text, sets)?)
+    Ok(load_str_with(&path.display().to_string(), &stem, &text, sets, budget)?)
+}
+
+/// The text of a model file; text that is not UTF-8 is a problem located at its first
+/// bad byte.
+pub fn read_model_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bad = e.as_bytes()[at];
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        LoadError::Invalid(ModelErrors {
+            file: path.display().to_string(),
+            text,
+            sets: Vec::new(),
+            problems: vec![Problem::at_span(
+                Some(at..at + 1),
+                format!("the file is not valid UTF-8: byte 0x{bad:02X} here"),
+                Some("model files are UTF-8 text; save the file as UTF-8".into()),
+            )],
+        })
+    })
 }
 
 /// Validates model text. `file` names it in messages; `default_name` is used when the
 /// model has no `name`.
 pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> Result<Model, ModelErrors> {
+    load_str_with(file, default_name, text, sets, &Budget::DEFAULT)
+}
+
+/// [`load_str`] with a budget other than the default: each variant's estimated cost per
+/// run (see [`budget`]) must fit it.
+pub fn load_str_with(file: &str, default_name: &str, text: &str, sets: &[String], budget: &Budget) -> Result<Model, ModelErrors> {
     let fail = |problems: Vec<Problem>| ModelErrors { file: file.to_string(), text: text.to_string(), sets: sets.to_vec(), problems };
 
     if text.trim().is_empty() {
@@ -70,6 +105,9 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
             syntax
                 .iter()
                 .map(|e| {
+                    if e.span().is_none() && e.message().contains("recursion") {
+                        return too_deep(text);
+                    }
                     Problem::at_span(
                         e.span(),
                         format!("this is not valid TOML: {}", e.message().trim_end()),
@@ -128,10 +166,19 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
         }
     }
 
-    // Command-line overrides, with spans placed past the end of the file.
+    // Command-line overrides, with spans placed past the end of the file. They may not
+    // change the format version, nor create a variant (a typo in its name would).
     let mut problems = Vec::new();
+    let file_variants: Vec<String> = match root.get("variants").map(|v| v.get_ref()) {
+        Some(DeValue::Table(t)) => t.iter().map(|(k, _)| k.get_ref().to_string()).collect(),
+        _ => Vec::new(),
+    };
     for (k, set) in sets.iter().enumerate() {
         let offset = ModelErrors::set_offset(text.len(), sets, k);
+        if let Err(p) = check_set_key(set, offset, &file_variants) {
+            problems.push(p);
+            continue;
+        }
         if let Err(p) = apply_set(&mut root, set, offset) {
             problems.push(p);
         }
@@ -142,6 +189,7 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
 
     // Variants are overrides of the base; take them out before reading the base.
     let mut variant_tables: Vec<(String, Range<usize>, DeTable)> = Vec::new();
+    let mut fixed_keys: Vec<Problem> = Vec::new();
     if let Some(v) = root.remove("variants") {
         let span = v.span();
         match v.into_inner() {
@@ -149,7 +197,23 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
                 for (name, value) in t {
                     let vspan = value.span();
                     match value.into_inner() {
-                        DeValue::Table(over) => variant_tables.push((name.get_ref().to_string(), vspan, over)),
+                        DeValue::Table(mut over) => {
+                            // Reported with the other problems; taken out so the rest of
+                            // the variant is still read.
+                            for key in ["schema_version", "name"] {
+                                if let Some(v) = over.remove(key) {
+                                    fixed_keys.push(
+                                        Problem::at_path(
+                                            &format!("variants.{}.{key}", name.get_ref()),
+                                            format!("a variant cannot change the model's {key}"),
+                                            Some(format!("remove it from the variant; {key} belongs at the top of the file")),
+                                        )
+                                        .with_span(Some(v.span())),
+                                    );
+                                }
+                            }
+                            variant_tables.push((name.get_ref().to_string(), vspan, over))
+                        }
                         _ => problems.push(
                             Problem::at_path(
                                 &format!("variants.{}", name.get_ref()),
@@ -169,11 +233,27 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
         return Err(fail(problems));
     }
 
-    let base_raw = deserialize_collecting(&root, root_span.clone()).map_err(fail)?;
+    let base_raw = deserialize_collecting(&root, root_span.clone()).map_err(|ps| fail(fixed_keys.iter().cloned().chain(ps).collect()))?;
+    problems.extend(fixed_keys);
+    // The name becomes a folder under --out.
+    let name = base_raw.name.clone().unwrap_or_else(|| default_name.to_string());
+    if let Err(why) = check_name(&name) {
+        let p = match &base_raw.name {
+            Some(_) => Problem::at_path("name", format!("the model name {why}"), Some(NAME_HELP.into())).with_span(root.get("name").map(|v| v.span())),
+            None => Problem::at_span(
+                Some(0..0),
+                format!("the model takes its name from the file name, and that name {why}"),
+                Some(format!("add a `name`: {NAME_HELP}")),
+            ),
+        };
+        problems.push(p);
+    }
 
     let mut variants = Vec::new();
     if variant_tables.is_empty() {
-        let base_system = resolve(&base_raw).map_err(|ps| fail(ps.into_iter().map(|p| locate(p, &root, None)).collect()))?;
+        let base_system = resolve(&base_raw)
+            .and_then(|s| within_budget(s, budget))
+            .map_err(|ps| fail(problems.iter().cloned().chain(ps.into_iter().map(|p| locate(p, &root, None))).collect()))?;
         variants.push(Variant { name: "base".into(), hash: hash_system(&base_system), system: base_system });
     }
     // With variants, the base need not be complete on its own: each variant is resolved,
@@ -182,8 +262,10 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
     for (name, _span, over) in &variant_tables {
         let mut merged = root.clone();
         merge(&mut merged, over.clone());
-        let result = deserialize_collecting(&merged, root_span.clone())
-            .and_then(|raw| resolve(&raw).map_err(|ps| ps.into_iter().map(|p| locate(p, &merged, Some((name, over)))).collect()));
+        let result =
+            deserialize_collecting(&merged, root_span.clone()).map_err(|ps| ps.into_iter().map(|p| in_variant(p, name, over)).collect()).and_then(|raw| {
+                resolve(&raw).and_then(|s| within_budget(s, budget)).map_err(|ps| ps.into_iter().map(|p| locate(p, &merged, Some((name, over)))).collect())
+            });
         match result {
             Ok(system) => variants.push(Variant { name: name.clone(), hash: hash_system(&system), system }),
             Err(ps) => per_variant.push((name.clone(), ps)),
@@ -221,10 +303,9 @@ pub fn load_str(file: &str, default_name: &str, text: &str, sets: &[String]) -> 
             ));
         }
     }
-    let name = base_raw.name.clone().unwrap_or_else(|| default_name.to_string());
     Ok(Model {
         title: base_raw.title.clone().unwrap_or_else(|| name.clone()),
-        story: base_raw.story.clone().unwrap_or_default().trim().to_string(),
+        story: base_raw.story.as_deref().map(str::trim).filter(|s| !s.is_empty()).map_or_else(|| opening_comments(text), str::to_string),
         name,
         source: file.to_string(),
         variants,
@@ -239,6 +320,112 @@ impl Problem {
     }
 }
 
+/// The longest model name: it names an output folder.
+pub const MAX_NAME_LEN: usize = 64;
+const NAME_HELP: &str = "a name is 1 to 64 characters: ASCII letters, digits, '-', '_' and '.', starting with a letter or digit (it names the output folder)";
+
+/// A model's name becomes a folder under `--out`: it must be one safe path component.
+/// The comment block that opens a model file, without the `#` marks; blank comment lines
+/// separate paragraphs.
+fn opening_comments(text: &str) -> String {
+    text.lines()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .map(|l| {
+            let body = l.trim_start().trim_start_matches('#');
+            body.strip_prefix(' ').unwrap_or(body).to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn check_name(name: &str) -> Result<(), String> {
+    let shown: String = name.chars().take(40).flat_map(char::escape_debug).collect();
+    let shown = if name.chars().count() > 40 { format!("\"{shown}...\"") } else { format!("\"{shown}\"") };
+    if name.is_empty() {
+        return Err("is empty".into());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!("{shown} is {} bytes long", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(format!("{shown} contains {:?}", c));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!("{shown} does not start with a letter or digit"));
+    }
+    Ok(())
+}
+
+fn within_budget(s: System, budget: &Budget) -> Result<System, Vec<Problem>> {
+    let problems = budget::check(&s, budget);
+    if problems.is_empty() { Ok(s) } else { Err(problems) }
+}
+
+/// A structural problem found while reading a variant keeps the variant's prefix when the
+/// key is the variant's own.
+fn in_variant(mut p: Problem, name: &str, over: &DeTable) -> Problem {
+    if let Some(path) = &p.path {
+        if has_path(over, &parse_path(path)) {
+            p.path = Some(format!("variants.{name}.{path}"));
+        }
+    }
+    p
+}
+
+/// `--set` may not change the format version or name a variant the file does not have.
+fn check_set_key(set: &str, offset: usize, variants: &[String]) -> Result<(), Problem> {
+    let key = set.split_once('=').map_or(set, |(k, _)| k);
+    let parts: Vec<&str> = key.split('.').map(str::trim).collect();
+    let span = Some(offset..offset + key.len());
+    if parts == ["schema_version"] || (parts.len() == 3 && parts[0] == "variants" && parts[2] == "schema_version") {
+        return Err(Problem::at_span(
+            span,
+            format!("--set {set}: schema_version is the file's format and cannot be overridden"),
+            Some(format!("remove this --set; this statesim reads schema_version = {SCHEMA_VERSION}")),
+        ));
+    }
+    if parts.first() == Some(&"variants") {
+        let Some(name) = parts.get(1).filter(|n| !n.is_empty()) else { return Ok(()) };
+        if !variants.iter().any(|v| v == name) {
+            let help = if variants.is_empty() {
+                "this model has no variants; --set KEY=VALUE without `variants.` changes the model itself".to_string()
+            } else {
+                let list = variants.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+                match nearest(name, variants.iter().map(String::as_str)) {
+                    Some(best) => format!("did you mean \"{best}\"? the variants are {list}"),
+                    None => format!("the variants are {list}"),
+                }
+            };
+            return Err(Problem::at_span(span, format!("--set {set}: there is no variant called \"{name}\""), Some(help)));
+        }
+    }
+    Ok(())
+}
+
+/// The TOML parser gives up on very deep keys without saying where: the line whose dotted
+/// key or table header is deepest is the likely place.
+fn too_deep(text: &str) -> Problem {
+    let depth = |line: &str| {
+        let l = line.trim_start();
+        let key = if l.starts_with('[') { l } else { l.split('=').next().unwrap_or("") };
+        key.chars().filter(|&c| c == '.').count()
+    };
+    let mut offset = 0;
+    let mut best = (0, 0..0);
+    for line in text.split_inclusive('\n') {
+        let d = depth(line);
+        if d > best.0 {
+            best = (d, offset..offset + line.trim_end().len());
+        }
+        offset += line.len();
+    }
+    Problem::at_span(
+        Some(best.1),
+        format!("this key is nested too deeply to read ({} levels)", best.0 + 1),
+        Some("model keys are a few levels deep, e.g. load_balancer.health_check.interval; see `statesim schema`".into()),
+    )
+}
+
 /// Deserializes, and on an error removes the offending key and tries again, so one
 /// pass reports every structural problem rather than only the first.
 fn deserialize_collecting(table: &DeTable, span: Range<usize>) -> Result<RawModel, Vec<Problem>> {
@@ -251,8 +438,17 @@ fn deserialize_collecting(table: &DeTable, span: Range<usize>) -> Result<RawMode
             Ok(raw) if problems.is_empty() => return Ok(raw),
             Ok(_) => break,
             Err(e) => {
-                let (message, help) = explain_serde_message(e.message());
+                let (mut message, mut help) = explain_serde_message(e.message());
                 let path = e.span().and_then(|s| path_at_span(&t, &s));
+                if message.starts_with("wanted string or table") {
+                    // A name of the wrong type (`policy = 5`): ask serde for the valid names.
+                    let names = path.as_ref().zip(e.span()).and_then(|((_, segs), s)| valid_names_at(&t, segs, s, span.clone()));
+                    message = match &names {
+                        Some(_) => "wrong type: expected one of the names below, in quotes".into(),
+                        None => "wrong type: expected a string or a table".into(),
+                    };
+                    help = names.or(help);
+                }
                 // A key missing only because an earlier problem's key was taken out is
                 // not a problem of its own.
                 let consequence =
@@ -272,6 +468,29 @@ fn deserialize_collecting(table: &DeTable, span: Range<usize>) -> Result<RawMode
         }
     }
     Err(problems)
+}
+
+/// The names valid at `segs`, found by putting a name no enum has there and reading
+/// serde's "unknown variant" message; `None` if the value there is not a name.
+fn valid_names_at(table: &DeTable, segs: &[Seg], value_span: Range<usize>, span: Range<usize>) -> Option<String> {
+    const PROBE: &str = "\u{1}";
+    let mut t = table.clone();
+    let mut v = DeValue::Table(std::mem::take(&mut t));
+    let mut cur = &mut v;
+    for seg in segs {
+        cur = match (cur, seg) {
+            (DeValue::Table(tb), Seg::Key(k)) => tb.get_mut(k.as_str())?.get_mut(),
+            (DeValue::Array(a), Seg::Index(i)) => a.get_mut(*i)?.get_mut(),
+            _ => return None,
+        };
+    }
+    *cur = DeValue::String(Cow::Borrowed(PROBE));
+    let DeValue::Table(t) = v else { return None };
+    let e = RawModel::deserialize(Spanned::new(span, t).into_deserializer()).err()?;
+    if e.span() != Some(value_span) || !e.message().starts_with(&format!("unknown variant `{PROBE}`")) {
+        return None;
+    }
+    explain_serde_message(e.message()).1
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,14 +1,16 @@
 //! Model files: the only place that reads TOML. Raw serde types become a validated
 //! [`Model`] whose variants are complete, typed [`System`]s.
 
+pub mod budget;
 pub mod diag;
 pub mod load;
 pub mod model;
 pub mod raw;
 pub mod units;
 
+pub use budget::Budget;
 pub use diag::{ModelErrors, Problem};
-pub use load::{LoadError, Model, Variant, load_file, load_str};
+pub use load::{LoadError, Model, Variant, load_file, load_file_with, load_str, load_str_with, read_model_text};
 pub use model::{FaultAction, System, Workload};
 
 /// JSON Schema of the model format, for editors and the README's reference.

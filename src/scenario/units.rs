@@ -40,6 +40,9 @@ pub fn parse_size(text: &str) -> Result<f64, String> {
         "" => return Err(format!("the size \"{text}\" has no unit")),
         other => return Err(format!("unknown size unit \"{other}\" in \"{text}\"")),
     };
+    if !(value * scale).is_finite() {
+        return Err(format!("the size \"{text}\" is too large"));
+    }
     Ok(value * scale)
 }
 

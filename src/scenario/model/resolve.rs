@@ -1,303 +1,13 @@
-//! The validated model: typed, in engine units (nanoseconds, per-second rates), with
-//! every cross-reference checked. Nothing downstream of this module sees raw TOML.
+//! Raw model -> [`System`]: every range, share and reference checked, every problem
+//! listed with its key path.
 
-use super::diag::Problem;
-use super::raw::*;
-use super::units::{ByteSize, Duration};
-use crate::engine::{Distribution, SimDuration};
-use crate::policies::{
-    BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, SessionStoreKind, UploadStore, WsMode,
-};
-use serde::Serialize;
-
-/// Largest population a model may ask for, from the estimated memory it needs.
-pub const MAX_MODEL_BYTES: u64 = 8 << 30;
-/// Estimated bytes per simulated user: user state, a pending timer and routing state.
-pub const BYTES_PER_USER: u64 = 48;
-pub const MAX_SERVERS: u32 = 10_000;
-pub const MAX_CORES: u32 = 1_024;
-
-/// One system to simulate: the base model with one variant's overrides applied.
-#[derive(Debug, Clone, Serialize)]
-pub struct System {
-    pub run: RunSpec,
-    pub clients: ClientSpec,
-    pub network: NetworkSpec,
-    pub load_balancer: LbSpec,
-    pub servers: ServerSpec,
-    pub sessions: SessionSpec,
-    pub redis: RedisSpec,
-    pub database: DatabaseSpec,
-    pub carts: CartSpec,
-    pub revocation: RevocationSpec,
-    pub rate_limit: Option<RateLimitSpec>,
-    pub jobs: Option<JobsSpec>,
-    pub uploads: Option<UploadSpec>,
-    pub websockets: Option<WsSpec>,
-    pub fleet: FleetSpec,
-    pub faults: Vec<Fault>,
-}
-
-/// How an open workload's rate changes over time.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Profile {
-    Step { at: SimDuration, factor: f64 },
-    Daily { period: SimDuration, low: f64 },
-}
-
-impl Profile {
-    /// The rate multiplier at `t` (seconds).
-    pub fn factor(&self, t: f64) -> f64 {
-        match *self {
-            Profile::Step { at, factor } => {
-                if t >= at.as_secs_f64() {
-                    factor
-                } else {
-                    1.0
-                }
-            }
-            Profile::Daily { period, low } => low + (1.0 - low) * (1.0 - (2.0 * std::f64::consts::PI * t / period.as_secs_f64()).cos()) / 2.0,
-        }
-    }
-    pub fn max_factor(&self) -> f64 {
-        match *self {
-            Profile::Step { factor, .. } => factor.max(1.0),
-            Profile::Daily { .. } => 1.0,
-        }
-    }
-}
-
-/// The fleet: its size limits, scaler, spot share, prices and deploy.
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetSpec {
-    pub autoscale: bool,
-    pub target_cpu: f64,
-    pub metric_period: SimDuration,
-    pub cooldown: SimDuration,
-    pub min: u32,
-    /// Instances the simulation can hold: `max` when scaling, else `servers.count`.
-    pub max: u32,
-    pub spot_share: f64,
-    pub spot_interruptions_per_sec: f64,
-    pub spot_notice: SimDuration,
-    pub on_demand_per_hour: f64,
-    pub spot_per_hour: f64,
-    pub deploy: Option<(SimDuration, SimDuration)>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WsSpec {
-    pub mode: WsMode,
-    pub messages_per_user_per_sec: f64,
-    pub reconnect_after: SimDuration,
-    pub reconnect_jitter: SimDuration,
-    pub publish_per_subscriber: SimDuration,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct UploadSpec {
-    pub store: UploadStore,
-    pub share: f64,
-    pub read_share: f64,
-    /// File sizes in bytes.
-    pub size: Distribution,
-    pub client_bytes_per_s: f64,
-    pub cpu_ns_per_byte: f64,
-    pub presign_cpu: SimDuration,
-    pub s3_first_byte: Distribution,
-    pub s3_bytes_per_s: f64,
-    pub s3_put_limit: u32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct JobsSpec {
-    pub queued: bool,
-    pub share: f64,
-    pub duration: Distribution,
-    pub workers: u32,
-    pub visibility_timeout: SimDuration,
-    pub accept_cpu: SimDuration,
-    pub result_write: Distribution,
-    pub worker_restart: SimDuration,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RateLimitSpec {
-    pub limit: Limit,
-    pub store: LimitStore,
-    pub key: LimitKey,
-    pub fail: FailMode,
-    pub commands: LimitCommands,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AbuserSpec {
-    pub rate_per_sec: f64,
-    pub burst_every: Option<SimDuration>,
-    pub burst_length: SimDuration,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionSpec {
-    pub store: SessionStoreKind,
-    pub lifetime: SimDuration,
-    pub algorithm: JwtAlgorithm,
-    pub blocklist: BlocklistMode,
-    pub blocklist_refresh: SimDuration,
-    pub blocklist_fail: FailMode,
-    pub login_cpu: SimDuration,
-    pub warm_start: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RedisSpec {
-    pub round_trip: Distribution,
-    pub service: Distribution,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DatabaseSpec {
-    pub connections: u32,
-    pub read: Distribution,
-    pub write: Distribution,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CartSpec {
-    pub store: CartStoreKind,
-    pub add_share: f64,
-    pub guests: bool,
-    pub visit_requests: f64,
-    pub login_share: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RevocationSpec {
-    pub fire_rate_per_sec: f64,
-    pub fire_until: SimDuration,
-}
-
-impl System {
-    /// Whether any request or background task talks to Redis.
-    pub fn uses_redis(&self) -> bool {
-        self.sessions.store == SessionStoreKind::Redis
-            || (self.sessions.store == SessionStoreKind::Jwt && self.sessions.blocklist != BlocklistMode::Off)
-            || self.rate_limit.as_ref().is_some_and(|r| r.store == LimitStore::Redis)
-            || self.websockets.as_ref().is_some_and(|w| w.mode == WsMode::Pubsub)
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunSpec {
-    pub duration: SimDuration,
-    pub warmup: SimDuration,
-    pub seed: u64,
-    pub max_requests: Option<u64>,
-    pub replications: u32,
-    pub timeseries_step: SimDuration,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Workload {
-    /// Poisson arrivals.
-    Open { rate_per_sec: f64 },
-    /// Each user alternates think time and one request.
-    Closed { think_time: Distribution },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientSpec {
-    pub users: u64,
-    pub workload: Workload,
-    pub timeout: Option<SimDuration>,
-    pub proxies: Vec<ProxyGroup>,
-    pub idempotent_share: f64,
-    pub abuser: Option<AbuserSpec>,
-    pub profile: Option<Profile>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ProxyGroup {
-    pub name: String,
-    pub users: u64,
-    pub ips: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NetworkSpec {
-    pub client_to_lb: Distribution,
-    pub lb_to_server: Distribution,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LbSpec {
-    pub policy: LbPolicy,
-    pub latency: Distribution,
-    pub health_check: Option<HealthCheck>,
-    pub retries: u32,
-    pub retry_idempotent: bool,
-    pub virtual_nodes: u32,
-}
-
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct HealthCheck {
-    pub interval: SimDuration,
-    pub unhealthy_after: u32,
-    pub healthy_after: u32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerSpec {
-    pub count: u32,
-    pub cores: u32,
-    pub service: Distribution,
-    pub queue_limit: u64,
-    pub boot_time: SimDuration,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Fault {
-    pub at: SimDuration,
-    pub action: FaultAction,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum FaultAction {
-    /// Kill server `server` (0-based); start it again after `restart_after` if given.
-    Kill { server: u32, restart_after: Option<SimDuration> },
-    /// Kill queue worker `worker` (0-based); it comes back after `jobs.worker_restart`.
-    KillWorker { worker: u32 },
-    /// Redis refuses connections for `lasting`.
-    RedisDown { lasting: SimDuration },
-    /// Redis answers slowly for `lasting`.
-    RedisSlow { lasting: SimDuration, service: Option<Distribution>, round_trip: Option<Distribution> },
-}
-
-impl System {
-    /// Mean service demand per request, in seconds.
-    pub fn mean_service_secs(&self) -> f64 {
-        self.servers.service.mean() / 1e9
-    }
-    /// Offered load as a share of total core capacity (open workloads; closed ones bound it by N/Z).
-    pub fn offered_load(&self) -> f64 {
-        let capacity = self.servers.count as f64 * self.servers.cores as f64;
-        let rate = match &self.clients.workload {
-            Workload::Open { rate_per_sec } => *rate_per_sec,
-            Workload::Closed { think_time } => self.clients.users as f64 / ((think_time.mean() / 1e9) + self.mean_service_secs()),
-        };
-        rate * self.mean_service_secs() / capacity
-    }
-    /// Server name as written in model files and outputs.
-    pub fn server_name(index: usize) -> String {
-        format!("server-{}", index + 1)
-    }
-}
+use super::*;
+use crate::scenario::diag::Problem;
+use crate::scenario::raw::*;
+use crate::scenario::units::{ByteSize, Duration};
 
 /// A quantity a distribution can be over, in its base unit.
-trait Quantity {
+pub(super) trait Quantity {
     fn base(&self) -> f64;
 }
 impl Quantity for Duration {
@@ -312,17 +22,17 @@ impl Quantity for ByteSize {
 }
 
 /// Collects problems with their key paths while resolving.
-struct Checker {
-    problems: Vec<Problem>,
+pub(super) struct Checker {
+    pub(super) problems: Vec<Problem>,
 }
 
 impl Checker {
-    fn err(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn err(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
         let help = help.into();
         self.problems.push(Problem::at_path(path, message.into(), if help.is_empty() { None } else { Some(help) }));
     }
 
-    fn share(&mut self, x: f64, path: &str) -> f64 {
+    pub(super) fn share(&mut self, x: f64, path: &str) -> f64 {
         if !(0.0..=1.0).contains(&x) {
             self.err(path, format!("{x} is not a share"), "use a number from 0 to 1");
             return x.clamp(0.0, 1.0);
@@ -330,12 +40,12 @@ impl Checker {
         x
     }
 
-    fn time_dist(&mut self, raw: &RawDist<Duration>, path: &str) -> Distribution {
+    pub(super) fn time_dist(&mut self, raw: &RawDist<Duration>, path: &str) -> Distribution {
         self.dist(raw, path)
     }
 
     /// Any distribution, in its quantity's base unit (nanoseconds, bytes).
-    fn dist<Q: Quantity>(&mut self, raw: &RawDist<Q>, path: &str) -> Distribution {
+    pub(super) fn dist<Q: Quantity>(&mut self, raw: &RawDist<Q>, path: &str) -> Distribution {
         let ns = |d: &Q| d.base();
         match raw {
             RawDist::Fixed(d) => Distribution::constant(ns(d)),
@@ -442,17 +152,13 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     if cl.users == 0 {
         c.err("clients.users", "there are no users", "use 1 or more");
     }
-    let max_users = MAX_MODEL_BYTES / BYTES_PER_USER;
-    if cl.users > max_users.min(u32::MAX as u64) {
-        let gib = cl.users as f64 * BYTES_PER_USER as f64 / (1u64 << 30) as f64;
+    // Memory for large populations is the budget's concern (see `budget`); user ids
+    // are 32-bit.
+    if cl.users > u32::MAX as u64 {
         c.err(
             "clients.users",
-            format!("a population of {} users would need about {gib:.0} GiB of memory", cl.users),
-            format!(
-                "statesim runs models up to {} GiB, about {} users; simulate a sample and scale the rates",
-                MAX_MODEL_BYTES >> 30,
-                max_users.min(u32::MAX as u64)
-            ),
+            format!("a population of {} users", cl.users),
+            format!("statesim simulates at most {} users; simulate a sample and scale the rates", u32::MAX),
         );
     }
     let workload = match (&cl.arrival_rate, &cl.think_time) {
@@ -783,65 +489,23 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         spot_per_hour: a.spot_per_hour,
         deploy: a.deploy.as_ref().map(|d| (d.at.0, d.drain.0)),
     };
-
-    // faults
-    let mut faults = Vec::new();
-    for (i, f) in raw.faults.iter().enumerate() {
-        let path = format!("faults[{i}]");
-        if f.at.0 > run.duration {
+    if let Some(d) = &a.deploy {
+        if d.at.0 > run.duration {
             c.err(
-                &format!("{path}.at"),
-                format!("the fault at {} comes after the end of the run ({})", f.at.0, run.duration),
+                "autoscaling.deploy.at",
+                format!("the deploy at {} comes after the end of the run ({})", d.at.0, run.duration),
                 "move it inside the run or lengthen run.duration",
             );
         }
-        if let Some(name) = &f.kill_worker {
-            let count = jobs.as_ref().filter(|j| j.queued).map_or(0, |j| j.workers);
-            match name.strip_prefix("worker-").and_then(|k| k.parse::<u32>().ok()) {
-                Some(k) if k >= 1 && k <= count => faults.push(Fault { at: f.at.0, action: FaultAction::KillWorker { worker: k - 1 } }),
-                _ => c.err(
-                    &format!("{path}.kill_worker"),
-                    format!("there is no worker called \"{name}\""),
-                    if count == 0 {
-                        "workers exist only with jobs.mode = \"queue\"".to_string()
-                    } else {
-                        format!("workers are named \"worker-1\" to \"worker-{count}\"")
-                    },
-                ),
-            }
-            if f.kill.is_some() || f.redis.is_some() {
-                c.err(&path, "this fault does two things", "write one [[faults]] entry per action");
-            }
-            continue;
-        }
-        match (&f.kill, f.redis) {
-            (Some(_), Some(_)) => c.err(&path, "this fault both kills a server and breaks Redis", "write two [[faults]] entries"),
-            (Some(name), None) => match parse_server_name(name, servers.count) {
-                Ok(server) => faults.push(Fault { at: f.at.0, action: FaultAction::Kill { server, restart_after: f.restart_after.map(|d| d.0) } }),
-                Err(help) => c.err(&format!("{path}.kill"), format!("there is no server called \"{name}\""), help),
-            },
-            (None, Some(kind)) => {
-                let Some(lasting) = f.lasting else {
-                    c.err(&format!("{path}.lasting"), "a Redis fault needs to say how long it lasts", "add lasting = \"30s\"");
-                    continue;
-                };
-                let action = match kind {
-                    RedisFaultKind::Down => FaultAction::RedisDown { lasting: lasting.0 },
-                    RedisFaultKind::Slow => {
-                        if f.service.is_none() && f.round_trip.is_none() {
-                            c.err(&path, "a slow Redis needs a slower service or round_trip", "add service = \"100us\" or round_trip = \"5ms\"");
-                        }
-                        let service = f.service.as_ref().map(|d| c.time_dist(d, &format!("{path}.service")));
-                        let round_trip = f.round_trip.as_ref().map(|d| c.time_dist(d, &format!("{path}.round_trip")));
-                        FaultAction::RedisSlow { lasting: lasting.0, service, round_trip }
-                    }
-                };
-                faults.push(Fault { at: f.at.0, action });
-            }
-            (None, None) => c.err(&path, "this fault does nothing", "add an action such as kill = \"server-1\" or redis = \"down\""),
+    }
+    for (price, path) in [(a.on_demand_per_hour, "autoscaling.on_demand_per_hour"), (a.spot_per_hour, "autoscaling.spot_per_hour")] {
+        if !(price.is_finite() && price >= 0.0) {
+            c.err(path, format!("a price of {price} per instance-hour"), "use a finite number, 0 or more, such as 0.10");
         }
     }
-    faults.sort_by_key(|f| f.at);
+
+    // faults
+    let faults = super::faults::resolve_faults(&mut c, &raw.faults, run.duration, servers.count, jobs.as_ref());
 
     if c.problems.is_empty() {
         Ok(System {
@@ -864,17 +528,5 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         })
     } else {
         Err(c.problems)
-    }
-}
-
-fn parse_server_name(name: &str, count: u32) -> Result<u32, String> {
-    let valid = match count {
-        0 => "this model has no servers".to_string(),
-        1 => "this model has one server: \"server-1\"".to_string(),
-        n => format!("servers are named \"server-1\" to \"server-{n}\""),
-    };
-    match name.strip_prefix("server-").and_then(|k| k.parse::<u32>().ok()) {
-        Some(k) if k >= 1 && k <= count => Ok(k - 1),
-        _ => Err(valid),
     }
 }

@@ -1,0 +1,298 @@
+//! The validated model: typed, in engine units (nanoseconds, per-second rates), with
+//! every cross-reference checked. Nothing downstream of this module sees raw TOML.
+//!
+//! This file holds the types; `resolve.rs` turns a raw model into them and `faults.rs`
+//! checks the fault schedule.
+
+use crate::engine::{Distribution, SimDuration};
+use crate::policies::{
+    BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, SessionStoreKind, UploadStore, WsMode,
+};
+use serde::Serialize;
+
+mod faults;
+mod resolve;
+
+pub use resolve::resolve;
+
+pub const MAX_SERVERS: u32 = 10_000;
+pub const MAX_CORES: u32 = 1_024;
+
+/// One system to simulate: the base model with one variant's overrides applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct System {
+    pub run: RunSpec,
+    pub clients: ClientSpec,
+    pub network: NetworkSpec,
+    pub load_balancer: LbSpec,
+    pub servers: ServerSpec,
+    pub sessions: SessionSpec,
+    pub redis: RedisSpec,
+    pub database: DatabaseSpec,
+    pub carts: CartSpec,
+    pub revocation: RevocationSpec,
+    pub rate_limit: Option<RateLimitSpec>,
+    pub jobs: Option<JobsSpec>,
+    pub uploads: Option<UploadSpec>,
+    pub websockets: Option<WsSpec>,
+    pub fleet: FleetSpec,
+    pub faults: Vec<Fault>,
+}
+
+/// How an open workload's rate changes over time.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Profile {
+    Step { at: SimDuration, factor: f64 },
+    Daily { period: SimDuration, low: f64 },
+}
+
+impl Profile {
+    /// The rate multiplier at `t` (seconds).
+    pub fn factor(&self, t: f64) -> f64 {
+        match *self {
+            Profile::Step { at, factor } => {
+                if t >= at.as_secs_f64() {
+                    factor
+                } else {
+                    1.0
+                }
+            }
+            Profile::Daily { period, low } => low + (1.0 - low) * (1.0 - (2.0 * std::f64::consts::PI * t / period.as_secs_f64()).cos()) / 2.0,
+        }
+    }
+    pub fn max_factor(&self) -> f64 {
+        match *self {
+            Profile::Step { factor, .. } => factor.max(1.0),
+            Profile::Daily { .. } => 1.0,
+        }
+    }
+}
+
+/// The fleet: its size limits, scaler, spot share, prices and deploy.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetSpec {
+    pub autoscale: bool,
+    pub target_cpu: f64,
+    pub metric_period: SimDuration,
+    pub cooldown: SimDuration,
+    pub min: u32,
+    /// Instances the simulation can hold: `max` when scaling, else `servers.count`.
+    pub max: u32,
+    pub spot_share: f64,
+    pub spot_interruptions_per_sec: f64,
+    pub spot_notice: SimDuration,
+    pub on_demand_per_hour: f64,
+    pub spot_per_hour: f64,
+    pub deploy: Option<(SimDuration, SimDuration)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WsSpec {
+    pub mode: WsMode,
+    pub messages_per_user_per_sec: f64,
+    pub reconnect_after: SimDuration,
+    pub reconnect_jitter: SimDuration,
+    pub publish_per_subscriber: SimDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadSpec {
+    pub store: UploadStore,
+    pub share: f64,
+    pub read_share: f64,
+    /// File sizes in bytes.
+    pub size: Distribution,
+    pub client_bytes_per_s: f64,
+    pub cpu_ns_per_byte: f64,
+    pub presign_cpu: SimDuration,
+    pub s3_first_byte: Distribution,
+    pub s3_bytes_per_s: f64,
+    pub s3_put_limit: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobsSpec {
+    pub queued: bool,
+    pub share: f64,
+    pub duration: Distribution,
+    pub workers: u32,
+    pub visibility_timeout: SimDuration,
+    pub accept_cpu: SimDuration,
+    pub result_write: Distribution,
+    pub worker_restart: SimDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RateLimitSpec {
+    pub limit: Limit,
+    pub store: LimitStore,
+    pub key: LimitKey,
+    pub fail: FailMode,
+    pub commands: LimitCommands,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AbuserSpec {
+    pub rate_per_sec: f64,
+    pub burst_every: Option<SimDuration>,
+    pub burst_length: SimDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionSpec {
+    pub store: SessionStoreKind,
+    pub lifetime: SimDuration,
+    pub algorithm: JwtAlgorithm,
+    pub blocklist: BlocklistMode,
+    pub blocklist_refresh: SimDuration,
+    pub blocklist_fail: FailMode,
+    pub login_cpu: SimDuration,
+    pub warm_start: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RedisSpec {
+    pub round_trip: Distribution,
+    pub service: Distribution,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseSpec {
+    pub connections: u32,
+    pub read: Distribution,
+    pub write: Distribution,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CartSpec {
+    pub store: CartStoreKind,
+    pub add_share: f64,
+    pub guests: bool,
+    pub visit_requests: f64,
+    pub login_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RevocationSpec {
+    pub fire_rate_per_sec: f64,
+    pub fire_until: SimDuration,
+}
+
+impl System {
+    /// Whether any request or background task talks to Redis.
+    pub fn uses_redis(&self) -> bool {
+        self.sessions.store == SessionStoreKind::Redis
+            || (self.sessions.store == SessionStoreKind::Jwt && self.sessions.blocklist != BlocklistMode::Off)
+            || self.rate_limit.as_ref().is_some_and(|r| r.store == LimitStore::Redis)
+            || self.websockets.as_ref().is_some_and(|w| w.mode == WsMode::Pubsub)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSpec {
+    pub duration: SimDuration,
+    pub warmup: SimDuration,
+    pub seed: u64,
+    pub max_requests: Option<u64>,
+    pub replications: u32,
+    pub timeseries_step: SimDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Workload {
+    /// Poisson arrivals.
+    Open { rate_per_sec: f64 },
+    /// Each user alternates think time and one request.
+    Closed { think_time: Distribution },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientSpec {
+    pub users: u64,
+    pub workload: Workload,
+    pub timeout: Option<SimDuration>,
+    pub proxies: Vec<ProxyGroup>,
+    pub idempotent_share: f64,
+    pub abuser: Option<AbuserSpec>,
+    pub profile: Option<Profile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProxyGroup {
+    pub name: String,
+    pub users: u64,
+    pub ips: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkSpec {
+    pub client_to_lb: Distribution,
+    pub lb_to_server: Distribution,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LbSpec {
+    pub policy: LbPolicy,
+    pub latency: Distribution,
+    pub health_check: Option<HealthCheck>,
+    pub retries: u32,
+    pub retry_idempotent: bool,
+    pub virtual_nodes: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct HealthCheck {
+    pub interval: SimDuration,
+    pub unhealthy_after: u32,
+    pub healthy_after: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerSpec {
+    pub count: u32,
+    pub cores: u32,
+    pub service: Distribution,
+    pub queue_limit: u64,
+    pub boot_time: SimDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fault {
+    pub at: SimDuration,
+    pub action: FaultAction,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum FaultAction {
+    /// Kill server `server` (0-based); start it again after `restart_after` if given.
+    Kill { server: u32, restart_after: Option<SimDuration> },
+    /// Kill queue worker `worker` (0-based); it comes back after `jobs.worker_restart`.
+    KillWorker { worker: u32 },
+    /// Redis refuses connections for `lasting`.
+    RedisDown { lasting: SimDuration },
+    /// Redis answers slowly for `lasting`.
+    RedisSlow { lasting: SimDuration, service: Option<Distribution>, round_trip: Option<Distribution> },
+}
+
+impl System {
+    /// Mean service demand per request, in seconds.
+    pub fn mean_service_secs(&self) -> f64 {
+        self.servers.service.mean() / 1e9
+    }
+    /// Offered load as a share of total core capacity (open workloads; closed ones bound it by N/Z).
+    pub fn offered_load(&self) -> f64 {
+        let capacity = self.servers.count as f64 * self.servers.cores as f64;
+        let rate = match &self.clients.workload {
+            Workload::Open { rate_per_sec } => *rate_per_sec,
+            Workload::Closed { think_time } => self.clients.users as f64 / ((think_time.mean() / 1e9) + self.mean_service_secs()),
+        };
+        rate * self.mean_service_secs() / capacity
+    }
+    /// Server name as written in model files and outputs.
+    pub fn server_name(index: usize) -> String {
+        format!("server-{}", index + 1)
+    }
+}
