@@ -12,8 +12,10 @@ fn long_job_claims() {
     let (s, runs) = run_and_summarize(&model, &RunOptions::default(), &|| {});
     // The queue's depth over time is in the time series.
     let queue = model.variants.iter().position(|v| v.name == "queue").unwrap();
-    assert!(runs[queue][0].series.iter().any(|r| r.jobs_queued > 0));
-    assert!(runs[queue][0].series.iter().all(|r| r.jobs_queued as f64 <= s.variants[queue].metrics["jobs.queue_depth_max"].mean));
+    let run = &runs[queue][0];
+    let depth = run.column(&statesim::metrics::series::JOBS_QUEUED).expect("the job queue registers its depth column");
+    assert!(run.series.iter().any(|r| r.parts[depth] > 0.0));
+    assert!(run.series.iter().all(|r| r.parts[depth] <= s.variants[queue].metrics["jobs.queue_depth_max"].mean));
     let m = |v: &str, k: &str| s.variants.iter().find(|x| x.name == v).unwrap().metrics[k].mean;
 
     // In the request: the client gives up at 30 s, the server works on for ~10 minutes.

@@ -705,13 +705,14 @@ impl Core {
         let rec = &self.rec;
         let step = rec.step().0.max(1);
         let mut series = Vec::with_capacity(rec.buckets.len());
-        let (mut up, mut rot, mut queued, mut cost) = (0, 0, 0, 0.0);
+        let (mut up, mut rot) = (0, 0);
+        // A level not set in a bucket holds its last value (zero before the first).
+        let n = rec.columns.len();
+        let mut levels = vec![0.0; n];
         let last = ((end.0.saturating_sub(1)) / step).min(rec.buckets.len() as u64 - 1) as usize;
         for (i, b) in rec.buckets.iter().enumerate().take(last + 1) {
             up = b.servers_up.unwrap_or(up);
             rot = b.servers_in_rotation.unwrap_or(rot);
-            queued = b.jobs_queued.unwrap_or(queued);
-            cost = b.cost_per_hour.unwrap_or(cost);
             series.push(SeriesRow {
                 t_s: (i as u64 * step) as f64 / 1e9,
                 sent: b.sent,
@@ -721,13 +722,17 @@ impl Core {
                 latency_p99_ms: b.latency_us.as_ref().map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1e3),
                 servers_up: up,
                 servers_in_rotation: rot,
-                logouts: b.logouts,
-                jobs_queued: queued,
-                abuser_allowed: b.abuser_allowed,
-                cost_per_hour: cost,
-                ws_sent: b.ws_sent,
-                ws_delivered: b.ws_delivered,
-                ws_reconnects: b.ws_reconnects,
+                parts: (0..n)
+                    .map(|c| {
+                        let v = rec.column_values[i * n + c];
+                        if v.is_nan() {
+                            levels[c]
+                        } else {
+                            levels[c] = v;
+                            v
+                        }
+                    })
+                    .collect(),
             });
         }
         series

@@ -11,6 +11,7 @@ use super::core::{Core, CoreEvent};
 use super::server::ServerState;
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
+use crate::metrics::series::{self, ColumnId};
 use crate::scenario::model::{FleetSpec, Profile, System};
 use rand_distr::{Distribution as _, Exp1};
 
@@ -74,12 +75,15 @@ pub struct Fleet {
     deploy_failed_at_start: u64,
     deploy_failed: u64,
     rng: SimRng,
+    /// The time series' cost column.
+    cost_column: ColumnId,
 }
 
 impl Fleet {
-    pub fn new(system: &System, streams: &RngStreams) -> Fleet {
+    pub fn new(system: &System, streams: &RngStreams, core: &mut Core) -> Fleet {
         let n = system.fleet.max as usize;
         Fleet {
+            cost_column: core.rec.register(&series::COST_PER_HOUR),
             spec: system.fleet.clone(),
             profile: system.clients.profile,
             initial_count: system.servers.count as usize,
@@ -170,7 +174,7 @@ impl Fleet {
             .filter(|&s| self.running_since[s].is_some())
             .map(|s| if self.spot[s] { self.spec.spot_per_hour } else { self.spec.on_demand_per_hour })
             .sum();
-        core.rec.on_fleet_cost(now, per_hour);
+        core.rec.set(self.cost_column, now, per_hour);
     }
 
     fn running(&self) -> usize {

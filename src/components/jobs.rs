@@ -8,6 +8,7 @@ use super::core::{Core, Kind, draw};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
+use crate::metrics::series::{self, ColumnId};
 use crate::scenario::model::JobsSpec;
 use rand::RngExt;
 use std::collections::VecDeque;
@@ -67,11 +68,14 @@ pub struct Jobs {
     /// Submission-to-result times of completed jobs (counted ones), in ns.
     times: hdrhistogram::Histogram<u64>,
     rng: SimRng,
+    /// The time series' queue-depth column.
+    depth_column: ColumnId,
 }
 
 impl Jobs {
-    pub fn new(spec: &JobsSpec, warmup: SimTime, streams: &RngStreams) -> Jobs {
+    pub fn new(spec: &JobsSpec, warmup: SimTime, streams: &RngStreams, core: &mut Core) -> Jobs {
         Jobs {
+            depth_column: core.rec.register(&series::JOBS_QUEUED),
             spec: spec.clone(),
             records: Vec::new(),
             queue: VecDeque::new(),
@@ -132,7 +136,7 @@ impl Jobs {
         self.queue.push_back(job);
         self.depth_max = self.depth_max.max(self.queue.len() as u64);
         self.dispatch(core, ctx);
-        core.rec.on_job_queue(now, self.queue.len() as u32);
+        core.rec.set(self.depth_column, now, self.queue.len() as f64);
     }
 
     /// A killed server loses the in-request jobs it was processing.
@@ -235,7 +239,7 @@ impl Jobs {
             JobEvent::WorkerRestarts { worker } => self.workers[worker as usize].up = true,
         }
         self.dispatch(core, ctx);
-        core.rec.on_job_queue(now, self.queue.len() as u32);
+        core.rec.set(self.depth_column, now, self.queue.len() as f64);
     }
 
     pub fn report(&self, core: &Core, end: SimTime, window_s: f64, m: &mut Metrics) {

@@ -11,6 +11,7 @@ use super::redis::{Command, Key, Reply};
 use super::{Ctx, ReqId};
 use crate::engine::SimTime;
 use crate::metrics::recorder::put_distribution;
+use crate::metrics::series::{self, ColumnId};
 use crate::metrics::{FailReason, Metrics};
 use crate::policies::{FailMode, LimitState};
 use crate::policies::{LimitCommands, LimitKey, LimitStore};
@@ -33,11 +34,14 @@ pub struct RateLimits {
     rejected_nat: u64,
     wrongly_rejected: u64,
     allowed_while_redis_down: u64,
+    /// The time series' column of the abuser's allowed requests.
+    abuser_column: ColumnId,
 }
 
 impl RateLimits {
-    pub fn new(system: &System, spec: &RateLimitSpec, users: usize) -> RateLimits {
+    pub fn new(system: &System, spec: &RateLimitSpec, users: usize, core: &mut Core) -> RateLimits {
         RateLimits {
+            abuser_column: core.rec.register(&series::ABUSER_ALLOWED),
             spec: spec.clone(),
             local: (0..system.fleet.max).map(|_| LimitMap::default()).collect(),
             recent: vec![VecDeque::new(); users],
@@ -147,7 +151,7 @@ impl RateLimits {
         let counted = core.rec.counts(sent_at);
         if user == core.abuser_id {
             if allowed {
-                core.rec.on_abuser_allowed(now);
+                core.rec.add(self.abuser_column, now, 1.0);
             }
             if allowed && counted {
                 let window = self.spec.limit.window;

@@ -15,6 +15,7 @@ use super::redis::{Command, Key, Reply};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::recorder::put_distribution;
+use crate::metrics::series::{self, ColumnId};
 use crate::metrics::{FailReason, Metrics};
 use crate::policies::{BlocklistMode, FailMode, SessionStoreKind};
 use crate::scenario::model::{SessionSpec, System};
@@ -52,11 +53,15 @@ pub struct Sessions {
     logins: u64,
     auth_lookups: u64,
     revocation: SimRng,
+    /// The time series' logouts column, when sessions are on.
+    logouts_column: Option<ColumnId>,
 }
 
 impl Sessions {
-    pub fn new(system: &System, streams: &RngStreams) -> Sessions {
+    pub fn new(system: &System, streams: &RngStreams, core: &mut Core) -> Sessions {
+        let on = system.sessions.store != SessionStoreKind::None;
         Sessions {
+            logouts_column: on.then(|| core.rec.register(&series::LOGOUTS)),
             spec: system.sessions.clone(),
             fire_rate: system.revocation.fire_rate_per_sec,
             fire_until: SimTime::ZERO + system.revocation.fire_until,
@@ -164,9 +169,11 @@ impl Sessions {
         *as_of = (*as_of).max(served_at);
     }
 
-    fn logged_out(core: &mut Core, now: SimTime, user: u32) {
+    fn logged_out(&self, core: &mut Core, now: SimTime, user: u32) {
         core.logouts += 1;
-        core.rec.on_logout(now);
+        if let Some(col) = self.logouts_column {
+            core.rec.add(col, now, 1.0);
+        }
         if let Some(u) = core.users.get_mut(user as usize)
             && core.rec.counts(now)
         {
@@ -195,7 +202,7 @@ impl Sessions {
                 } else {
                     // The session is gone (its server died, or this is another server):
                     // the user must log in again.
-                    Self::logged_out(core, now, user);
+                    self.logged_out(core, now, user);
                     Self::becomes_login(core, req);
                     self.after_auth(core, ctx, server, req)
                 }

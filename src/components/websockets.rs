@@ -15,6 +15,7 @@ use super::server::ServerState;
 use super::slab::Slab;
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
+use crate::metrics::series::{self, ColumnId};
 use crate::policies::WsMode;
 use crate::scenario::model::WsSpec;
 use rand::RngExt;
@@ -65,11 +66,14 @@ pub struct WebSockets {
     /// Delivery times of delivered messages, in ns.
     times: hdrhistogram::Histogram<u64>,
     rng: SimRng,
+    /// The time series' columns: messages sent, delivered, reconnects.
+    columns: [ColumnId; 3],
 }
 
 impl WebSockets {
-    pub fn new(spec: &WsSpec, duration: SimDuration, streams: &RngStreams) -> WebSockets {
+    pub fn new(spec: &WsSpec, duration: SimDuration, streams: &RngStreams, core: &mut Core) -> WebSockets {
         WebSockets {
+            columns: [&series::WS_SENT, &series::WS_DELIVERED, &series::WS_RECONNECTS].map(|c| core.rec.register(c)),
             spec: spec.clone(),
             conns: Vec::new(),
             msgs: Slab::default(),
@@ -129,7 +133,7 @@ impl WebSockets {
                     self.delivered += 1;
                     self.times.saturating_record(ctx.now().since(m.sent_at).0.max(1));
                 }
-                core.rec.on_ws_message(m.sent_at, true);
+                core.rec.add(self.columns[1], m.sent_at, 1.0);
                 self.msgs.remove(msg);
             }
             WsEvent::Reconnect { user } => self.reconnect(core, ctx, user),
@@ -154,7 +158,7 @@ impl WebSockets {
         if core.rec.counts(now) {
             self.sent += 1;
         }
-        core.rec.on_ws_message(now, false);
+        core.rec.add(self.columns[0], now, 1.0);
         if self.spec.mode != WsMode::Gateway && !self.conns[sender as usize].connected {
             return self.drop_message(core, msg); // the sender is offline, reconnecting
         }
@@ -240,7 +244,7 @@ impl WebSockets {
         if core.rec.counts(now) {
             self.reconnects += 1;
         }
-        core.rec.on_ws_reconnect(now);
+        core.rec.add(self.columns[2], now, 1.0);
         let key = RouteKey { user, ip: core.population.ip_of(user) };
         match core.lb.route(&key, &mut core.rng.routing) {
             Some(s) if core.servers[s as usize].state == ServerState::Up => {

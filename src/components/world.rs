@@ -48,7 +48,7 @@ impl WebTier {
     /// Builds the world for one run of `system`, replication `replication`.
     pub fn new(system: &System, replication: u64) -> WebTier {
         let streams = RngStreams::new(system.run.seed, replication);
-        let core = Core::new(system, &streams);
+        let mut core = Core::new(system, &streams);
         let mut pipeline = Vec::new();
         if system.rate_limit.is_some() {
             pipeline.push(Stage::RateLimit);
@@ -60,14 +60,20 @@ impl WebTier {
         pipeline.push(Stage::Work);
         let all_users = core.population.users as usize + system.clients.abuser.is_some() as usize;
         let warmup = SimTime::ZERO + system.run.warmup;
+        // Parts register their time-series columns in the order of `series::PART_COLUMNS`.
+        let sessions = Sessions::new(system, &streams, &mut core);
+        let jobs = system.jobs.as_ref().map(|spec| Jobs::new(spec, warmup, &streams, &mut core));
+        let rate_limit = system.rate_limit.as_ref().map(|spec| RateLimits::new(system, spec, all_users, &mut core));
+        let fleet = Fleet::new(system, &streams, &mut core);
+        let ws = system.websockets.as_ref().map(|spec| WebSockets::new(spec, system.run.duration, &streams, &mut core));
         WebTier {
-            sessions: Sessions::new(system, &streams),
+            sessions,
             carts: Carts::new(system),
-            rate_limit: system.rate_limit.as_ref().map(|spec| RateLimits::new(system, spec, all_users)),
+            rate_limit,
             uploads: system.uploads.as_ref().map(|spec| Uploads::new(spec, &streams)),
-            ws: system.websockets.as_ref().map(|spec| WebSockets::new(spec, system.run.duration, &streams)),
-            jobs: system.jobs.as_ref().map(|spec| Jobs::new(spec, warmup, &streams)),
-            fleet: Fleet::new(system, &streams),
+            ws,
+            jobs,
+            fleet,
             faults: system.faults.clone(),
             pipeline,
             core,
@@ -405,6 +411,7 @@ impl WebTier {
         RunResult {
             metrics: m,
             series: core.series(end),
+            series_columns: core.rec.columns.clone(),
             exposures_s: self.sessions.exposures_s(),
             latency_quantiles_ms: quantiles_ms(&core.rec.latency_ns),
             auth_quantiles_ms: quantiles_ms(&core.rec.auth_ns),

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod recorder;
 pub mod run;
+pub mod series;
 pub mod stats;
 pub mod summary;
 

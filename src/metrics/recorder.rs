@@ -5,6 +5,7 @@
 //! Requests sent before the warm-up ends are left out of every summary statistic but
 //! still appear in the time series.
 
+use super::series::{Aggregate, ColumnId, SeriesColumn};
 use crate::engine::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -76,19 +77,6 @@ pub struct Bucket {
     pub latency_us: Option<Histogram<u32>>,
     pub servers_up: Option<u32>,
     pub servers_in_rotation: Option<u32>,
-    /// Users forced to log in again because their session was lost.
-    pub logouts: u64,
-    /// Jobs waiting in the job queue (the last value set in the bucket).
-    pub jobs_queued: Option<u32>,
-    /// Requests of the abusive client that the rate limit let through.
-    pub abuser_allowed: u64,
-    /// What the running fleet costs per hour (the last value set in the bucket).
-    pub cost_per_hour: Option<f64>,
-    /// WebSocket messages sent in the bucket, and how many of those reached their receiver.
-    pub ws_sent: u64,
-    pub ws_delivered: u64,
-    /// WebSocket clients reconnecting after losing their server.
-    pub ws_reconnects: u64,
 }
 
 /// Per-server counters.
@@ -122,6 +110,10 @@ pub struct Recorder {
     pub check_sum_ns: u128,
     pub servers: Vec<ServerStats>,
     pub buckets: Vec<Bucket>,
+    /// The parts' registered columns, and their values: bucket-major, one value per
+    /// column (NaN: a level not set in that bucket).
+    pub columns: Vec<&'static SeriesColumn>,
+    pub column_values: Vec<f64>,
     /// The bucket of the latest record and where it ends (time only moves forward).
     current: usize,
     current_end: SimTime,
@@ -147,6 +139,8 @@ impl Recorder {
             check_sum_ns: 0,
             servers: vec![ServerStats::default(); servers],
             buckets: vec![Bucket::default(); n_buckets.min(1_000_001)],
+            columns: Vec::new(),
+            column_values: Vec::new(),
             current: 0,
             current_end: SimTime(step.0.max(1)),
         }
@@ -155,13 +149,50 @@ impl Recorder {
     /// The bucket holding time `t`. Records come in time order, so this is usually the
     /// bucket of the previous record.
     #[inline]
-    fn bucket(&mut self, t: SimTime) -> &mut Bucket {
+    fn bucket_index(&mut self, t: SimTime) -> usize {
         let step = self.step.0.max(1);
         if t >= self.current_end || t.0 + step < self.current_end.0 {
             self.current = ((t.0 / step) as usize).min(self.buckets.len() - 1);
             self.current_end = SimTime((self.current as u64 + 1).saturating_mul(step));
         }
-        &mut self.buckets[self.current]
+        self.current
+    }
+
+    #[inline]
+    fn bucket(&mut self, t: SimTime) -> &mut Bucket {
+        let i = self.bucket_index(t);
+        &mut self.buckets[i]
+    }
+
+    /// Adds a part's column to the time series (before the run starts).
+    pub fn register(&mut self, column: &'static SeriesColumn) -> ColumnId {
+        let n = self.columns.len();
+        let empty = match column.aggregate {
+            Aggregate::Sum => 0.0,
+            Aggregate::Last | Aggregate::Peak => f64::NAN,
+        };
+        let mut values = Vec::with_capacity(self.buckets.len() * (n + 1));
+        for b in 0..self.buckets.len() {
+            values.extend_from_slice(&self.column_values[b * n..(b + 1) * n]);
+            values.push(empty);
+        }
+        self.columns.push(column);
+        self.column_values = values;
+        ColumnId(n)
+    }
+
+    /// Counts `v` in column `col` at time `t` (a `Sum` column).
+    #[inline]
+    pub fn add(&mut self, col: ColumnId, t: SimTime, v: f64) {
+        let b = self.bucket_index(t);
+        self.column_values[b * self.columns.len() + col.0] += v;
+    }
+
+    /// Sets column `col`'s level at time `t` (a `Last` or `Peak` column).
+    #[inline]
+    pub fn set(&mut self, col: ColumnId, t: SimTime, v: f64) {
+        let b = self.bucket_index(t);
+        self.column_values[b * self.columns.len() + col.0] = v;
     }
 
     pub fn step(&self) -> SimDuration {
@@ -252,36 +283,6 @@ impl Recorder {
         }
     }
 
-    pub fn on_fleet_cost(&mut self, now: SimTime, per_hour: f64) {
-        self.bucket(now).cost_per_hour = Some(per_hour);
-    }
-
-    /// A WebSocket message sent at `sent_at`; `delivered` once it reaches its receiver.
-    pub fn on_ws_message(&mut self, sent_at: SimTime, delivered: bool) {
-        let b = self.bucket(sent_at);
-        if delivered {
-            b.ws_delivered += 1;
-        } else {
-            b.ws_sent += 1;
-        }
-    }
-
-    pub fn on_ws_reconnect(&mut self, now: SimTime) {
-        self.bucket(now).ws_reconnects += 1;
-    }
-
-    pub fn on_abuser_allowed(&mut self, now: SimTime) {
-        self.bucket(now).abuser_allowed += 1;
-    }
-
-    pub fn on_job_queue(&mut self, now: SimTime, depth: u32) {
-        self.bucket(now).jobs_queued = Some(depth);
-    }
-
-    pub fn on_logout(&mut self, now: SimTime) {
-        self.bucket(now).logouts += 1;
-    }
-
     #[inline]
     pub fn on_completed_by(&mut self, server: usize, sent_at: SimTime) {
         if self.counts(sent_at) {
@@ -330,4 +331,26 @@ pub fn put_distribution(m: &mut Metrics, prefix: &str, h: &Histogram<u64>, sum_n
     m.insert(format!("{prefix}.p99"), q(0.99));
     m.insert(format!("{prefix}.p999"), q(0.999));
     m.insert(format!("{prefix}.max"), if n == 0 { 0.0 } else { ms(h.max()) });
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+    use crate::metrics::series::{COST_PER_HOUR, LOGOUTS};
+
+    #[test]
+    fn registered_columns_count_per_bucket_and_levels_carry_forward_as_unset() {
+        let s = SimDuration::from_secs(1);
+        let mut rec = Recorder::new(1, SimTime::ZERO, s, SimDuration::from_secs(3));
+        let logouts = rec.register(&LOGOUTS);
+        let cost = rec.register(&COST_PER_HOUR);
+        rec.add(logouts, SimTime::ZERO + SimDuration::from_millis(100), 1.0);
+        rec.add(logouts, SimTime::ZERO + SimDuration::from_millis(900), 1.0);
+        rec.set(cost, SimTime::ZERO, 2.5);
+        rec.add(logouts, SimTime::ZERO + SimDuration::from_millis(2500), 1.0);
+        let at = |b: usize, c: ColumnId| rec.column_values[b * rec.columns.len() + c.0];
+        assert_eq!((at(0, logouts), at(1, logouts), at(2, logouts)), (2.0, 0.0, 1.0));
+        assert_eq!(at(0, cost), 2.5);
+        assert!(at(1, cost).is_nan(), "a level not set in a bucket is unset there; the series carries the last value forward");
+    }
 }

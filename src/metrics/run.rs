@@ -5,12 +5,15 @@
 //! sweeps depend on measurements, never on the components that produced them.
 
 use super::Metrics;
+use super::series::SeriesColumn;
 
 /// The measurements of one run.
 #[derive(Clone, Debug)]
 pub struct RunResult {
     pub metrics: Metrics,
     pub series: Vec<SeriesRow>,
+    /// The parts' columns of the time series (see [`super::series`]).
+    pub series_columns: Vec<&'static SeriesColumn>,
     /// Revocation: each fired user's exposure (seconds from the ban to the last request
     /// that got in), in the order they were fired.
     pub exposures_s: Vec<f64>,
@@ -20,7 +23,7 @@ pub struct RunResult {
     pub auth_quantiles_ms: Vec<f64>,
 }
 
-/// One row of `timeseries.csv`.
+/// One row of `timeseries.csv`: the core's columns, then the parts' registered ones.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesRow {
     pub t_s: f64,
@@ -31,15 +34,13 @@ pub struct SeriesRow {
     pub latency_p99_ms: f64,
     pub servers_up: u32,
     pub servers_in_rotation: u32,
-    pub logouts: u64,
-    /// Jobs waiting in the job queue at the end of the bucket.
-    pub jobs_queued: u32,
-    /// Requests of the abusive client the rate limit let through.
-    pub abuser_allowed: u64,
-    /// What the running fleet costs per hour at the end of the bucket.
-    pub cost_per_hour: f64,
-    /// WebSocket messages sent in the bucket, those of them delivered, and reconnects.
-    pub ws_sent: u64,
-    pub ws_delivered: u64,
-    pub ws_reconnects: u64,
+    /// Values of [`RunResult::series_columns`], in that order.
+    pub parts: Vec<f64>,
+}
+
+impl RunResult {
+    /// The place of `column` in this run's rows, if a part of the run registered it.
+    pub fn column(&self, column: &SeriesColumn) -> Option<usize> {
+        self.series_columns.iter().position(|c| std::ptr::eq(*c, column))
+    }
 }

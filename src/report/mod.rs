@@ -11,6 +11,7 @@ pub mod table;
 
 use crate::components::Topology;
 use crate::metrics::catalog::{AUTH_MS, LATENCY_MS};
+use crate::metrics::series::{PART_COLUMNS, SeriesColumn};
 use crate::metrics::{ModelSummary, RunResult, Unit};
 use crate::scenario::Model;
 use atomic::write_atomic;
@@ -144,33 +145,19 @@ pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, ru
     Ok((written, charts))
 }
 
-/// The per-bucket series of every variant and replication, in long format.
+/// The per-bucket series of every variant and replication, in long format: the core's
+/// columns, then each part's column that some variant registered (empty where a
+/// variant has no such part).
 pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
+    let parts: Vec<&SeriesColumn> = PART_COLUMNS.iter().copied().filter(|c| runs.iter().flatten().any(|r| r.column(c).is_some())).collect();
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "variant",
-        "replication",
-        "t_s",
-        "sent",
-        "ok",
-        "failed",
-        "latency_mean_ms",
-        "latency_p99_ms",
-        "servers_up",
-        "servers_in_rotation",
-        "logouts",
-        "jobs_queued",
-        "abuser_allowed",
-        "cost_per_hour",
-        "ws_sent",
-        "ws_delivered",
-        "ws_reconnects",
-    ])
-    .expect("write to memory");
+    let core = ["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation"];
+    w.write_record(core.iter().copied().chain(parts.iter().map(|c| c.key))).expect("write to memory");
     for (v, reps) in runs.iter().enumerate() {
         for (rep, run) in reps.iter().enumerate() {
+            let index: Vec<Option<usize>> = parts.iter().map(|c| run.column(c)).collect();
             for row in &run.series {
-                w.write_record([
+                let mut record = vec![
                     model.variants[v].name.clone(),
                     rep.to_string(),
                     format!("{}", row.t_s),
@@ -181,15 +168,15 @@ pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
                     format!("{:.3}", row.latency_p99_ms),
                     row.servers_up.to_string(),
                     row.servers_in_rotation.to_string(),
-                    row.logouts.to_string(),
-                    row.jobs_queued.to_string(),
-                    row.abuser_allowed.to_string(),
-                    format!("{:.4}", row.cost_per_hour),
-                    row.ws_sent.to_string(),
-                    row.ws_delivered.to_string(),
-                    row.ws_reconnects.to_string(),
-                ])
-                .expect("write to memory");
+                ];
+                for (c, i) in parts.iter().zip(&index) {
+                    record.push(match i {
+                        Some(i) if c.decimals == 0 => format!("{}", row.parts[*i] as u64),
+                        Some(i) => format!("{:.*}", c.decimals, row.parts[*i]),
+                        None => String::new(),
+                    });
+                }
+                w.write_record(&record).expect("write to memory");
             }
         }
     }

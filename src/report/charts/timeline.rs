@@ -3,6 +3,9 @@
 
 use super::Chart;
 use super::style::*;
+use crate::metrics::series::{
+    ABUSER_ALLOWED, Aggregate, COST_PER_HOUR, JOBS_QUEUED, LOGOUTS, PART_COLUMNS, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
+};
 use crate::metrics::{RunResult, SeriesRow};
 use crate::scenario::Model;
 use crate::scenario::model::{Fault, FaultAction};
@@ -19,40 +22,45 @@ struct Point {
     failed_per_s: f64,
     /// The worst bucket p99 in the span; none when nothing completed in it.
     p99_ms: Option<f64>,
-    logouts_per_s: f64,
-    /// Servers in rotation at the end of the span, and the most jobs waiting in it.
+    /// Servers in rotation at the end of the span.
     in_rotation: f64,
-    jobs_queued: f64,
-    abuser_allowed_per_s: f64,
-    cost_per_hour: f64,
+    /// Each of `PART_COLUMNS` the run has: a count per second over the span, a level's
+    /// last value, or its peak.
+    parts: [Option<f64>; PART_COLUMNS.len()],
     /// Share of the WebSocket messages sent in the span that were delivered (%).
     ws_delivered_pct: Option<f64>,
-    ws_reconnects_per_s: f64,
 }
 
-/// Merges the buckets of a series `k` at a time.
-fn merge_buckets(rows: &[SeriesRow], step_s: f64, k: usize) -> Vec<Point> {
-    rows.chunks(k.max(1))
+/// Merges the buckets of a run's series `k` at a time.
+fn merge_buckets(run: &RunResult, step_s: f64, k: usize) -> Vec<Point> {
+    let index: Vec<Option<usize>> = PART_COLUMNS.iter().map(|c| run.column(c)).collect();
+    run.series
+        .chunks(k.max(1))
         .map(|c| {
             let width = step_s * c.len() as f64;
             let sum = |f: fn(&SeriesRow) -> u64| c.iter().map(f).sum::<u64>() as f64 / width;
+            let total = |i: usize| c.iter().map(|r| r.parts[i]).sum::<f64>();
             let p99 = c.iter().filter(|r| r.ok > 0).map(|r| r.latency_p99_ms).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))));
+            let parts = std::array::from_fn(|j| {
+                index[j].map(|i| match PART_COLUMNS[j].aggregate {
+                    Aggregate::Sum => total(i) / width,
+                    Aggregate::Last => c.last().map_or(0.0, |r| r.parts[i]),
+                    Aggregate::Peak => c.iter().map(|r| r.parts[i]).fold(0.0, f64::max),
+                })
+            });
+            let ws_delivered_pct = match (run.column(&WS_SENT), run.column(&WS_DELIVERED)) {
+                (Some(s), Some(d)) if total(s) > 0.0 => Some(100.0 * total(d) / total(s)),
+                _ => None,
+            };
             Point {
                 t0: c[0].t_s,
                 t1: c[0].t_s + width,
                 ok_per_s: sum(|r| r.ok),
                 failed_per_s: sum(|r| r.failed),
                 p99_ms: p99,
-                logouts_per_s: sum(|r| r.logouts),
                 in_rotation: c.last().map_or(0.0, |r| r.servers_in_rotation as f64),
-                jobs_queued: c.iter().map(|r| r.jobs_queued).max().unwrap_or(0) as f64,
-                abuser_allowed_per_s: sum(|r| r.abuser_allowed),
-                cost_per_hour: c.last().map_or(0.0, |r| r.cost_per_hour),
-                ws_delivered_pct: {
-                    let sent: u64 = c.iter().map(|r| r.ws_sent).sum();
-                    (sent > 0).then(|| 100.0 * c.iter().map(|r| r.ws_delivered).sum::<u64>() as f64 / sent as f64)
-                },
-                ws_reconnects_per_s: sum(|r| r.ws_reconnects),
+                parts,
+                ws_delivered_pct,
             }
         })
         .collect()
@@ -79,7 +87,14 @@ fn fault_span(f: &Fault) -> (f64, f64) {
     (f.at.as_secs_f64(), lasting)
 }
 
-type Measure = (&'static str, fn(&Point) -> Option<f64>);
+/// A timeline panel: its title, and what it draws of each point.
+type Measure = (String, Box<dyn Fn(&Point) -> Option<f64>>);
+
+/// The panel of a part's column.
+fn part_measure(column: &'static SeriesColumn) -> Measure {
+    let j = PART_COLUMNS.iter().position(|c| std::ptr::eq(*c, column)).expect("a declared column");
+    (column.panel_title(), Box::new(move |p: &Point| p.parts[j]))
+}
 
 /// A y axis from zero, or logarithmic (plotted as log10) when asked for and the values
 /// span more than a factor of 30.
@@ -136,28 +151,30 @@ const COLUMN_HEAD: u32 = 26;
 
 impl Timeline<'_> {
     fn measures(&self) -> Vec<Measure> {
-        let mut m: Vec<Measure> = vec![("ok per s", |p| Some(p.ok_per_s)), ("failed per s", |p| Some(p.failed_per_s)), ("latency p99 (ms)", |p| p.p99_ms)];
-        let logouts = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.logouts > 0));
-        if logouts {
-            m.push(("logouts per s", |p| Some(p.logouts_per_s)));
+        let core = |label: &str, pick: fn(&Point) -> Option<f64>| -> Measure { (label.to_string(), Box::new(pick)) };
+        let mut m: Vec<Measure> =
+            vec![core("ok per s", |p| Some(p.ok_per_s)), core("failed per s", |p| Some(p.failed_per_s)), core("latency p99 (ms)", |p| p.p99_ms)];
+        // A part's column gets a panel where some variant's replication 0 has a non-zero value.
+        let shows = |column: &SeriesColumn| {
+            self.runs.iter().flat_map(|r| r.first()).any(|r| r.column(column).is_some_and(|i| r.series.iter().any(|row| row.parts[i] > 0.0)))
+        };
+        if shows(&LOGOUTS) {
+            m.push(part_measure(&LOGOUTS));
         }
         let fleet_moves = self.model.variants.iter().any(|v| v.system.fleet.autoscale || v.system.fleet.deploy.is_some() || v.system.fleet.spot_share > 0.0);
         if fleet_moves {
-            m.push(("in rotation", |p| Some(p.in_rotation)));
-            m.push(("cost per hour", |p| Some(p.cost_per_hour)));
+            m.push(core("in rotation", |p| Some(p.in_rotation)));
+            m.push(part_measure(&COST_PER_HOUR));
         }
-        let queued = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.jobs_queued > 0));
-        if queued {
-            m.push(("jobs queued", |p| Some(p.jobs_queued)));
+        if shows(&JOBS_QUEUED) {
+            m.push(part_measure(&JOBS_QUEUED));
         }
-        let websockets = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.ws_sent > 0));
-        if websockets {
-            m.push(("messages delivered (%)", |p| p.ws_delivered_pct));
-            m.push(("reconnects per s", |p| Some(p.ws_reconnects_per_s)));
+        if shows(&WS_SENT) {
+            m.push(core("messages delivered (%)", |p| p.ws_delivered_pct));
+            m.push(part_measure(&WS_RECONNECTS));
         }
-        let abuser = self.runs.iter().flat_map(|r| r.first()).any(|r| r.series.iter().any(|row| row.abuser_allowed > 0));
-        if abuser {
-            m.push(("abuser allowed per s", |p| Some(p.abuser_allowed_per_s)));
+        if shows(&ABUSER_ALLOWED) {
+            m.push(part_measure(&ABUSER_ALLOWED));
         }
         m
     }
@@ -192,7 +209,7 @@ impl Chart for Timeline<'_> {
         };
         let area = titled(root, &model.title, &format!("{}: over time, replication 0, {point}; grey: warm-up and faults", model.name))?;
         let measures = self.measures();
-        let points: Vec<Vec<Point>> = self.runs.iter().map(|reps| reps.first().map(|r| merge_buckets(&r.series, step_s, k)).unwrap_or_default()).collect();
+        let points: Vec<Vec<Point>> = self.runs.iter().map(|reps| reps.first().map(|r| merge_buckets(r, step_s, k)).unwrap_or_default()).collect();
         let duration = model.variants.iter().map(|v| v.system.run.duration.as_secs_f64()).fold(0.0f64, f64::max);
         let t_end = self
             .runs

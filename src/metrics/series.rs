@@ -1,0 +1,60 @@
+//! The time series' columns beyond the core's: each part registers the ones it produces,
+//! so a model's `timeseries.csv` and timeline carry the columns of the parts it uses,
+//! each declared once here with its label and how a bucket holds it.
+
+/// How a column's value belongs to a bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregate {
+    /// A count of things that happened in the bucket (shown per second on timelines).
+    Sum,
+    /// A level: the last value set in the bucket, carried forward while nothing changes.
+    Last,
+    /// A level like `Last`, whose timeline shows its peak over the buckets a point merges.
+    Peak,
+}
+
+/// A time-series column a part registers with the recorder.
+#[derive(Debug, PartialEq)]
+pub struct SeriesColumn {
+    /// The `timeseries.csv` header.
+    pub key: &'static str,
+    /// What a timeline panel calls it (a count is drawn per second).
+    pub label: &'static str,
+    pub aggregate: Aggregate,
+    /// Decimals in `timeseries.csv` (0: an integer).
+    pub decimals: usize,
+}
+
+impl SeriesColumn {
+    /// The timeline panel's title: a count per second, a level as it is.
+    pub fn panel_title(&self) -> String {
+        match self.aggregate {
+            Aggregate::Sum => format!("{} per s", self.label),
+            Aggregate::Last | Aggregate::Peak => self.label.to_string(),
+        }
+    }
+}
+
+const fn column(key: &'static str, label: &'static str, aggregate: Aggregate, decimals: usize) -> SeriesColumn {
+    SeriesColumn { key, label, aggregate, decimals }
+}
+
+/// Users forced to log in again because their session was lost (sessions).
+pub static LOGOUTS: SeriesColumn = column("logouts", "logouts", Aggregate::Sum, 0);
+/// Jobs waiting in the job queue at the end of the bucket (long jobs, queued).
+pub static JOBS_QUEUED: SeriesColumn = column("jobs_queued", "jobs queued", Aggregate::Peak, 0);
+/// Requests of the abusive client the rate limit let through (rate limits).
+pub static ABUSER_ALLOWED: SeriesColumn = column("abuser_allowed", "abuser allowed", Aggregate::Sum, 0);
+/// What the running fleet costs per hour at the end of the bucket (the fleet).
+pub static COST_PER_HOUR: SeriesColumn = column("cost_per_hour", "cost per hour", Aggregate::Last, 4);
+/// WebSocket messages sent in the bucket, those of them delivered, and reconnects.
+pub static WS_SENT: SeriesColumn = column("ws_sent", "messages sent", Aggregate::Sum, 0);
+pub static WS_DELIVERED: SeriesColumn = column("ws_delivered", "messages delivered", Aggregate::Sum, 0);
+pub static WS_RECONNECTS: SeriesColumn = column("ws_reconnects", "reconnects", Aggregate::Sum, 0);
+
+/// Every part's column, in the order `timeseries.csv` writes them.
+pub static PART_COLUMNS: [&SeriesColumn; 7] = [&LOGOUTS, &JOBS_QUEUED, &ABUSER_ALLOWED, &COST_PER_HOUR, &WS_SENT, &WS_DELIVERED, &WS_RECONNECTS];
+
+/// A registered column's place in a run's rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnId(pub usize);
