@@ -153,6 +153,8 @@ pub struct Core {
     /// Ordinary requests' latency, kept apart where long requests (uploads, jobs) exist.
     pub page_times: Option<hdrhistogram::Histogram<u64>>,
     pub retried_after_failure: u64,
+    /// A part may extend an answer's trip (a pre-signed transfer's leg to S3).
+    answers_through_parts: bool,
     /// Users forced to log in again because their session was lost.
     pub logouts: u64,
     max_requests: Option<u64>,
@@ -217,6 +219,7 @@ impl Core {
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
             page_times: (system.uploads.is_some() || system.jobs.is_some()).then(crate::metrics::recorder::new_hist),
             retried_after_failure: 0,
+            answers_through_parts: system.uploads.is_some(),
             logouts: 0,
             max_requests: system.run.max_requests,
             generated_counted: 0,
@@ -420,16 +423,27 @@ impl Core {
 
     // ----- load balancer -------------------------------------------------------------
 
-    pub fn reach_lb(&mut self, ctx: &mut Ctx, req: ReqId) {
+    /// The load balancer routes the request. With no latency between it and its servers
+    /// the request reaches the server in the same step; returns the server if it took a
+    /// worker there, for the caller to start its pipeline.
+    pub fn reach_lb(&mut self, ctx: &mut Ctx, req: ReqId) -> Option<u16> {
         let r = &self.requests[req];
         let key = RouteKey { user: r.user, ip: r.ip };
         match self.lb.route(&key, &mut self.rng.routing) {
-            Some(server) => self.forward(ctx, req, server),
+            Some(server) => {
+                let delay = self.forward(req, server);
+                if delay.is_zero() {
+                    return self.arrive_at_server(ctx, req, server).then_some(server);
+                }
+                ctx.hop(delay, CoreEvent::ReachServer { req, server });
+            }
             None => self.answer_from_lb(ctx, req, FailReason::NoHealthyServer),
         }
+        None
     }
 
-    fn forward(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) {
+    /// The load balancer sends the request on to `server`; returns the hop's latency.
+    fn forward(&mut self, req: ReqId, server: u16) -> SimDuration {
         let r = &mut self.requests[req];
         r.server = server;
         if server < 64 {
@@ -439,8 +453,7 @@ impl Core {
             self.routed[server as usize] += 1;
         }
         self.lb.connections[server as usize] += 1;
-        let delay = draw(&self.lb_server, &mut self.rng.network);
-        ctx.hop(delay, CoreEvent::ReachServer { req, server });
+        draw(&self.lb_server, &mut self.rng.network)
     }
 
     /// Tries the request on another server if retries allow; true if it was retried.
@@ -454,7 +467,8 @@ impl Core {
         let tried = r.tried;
         match self.lb.route_retry(&key, tried) {
             Some(next) => {
-                self.forward(ctx, req, next);
+                let delay = self.forward(req, next);
+                ctx.hop(delay, CoreEvent::ReachServer { req, server: next });
                 true
             }
             None => false,
@@ -475,14 +489,24 @@ impl Core {
         self.lb.connections[server as usize] -= 1;
         self.requests[req].outcome = outcome;
         let delay = draw(&self.lb_server, &mut self.rng.network) + draw(&self.client_lb, &mut self.rng.network);
-        ctx.hop(delay, CoreEvent::ReachClient { req });
+        self.to_client(ctx, delay, req);
     }
 
     /// The load balancer itself answers with an error.
     pub fn answer_from_lb(&mut self, ctx: &mut Ctx, req: ReqId, reason: FailReason) {
         self.requests[req].outcome = Outcome::Failed(reason);
         let delay = draw(&self.client_lb, &mut self.rng.network);
-        ctx.hop(delay, CoreEvent::ReachClient { req });
+        self.to_client(ctx, delay, req);
+    }
+
+    /// The answer travels to the client; with no latency it arrives in the same step,
+    /// unless a part may extend its trip (then the world sees it arrive).
+    fn to_client(&mut self, ctx: &mut Ctx, delay: SimDuration, req: ReqId) {
+        if delay.is_zero() && !self.answers_through_parts {
+            self.reach_client(ctx, req);
+        } else {
+            ctx.hop(delay, CoreEvent::ReachClient { req });
+        }
     }
 
     // ----- servers -------------------------------------------------------------------

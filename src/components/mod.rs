@@ -87,13 +87,13 @@ impl<'a> Ctx<'a> {
     }
     /// Schedules `event` after `delay` through the event queue (with no delay: after
     /// every event of this instant already scheduled).
-    #[inline]
+    #[inline(always)]
     pub fn emit(&mut self, delay: SimDuration, event: impl Into<Event>) {
         self.sched.emit(delay, event.into())
     }
     /// Delivers `event` after `delay`; with no delay it is emitted for now, to run after
     /// the current event and before anything in the event queue.
-    #[inline]
+    #[inline(always)]
     pub fn hop(&mut self, delay: SimDuration, event: impl Into<Event>) {
         if delay.is_zero() { self.sched.emit_now(event.into()) } else { self.sched.emit(delay, event.into()) }
     }

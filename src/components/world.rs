@@ -162,7 +162,11 @@ impl WebTier {
                     self.new_request(ctx, abuser);
                 }
             }
-            CoreEvent::ReachLb { req } => core.reach_lb(ctx, req),
+            CoreEvent::ReachLb { req } => {
+                if let Some(server) = core.reach_lb(ctx, req) {
+                    self.start_pipeline(ctx, req, server);
+                }
+            }
             CoreEvent::ReachServer { req, server } => {
                 if core.arrive_at_server(ctx, req, server) {
                     self.start_pipeline(ctx, req, server);
