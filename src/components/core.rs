@@ -51,12 +51,6 @@ pub enum CoreEvent {
         req: ReqId,
         server: u16,
     },
-    /// A request that just took a worker starts its pipeline.
-    Begin {
-        req: ReqId,
-        server: u16,
-        epoch: u32,
-    },
     /// A request's work on its server is over.
     ServiceDone {
         req: ReqId,
@@ -297,8 +291,20 @@ impl Core {
     // ----- clients -------------------------------------------------------------------
 
     /// Creates a request of `kind` from `user` and sends it towards the load balancer.
+    /// With no latency on the way the request reaches its server in this step: returns
+    /// it and the server if it took a worker there, for the caller to start its pipeline.
     #[allow(clippy::too_many_arguments)]
-    pub fn send(&mut self, ctx: &mut Ctx, user: u32, kind: Kind, authenticated: bool, service: SimDuration, job_cpu: SimDuration, bytes: u64, file: u32) {
+    pub fn send(
+        &mut self,
+        ctx: &mut Ctx,
+        user: u32,
+        kind: Kind,
+        authenticated: bool,
+        service: SimDuration,
+        job_cpu: SimDuration,
+        bytes: u64,
+        file: u32,
+    ) -> Option<(ReqId, u16)> {
         let now = ctx.now();
         if let Some(u) = self.users.get_mut(user as usize)
             && self.rec.counts(now)
@@ -344,7 +350,11 @@ impl Core {
             ctx.emit(t, CoreEvent::ClientTimeout { req, generation });
         }
         let delay = draw(&self.client_lb, &mut self.rng.network) + draw(&self.lb_latency, &mut self.rng.network);
-        ctx.hop(delay, CoreEvent::ReachLb { req });
+        if delay.is_zero() {
+            return self.reach_lb(ctx, req).map(|server| (req, server));
+        }
+        ctx.emit(delay, CoreEvent::ReachLb { req });
+        None
     }
 
     /// A request's own CPU demand, drawn when it is created.
@@ -545,23 +555,25 @@ impl Core {
         self.servers[server as usize].workers.start(req, now);
     }
 
-    /// Releases the request's worker; the next waiting request takes it now and starts
-    /// its pipeline at once, as an event emitted for now.
-    pub fn free_worker(&mut self, ctx: &mut Ctx, server: u16, req: ReqId) {
-        let now = ctx.now();
+    /// Releases the request's worker; the next waiting request takes it now (so no
+    /// later arrival overtakes it). Returns that request: the caller starts its pipeline
+    /// once it is done with this one.
+    #[must_use = "the next request took the worker and must start its pipeline"]
+    fn free_worker(&mut self, now: SimTime, server: u16, req: ReqId) -> Option<ReqId> {
         let s = &mut self.servers[server as usize];
         s.workers.finish(req, now);
-        if let Some((next, _)) = s.workers.next_waiting() {
-            let epoch = s.epoch;
-            self.take_worker(now, server, next);
-            ctx.hop(SimDuration::ZERO, CoreEvent::Begin { req: next, server, epoch });
-        }
+        let (next, _) = s.workers.next_waiting()?;
+        self.take_worker(now, server, next);
+        Some(next)
     }
 
-    /// The request is refused on the server (401, 429, 404, Redis unavailable).
-    pub fn reject(&mut self, ctx: &mut Ctx, server: u16, req: ReqId, reason: FailReason) {
-        self.free_worker(ctx, server, req);
+    /// The request is refused on the server (401, 429, 404, Redis unavailable). Returns
+    /// the next request, which took the freed worker.
+    #[must_use = "the next request took the worker and must start its pipeline"]
+    pub fn reject(&mut self, ctx: &mut Ctx, server: u16, req: ReqId, reason: FailReason) -> Option<ReqId> {
+        let next = self.free_worker(ctx.now(), server, req);
         self.answer_from_server(ctx, req, Outcome::Failed(reason));
+        next
     }
 
     /// The request's work is done: count its CPU; the caller then lets parts look at it
@@ -575,9 +587,12 @@ impl Core {
         self.rec.on_completed_by(server as usize, sent_at);
     }
 
-    pub fn complete(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) {
-        self.free_worker(ctx, server, req);
+    /// The request is answered ok. Returns the next request, which took the freed worker.
+    #[must_use = "the next request took the worker and must start its pipeline"]
+    pub fn complete(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) -> Option<ReqId> {
+        let next = self.free_worker(ctx.now(), server, req);
         self.answer_from_server(ctx, req, Outcome::Ok);
+        next
     }
 
     /// The last stage: the request's CPU time (its own work plus token checks, login).

@@ -173,11 +173,6 @@ impl WebTier {
                 }
             }
             CoreEvent::Refused { req, server } => core.refused(ctx, req, server),
-            CoreEvent::Begin { req, server, epoch } => {
-                if core.servers[server as usize].epoch == epoch {
-                    self.start_pipeline(ctx, req, server);
-                }
-            }
             CoreEvent::ServiceDone { req, server, epoch } => {
                 if core.servers[server as usize].epoch != epoch {
                     return; // the server was killed; this request already failed
@@ -192,7 +187,9 @@ impl WebTier {
                 if let Some(u) = &mut self.uploads {
                     u.on_service_done(core, req, server);
                 }
-                core.complete(ctx, req, server);
+                if let Some(next) = core.complete(ctx, req, server) {
+                    self.start_pipeline(ctx, next, server);
+                }
             }
             CoreEvent::ReachClient { req } => {
                 if let Some(u) = &mut self.uploads {
@@ -316,7 +313,9 @@ impl WebTier {
         if let Some(rl) = &mut self.rate_limit {
             rl.on_send(&self.core, user, now);
         }
-        self.core.send(ctx, user, kind, authenticated, service, job_cpu, bytes, file);
+        if let Some((req, server)) = self.core.send(ctx, user, kind, authenticated, service, job_cpu, bytes, file) {
+            self.start_pipeline(ctx, req, server);
+        }
     }
 
     fn start_pipeline(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) {
@@ -324,12 +323,20 @@ impl WebTier {
         self.advance(ctx, req, server, step);
     }
 
-    /// Moves a request along its pipeline until a stage waits or refuses it.
-    fn advance(&mut self, ctx: &mut Ctx, req: ReqId, server: u16, mut step: Step) {
+    /// Moves a request along its pipeline until a stage waits or refuses it. A refused
+    /// request frees its worker for the next queued one, which this same loop then moves
+    /// on: a cascade of refusals through a long queue runs in constant stack.
+    fn advance(&mut self, ctx: &mut Ctx, mut req: ReqId, server: u16, mut step: Step) {
         loop {
             match step {
                 Step::Wait => return,
-                Step::Reject(reason) => return self.core.reject(ctx, server, req, reason),
+                Step::Reject(reason) => match self.core.reject(ctx, server, req, reason) {
+                    Some(next) => {
+                        req = next;
+                        step = self.run_stage(ctx, req, server);
+                    }
+                    None => return,
+                },
                 Step::Next => {
                     let r = &mut self.core.requests[req];
                     r.stage += 1;
