@@ -10,13 +10,13 @@
 //!
 //! 1. M/M/1 at lambda = 0.9 for 1M customers through the real model path (model text,
 //!    overrides, validation, components, metrics) vs a hand-written loop (std
-//!    BinaryHeap, ChaCha8, exponential draws, no metrics). Goal: at most 2x per event.
+//!    BinaryHeap, ChaCha8, exponential draws, no metrics). Goal: at most 1.7x per event.
 //! 2. A closed population of 1M users, each with a pending think-time timer, vs the
-//!    same shape on std BinaryHeap. Goal: statesim at most 100 ns per event.
+//!    same shape on std BinaryHeap. Goal: statesim at most 70 ns per event.
 //! 3. The event-queue structures at depth: statesim's radix heap, std BinaryHeap and a
 //!    4-ary heap, in a hold model (pop one, push one) with N timers pending.
 //! 4. The crash-test model (sessions, carts, health checks, a kill) in events per second
-//!    against the M/M/1 reference loop.
+//!    against the M/M/1 reference loop. Goal: at most 2.3x per event.
 //! 5. A 16-point sweep on one thread and on two: the speedup (goal at least 1.8x; only
 //!    meaningful when nothing else is using the second core).
 
@@ -444,17 +444,17 @@ fn main() {
             p.last_subject.check,
             load * 1e3
         );
-        println!("   ratio          : {:.2}x per event (pairs {:.2}..{:.2}; goal <= 2x)\n", p.ratio, p.ratio_min, p.ratio_max);
+        println!("   ratio          : {:.2}x per event (pairs {:.2}..{:.2}; goal <= 1.7x)\n", p.ratio, p.ratio_min, p.ratio_max);
         summary.push(Line {
             what: format!("M/M/1 lambda={LAMBDA}, 1M customers"),
             figure: format!(
-                "statesim {:.1} ns/event ({:.1} ns/customer), reference {:.1} ns/event ({:.1} ns/customer), ratio {:.2}x (goal <= 2x: {})",
+                "statesim {:.1} ns/event ({:.1} ns/customer), reference {:.1} ns/event ({:.1} ns/customer), ratio {:.2}x (goal <= 1.7x: {})",
                 p.subject,
                 p.subject * se as f64 / customers as f64,
                 p.reference,
                 p.reference * re as f64 / customers as f64,
                 p.ratio,
-                if p.ratio <= 2.0 { "met" } else { "MISSED" }
+                if p.ratio <= 1.7 { "met" } else { "MISSED" }
             ),
         });
     }
@@ -473,16 +473,16 @@ fn main() {
         );
         println!("   std BinaryHeap loop : {:6.1} ns/event (best {:5.1}; 1M timers pushed, then {events} pop+push)", p.reference, p.reference_best);
         println!("   statesim (whole run): {:6.1} ns/event (best {:5.1}; load, 1M first wake-ups, run, metrics)", p.subject, p.subject_best);
-        println!("   ratio               : {:.2}x (pairs {:.2}..{:.2}); goal statesim <= 100 ns/event\n", p.ratio, p.ratio_min, p.ratio_max);
+        println!("   ratio               : {:.2}x (pairs {:.2}..{:.2}); goal statesim <= 70 ns/event\n", p.ratio, p.ratio_min, p.ratio_max);
         summary.push(Line {
             what: "1M users with pending timers".into(),
             figure: format!(
-                "statesim {:.1} ns/event (best {:.1}), std BinaryHeap reference {:.1} ns/event, ratio {:.2}x (goal <= 100 ns/event: {})",
+                "statesim {:.1} ns/event (best {:.1}), std BinaryHeap reference {:.1} ns/event, ratio {:.2}x (goal <= 70 ns/event: {})",
                 p.subject,
                 p.subject_best,
                 p.reference,
                 p.ratio,
-                if p.subject <= 100.0 { "met" } else { "MISSED" }
+                if p.subject <= 70.0 { "met" } else { "MISSED" }
             ),
         });
     }
@@ -529,10 +529,16 @@ fn main() {
         println!("4. crash-test (first variant, {se} events) vs the M/M/1 reference loop");
         println!("   reference loop : {:6.1} ns/event (best {:5.1}; {:.1} M events/s)", p.reference, p.reference_best, 1e3 / p.reference);
         println!("   crash-test     : {:6.1} ns/event (best {:5.1}; {:.1} M events/s)", p.subject, p.subject_best, 1e3 / p.subject);
-        println!("   ratio          : {:.2}x per event\n", p.ratio);
+        println!("   ratio          : {:.2}x per event (goal <= 2.3x)\n", p.ratio);
         summary.push(Line {
             what: "crash-test".into(),
-            figure: format!("{:.1} ns/event ({:.1} M events/s), {:.2}x the M/M/1 reference per event", p.subject, 1e3 / p.subject, p.ratio),
+            figure: format!(
+                "{:.1} ns/event ({:.1} M events/s), {:.2}x the M/M/1 reference per event (goal <= 2.3x: {})",
+                p.subject,
+                1e3 / p.subject,
+                p.ratio,
+                if p.ratio <= 2.3 { "met" } else { "MISSED" }
+            ),
         });
     }
 
