@@ -6,6 +6,8 @@ use statesim::policies::LbPolicy;
 use statesim::scenario::load_str;
 use statesim::sweep::run_once;
 
+/// One random configuration, as model text (every argument is one proptest dimension).
+#[allow(clippy::too_many_arguments)]
 fn model(
     seed: u64,
     policy: LbPolicy,

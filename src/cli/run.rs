@@ -19,11 +19,11 @@ pub fn run(args: RunArgs) -> u8 {
     if let Some(seed) = args.seed {
         sets.insert(0, format!("run.seed={seed}"));
     }
-    if let Some(r) = args.common.replications {
-        if r == 0 {
-            eprintln!("error: --replications must be at least 1");
-            return 2;
-        }
+    if let Some(r) = args.common.replications
+        && r == 0
+    {
+        eprintln!("error: --replications must be at least 1");
+        return 2;
     }
     if args.common.threads == Some(0) {
         eprintln!("error: --threads must be at least 1");

@@ -150,11 +150,11 @@ fn assemble(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> u8 {
         }
     };
     let out = out.unwrap_or_else(|| dirs[0].clone());
-    if out != dirs[0] {
-        if let Err(e) = write_spec(&out, &spec) {
-            eprintln!("error: cannot write to {}: {e}", out.display());
-            return 1;
-        }
+    if out != dirs[0]
+        && let Err(e) = write_spec(&out, &spec)
+    {
+        eprintln!("error: cannot write to {}: {e}", out.display());
+        return 1;
     }
     match write_assembled(&out, &spec, &points).and_then(|mut files| {
         files.extend(statesim::report::write_sweep_charts(&out, &spec, &points)?);

@@ -90,6 +90,13 @@ pub struct WebServer {
     pub cpu_total_ns: u128,
 }
 
+/// The requests a killed server held.
+pub struct HeldRequests {
+    /// Those a worker had taken, with the time it took them.
+    pub in_service: Vec<(ReqId, SimTime)>,
+    pub queued: Vec<ReqId>,
+}
+
 /// The core's random streams, one per purpose.
 pub struct CoreStreams {
     pub arrivals: SimRng,
@@ -499,19 +506,19 @@ impl Core {
         self.lb.connections[server as usize] -= 1;
         self.requests[req].outcome = outcome;
         let delay = draw(&self.lb_server, &mut self.rng.network) + draw(&self.client_lb, &mut self.rng.network);
-        self.to_client(ctx, delay, req);
+        self.deliver_answer(ctx, delay, req);
     }
 
     /// The load balancer itself answers with an error.
     pub fn answer_from_lb(&mut self, ctx: &mut Ctx, req: ReqId, reason: FailReason) {
         self.requests[req].outcome = Outcome::Failed(reason);
         let delay = draw(&self.client_lb, &mut self.rng.network);
-        self.to_client(ctx, delay, req);
+        self.deliver_answer(ctx, delay, req);
     }
 
     /// The answer travels to the client; with no latency it arrives in the same step,
     /// unless a part may extend its trip (then the world sees it arrive).
-    fn to_client(&mut self, ctx: &mut Ctx, delay: SimDuration, req: ReqId) {
+    fn deliver_answer(&mut self, ctx: &mut Ctx, delay: SimDuration, req: ReqId) {
         if delay.is_zero() && !self.answers_through_parts {
             self.reach_client(ctx, req);
         } else {
@@ -632,9 +639,8 @@ impl Core {
         }
     }
 
-    /// Marks `server` dead and takes every request it held: those in service (with
-    /// their start times) and those queued. None if it was already down.
-    pub fn kill(&mut self, now: SimTime, server: u16) -> Option<(Vec<(ReqId, SimTime)>, Vec<ReqId>)> {
+    /// Marks `server` dead and takes every request it held. None if it was already down.
+    pub fn kill(&mut self, now: SimTime, server: u16) -> Option<HeldRequests> {
         let s = &mut self.servers[server as usize];
         if s.state == ServerState::Down {
             return None;
@@ -646,7 +652,7 @@ impl Core {
         for &(_, start) in &in_service {
             s.workers.add_busy(start, now);
         }
-        Some((in_service, queued))
+        Some(HeldRequests { in_service, queued })
     }
 
     /// The killed server's requests: each idempotent one the load balancer may retry on

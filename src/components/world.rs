@@ -382,7 +382,7 @@ impl WebTier {
     /// it held fail or are retried elsewhere.
     fn kill(&mut self, ctx: &mut Ctx, server: u16) {
         let now = ctx.now();
-        let Some((in_service, queued)) = self.core.kill(now, server) else { return };
+        let Some(held) = self.core.kill(now, server) else { return };
         if let Some(rl) = &mut self.rate_limit {
             rl.on_server_killed(server);
         }
@@ -390,9 +390,9 @@ impl WebTier {
             ws.on_server_killed(ctx, server);
         }
         if let Some(jobs) = &mut self.jobs {
-            jobs.on_server_killed(&self.core, now, &in_service);
+            jobs.on_server_killed(&self.core, now, &held.in_service);
         }
-        let victims = in_service.into_iter().map(|(r, _)| r).chain(queued);
+        let victims = held.in_service.into_iter().map(|(r, _)| r).chain(held.queued);
         self.core.fail_with_server(ctx, server, victims);
     }
 

@@ -253,7 +253,7 @@ pub fn check(s: &System, budget: &Budget) -> Vec<Problem> {
     let mut problems = Vec::new();
     let biggest = |terms: &[Term]| terms.iter().max_by(|a, b| a.amount.total_cmp(&b.amount)).cloned().expect("an estimate has terms");
     let events = e.total_events();
-    if !(events <= budget.events) {
+    if events.is_nan() || events > budget.events {
         let t = biggest(&e.events);
         problems.push(at_key(
             t.path,
@@ -267,7 +267,7 @@ pub fn check(s: &System, budget: &Budget) -> Vec<Problem> {
         ));
     }
     let bytes = e.total_bytes();
-    if !(bytes <= budget.memory_bytes) {
+    if bytes.is_nan() || bytes > budget.memory_bytes {
         let t = biggest(&e.memory);
         problems.push(at_key(
             t.path,

@@ -141,7 +141,7 @@ pub fn explain_serde_message(msg: &str) -> (String, Option<String>) {
         return (format!("the required key \"{field}\" is missing"), None);
     }
     if msg.starts_with("invalid type:") {
-        return (msg.replace("invalid type: ", "wrong type: found ").replace(", expected", ", expected"), None);
+        return (msg.replace("invalid type: ", "wrong type: found "), None);
     }
     (msg.trim_end().to_string(), None)
 }

@@ -364,10 +364,10 @@ fn within_budget(s: System, budget: &Budget) -> Result<System, Vec<Problem>> {
 /// A structural problem found while reading a variant keeps the variant's prefix when the
 /// key is the variant's own.
 fn in_variant(mut p: Problem, name: &str, over: &DeTable) -> Problem {
-    if let Some(path) = &p.path {
-        if has_path(over, &parse_path(path)) {
-            p.path = Some(format!("variants.{name}.{path}"));
-        }
+    if let Some(path) = &p.path
+        && has_path(over, &parse_path(path))
+    {
+        p.path = Some(format!("variants.{name}.{path}"));
     }
     p
 }
@@ -541,8 +541,10 @@ fn path_at_span(table: &DeTable, span: &Range<usize>) -> Option<(String, Vec<Seg
     fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
         outer.start <= inner.start && inner.end <= outer.end
     }
+    /// A child of a TOML value: its path segment, its key's span, and the value.
+    type Child<'v, 'i> = (Seg, Option<Range<usize>>, &'v Spanned<DeValue<'i>>);
     fn walk(v: &DeValue, span: &Range<usize>, segs: &mut Vec<Seg>, best: &mut Option<Vec<Seg>>) {
-        let children: Vec<(Seg, Option<Range<usize>>, &Spanned<DeValue>)> = match v {
+        let children: Vec<Child> = match v {
             DeValue::Table(t) => t.iter().map(|(k, val)| (Seg::Key(k.get_ref().to_string()), Some(k.span()), val)).collect(),
             DeValue::Array(a) => a.iter().enumerate().map(|(i, val)| (Seg::Index(i), None, val)).collect(),
             _ => return,

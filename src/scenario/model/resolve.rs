@@ -68,7 +68,7 @@ impl Checker {
                     Distribution::uniform(ns(min), ns(max))
                 }
                 RawDistSpec::Lognormal { mean, cv } => {
-                    if !(*cv >= 0.0) || !cv.is_finite() {
+                    if !cv.is_finite() || *cv < 0.0 {
                         self.err(
                             &format!("{path}.cv"),
                             format!("the coefficient of variation {cv} is negative or not a number"),
@@ -96,7 +96,7 @@ impl Checker {
                         );
                         return Distribution::constant(ns(&values[0]));
                     }
-                    if w.iter().any(|x| !(*x >= 0.0) || !x.is_finite()) || w.iter().sum::<f64>() <= 0.0 {
+                    if w.iter().any(|x| !x.is_finite() || *x < 0.0) || w.iter().sum::<f64>() <= 0.0 {
                         self.err(&format!("{path}.weights"), "weights must be non-negative numbers with a positive sum", "");
                         return Distribution::constant(ns(&values[0]));
                     }
@@ -219,14 +219,14 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         if a.rate.per_sec <= 0.0 {
             c.err("clients.abuser.rate", "an abuser that sends nothing", "use a rate such as \"200/s\"");
         }
-        if let Some(every) = a.burst_every {
-            if every.0.is_zero() || a.burst_length.0 > every.0 {
-                c.err(
-                    "clients.abuser.burst_length",
-                    "bursts longer than the time between them",
-                    "use burst_length < burst_every, or leave burst_every out to send all the time",
-                );
-            }
+        if let Some(every) = a.burst_every
+            && (every.0.is_zero() || a.burst_length.0 > every.0)
+        {
+            c.err(
+                "clients.abuser.burst_length",
+                "bursts longer than the time between them",
+                "use burst_length < burst_every, or leave burst_every out to send all the time",
+            );
         }
         AbuserSpec { rate_per_sec: a.rate.per_sec, burst_every: a.burst_every.map(|d| d.0), burst_length: a.burst_length.0 }
     });
@@ -236,7 +236,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
         match p {
             RawProfile::Step { at, factor } => {
-                if !(*factor > 0.0) || *factor > 1000.0 {
+                if factor.is_nan() || *factor <= 0.0 || *factor > 1000.0 {
                     c.err("clients.profile.factor", format!("a step to {factor} x"), "use a factor above 0 (2 doubles the rate)");
                 }
                 Profile::Step { at: at.0, factor: *factor }
@@ -360,7 +360,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     if ca.guests && se.store == SessionStoreKind::None {
         c.err("carts.guests", "guests log in at checkout, but there are no sessions", "set sessions.store");
     }
-    if !(ca.visit_requests >= 1.0) {
+    if ca.visit_requests.is_nan() || ca.visit_requests < 1.0 {
         c.err("carts.visit_requests", format!("{} requests per visit", ca.visit_requests), "use 1 or more");
     }
     let rv = &raw.revocation;
@@ -489,14 +489,14 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         spot_per_hour: a.spot_per_hour,
         deploy: a.deploy.as_ref().map(|d| (d.at.0, d.drain.0)),
     };
-    if let Some(d) = &a.deploy {
-        if d.at.0 > run.duration {
-            c.err(
-                "autoscaling.deploy.at",
-                format!("the deploy at {} comes after the end of the run ({})", d.at.0, run.duration),
-                "move it inside the run or lengthen run.duration",
-            );
-        }
+    if let Some(d) = &a.deploy
+        && d.at.0 > run.duration
+    {
+        c.err(
+            "autoscaling.deploy.at",
+            format!("the deploy at {} comes after the end of the run ({})", d.at.0, run.duration),
+            "move it inside the run or lengthen run.duration",
+        );
     }
     for (price, path) in [(a.on_demand_per_hour, "autoscaling.on_demand_per_hour"), (a.spot_per_hour, "autoscaling.spot_per_hour")] {
         if !(price.is_finite() && price >= 0.0) {
