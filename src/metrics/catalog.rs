@@ -13,9 +13,10 @@
 //! - per-server figures ([`ServerFigure`]): `server.<name>.<figure>`, read back typed
 //!   with [`per_server`].
 //!
-//! A producer writes `m.insert(REQUESTS_SENT.key.into(), x)`, a distribution under
-//! `LATENCY_MS.prefix`, `failed(reason).key` and `server_key(name, figure)`; a consumer
-//! holds `&REQUESTS_SENT` and shows its `label` and `unit`.
+//! A producer writes `m.put(&REQUESTS_SENT, x)` (the [`Put`] trait on the map), a
+//! distribution with `recorder::put_distribution(m, &LATENCY_MS, ..)` and a failure with
+//! `m.put(failed(reason), n)`; no key is spelled outside this module. A consumer holds
+//! `&REQUESTS_SENT` and shows its `label` and `unit`.
 
 use super::FailReason;
 use std::collections::BTreeMap;
@@ -128,6 +129,19 @@ impl Metric {
     /// `busiest server's share (%)`.
     pub fn axis_title(&self) -> String {
         if self.unit == Unit::Share { format!("{} (%)", self.label) } else { self.heading() }
+    }
+}
+
+/// How a producer writes into a [`Metrics`](super::Metrics) map: by a metric's
+/// declaration, never by a key of its own.
+pub trait Put {
+    /// Sets `metric` to `value`.
+    fn put(&mut self, metric: &Metric, value: f64);
+}
+
+impl Put for super::Metrics {
+    fn put(&mut self, metric: &Metric, value: f64) {
+        self.insert(metric.key.to_string(), value);
     }
 }
 
@@ -483,7 +497,7 @@ mod tests {
     fn the_recorder_writes_a_distribution_under_its_declared_keys() {
         let h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000, 3).unwrap();
         let mut m = super::super::Metrics::new();
-        super::super::recorder::put_distribution(&mut m, LATENCY_MS.prefix, &h, 0);
+        super::super::recorder::put_distribution(&mut m, &LATENCY_MS, &h, 0);
         let written: Vec<&str> = m.keys().map(String::as_str).collect();
         let mut declared: Vec<&str> = LATENCY_MS.members().iter().map(|d| d.key).collect();
         declared.sort();
