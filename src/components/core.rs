@@ -21,7 +21,7 @@ use super::station::Station;
 use super::topology::Topology;
 use super::{Ctx, ReqId};
 use crate::engine::{Distribution, RngStreams, SimDuration, SimRng, SimTime};
-use crate::metrics::catalog::{self, Put, ServerFigure};
+use crate::metrics::catalog::{self, Put, ServerFigures};
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics, Recorder, SeriesRow};
 use crate::scenario::model::{AbuserSpec, HealthCheck, Profile, System, Workload};
@@ -661,7 +661,9 @@ impl Core {
 impl Core {
     /// The metrics every run reports: requests and their outcomes, latency, queueing,
     /// each server's load, the backends.
-    pub fn report(&self, end: SimTime, window_s: f64, events: u64, m: &mut Metrics) {
+    /// Writes the core's metrics into `m` and returns each server's figures (also written
+    /// into `m`, under their keys).
+    pub fn report(&self, end: SimTime, window_s: f64, events: u64, m: &mut Metrics) -> Vec<ServerFigures> {
         let in_flight = self.requests.iter().filter(|r| r.live && !r.timed_out && self.rec.counts(r.sent_at)).count() as u64;
         let rec = &self.rec;
         m.put(&catalog::REQUESTS_SENT, rec.sent as f64);
@@ -681,6 +683,7 @@ impl Core {
         let total_routed: u64 = self.routed.iter().sum();
         let (mut util_sum, mut cpu_sum, mut share_max, mut routed_max) = (0.0, 0.0, 0.0f64, 0.0f64);
         let (mut util_min, mut util_max) = (f64::INFINITY, 0.0f64);
+        let mut servers = Vec::with_capacity(rec.servers.len());
         for (i, s) in rec.servers.iter().enumerate() {
             let name = System::server_name(i);
             let share = if total_served == 0 { 0.0 } else { s.requests as f64 / total_served as f64 };
@@ -694,15 +697,9 @@ impl Core {
             routed_max = routed_max.max(routed);
             util_min = util_min.min(util);
             util_max = util_max.max(util);
-            for (figure, value) in [
-                (ServerFigure::RoutedShare, routed),
-                (ServerFigure::Requests, s.requests as f64),
-                (ServerFigure::Share, share),
-                (ServerFigure::Utilisation, util),
-                (ServerFigure::Cpu, cpu),
-            ] {
-                m.insert(catalog::server_key(&name, figure), value);
-            }
+            let figures = ServerFigures { name, requests: s.requests as f64, share, routed_share: routed, utilisation: util, cpu };
+            m.put_server(&figures);
+            servers.push(figures);
         }
         let n = rec.servers.len().max(1) as f64;
         m.put(&catalog::SERVERS_UTILISATION_MEAN, util_sum / n);
@@ -727,6 +724,7 @@ impl Core {
             m.put(&catalog::PAGE_LATENCY_P50, ms(0.5));
             m.put(&catalog::PAGE_LATENCY_P99, ms(0.99));
         }
+        servers
     }
 
     /// The time series, one row per bucket up to `end`.
