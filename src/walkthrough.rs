@@ -527,7 +527,7 @@ mod tests {
             statesim_version: "0".into(),
             seed: 1,
             replications: 1,
-            variants: vec![VariantSummary { name: "a".into(), model_hash: "h".into(), metrics, vs_baseline: None }],
+            variants: vec![VariantSummary { name: "a".into(), model_hash: "h".into(), metrics, servers: Vec::new(), vs_baseline: None }],
         }
     }
 

@@ -2,6 +2,8 @@
 //! end, whatever the seed, policy, workload, timeouts, queue limits and kills.
 
 use proptest::prelude::*;
+use statesim::metrics::FailReason;
+use statesim::metrics::catalog as c;
 use statesim::policies::LbPolicy;
 use statesim::scenario::load_str;
 use statesim::sweep::run_once;
@@ -76,14 +78,14 @@ proptest! {
         let m = load_str("prop.toml", "prop", &text, &[]).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let r = run_once(&m.variants[0].system, 0);
         let g = |k: &str| r.metrics[k] as u64;
-        let by_reason: u64 = ["server_killed", "connection_refused", "overloaded_503", "no_healthy_server", "client_timeout"].iter().map(|k| g(&format!("failed.{k}"))).sum();
-        prop_assert!(g("requests.sent") > 0);
-        prop_assert_eq!(g("requests.failed"), by_reason);
-        prop_assert_eq!(g("requests.sent"), g("requests.ok") + g("requests.failed") + g("requests.in_flight"), "{:?}", r.metrics);
-        if timeout_ms.is_none() { prop_assert_eq!(g("failed.client_timeout"), 0); }
-        if kill_at_s.is_none() { prop_assert_eq!(g("failed.server_killed") + g("failed.connection_refused"), 0); }
+        let by_reason: u64 = [FailReason::ServerKilled, FailReason::ConnectionRefused, FailReason::Overloaded, FailReason::NoHealthyServer, FailReason::ClientTimeout].into_iter().map(|r| g(c::failed(r).key)).sum();
+        prop_assert!(g(c::REQUESTS_SENT.key) > 0);
+        prop_assert_eq!(g(c::REQUESTS_FAILED.key), by_reason);
+        prop_assert_eq!(g(c::REQUESTS_SENT.key), g(c::REQUESTS_OK.key) + g(c::REQUESTS_FAILED.key) + g(c::REQUESTS_IN_FLIGHT.key), "{:?}", r.metrics);
+        if timeout_ms.is_none() { prop_assert_eq!(g(c::failed(FailReason::ClientTimeout).key), 0); }
+        if kill_at_s.is_none() { prop_assert_eq!(g(c::failed(FailReason::ServerKilled).key) + g(c::failed(FailReason::ConnectionRefused).key), 0); }
         if let Some(max) = max_requests {
-            prop_assert!(g("requests.sent") <= max as u64);
+            prop_assert!(g(c::REQUESTS_SENT.key) <= max as u64);
         }
     }
 }

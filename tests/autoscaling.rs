@@ -3,6 +3,8 @@
 //! interruptions; a rolling deploy with sessions in server memory loses sessions unless
 //! it drains, and shared sessions lose none.
 
+use statesim::metrics::FailReason;
+use statesim::metrics::catalog as c;
 use statesim::scenario::load_file;
 use statesim::sweep::{RunOptions, run_and_summarize};
 use std::path::Path;
@@ -14,29 +16,29 @@ fn autoscaling_claims() {
     let m = |v: &str, k: &str| s.variants.iter().find(|x| x.name == v).unwrap().metrics[k].mean;
 
     // A fixed fleet too small for the step fails requests; a large one costs double.
-    assert!(m("fixed", "failed.overloaded_503") > 10_000.0);
-    assert_eq!(m("fixed-large", "requests.failed"), 0.0);
-    assert!((m("fixed-large", "fleet.cost_per_hour") - 2.0 * m("fixed", "fleet.cost_per_hour")).abs() < 1e-9);
+    assert!(m("fixed", c::failed(FailReason::Overloaded).key) > 10_000.0);
+    assert_eq!(m("fixed-large", c::REQUESTS_FAILED.key), 0.0);
+    assert!((m("fixed-large", c::FLEET_COST_PER_HOUR.key) - 2.0 * m("fixed", c::FLEET_COST_PER_HOUR.key)).abs() < 1e-9);
 
     // Target tracking catches the step after about metric period (60 s) + boot (90 s),
     // plus up to two health-check intervals; it fails far less than the fixed fleet.
-    let lag = m("target-tracking", "fleet.scale_out_lag_s");
+    let lag = m("target-tracking", c::FLEET_SCALE_OUT_LAG_S.key);
     assert!((150.0..=175.0).contains(&lag), "scale-out lag {lag} s");
-    assert!(m("target-tracking", "fleet.scale_outs") > 0.0);
-    assert!(m("target-tracking", "requests.failed") < 0.2 * m("fixed", "requests.failed"));
-    assert!(m("target-tracking", "fleet.cost_per_hour") < m("fixed-large", "fleet.cost_per_hour"));
+    assert!(m("target-tracking", c::FLEET_SCALE_OUTS.key) > 0.0);
+    assert!(m("target-tracking", c::REQUESTS_FAILED.key) < 0.2 * m("fixed", c::REQUESTS_FAILED.key));
+    assert!(m("target-tracking", c::FLEET_COST_PER_HOUR.key) < m("fixed-large", c::FLEET_COST_PER_HOUR.key));
 
     // Spot: cheaper, interrupted.
-    assert!(m("spot", "fleet.cost_per_hour") < 0.8 * m("target-tracking", "fleet.cost_per_hour"));
-    assert!(m("spot", "fleet.spot_interruptions") > 0.0);
-    assert!(m("spot", "fleet.spot_share_of_hours") > 0.3);
+    assert!(m("spot", c::FLEET_COST_PER_HOUR.key) < 0.8 * m("target-tracking", c::FLEET_COST_PER_HOUR.key));
+    assert!(m("spot", c::FLEET_SPOT_INTERRUPTIONS.key) > 0.0);
+    assert!(m("spot", c::FLEET_SPOT_SHARE_OF_HOURS.key) > 0.3);
 
     // Rolling deploy: cut loses the sessions in memory; draining for the session
     // lifetime loses almost none but is slower; shared sessions lose none and need no drain.
-    let cut = m("deploy-memory-cut", "deploy.sessions_lost");
+    let cut = m("deploy-memory-cut", c::DEPLOY_SESSIONS_LOST.key);
     assert!(cut > 5_000.0, "{cut}");
-    assert!(m("deploy-memory-drain", "deploy.sessions_lost") < 0.05 * cut);
-    assert!(m("deploy-memory-drain", "deploy.duration_s") > 1.5 * m("deploy-memory-cut", "deploy.duration_s"));
-    assert_eq!(m("deploy-shared", "deploy.sessions_lost"), 0.0);
-    assert!(m("deploy-shared", "deploy.duration_s") > 0.0);
+    assert!(m("deploy-memory-drain", c::DEPLOY_SESSIONS_LOST.key) < 0.05 * cut);
+    assert!(m("deploy-memory-drain", c::DEPLOY_DURATION_S.key) > 1.5 * m("deploy-memory-cut", c::DEPLOY_DURATION_S.key));
+    assert_eq!(m("deploy-shared", c::DEPLOY_SESSIONS_LOST.key), 0.0);
+    assert!(m("deploy-shared", c::DEPLOY_DURATION_S.key) > 0.0);
 }

@@ -3,6 +3,7 @@
 //! variants of one model see the same arrivals (common random numbers).
 
 use assert_cmd::Command;
+use statesim::metrics::catalog as c;
 use statesim::scenario::load_str;
 use statesim::sweep::run_once;
 
@@ -44,7 +45,7 @@ fn the_seed_changes_the_numbers() {
     let b = load_str("mm1.toml", "mm1", text, &["run.duration=\"3h\"".into(), "run.seed=7".into()]).unwrap();
     let ra = run_once(&a.variants[0].system, 0);
     let rb = run_once(&b.variants[0].system, 0);
-    assert_ne!(ra.metrics["latency_ms.mean"], rb.metrics["latency_ms.mean"]);
+    assert_ne!(ra.metrics[c::LATENCY_MS.mean.key], rb.metrics[c::LATENCY_MS.mean.key]);
     let again = run_once(&a.variants[0].system, 0);
     assert_eq!(ra.metrics, again.metrics);
 }
@@ -74,5 +75,5 @@ fn variants_share_arrivals() {
     let sent = |i: usize| runs[i].series.iter().map(|r| r.sent).collect::<Vec<_>>();
     assert_eq!(sent(0), sent(1));
     assert_eq!(sent(0), sent(2));
-    assert_ne!(runs[0].metrics["latency_ms.p99"], runs[1].metrics["latency_ms.p99"]);
+    assert_ne!(runs[0].metrics[c::LATENCY_MS.p99.key], runs[1].metrics[c::LATENCY_MS.p99.key]);
 }

@@ -2,6 +2,8 @@
 //! and the main job end to end.
 
 use assert_cmd::Command;
+use statesim::metrics::FailReason;
+use statesim::metrics::catalog as c;
 use statesim::scenario::load_file;
 use statesim::sweep::{RunOptions, run_and_summarize};
 use std::collections::BTreeMap;
@@ -20,23 +22,23 @@ fn load_balancing_story_holds() {
     for v in ["round-robin", "random", "least-connections", "power-of-two", "cookie"] {
         // Only what was on server-3 when it died is hit: at most its 4 workers + queue.
         // Idempotent requests among them are retried elsewhere; the rest fail (502).
-        let hit = m(v, "failed.server_killed") + m(v, "requests.retried_after_failure");
+        let hit = m(v, c::failed(FailReason::ServerKilled).key) + m(v, c::REQUESTS_RETRIED.key);
         assert!((1.0..=1004.0).contains(&hit), "{v}: {hit}");
-        assert!(m(v, "failed.server_killed") < hit, "{v}: some were retried");
+        assert!(m(v, c::failed(FailReason::ServerKilled).key) < hit, "{v}: some were retried");
         // Refused connections to the dead server before health checks noticed were
         // retried elsewhere.
-        assert_eq!(m(v, "failed.connection_refused"), 0.0, "{v}");
-        assert!(m(v, "requests.ok_share") > 0.999, "{v}");
+        assert_eq!(m(v, c::failed(FailReason::ConnectionRefused).key), 0.0, "{v}");
+        assert!(m(v, c::REQUESTS_OK_SHARE.key) > 0.999, "{v}");
     }
     // Queue-aware policies beat blind ones at the tail.
-    assert!(m("least-connections", "latency_ms.p99") < m("random", "latency_ms.p99"));
-    assert!(m("power-of-two", "latency_ms.p99") < m("random", "latency_ms.p99"));
-    assert!(m("least-connections", "queue_wait_ms.mean") < m("round-robin", "queue_wait_ms.mean"));
+    assert!(m("least-connections", c::LATENCY_MS.p99.key) < m("random", c::LATENCY_MS.p99.key));
+    assert!(m("power-of-two", c::LATENCY_MS.p99.key) < m("random", c::LATENCY_MS.p99.key));
+    assert!(m("least-connections", c::QUEUE_WAIT_MS.mean.key) < m("round-robin", c::QUEUE_WAIT_MS.mean.key));
     // Hashing by IP pins the NAT group to one server: a hot spot with a huge tail.
     for v in ["ip-hash", "consistent-hash"] {
-        assert!(m(v, "servers.share_max") > m("round-robin", "servers.share_max") + 0.02, "{v}");
-        assert!(m(v, "latency_ms.p99") > 10.0 * m("round-robin", "latency_ms.p99"), "{v}");
-        assert!(m(v, "failed.overloaded_503") > 0.0, "{v}");
+        assert!(m(v, c::SERVERS_SHARE_MAX.key) > m("round-robin", c::SERVERS_SHARE_MAX.key) + 0.02, "{v}");
+        assert!(m(v, c::LATENCY_MS.p99.key) > 10.0 * m("round-robin", c::LATENCY_MS.p99.key), "{v}");
+        assert!(m(v, c::failed(FailReason::Overloaded).key) > 0.0, "{v}");
     }
 }
 
@@ -110,8 +112,8 @@ fn replications_give_intervals_and_paired_differences() {
     assert!(stdout.contains("(significant)"), "{stdout}");
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("mega-proxy/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["replications"], 4);
-    let p99 = &summary["variants"][1]["metrics"]["latency_ms.p99"];
+    let p99 = &summary["variants"][1]["metrics"][c::LATENCY_MS.p99.key];
     assert!(p99["ci95"].as_f64().unwrap() > 0.0);
-    let diff = &summary["variants"][1]["vs_baseline"]["latency_ms.p99"];
+    let diff = &summary["variants"][1]["vs_baseline"][c::LATENCY_MS.p99.key];
     assert!(diff["mean"].as_f64().unwrap() < 0.0 && diff["mean"].as_f64().unwrap().abs() > diff["ci95"].as_f64().unwrap());
 }

@@ -2,6 +2,8 @@
 //! window, N = 4 servers, an abuser bursting across window boundaries, a NAT of 500 users
 //! behind one IP) and on one purpose-built model for the INCR-then-EXPIRE crash.
 
+use statesim::metrics::FailReason;
+use statesim::metrics::catalog as c;
 use statesim::scenario::{load_file, load_str};
 use statesim::sweep::{RunOptions, run_and_summarize, run_once};
 use std::collections::BTreeMap;
@@ -22,55 +24,55 @@ fn rate_limit_claims() {
     // N servers with local counters behind round robin (or random) let the abuser have
     // about N x L per window.
     for v in ["local-round-robin", "local-random"] {
-        let per_window = m(v, "ratelimit.abuser_allowed_per_window");
+        let per_window = m(v, c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW.key);
         assert!((per_window - n * l).abs() < 0.1 * n * l, "{v}: {per_window}");
     }
     // ip-hash pins the abuser to one server's counter: about L per window (a restart
     // or a re-hash hands it a fresh counter once), and puts the whole NAT on one server.
-    let pinned = m("local-ip-hash", "ratelimit.abuser_allowed_per_window");
+    let pinned = m("local-ip-hash", c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW.key);
     assert!(pinned < 1.2 * l, "local-ip-hash: {pinned}");
-    assert!(m("local-ip-hash", "ratelimit.abuser_max_aligned_window") > l, "a restarted server forgets its counters");
+    assert!(m("local-ip-hash", c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW.key) > l, "a restarted server forgets its counters");
 
     // A Redis fixed window holds every aligned window to L but lets up to 2L through a
     // window that straddles a boundary.
-    assert!(m("redis-fixed-window", "ratelimit.abuser_max_aligned_window") <= l);
-    let straddle = m("redis-fixed-window", "ratelimit.abuser_max_sliding_window");
+    assert!(m("redis-fixed-window", c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW.key) <= l);
+    let straddle = m("redis-fixed-window", c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW.key);
     assert!(straddle > 1.5 * l && straddle <= 2.0 * l, "{straddle}");
     // A sliding log never lets more than L through in any window.
-    assert!(m("redis-sliding-log", "ratelimit.abuser_max_sliding_window") <= l);
-    assert!(m("redis-sliding-log", "ratelimit.bytes_per_key") > m("redis-fixed-window", "ratelimit.bytes_per_key"), "a log costs memory");
+    assert!(m("redis-sliding-log", c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW.key) <= l);
+    assert!(m("redis-sliding-log", c::RATELIMIT_BYTES_PER_KEY.key) > m("redis-fixed-window", c::RATELIMIT_BYTES_PER_KEY.key), "a log costs memory");
     // A token bucket (and GCRA) with capacity b and rate r: at most b + rT in any T.
     for v in ["redis-token-bucket", "redis-gcra"] {
-        assert!(m(v, "ratelimit.abuser_max_sliding_window") <= b + r_per_s * window_s, "{v}");
+        assert!(m(v, c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW.key) <= b + r_per_s * window_s, "{v}");
     }
 
     // Keyed by IP (or by the NAT organisation's API key) the limit rejects ordinary users
     // behind the NAT; keyed by user it does not.
     for v in ["redis-by-ip", "redis-by-api-key"] {
-        assert!(m(v, "ratelimit.wrongly_rejected") > 1000.0, "{v}");
-        assert_eq!(m(v, "ratelimit.wrongly_rejected"), m(v, "ratelimit.nat_users_rejected"), "{v}: only NAT users");
+        assert!(m(v, c::RATELIMIT_WRONGLY_REJECTED.key) > 1000.0, "{v}");
+        assert_eq!(m(v, c::RATELIMIT_WRONGLY_REJECTED.key), m(v, c::RATELIMIT_NAT_USERS_REJECTED.key), "{v}: only NAT users");
     }
     for v in ["local-round-robin", "local-ip-hash", "redis-fixed-window", "redis-sliding-log", "redis-token-bucket"] {
-        assert_eq!(m(v, "ratelimit.wrongly_rejected"), 0.0, "{v}");
+        assert_eq!(m(v, c::RATELIMIT_WRONGLY_REJECTED.key), 0.0, "{v}");
     }
 
     // Each Redis check adds at least a round trip (0.3 ms); INCR then EXPIRE two.
-    assert_eq!(m("local-round-robin", "ratelimit_check_ms.p50"), 0.0);
-    assert!(m("redis-fixed-window", "ratelimit_check_ms.p50") >= 0.3);
-    assert!(m("redis-incr-then-expire", "ratelimit_check_ms.p99") >= 0.6);
-    assert!(m("redis-incr-then-expire", "redis.ops_per_s") > m("redis-fixed-window", "redis.ops_per_s"));
+    assert_eq!(m("local-round-robin", c::RATELIMIT_CHECK_MS.p50.key), 0.0);
+    assert!(m("redis-fixed-window", c::RATELIMIT_CHECK_MS.p50.key) >= 0.3);
+    assert!(m("redis-incr-then-expire", c::RATELIMIT_CHECK_MS.p99.key) >= 0.6);
+    assert!(m("redis-incr-then-expire", c::REDIS_OPS_PER_S.key) > m("redis-fixed-window", c::REDIS_OPS_PER_S.key));
 
     // Redis down for 30 s: fail-open lets everything through, fail-closed rejects all.
-    let open = m("redis-down-fail-open", "ratelimit.allowed_while_redis_down");
-    let closed = m("redis-down-fail-closed", "failed.redis_unavailable");
+    let open = m("redis-down-fail-open", c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN.key);
+    let closed = m("redis-down-fail-closed", c::failed(FailReason::RedisUnavailable).key);
     assert!(open > 10_000.0, "{open}");
     assert!((open - closed).abs() < 0.05 * open, "{open} vs {closed}");
-    assert_eq!(m("redis-down-fail-closed", "ratelimit.allowed_while_redis_down"), 0.0);
-    assert!(m("redis-down-fail-open", "ratelimit.abuser_max_aligned_window") > 5.0 * l, "the abuser too got through");
+    assert_eq!(m("redis-down-fail-closed", c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN.key), 0.0);
+    assert!(m("redis-down-fail-open", c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW.key) > 5.0 * l, "the abuser too got through");
 
     // A slow Redis (20 ms round trips for 30 s) shows in every check's tail.
-    assert!(m("redis-slow", "ratelimit_check_ms.p99") >= 20.0, "{}", m("redis-slow", "ratelimit_check_ms.p99"));
-    assert!(m("redis-slow", "latency_ms.p99") > m("redis-fixed-window", "latency_ms.p99") + 10.0);
+    assert!(m("redis-slow", c::RATELIMIT_CHECK_MS.p99.key) >= 20.0, "{}", m("redis-slow", c::RATELIMIT_CHECK_MS.p99.key));
+    assert!(m("redis-slow", c::LATENCY_MS.p99.key) > m("redis-fixed-window", c::LATENCY_MS.p99.key) + 10.0);
 }
 
 /// INCR then EXPIRE in two round trips: a server that dies between them leaves a
@@ -104,12 +106,12 @@ fn a_crash_between_incr_and_expire_leaves_a_key_without_ttl() {
     );
     let model = load_str("crash.toml", "crash", &text, &[]).unwrap();
     let r = run_once(&model.variants[0].system, 0);
-    let stuck = r.metrics["ratelimit.keys_without_ttl"];
+    let stuck = r.metrics[c::RATELIMIT_KEYS_WITHOUT_TTL.key];
     assert!(stuck > 0.0, "no key was left without a TTL");
-    assert!(r.metrics["ratelimit.wrongly_rejected"] > 0.0, "stuck keys lock ordinary users out");
+    assert!(r.metrics[c::RATELIMIT_WRONGLY_REJECTED.key] > 0.0, "stuck keys lock ordinary users out");
     // The atomic script cannot leave one.
     let atomic = load_str("crash.toml", "crash", &text, &["rate_limit.commands=atomic".into()]).unwrap();
     let r = run_once(&atomic.variants[0].system, 0);
-    assert_eq!(r.metrics["ratelimit.keys_without_ttl"], 0.0);
-    assert_eq!(r.metrics["ratelimit.wrongly_rejected"], 0.0);
+    assert_eq!(r.metrics[c::RATELIMIT_KEYS_WITHOUT_TTL.key], 0.0);
+    assert_eq!(r.metrics[c::RATELIMIT_WRONGLY_REJECTED.key], 0.0);
 }

@@ -1,7 +1,9 @@
 //! Valid models that once crashed the simulator, run to the end on the real files in
 //! `tests/models/`, with every request accounted for.
 
+use statesim::metrics::FailReason;
 use statesim::metrics::RunResult;
+use statesim::metrics::catalog as c;
 use statesim::scenario::load_file;
 use statesim::sweep::{RunOptions, run_model};
 use std::path::Path;
@@ -15,7 +17,7 @@ fn run(file: &str, sets: &[&str], opts: RunOptions) -> Vec<Vec<RunResult>> {
 fn assert_accounted(runs: &[Vec<RunResult>]) {
     for r in runs.iter().flatten() {
         let m = |k: &str| r.metrics[k];
-        assert_eq!(m("requests.sent"), m("requests.ok") + m("requests.failed") + m("requests.in_flight"));
+        assert_eq!(m(c::REQUESTS_SENT.key), m(c::REQUESTS_OK.key) + m(c::REQUESTS_FAILED.key) + m(c::REQUESTS_IN_FLIGHT.key));
     }
 }
 
@@ -27,7 +29,7 @@ fn a_cascade_of_rejections_through_a_deep_queue_completes() {
     let runs = run("tests/models/cascade.toml", &[], RunOptions::default());
     assert_accounted(&runs);
     let m = &runs[0][0].metrics;
-    assert!(m["failed.rate_limited_429"] > 1e6, "the cascade happened: {}", m["failed.rate_limited_429"]);
+    assert!(m[c::failed(FailReason::RateLimited).key] > 1e6, "the cascade happened: {}", m[c::failed(FailReason::RateLimited).key]);
 }
 
 /// The same on rayon's worker threads, whose stacks are smaller than the main thread's.
@@ -44,5 +46,5 @@ fn the_cascade_completes_on_worker_threads() {
 fn cookie_affinity_with_an_abusive_client_runs() {
     let runs = run("tests/models/cookie-abuser.toml", &[], RunOptions::default());
     assert_accounted(&runs);
-    assert!(runs[0][0].metrics["ratelimit.abuser_sent"] > 1000.0);
+    assert!(runs[0][0].metrics[c::RATELIMIT_ABUSER_SENT.key] > 1000.0);
 }

@@ -4,6 +4,7 @@
 //! with every image and no errors.
 
 use assert_cmd::Command;
+use statesim::metrics::catalog as c;
 use std::path::Path;
 
 /// Runs `statesim run MODELS --out OUT --format markdown`; returns stdout.
@@ -111,7 +112,7 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
 
     // The takeaway's numbers are the run's: crash-test's logged-out shares.
     let summary: serde_json::Value = serde_json::from_str(&read(&out.path().join("crash-test/summary.json"))).unwrap();
-    let share = |v: usize| format!("{:.1}%", summary["variants"][v]["metrics"]["sessions.logged_out_share"]["mean"].as_f64().unwrap() * 100.0);
+    let share = |v: usize| format!("{:.1}%", summary["variants"][v]["metrics"][c::SESSIONS_LOGGED_OUT_SHARE.key]["mean"].as_f64().unwrap() * 100.0);
     let takeaway = format!("active users logged out: sticky-memory {}; redis {}; jwt {}.", share(0), share(1), share(2));
     assert!(html.contains(&format!("<p class=\"takeaway\">{takeaway}</p>")), "takeaway {takeaway}");
 

@@ -2,6 +2,8 @@
 //! files in `models/` (one replication at the model's seed; tolerances are several times
 //! the run-to-run noise seen across seeds).
 
+use statesim::metrics::FailReason;
+use statesim::metrics::catalog as c;
 use statesim::scenario::load_file;
 use statesim::sweep::{RunOptions, run_and_summarize};
 use std::collections::BTreeMap;
@@ -25,16 +27,16 @@ fn get(t: &Table, variant: &str, key: &str) -> f64 {
 #[test]
 fn crash_test() {
     let t = run("crash-test");
-    let share = get(&t, "sticky-memory", "sessions.logged_out_share");
+    let share = get(&t, "sticky-memory", c::SESSIONS_LOGGED_OUT_SHARE.key);
     assert!((share - 0.1).abs() < 0.03, "sticky-memory logged out {share}");
-    assert!(get(&t, "sticky-memory", "carts.lost") > 500.0);
+    assert!(get(&t, "sticky-memory", c::CARTS_LOST.key) > 500.0);
     for v in ["redis", "jwt"] {
-        assert_eq!(get(&t, v, "sessions.logged_out_users"), 0.0, "{v}");
-        assert_eq!(get(&t, v, "carts.lost"), 0.0, "{v}");
+        assert_eq!(get(&t, v, c::SESSIONS_LOGGED_OUT_USERS.key), 0.0, "{v}");
+        assert_eq!(get(&t, v, c::CARTS_LOST.key), 0.0, "{v}");
     }
     // The requests hit by the kill are the same few for every variant.
     for v in ["sticky-memory", "redis", "jwt"] {
-        assert!(get(&t, v, "requests.failed") < 20.0, "{v}");
+        assert!(get(&t, v, c::REQUESTS_FAILED.key) < 20.0, "{v}");
     }
 }
 
@@ -43,10 +45,10 @@ fn crash_test() {
 #[test]
 fn sticky_hashing() {
     let t = run("sticky-hashing");
-    let modulo = get(&t, "ip-hash", "sessions.logged_out_share");
+    let modulo = get(&t, "ip-hash", c::SESSIONS_LOGGED_OUT_SHARE.key);
     assert!((modulo - 0.9).abs() < 0.05, "ip-hash logged out {modulo}");
     for v in ["consistent-hash", "cookie"] {
-        let s = get(&t, v, "sessions.logged_out_share");
+        let s = get(&t, v, c::SESSIONS_LOGGED_OUT_SHARE.key);
         assert!((s - 0.1).abs() < 0.04, "{v} logged out {s}");
     }
 }
@@ -58,14 +60,14 @@ fn sticky_hashing() {
 fn mega_proxy() {
     let t = run("mega-proxy");
     let (f, n) = (0.2, 10.0);
-    let hot = get(&t, "ip-hash-sticky", "servers.routed_share_max");
+    let hot = get(&t, "ip-hash-sticky", c::SERVERS_ROUTED_SHARE_MAX.key);
     assert!((hot - (f + (1.0 - f) / n)).abs() < 0.01, "hot share {hot}");
-    assert!(get(&t, "ip-hash-sticky", "failed.overloaded_503") > 1000.0);
-    assert!(get(&t, "ip-hash-sticky", "servers.utilisation_max") > 0.99);
-    assert!(get(&t, "ip-hash-sticky", "servers.utilisation_min") < 0.5);
-    assert!(get(&t, "ip-hash-sticky", "latency_ms.p99") > 5.0 * get(&t, "round-robin-shared", "latency_ms.p99"));
-    assert!(get(&t, "round-robin-shared", "servers.routed_share_max") < 0.11);
-    assert_eq!(get(&t, "round-robin-shared", "requests.failed"), 0.0);
+    assert!(get(&t, "ip-hash-sticky", c::failed(FailReason::Overloaded).key) > 1000.0);
+    assert!(get(&t, "ip-hash-sticky", c::SERVERS_UTILISATION_MAX.key) > 0.99);
+    assert!(get(&t, "ip-hash-sticky", c::SERVERS_UTILISATION_MIN.key) < 0.5);
+    assert!(get(&t, "ip-hash-sticky", c::LATENCY_MS.p99.key) > 5.0 * get(&t, "round-robin-shared", c::LATENCY_MS.p99.key));
+    assert!(get(&t, "round-robin-shared", c::SERVERS_ROUTED_SHARE_MAX.key) < 0.11);
+    assert_eq!(get(&t, "round-robin-shared", c::REQUESTS_FAILED.key), 0.0);
 }
 
 /// Reference tokens add a Redis round trip to every request; JWT adds its verification
@@ -75,22 +77,22 @@ fn mega_proxy() {
 fn session_latency() {
     let t = run("session-latency");
     let rtt_ms = 0.3;
-    assert!(get(&t, "redis", "auth_ms.p50") >= rtt_ms);
-    assert!(get(&t, "jwt-blocklist", "auth_ms.p50") >= rtt_ms + 0.0015);
+    assert!(get(&t, "redis", c::AUTH_MS.p50.key) >= rtt_ms);
+    assert!(get(&t, "jwt-blocklist", c::AUTH_MS.p50.key) >= rtt_ms + 0.0015);
     for (v, verify_ms) in [("jwt-hs256", 0.0015), ("jwt-rs256", 0.027), ("jwt-es256", 0.077), ("jwt-eddsa", 0.054)] {
-        let a = get(&t, v, "auth_ms.p50");
+        let a = get(&t, v, c::AUTH_MS.p50.key);
         assert!((a - verify_ms).abs() / verify_ms < 0.01, "{v} auth {a} ms");
         assert!(a < rtt_ms, "{v}: a signature check is cheaper than a Redis round trip");
     }
-    assert!(get(&t, "jwt-es256", "servers.cpu_mean") > get(&t, "jwt-hs256", "servers.cpu_mean"));
-    assert!(get(&t, "redis", "redis.utilisation") > 0.15);
-    assert!(get(&t, "redis-110k", "redis.utilisation") > 0.99);
-    assert!(get(&t, "redis-110k", "latency_ms.p99") > 20.0 * get(&t, "jwt-hs256-110k", "latency_ms.p99"));
-    assert!(get(&t, "jwt-hs256-110k", "latency_ms.p99") < 2.0 * get(&t, "jwt-hs256", "latency_ms.p99"));
+    assert!(get(&t, "jwt-es256", c::SERVERS_CPU_MEAN.key) > get(&t, "jwt-hs256", c::SERVERS_CPU_MEAN.key));
+    assert!(get(&t, "redis", c::REDIS_UTILISATION.key) > 0.15);
+    assert!(get(&t, "redis-110k", c::REDIS_UTILISATION.key) > 0.99);
+    assert!(get(&t, "redis-110k", c::LATENCY_MS.p99.key) > 20.0 * get(&t, "jwt-hs256-110k", c::LATENCY_MS.p99.key));
+    assert!(get(&t, "jwt-hs256-110k", c::LATENCY_MS.p99.key) < 2.0 * get(&t, "jwt-hs256", c::LATENCY_MS.p99.key));
     // 10 s down at 20,000 requests per second.
-    let down = get(&t, "redis-down", "failed.redis_unavailable");
+    let down = get(&t, "redis-down", c::failed(FailReason::RedisUnavailable).key);
     assert!((down - 200_000.0).abs() < 10_000.0, "{down}");
-    assert_eq!(get(&t, "jwt-blocklist-down", "requests.failed"), 0.0);
+    assert_eq!(get(&t, "jwt-blocklist-down", c::REQUESTS_FAILED.key), 0.0);
 }
 
 /// Without a blocklist a fired user keeps access for about half the token lifetime on
@@ -101,19 +103,19 @@ fn jwt_revocation() {
     let t = run("jwt-revocation");
     let lifetime_s = 600.0;
     let think_s = 5.0;
-    let mean = get(&t, "jwt-only", "revocation.exposure_mean_s");
+    let mean = get(&t, "jwt-only", c::REVOCATION_EXPOSURE_MEAN_S.key);
     assert!((mean - lifetime_s / 2.0).abs() < 0.1 * lifetime_s, "jwt-only mean exposure {mean}");
-    assert!(get(&t, "jwt-only", "revocation.exposure_max_s") <= lifetime_s);
-    assert!(get(&t, "jwt-only", "revocation.exposure_max_s") > 0.9 * lifetime_s);
+    assert!(get(&t, "jwt-only", c::REVOCATION_EXPOSURE_MAX_S.key) <= lifetime_s);
+    assert!(get(&t, "jwt-only", c::REVOCATION_EXPOSURE_MAX_S.key) > 0.9 * lifetime_s);
     for v in ["jwt-blocklist", "reference-token"] {
-        assert!(get(&t, v, "revocation.exposure_max_s") < 0.1, "{v}");
-        assert!(get(&t, v, "revocation.lookups_per_request") >= 1.0, "{v} pays a lookup per request");
+        assert!(get(&t, v, c::REVOCATION_EXPOSURE_MAX_S.key) < 0.1, "{v}");
+        assert!(get(&t, v, c::REVOCATION_LOOKUPS_PER_REQUEST.key) >= 1.0, "{v} pays a lookup per request");
     }
     let refresh_s = 10.0;
-    assert!(get(&t, "jwt-blocklist-cached", "revocation.exposure_max_s") <= refresh_s + 0.1);
-    assert!(get(&t, "jwt-blocklist-cached", "revocation.exposure_mean_s") < refresh_s / 2.0 + think_s);
-    assert!(get(&t, "jwt-blocklist-cached", "revocation.lookups_per_request") < 0.01);
-    assert!(get(&t, "jwt-only", "revocation.fired") > 700.0);
+    assert!(get(&t, "jwt-blocklist-cached", c::REVOCATION_EXPOSURE_MAX_S.key) <= refresh_s + 0.1);
+    assert!(get(&t, "jwt-blocklist-cached", c::REVOCATION_EXPOSURE_MEAN_S.key) < refresh_s / 2.0 + think_s);
+    assert!(get(&t, "jwt-blocklist-cached", c::REVOCATION_LOOKUPS_PER_REQUEST.key) < 0.01);
+    assert!(get(&t, "jwt-only", c::REVOCATION_FIRED.key) > 700.0);
 }
 
 /// Guest carts in server memory are lost on a kill; in the database nothing is lost but
@@ -122,14 +124,14 @@ fn jwt_revocation() {
 #[test]
 fn shopping_cart() {
     let t = run("shopping-cart");
-    assert!(get(&t, "server-memory", "carts.lost") > 300.0);
-    assert!(get(&t, "server-memory", "carts.items_lost") > get(&t, "server-memory", "carts.lost"));
+    assert!(get(&t, "server-memory", c::CARTS_LOST.key) > 300.0);
+    assert!(get(&t, "server-memory", c::CARTS_ITEMS_LOST.key) > get(&t, "server-memory", c::CARTS_LOST.key));
     for v in ["database", "client"] {
-        assert_eq!(get(&t, v, "carts.lost"), 0.0, "{v}");
+        assert_eq!(get(&t, v, c::CARTS_LOST.key), 0.0, "{v}");
     }
-    let wasted = get(&t, "database", "carts.guest_writes_wasted");
-    assert!(wasted > 0.4 * get(&t, "database", "database.writes"), "{wasted}");
-    assert_eq!(get(&t, "client", "carts.guest_writes_wasted"), 0.0);
-    assert_eq!(get(&t, "client", "database.writes"), get(&t, "client", "carts.merges"));
-    assert!(get(&t, "client", "carts.merge_conflicts") > 0.0);
+    let wasted = get(&t, "database", c::CARTS_GUEST_WRITES_WASTED.key);
+    assert!(wasted > 0.4 * get(&t, "database", c::DATABASE_WRITES.key), "{wasted}");
+    assert_eq!(get(&t, "client", c::CARTS_GUEST_WRITES_WASTED.key), 0.0);
+    assert_eq!(get(&t, "client", c::DATABASE_WRITES.key), get(&t, "client", c::CARTS_MERGES.key));
+    assert!(get(&t, "client", c::CARTS_MERGE_CONFLICTS.key) > 0.0);
 }

@@ -5,6 +5,7 @@
 
 use statesim::bundled::THEORY;
 use statesim::check::check_model;
+use statesim::metrics::catalog as c;
 use statesim::scenario::load_str;
 use statesim::sweep::RunOptions;
 
@@ -43,6 +44,6 @@ fn the_check_fails_for_the_wrong_queue() {
     wrong.variants[0].system.clients.workload = statesim::scenario::Workload::Open { rate_per_sec: 0.85 };
     let (_, theory) = statesim::check::analytic(&model.variants[0].system).unwrap();
     let (summary, _) = statesim::sweep::run_and_summarize(&wrong, &RunOptions::default(), &|| {});
-    let wq = summary.variants[0].metrics["queue_wait_ms.mean"];
+    let wq = summary.variants[0].metrics[c::QUEUE_WAIT_MS.mean.key];
     assert!(!(wq.low() / 1e3 <= theory.wq && theory.wq <= wq.high() / 1e3), "a 6% higher arrival rate went unnoticed");
 }

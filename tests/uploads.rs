@@ -2,6 +2,7 @@
 //! 404 for reads on other servers, about (n-1)/n, and vanish with their server; both S3
 //! variants lose nothing; pre-signed uploads use almost no server bandwidth.
 
+use statesim::metrics::catalog as c;
 use statesim::scenario::load_file;
 use statesim::sweep::{RunOptions, run_and_summarize};
 use std::path::Path;
@@ -13,21 +14,24 @@ fn upload_claims() {
     let m = |v: &str, k: &str| s.variants.iter().find(|x| x.name == v).unwrap().metrics[k].mean;
     let n = 4.0;
 
-    let share = m("local-disk", "reads.not_found_share");
+    let share = m("local-disk", c::READS_NOT_FOUND_SHARE.key);
     assert!((share - (n - 1.0) / n).abs() < 0.05, "local-disk 404 share {share}");
-    assert!(m("local-disk", "files.lost") > 100.0, "the dead server's files are gone");
+    assert!(m("local-disk", c::FILES_LOST.key) > 100.0, "the dead server's files are gone");
     for v in ["through-server", "presigned"] {
-        assert_eq!(m(v, "files.lost"), 0.0, "{v}");
-        assert_eq!(m(v, "reads.not_found"), 0.0, "{v}");
-        assert!(m(v, "files.stored") > 1000.0, "{v}");
+        assert_eq!(m(v, c::FILES_LOST.key), 0.0, "{v}");
+        assert_eq!(m(v, c::READS_NOT_FOUND.key), 0.0, "{v}");
+        assert!(m(v, c::FILES_STORED.key) > 1000.0, "{v}");
     }
-    assert_eq!(m("presigned", "uploads.server_mb"), 0.0);
-    assert!(m("through-server", "uploads.server_mb") > 1000.0);
-    assert!(m("through-server", "uploads.server_worker_s") > 100.0 * m("presigned", "uploads.server_worker_s").max(1.0));
-    assert!(m("through-server", "page_latency_ms.p99") > 2.0 * m("presigned", "page_latency_ms.p99"), "uploads through the server crowd out ordinary requests");
+    assert_eq!(m("presigned", c::UPLOADS_SERVER_MB.key), 0.0);
+    assert!(m("through-server", c::UPLOADS_SERVER_MB.key) > 1000.0);
+    assert!(m("through-server", c::UPLOADS_SERVER_WORKER_S.key) > 100.0 * m("presigned", c::UPLOADS_SERVER_WORKER_S.key).max(1.0));
+    assert!(
+        m("through-server", c::PAGE_LATENCY_P99.key) > 2.0 * m("presigned", c::PAGE_LATENCY_P99.key),
+        "uploads through the server crowd out ordinary requests"
+    );
     // A 50 MB video at the client's 5 MB/s takes about 10 s whichever way it goes.
     for v in ["local-disk", "through-server", "presigned"] {
-        let p99 = m(v, "uploads.latency_p99_ms");
+        let p99 = m(v, c::UPLOADS_LATENCY_P99.key);
         assert!((9_000.0..12_000.0).contains(&p99), "{v}: upload p99 {p99} ms");
     }
 }

@@ -10,6 +10,7 @@
 use super::core::{Core, Kind, Step};
 use super::{Ctx, ReqId};
 use crate::metrics::Metrics;
+use crate::metrics::catalog::{self, Put};
 use crate::policies::CartStoreKind;
 use crate::scenario::model::{CartSpec, System};
 use rand::RngExt;
@@ -134,12 +135,12 @@ impl Carts {
 
     pub fn report(&self, m: &mut Metrics) {
         if self.spec.store != CartStoreKind::None {
-            m.insert("carts.lost".into(), self.lost as f64);
-            m.insert("carts.items_lost".into(), self.items_lost as f64);
-            m.insert("carts.merges".into(), self.merges as f64);
-            m.insert("carts.merge_conflicts".into(), self.merge_conflicts as f64);
-            m.insert("carts.visits_abandoned".into(), self.visits_abandoned as f64);
-            m.insert("carts.guest_writes_wasted".into(), self.guest_writes_wasted as f64);
+            m.put(&catalog::CARTS_LOST, self.lost as f64);
+            m.put(&catalog::CARTS_ITEMS_LOST, self.items_lost as f64);
+            m.put(&catalog::CARTS_MERGES, self.merges as f64);
+            m.put(&catalog::CARTS_MERGE_CONFLICTS, self.merge_conflicts as f64);
+            m.put(&catalog::CARTS_VISITS_ABANDONED, self.visits_abandoned as f64);
+            m.put(&catalog::CARTS_GUEST_WRITES_WASTED, self.guest_writes_wasted as f64);
         }
     }
 }

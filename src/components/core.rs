@@ -21,6 +21,7 @@ use super::station::Station;
 use super::topology::Topology;
 use super::{Ctx, ReqId};
 use crate::engine::{Distribution, RngStreams, SimDuration, SimRng, SimTime};
+use crate::metrics::catalog::{self, Put, ServerFigures};
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::{FailReason, Metrics, Recorder, SeriesRow};
 use crate::scenario::model::{AbuserSpec, HealthCheck, Profile, System, Workload};
@@ -681,26 +682,29 @@ impl Core {
 impl Core {
     /// The metrics every run reports: requests and their outcomes, latency, queueing,
     /// each server's load, the backends.
-    pub fn report(&self, end: SimTime, window_s: f64, events: u64, m: &mut Metrics) {
+    /// Writes the core's metrics into `m` and returns each server's figures (also written
+    /// into `m`, under their keys).
+    pub fn report(&self, end: SimTime, window_s: f64, events: u64, m: &mut Metrics) -> Vec<ServerFigures> {
         let in_flight = self.requests.iter().filter(|r| r.live && !r.timed_out && self.rec.counts(r.sent_at)).count() as u64;
         let rec = &self.rec;
-        m.insert("requests.sent".into(), rec.sent as f64);
-        m.insert("requests.ok".into(), rec.ok as f64);
-        m.insert("requests.failed".into(), rec.failed_total() as f64);
-        m.insert("requests.in_flight".into(), in_flight as f64);
-        m.insert("requests.ok_share".into(), if rec.sent == 0 { 0.0 } else { rec.ok as f64 / rec.sent as f64 });
+        m.put(&catalog::REQUESTS_SENT, rec.sent as f64);
+        m.put(&catalog::REQUESTS_OK, rec.ok as f64);
+        m.put(&catalog::REQUESTS_FAILED, rec.failed_total() as f64);
+        m.put(&catalog::REQUESTS_IN_FLIGHT, in_flight as f64);
+        m.put(&catalog::REQUESTS_OK_SHARE, if rec.sent == 0 { 0.0 } else { rec.ok as f64 / rec.sent as f64 });
         for reason in FailReason::ALL {
-            m.insert(format!("failed.{}", reason.key()), rec.failed[reason as usize] as f64);
+            m.put(catalog::failed(reason), rec.failed[reason as usize] as f64);
         }
-        put_distribution(m, "latency_ms", &rec.latency_ns, rec.latency_sum_ns);
-        put_distribution(m, "queue_wait_ms", &rec.queue_wait_ns, rec.queue_wait_sum_ns);
+        put_distribution(m, &catalog::LATENCY_MS, &rec.latency_ns, rec.latency_sum_ns);
+        put_distribution(m, &catalog::QUEUE_WAIT_MS, &rec.queue_wait_ns, rec.queue_wait_sum_ns);
         let started = rec.queue_wait_ns.len();
-        m.insert("waited_fraction".into(), if started == 0 { 0.0 } else { rec.waited as f64 / started as f64 });
-        m.insert("throughput_ok_per_s".into(), rec.ok as f64 / window_s);
+        m.put(&catalog::WAITED_FRACTION, if started == 0 { 0.0 } else { rec.waited as f64 / started as f64 });
+        m.put(&catalog::THROUGHPUT_OK_PER_S, rec.ok as f64 / window_s);
         let total_served: u64 = rec.servers.iter().map(|s| s.requests).sum();
         let total_routed: u64 = self.routed.iter().sum();
         let (mut util_sum, mut cpu_sum, mut share_max, mut routed_max) = (0.0, 0.0, 0.0f64, 0.0f64);
         let (mut util_min, mut util_max) = (f64::INFINITY, 0.0f64);
+        let mut servers = Vec::with_capacity(rec.servers.len());
         for (i, s) in rec.servers.iter().enumerate() {
             let name = System::server_name(i);
             let share = if total_served == 0 { 0.0 } else { s.requests as f64 / total_served as f64 };
@@ -714,35 +718,34 @@ impl Core {
             routed_max = routed_max.max(routed);
             util_min = util_min.min(util);
             util_max = util_max.max(util);
-            m.insert(format!("server.{name}.routed_share"), routed);
-            m.insert(format!("server.{name}.requests"), s.requests as f64);
-            m.insert(format!("server.{name}.share"), share);
-            m.insert(format!("server.{name}.utilisation"), util);
-            m.insert(format!("server.{name}.cpu"), cpu);
+            let figures = ServerFigures { name, requests: s.requests as f64, share, routed_share: routed, utilisation: util, cpu };
+            m.put_server(&figures);
+            servers.push(figures);
         }
         let n = rec.servers.len().max(1) as f64;
-        m.insert("servers.utilisation_mean".into(), util_sum / n);
-        m.insert("servers.cpu_mean".into(), cpu_sum / n);
-        m.insert("servers.share_max".into(), share_max);
-        m.insert("servers.routed_share_max".into(), routed_max);
-        m.insert("servers.utilisation_min".into(), if util_min.is_finite() { util_min } else { 0.0 });
-        m.insert("servers.utilisation_max".into(), util_max);
-        m.insert("run.window_s".into(), window_s);
-        m.insert("engine.events".into(), events as f64);
-        m.insert("database.reads".into(), self.db.reads as f64);
-        m.insert("database.writes".into(), self.db.writes as f64);
-        m.insert("database.utilisation".into(), self.db.station.utilisation(end));
-        m.insert("redis.ops".into(), self.redis.ops as f64);
-        m.insert("redis.ops_per_s".into(), self.redis.ops as f64 / window_s);
-        m.insert("redis.refused".into(), self.redis.ops_refused as f64);
-        m.insert("redis.utilisation".into(), self.redis.station.utilisation(end));
-        m.insert("redis.keys".into(), self.redis.kv.len() as f64);
-        m.insert("requests.retried_after_failure".into(), self.retried_after_failure as f64);
+        m.put(&catalog::SERVERS_UTILISATION_MEAN, util_sum / n);
+        m.put(&catalog::SERVERS_CPU_MEAN, cpu_sum / n);
+        m.put(&catalog::SERVERS_SHARE_MAX, share_max);
+        m.put(&catalog::SERVERS_ROUTED_SHARE_MAX, routed_max);
+        m.put(&catalog::SERVERS_UTILISATION_MIN, if util_min.is_finite() { util_min } else { 0.0 });
+        m.put(&catalog::SERVERS_UTILISATION_MAX, util_max);
+        m.put(&catalog::RUN_WINDOW_S, window_s);
+        m.put(&catalog::ENGINE_EVENTS, events as f64);
+        m.put(&catalog::DATABASE_READS, self.db.reads as f64);
+        m.put(&catalog::DATABASE_WRITES, self.db.writes as f64);
+        m.put(&catalog::DATABASE_UTILISATION, self.db.station.utilisation(end));
+        m.put(&catalog::REDIS_OPS, self.redis.ops as f64);
+        m.put(&catalog::REDIS_OPS_PER_S, self.redis.ops as f64 / window_s);
+        m.put(&catalog::REDIS_REFUSED, self.redis.ops_refused as f64);
+        m.put(&catalog::REDIS_UTILISATION, self.redis.station.utilisation(end));
+        m.put(&catalog::REDIS_KEYS, self.redis.kv.len() as f64);
+        m.put(&catalog::REQUESTS_RETRIED, self.retried_after_failure as f64);
         if let Some(h) = &self.page_times {
             let ms = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
-            m.insert("page_latency_ms.p50".into(), ms(0.5));
-            m.insert("page_latency_ms.p99".into(), ms(0.99));
+            m.put(&catalog::PAGE_LATENCY_P50, ms(0.5));
+            m.put(&catalog::PAGE_LATENCY_P99, ms(0.99));
         }
+        servers
     }
 
     /// The time series, one row per bucket up to `end`.

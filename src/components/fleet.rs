@@ -11,6 +11,7 @@ use super::core::{Core, CoreEvent};
 use super::server::ServerState;
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
+use crate::metrics::catalog::{self, Put};
 use crate::metrics::series::{self, ColumnId};
 use crate::scenario::model::{FleetSpec, Profile, System};
 use rand_distr::{Distribution as _, Exp1};
@@ -350,27 +351,27 @@ impl Fleet {
         }
         let hours = end.as_secs_f64() / 3600.0;
         let cost = self.on_demand_s / 3600.0 * self.spec.on_demand_per_hour + self.spot_s / 3600.0 * self.spec.spot_per_hour;
-        m.insert("fleet.cost_per_hour".into(), if hours > 0.0 { cost / hours } else { 0.0 });
-        m.insert("fleet.instances_mean".into(), self.instance_s / window_s);
-        m.insert("fleet.instances_max".into(), self.instances_max.max(self.initial_count as u32) as f64);
-        m.insert("fleet.scale_outs".into(), self.scale_outs as f64);
-        m.insert("fleet.scale_ins".into(), self.scale_ins as f64);
-        m.insert("fleet.spot_interruptions".into(), self.spot_interruptions as f64);
-        m.insert("fleet.spot_share_of_hours".into(), if self.on_demand_s + self.spot_s > 0.0 { self.spot_s / (self.on_demand_s + self.spot_s) } else { 0.0 });
+        m.put(&catalog::FLEET_COST_PER_HOUR, if hours > 0.0 { cost / hours } else { 0.0 });
+        m.put(&catalog::FLEET_INSTANCES_MEAN, self.instance_s / window_s);
+        m.put(&catalog::FLEET_INSTANCES_MAX, self.instances_max.max(self.initial_count as u32) as f64);
+        m.put(&catalog::FLEET_SCALE_OUTS, self.scale_outs as f64);
+        m.put(&catalog::FLEET_SCALE_INS, self.scale_ins as f64);
+        m.put(&catalog::FLEET_SPOT_INTERRUPTIONS, self.spot_interruptions as f64);
+        m.put(&catalog::FLEET_SPOT_SHARE_OF_HOURS, if self.on_demand_s + self.spot_s > 0.0 { self.spot_s / (self.on_demand_s + self.spot_s) } else { 0.0 });
         // Only a fleet that scales itself has a lag (-1: it never scaled out).
         if let (Some(Profile::Step { at, .. }), true) = (self.profile, self.spec.autoscale) {
-            m.insert("fleet.scale_out_lag_s".into(), self.first_added_after_step.map_or(-1.0, |t| t.since(SimTime::ZERO + at).as_secs_f64()));
+            m.put(&catalog::FLEET_SCALE_OUT_LAG_S, self.first_added_after_step.map_or(-1.0, |t| t.since(SimTime::ZERO + at).as_secs_f64()));
         }
         if self.spec.deploy.is_some() {
-            m.insert(
-                "deploy.duration_s".into(),
+            m.put(
+                &catalog::DEPLOY_DURATION_S,
                 match (self.deploy_started, self.deploy_done) {
                     (Some(a), Some(b)) => b.since(a).as_secs_f64(),
                     _ => -1.0,
                 },
             );
-            m.insert("deploy.sessions_lost".into(), self.deploy_logouts as f64);
-            m.insert("deploy.requests_failed".into(), self.deploy_failed as f64);
+            m.put(&catalog::DEPLOY_SESSIONS_LOST, self.deploy_logouts as f64);
+            m.put(&catalog::DEPLOY_REQUESTS_FAILED, self.deploy_failed as f64);
         }
     }
 }

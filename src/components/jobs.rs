@@ -8,6 +8,7 @@ use super::core::{Core, Kind, draw};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
+use crate::metrics::catalog::{self, Put};
 use crate::metrics::series::{self, ColumnId};
 use crate::scenario::model::JobsSpec;
 use rand::RngExt;
@@ -249,24 +250,24 @@ impl Jobs {
         } else {
             core.requests.iter().filter(|r| r.live && r.kind == Kind::Job && core.rec.counts(r.sent_at)).count() as u64
         };
-        m.insert("jobs.submitted".into(), self.submitted as f64);
-        m.insert("jobs.accepted".into(), if self.spec.queued { self.accepted } else { self.submitted } as f64);
-        m.insert("jobs.completed".into(), self.completed as f64);
-        m.insert("jobs.completed_after_client_left".into(), self.completed_after_client_left as f64);
-        m.insert("jobs.in_progress_at_end".into(), in_progress as f64);
+        m.put(&catalog::JOBS_SUBMITTED, self.submitted as f64);
+        m.put(&catalog::JOBS_ACCEPTED, if self.spec.queued { self.accepted } else { self.submitted } as f64);
+        m.put(&catalog::JOBS_COMPLETED, self.completed as f64);
+        m.put(&catalog::JOBS_COMPLETED_AFTER_CLIENT_LEFT, self.completed_after_client_left as f64);
+        m.put(&catalog::JOBS_IN_PROGRESS_AT_END, in_progress as f64);
         let lost = if self.spec.queued { self.accepted.saturating_sub(self.completed + in_progress) } else { self.lost_with_server };
-        m.insert("jobs.lost".into(), lost as f64);
-        m.insert("jobs.run_twice".into(), self.run_twice as f64);
-        m.insert("jobs.cpu_wasted_s".into(), self.cpu_wasted_ns as f64 / 1e9);
+        m.put(&catalog::JOBS_LOST, lost as f64);
+        m.put(&catalog::JOBS_RUN_TWICE, self.run_twice as f64);
+        m.put(&catalog::JOBS_CPU_WASTED_S, self.cpu_wasted_ns as f64 / 1e9);
         let q = |p: f64| if self.times.is_empty() { 0.0 } else { self.times.value_at_quantile(p) as f64 / 1e9 };
-        m.insert("jobs.completion_p50_s".into(), q(0.5));
-        m.insert("jobs.completion_p99_s".into(), q(0.99));
+        m.put(&catalog::JOBS_COMPLETION_P50_S, q(0.5));
+        m.put(&catalog::JOBS_COMPLETION_P99_S, q(0.99));
         let depth_mean =
             if self.spec.queued { (self.depth_area as f64 + self.queue.len() as f64 * end.since(self.depth_since).0 as f64) / (window_s * 1e9) } else { 0.0 };
-        m.insert("jobs.queue_depth_mean".into(), depth_mean);
-        m.insert("jobs.queue_depth_max".into(), self.depth_max as f64);
+        m.put(&catalog::JOBS_QUEUE_DEPTH_MEAN, depth_mean);
+        m.put(&catalog::JOBS_QUEUE_DEPTH_MAX, self.depth_max as f64);
         // Workers (threads) held on average across the fleet: sum of utilisation x pool size.
         let held: f64 = core.servers.iter().map(|s| s.workers.utilisation(end) * s.workers.capacity as f64).sum();
-        m.insert("servers.threads_held_mean".into(), held);
+        m.put(&catalog::SERVERS_THREADS_HELD_MEAN, held);
     }
 }

@@ -10,6 +10,7 @@ use super::core::{Core, Step};
 use super::redis::{Command, Key, Reply};
 use super::{Ctx, ReqId};
 use crate::engine::SimTime;
+use crate::metrics::catalog::{self, Put};
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::series::{self, ColumnId};
 use crate::metrics::{FailReason, Metrics};
@@ -180,16 +181,16 @@ impl RateLimits {
         let rl = &self.spec;
         let rec = &core.rec;
         let windows = (window_s / rl.limit.window.as_secs_f64()).max(1e-9);
-        m.insert("ratelimit.abuser_sent".into(), self.abuser_sent as f64);
-        m.insert("ratelimit.abuser_allowed".into(), self.abuser_allowed as f64);
-        m.insert("ratelimit.abuser_allowed_per_window".into(), self.abuser_allowed as f64 / windows);
-        m.insert("ratelimit.abuser_max_aligned_window".into(), self.abuser_per_window.values().copied().max().unwrap_or(0) as f64);
-        m.insert("ratelimit.abuser_max_sliding_window".into(), self.abuser_max_sliding as f64);
-        m.insert("ratelimit.users_rejected".into(), self.rejected_users as f64);
-        m.insert("ratelimit.nat_users_rejected".into(), self.rejected_nat as f64);
-        m.insert("ratelimit.wrongly_rejected".into(), self.wrongly_rejected as f64);
-        m.insert("ratelimit.allowed_while_redis_down".into(), self.allowed_while_redis_down as f64);
-        put_distribution(m, "ratelimit_check_ms", &rec.check_ns, rec.check_sum_ns);
+        m.put(&catalog::RATELIMIT_ABUSER_SENT, self.abuser_sent as f64);
+        m.put(&catalog::RATELIMIT_ABUSER_ALLOWED, self.abuser_allowed as f64);
+        m.put(&catalog::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW, self.abuser_allowed as f64 / windows);
+        m.put(&catalog::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW, self.abuser_per_window.values().copied().max().unwrap_or(0) as f64);
+        m.put(&catalog::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW, self.abuser_max_sliding as f64);
+        m.put(&catalog::RATELIMIT_USERS_REJECTED, self.rejected_users as f64);
+        m.put(&catalog::RATELIMIT_NAT_USERS_REJECTED, self.rejected_nat as f64);
+        m.put(&catalog::RATELIMIT_WRONGLY_REJECTED, self.wrongly_rejected as f64);
+        m.put(&catalog::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN, self.allowed_while_redis_down as f64);
+        put_distribution(m, &catalog::RATELIMIT_CHECK_MS, &rec.check_ns, rec.check_sum_ns);
         // Memory: keys live just before the end (at a window boundary they all expire).
         let end = SimTime(end.0.saturating_sub(1));
         let states: Vec<&LimitState> = match rl.store {
@@ -202,8 +203,8 @@ impl RateLimits {
         } else {
             (states.len() as u64, states.iter().map(|st| st.memory_bytes()).sum::<u64>())
         };
-        m.insert("ratelimit.keys".into(), keys as f64);
-        m.insert("ratelimit.bytes_per_key".into(), if keys == 0 { 0.0 } else { bytes as f64 / keys as f64 });
-        m.insert("ratelimit.keys_without_ttl".into(), core.redis.kv.keys_without_ttl(end) as f64);
+        m.put(&catalog::RATELIMIT_KEYS, keys as f64);
+        m.put(&catalog::RATELIMIT_BYTES_PER_KEY, if keys == 0 { 0.0 } else { bytes as f64 / keys as f64 });
+        m.put(&catalog::RATELIMIT_KEYS_WITHOUT_TTL, core.redis.kv.keys_without_ttl(end) as f64);
     }
 }

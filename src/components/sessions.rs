@@ -14,6 +14,7 @@ use super::lb::RouteKey;
 use super::redis::{Command, Key, Reply};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
+use crate::metrics::catalog::{self, Put};
 use crate::metrics::recorder::put_distribution;
 use crate::metrics::series::{self, ColumnId};
 use crate::metrics::{FailReason, Metrics};
@@ -339,22 +340,22 @@ impl Sessions {
         if self.spec.store != SessionStoreKind::None {
             let active = core.users.iter().filter(|u| u.active).count();
             let out = core.users.iter().filter(|u| u.logged_out).count();
-            m.insert("sessions.logins".into(), self.logins as f64);
-            m.insert("sessions.logouts".into(), core.logouts as f64);
-            m.insert("sessions.logged_out_users".into(), out as f64);
-            m.insert("sessions.logged_out_share".into(), if active == 0 { 0.0 } else { out as f64 / active as f64 });
-            m.insert("sessions.active_users".into(), active as f64);
-            put_distribution(m, "auth_ms", &rec.auth_ns, rec.auth_sum_ns);
+            m.put(&catalog::SESSIONS_LOGINS, self.logins as f64);
+            m.put(&catalog::SESSIONS_LOGOUTS, core.logouts as f64);
+            m.put(&catalog::SESSIONS_LOGGED_OUT_USERS, out as f64);
+            m.put(&catalog::SESSIONS_LOGGED_OUT_SHARE, if active == 0 { 0.0 } else { out as f64 / active as f64 });
+            m.put(&catalog::SESSIONS_ACTIVE_USERS, active as f64);
+            put_distribution(m, &catalog::AUTH_MS, &rec.auth_ns, rec.auth_sum_ns);
         }
         if self.fire_rate > 0.0 {
             let exposures: Vec<f64> =
                 self.fired.values().filter(|f| f.at < self.fire_until).map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64())).collect();
             let k = exposures.len() as f64;
-            m.insert("revocation.fired".into(), k);
-            m.insert("revocation.exposure_mean_s".into(), if k == 0.0 { 0.0 } else { exposures.iter().sum::<f64>() / k });
-            m.insert("revocation.exposure_max_s".into(), exposures.iter().copied().fold(0.0, f64::max));
-            m.insert("revocation.lookups".into(), self.auth_lookups as f64);
-            m.insert("revocation.lookups_per_request".into(), if rec.sent == 0 { 0.0 } else { self.auth_lookups as f64 / rec.sent as f64 });
+            m.put(&catalog::REVOCATION_FIRED, k);
+            m.put(&catalog::REVOCATION_EXPOSURE_MEAN_S, if k == 0.0 { 0.0 } else { exposures.iter().sum::<f64>() / k });
+            m.put(&catalog::REVOCATION_EXPOSURE_MAX_S, exposures.iter().copied().fold(0.0, f64::max));
+            m.put(&catalog::REVOCATION_LOOKUPS, self.auth_lookups as f64);
+            m.put(&catalog::REVOCATION_LOOKUPS_PER_REQUEST, if rec.sent == 0 { 0.0 } else { self.auth_lookups as f64 / rec.sent as f64 });
         }
     }
 

@@ -9,6 +9,7 @@
 use super::core::{Core, CoreEvent, Kind, NO_SERVER, Outcome, Step, draw};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
+use crate::metrics::catalog::{self, Put};
 use crate::metrics::{FailReason, Metrics};
 use crate::policies::UploadStore;
 use crate::scenario::model::UploadSpec;
@@ -165,23 +166,23 @@ impl Uploads {
 
     pub fn report(&self, core: &Core, m: &mut Metrics) {
         let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
-        m.insert("uploads.count".into(), self.times.len() as f64);
-        m.insert("uploads.latency_p50_ms".into(), ms(&self.times, 0.5));
-        m.insert("uploads.latency_p99_ms".into(), ms(&self.times, 0.99));
-        m.insert("uploads.server_mb".into(), self.server_bytes / 1e6);
-        m.insert("uploads.server_worker_s".into(), self.server_worker_ns as f64 / 1e9);
-        m.insert("uploads.server_cpu_s".into(), self.server_cpu_ns as f64 / 1e9);
-        m.insert("uploads.s3_slowdowns".into(), self.slowdowns as f64);
-        m.insert("reads.ok".into(), self.reads as f64);
-        m.insert("reads.not_found".into(), self.not_found as f64);
+        m.put(&catalog::UPLOADS_COUNT, self.times.len() as f64);
+        m.put(&catalog::UPLOADS_LATENCY_P50, ms(&self.times, 0.5));
+        m.put(&catalog::UPLOADS_LATENCY_P99, ms(&self.times, 0.99));
+        m.put(&catalog::UPLOADS_SERVER_MB, self.server_bytes / 1e6);
+        m.put(&catalog::UPLOADS_SERVER_WORKER_S, self.server_worker_ns as f64 / 1e9);
+        m.put(&catalog::UPLOADS_SERVER_CPU_S, self.server_cpu_ns as f64 / 1e9);
+        m.put(&catalog::UPLOADS_S3_SLOWDOWNS, self.slowdowns as f64);
+        m.put(&catalog::READS_OK, self.reads as f64);
+        m.put(&catalog::READS_NOT_FOUND, self.not_found as f64);
         let reads = self.reads + self.not_found;
-        m.insert("reads.not_found_share".into(), if reads == 0 { 0.0 } else { self.not_found as f64 / reads as f64 });
+        m.put(&catalog::READS_NOT_FOUND_SHARE, if reads == 0 { 0.0 } else { self.not_found as f64 / reads as f64 });
         let lost = if self.spec.store == UploadStore::LocalDisk {
             self.files.iter().filter(|f| f.counted && core.servers[f.server as usize].epoch != f.epoch).count()
         } else {
             0
         };
-        m.insert("files.stored".into(), self.files.iter().filter(|f| f.counted).count() as f64);
-        m.insert("files.lost".into(), lost as f64);
+        m.put(&catalog::FILES_STORED, self.files.iter().filter(|f| f.counted).count() as f64);
+        m.put(&catalog::FILES_LOST, lost as f64);
     }
 }

@@ -15,6 +15,7 @@ use super::server::ServerState;
 use super::slab::Slab;
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
+use crate::metrics::catalog::{self, Put};
 use crate::metrics::series::{self, ColumnId};
 use crate::policies::WsMode;
 use crate::scenario::model::WsSpec;
@@ -260,14 +261,14 @@ impl WebSockets {
 
     pub fn report(&self, m: &mut Metrics) {
         let ms = |q: f64| if self.times.is_empty() { 0.0 } else { self.times.value_at_quantile(q) as f64 / 1e6 };
-        m.insert("ws.messages_sent".into(), self.sent as f64);
-        m.insert("ws.delivered".into(), self.delivered as f64);
-        m.insert("ws.dropped".into(), self.dropped as f64);
-        m.insert("ws.delivered_share".into(), if self.sent == 0 { 0.0 } else { self.delivered as f64 / self.sent as f64 });
-        m.insert("ws.latency_p50_ms".into(), ms(0.5));
-        m.insert("ws.latency_p99_ms".into(), ms(0.99));
-        m.insert("ws.reconnects".into(), self.reconnects as f64);
-        m.insert("ws.reconnects_peak_per_s".into(), self.reconnects_per_s.iter().copied().max().unwrap_or(0) as f64);
-        m.insert("ws.pubsub_receipts_per_message".into(), if self.published == 0 { 0.0 } else { self.receipts as f64 / self.published as f64 });
+        m.put(&catalog::WS_MESSAGES_SENT, self.sent as f64);
+        m.put(&catalog::WS_DELIVERED, self.delivered as f64);
+        m.put(&catalog::WS_DROPPED, self.dropped as f64);
+        m.put(&catalog::WS_DELIVERED_SHARE, if self.sent == 0 { 0.0 } else { self.delivered as f64 / self.sent as f64 });
+        m.put(&catalog::WS_LATENCY_P50, ms(0.5));
+        m.put(&catalog::WS_LATENCY_P99, ms(0.99));
+        m.put(&catalog::WS_RECONNECTS, self.reconnects as f64);
+        m.put(&catalog::WS_RECONNECTS_PEAK_PER_S, self.reconnects_per_s.iter().copied().max().unwrap_or(0) as f64);
+        m.put(&catalog::WS_PUBSUB_RECEIPTS_PER_MESSAGE, if self.published == 0 { 0.0 } else { self.receipts as f64 / self.published as f64 });
     }
 }

@@ -403,7 +403,7 @@ impl WebTier {
         let core = &self.core;
         let window_s = end.since(core.rec.warmup_end).as_secs_f64().max(1e-9);
         let mut m = Metrics::new();
-        core.report(end, window_s, events, &mut m);
+        let servers = core.report(end, window_s, events, &mut m);
         self.sessions.report(core, &mut m);
         self.carts.report(&mut m);
         self.fleet.report(end, window_s, &mut m);
@@ -421,6 +421,7 @@ impl WebTier {
         }
         RunResult {
             metrics: m,
+            servers,
             series: core.series(end),
             series_columns: core.rec.columns.clone(),
             exposures_s: self.sessions.exposures_s(),

@@ -10,15 +10,16 @@
 //! Three families are declared once rather than key by key:
 //! - distributions ([`Distribution`]): `<prefix>.{mean,p50,p90,p99,p999,max}` in ms;
 //! - failures by reason ([`FAILED`]): `failed.<reason>`, one per [`FailReason`];
-//! - per-server figures ([`ServerFigure`]): `server.<name>.<figure>`, read back typed
-//!   with [`per_server`].
+//! - per-server figures ([`ServerFigure`]): `server.<name>.<figure>` in the map, which is
+//!   their serialized form; code reads them typed, as [`ServerFigures`].
 //!
-//! A producer writes `m.insert(REQUESTS_SENT.key.into(), x)`, a distribution under
-//! `LATENCY_MS.prefix`, `failed(reason).key` and `server_key(name, figure)`; a consumer
-//! holds `&REQUESTS_SENT` and shows its `label` and `unit`.
+//! A producer writes `m.put(&REQUESTS_SENT, x)` (the [`Put`] trait on the map), a
+//! distribution with `recorder::put_distribution(m, &LATENCY_MS, ..)` and a failure with
+//! `m.put(failed(reason), n)` and a server's figures with `m.put_server(&figures)`; no key
+//! is spelled outside this module. A consumer holds
+//! `&REQUESTS_SENT` and shows its `label` and `unit`.
 
 use super::FailReason;
-use std::collections::BTreeMap;
 
 /// What a metric's numbers are, and so how they are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +129,28 @@ impl Metric {
     /// `busiest server's share (%)`.
     pub fn axis_title(&self) -> String {
         if self.unit == Unit::Share { format!("{} (%)", self.label) } else { self.heading() }
+    }
+}
+
+/// How a producer writes into a [`Metrics`](super::Metrics) map: by a metric's
+/// declaration, never by a key of its own.
+pub trait Put {
+    /// Sets `metric` to `value`.
+    fn put(&mut self, metric: &Metric, value: f64);
+    /// Sets a server's figures under their keys, `server.<name>.<figure>` (the map's
+    /// serialized form; code reads the typed [`ServerFigures`]).
+    fn put_server(&mut self, server: &ServerFigures);
+}
+
+impl Put for super::Metrics {
+    fn put(&mut self, metric: &Metric, value: f64) {
+        self.insert(metric.key.to_string(), value);
+    }
+
+    fn put_server(&mut self, server: &ServerFigures) {
+        for figure in ServerFigure::ALL {
+            self.insert(server_key(&server.name, figure), server.get(figure));
+        }
     }
 }
 
@@ -435,37 +458,54 @@ pub fn server_key(server: &str, figure: ServerFigure) -> String {
     format!("server.{server}.{}", figure.suffix())
 }
 
-/// The server and figure a per-server key names, if it is one.
-pub fn parse_server_key(key: &str) -> Option<(&str, ServerFigure)> {
-    let rest = key.strip_prefix("server.")?;
-    let (server, suffix) = rest.rsplit_once('.')?;
-    let figure = ServerFigure::ALL.into_iter().find(|f| f.suffix() == suffix)?;
-    (!server.is_empty()).then_some((server, figure))
+/// One server's figures, typed: a run's values (`T = f64`, in
+/// [`RunResult::servers`](super::RunResult::servers)) or a summary's estimates across
+/// replications (in [`VariantSummary::servers`](super::VariantSummary::servers)).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerFigures<T = f64> {
+    /// The server's name as models and outputs write it: `server-3`.
+    pub name: String,
+    pub requests: T,
+    pub share: T,
+    pub routed_share: T,
+    pub utilisation: T,
+    pub cpu: T,
 }
 
-/// One figure for every server in a metrics map (a run's values or a summary's
-/// estimates), ordered by server number.
-pub fn per_server<T: Copy>(metrics: &BTreeMap<String, T>, figure: ServerFigure) -> Vec<(String, T)> {
-    let mut out: Vec<(String, T)> =
-        metrics.iter().filter_map(|(k, v)| parse_server_key(k).filter(|(_, f)| *f == figure).map(|(s, _)| (s.to_string(), *v))).collect();
-    out.sort_by_key(|(name, _)| server_number(name));
-    out
-}
+impl<T: Copy> ServerFigures<T> {
+    pub fn get(&self, figure: ServerFigure) -> T {
+        match figure {
+            ServerFigure::Requests => self.requests,
+            ServerFigure::Share => self.share,
+            ServerFigure::RoutedShare => self.routed_share,
+            ServerFigure::Utilisation => self.utilisation,
+            ServerFigure::Cpu => self.cpu,
+        }
+    }
 
-/// The number in a server's name (`server-12` -> 12), for ordering.
-pub fn server_number(name: &str) -> u32 {
-    name.trim_start_matches("server-").parse().unwrap_or(0)
+    /// The figures of server `name`, each given by `value`.
+    pub fn from_fn(name: String, mut value: impl FnMut(ServerFigure) -> T) -> Self {
+        ServerFigures {
+            name,
+            requests: value(ServerFigure::Requests),
+            share: value(ServerFigure::Share),
+            routed_share: value(ServerFigure::RoutedShare),
+            utilisation: value(ServerFigure::Utilisation),
+            cpu: value(ServerFigure::Cpu),
+        }
+    }
 }
 
 /// Every metric with a key of its own: the plain ones, each distribution's members and
-/// each failure reason (per-server figures are patterns; see [`parse_server_key`]).
+/// each failure reason (per-server figures are patterns; see [`SERVER_FIGURES`]).
 pub fn all() -> impl Iterator<Item = &'static Metric> {
     PLAIN.iter().copied().chain(DISTRIBUTIONS.iter().flat_map(|d| d.members())).chain(FAILED.iter())
 }
 
-/// The declaration of a key, if the catalog has one (per-server keys give their figure).
+/// The declaration of a key, if the catalog has one (a per-server figure by its pattern,
+/// `server.<name>.cpu`).
 pub fn find(key: &str) -> Option<&'static Metric> {
-    all().find(|m| m.key == key).or_else(|| parse_server_key(key).map(|(_, f)| f.metric()))
+    all().chain(SERVER_FIGURES.iter()).find(|m| m.key == key)
 }
 
 #[cfg(test)]
@@ -483,7 +523,7 @@ mod tests {
     fn the_recorder_writes_a_distribution_under_its_declared_keys() {
         let h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000, 3).unwrap();
         let mut m = super::super::Metrics::new();
-        super::super::recorder::put_distribution(&mut m, LATENCY_MS.prefix, &h, 0);
+        super::super::recorder::put_distribution(&mut m, &LATENCY_MS, &h, 0);
         let written: Vec<&str> = m.keys().map(String::as_str).collect();
         let mut declared: Vec<&str> = LATENCY_MS.members().iter().map(|d| d.key).collect();
         declared.sort();
@@ -500,14 +540,14 @@ mod tests {
     }
 
     #[test]
-    fn per_server_values_are_typed_and_ordered() {
-        let mut m = BTreeMap::new();
-        m.insert(server_key("server-10", ServerFigure::RoutedShare), 0.5);
-        m.insert(server_key("server-2", ServerFigure::RoutedShare), 0.25);
-        m.insert(server_key("server-2", ServerFigure::Share), 0.3);
-        m.insert("servers.share_max".to_string(), 0.3);
-        assert_eq!(per_server(&m, ServerFigure::RoutedShare), vec![("server-2".to_string(), 0.25), ("server-10".to_string(), 0.5)]);
-        assert_eq!(find("server.server-2.cpu"), Some(ServerFigure::Cpu.metric()));
+    fn a_servers_figures_are_written_under_their_keys() {
+        let server = ServerFigures::from_fn("server-2".into(), |f| f as usize as f64);
+        let mut m = super::super::Metrics::new();
+        m.put_server(&server);
+        assert_eq!(m.len(), ServerFigure::ALL.len());
+        assert_eq!(m[&server_key("server-2", ServerFigure::RoutedShare)], server.routed_share);
+        assert_eq!(server.get(ServerFigure::Cpu), 4.0);
+        assert_eq!(find("server.<name>.cpu"), Some(ServerFigure::Cpu.metric()));
         assert_eq!(find("latency_ms.p999").map(|m| m.label), Some("latency p99.9"));
         assert!(find("latency_ms.p99_9").is_none());
     }

@@ -8,7 +8,7 @@ pub mod series;
 pub mod stats;
 pub mod summary;
 
-pub use catalog::{Metric, Unit};
+pub use catalog::{Metric, ServerFigures, Unit};
 pub use recorder::{FailReason, Metrics, Recorder};
 pub use run::{RunResult, SeriesRow};
 pub use stats::{Estimate, mean_ci};

@@ -5,6 +5,7 @@
 //! Requests sent before the warm-up ends are left out of every summary statistic but
 //! still appear in the time series.
 
+use super::catalog::{Distribution, Put, Stat};
 use super::series::{Aggregate, ColumnId, SeriesColumn};
 use crate::engine::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
@@ -320,17 +321,22 @@ pub fn quantiles_ms(h: &Histogram<u64>) -> Vec<f64> {
     cdf_quantiles().into_iter().map(|q| h.value_at_quantile(q) as f64 / 1e6).collect()
 }
 
-/// Adds `mean, p50, p90, p99, p999, max` of a histogram in milliseconds under `prefix`.
-pub fn put_distribution(m: &mut Metrics, prefix: &str, h: &Histogram<u64>, sum_ns: u128) {
+/// Adds the six statistics of a histogram (ns) in milliseconds under the keys of `d`.
+pub fn put_distribution(m: &mut Metrics, d: &'static Distribution, h: &Histogram<u64>, sum_ns: u128) {
     let n = h.len();
     let ms = |ns: u64| ns as f64 / 1e6;
-    let q = |p: f64| if n == 0 { 0.0 } else { ms(h.value_at_quantile(p)) };
-    m.insert(format!("{prefix}.mean"), if n == 0 { 0.0 } else { sum_ns as f64 / n as f64 / 1e6 });
-    m.insert(format!("{prefix}.p50"), q(0.50));
-    m.insert(format!("{prefix}.p90"), q(0.90));
-    m.insert(format!("{prefix}.p99"), q(0.99));
-    m.insert(format!("{prefix}.p999"), q(0.999));
-    m.insert(format!("{prefix}.max"), if n == 0 { 0.0 } else { ms(h.max()) });
+    for stat in Stat::ALL {
+        let value = match stat {
+            _ if n == 0 => 0.0,
+            Stat::Mean => sum_ns as f64 / n as f64 / 1e6,
+            Stat::P50 => ms(h.value_at_quantile(0.50)),
+            Stat::P90 => ms(h.value_at_quantile(0.90)),
+            Stat::P99 => ms(h.value_at_quantile(0.99)),
+            Stat::P999 => ms(h.value_at_quantile(0.999)),
+            Stat::Max => ms(h.max()),
+        };
+        m.put(d.stat(stat), value);
+    }
 }
 
 #[cfg(test)]

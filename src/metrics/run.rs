@@ -5,12 +5,15 @@
 //! sweeps depend on measurements, never on the components that produced them.
 
 use super::Metrics;
+use super::catalog::ServerFigures;
 use super::series::SeriesColumn;
 
 /// The measurements of one run.
 #[derive(Clone, Debug)]
 pub struct RunResult {
     pub metrics: Metrics,
+    /// Each server's figures, by server number (also in `metrics` under their keys).
+    pub servers: Vec<ServerFigures>,
     pub series: Vec<SeriesRow>,
     /// The parts' columns of the time series (see [`super::series`]).
     pub series_columns: Vec<&'static SeriesColumn>,

@@ -3,6 +3,7 @@
 //! the first (baseline) variant. Because variants share random numbers, paired
 //! differences have much tighter intervals than the two means would suggest.
 
+use super::catalog::ServerFigures;
 use super::stats::{Estimate, mean_ci};
 use crate::metrics::RunResult;
 use crate::scenario::Model;
@@ -25,7 +26,12 @@ pub struct VariantSummary {
     pub name: String,
     /// Hash of the resolved system this variant ran.
     pub model_hash: String,
+    /// Every metric by key; per-server figures are here under their keys too, which is
+    /// how `summary.json` carries them.
     pub metrics: BTreeMap<String, Estimate>,
+    /// Each server's figures across replications, by server number: what code reads.
+    #[serde(skip)]
+    pub servers: Vec<ServerFigures<Estimate>>,
     /// This variant minus the baseline, replication by replication (absent for the baseline).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vs_baseline: Option<BTreeMap<String, Estimate>>,
@@ -46,7 +52,11 @@ pub fn summarize(model: &Model, runs: &[Vec<RunResult>]) -> ModelSummary {
                 })
                 .collect()
         });
-        variants.push(VariantSummary { name: variant.name.clone(), model_hash: variant.hash.clone(), metrics, vs_baseline });
+        let servers = reps.first().map_or_else(Vec::new, |first| {
+            let each = |i: usize, figure| mean_ci(&reps.iter().map(|r| r.servers[i].get(figure)).collect::<Vec<_>>());
+            first.servers.iter().enumerate().map(|(i, s)| ServerFigures::from_fn(s.name.clone(), |f| each(i, f))).collect()
+        });
+        variants.push(VariantSummary { name: variant.name.clone(), model_hash: variant.hash.clone(), metrics, servers, vs_baseline });
     }
     ModelSummary {
         model: model.name.clone(),

@@ -3,7 +3,7 @@
 
 use super::Chart;
 use super::style::*;
-use crate::metrics::catalog::{Metric, ServerFigure, per_server, server_number};
+use crate::metrics::catalog::Metric;
 use crate::metrics::{Estimate, ModelSummary, RunResult, Unit};
 use crate::report::format;
 use crate::scenario::Model;
@@ -98,20 +98,15 @@ fn estimate(s: &ModelSummary, v: usize, metric: &Metric) -> Estimate {
     s.variants[v].metrics.get(metric.key).copied().filter(|e| e.mean.is_finite()).unwrap_or(Estimate { mean: 0.0, ci95: None, n: 0 })
 }
 
-/// The servers any variant reports a routed share for, by number.
+/// The servers any variant reports, by number: servers are numbered from 1 in every
+/// variant, so the variant with the most names them all.
 fn server_names(s: &ModelSummary) -> Vec<String> {
-    let mut servers: Vec<String> = s.variants.iter().flat_map(|v| per_server(&v.metrics, ServerFigure::RoutedShare)).map(|(name, _)| name).collect();
-    servers.sort_by_key(|n| server_number(n));
-    servers.dedup();
-    servers
+    s.variants.iter().map(|v| &v.servers).max_by_key(|servers| servers.len()).map_or_else(Vec::new, |servers| servers.iter().map(|f| f.name.clone()).collect())
 }
 
 /// The servers of variant `v` (their index in `all`), with their share of routed requests.
 fn shares_of<'s>(s: &ModelSummary, v: usize, all: &'s [String]) -> Vec<(usize, &'s str, Estimate)> {
-    per_server(&s.variants[v].metrics, ServerFigure::RoutedShare)
-        .into_iter()
-        .filter_map(|(name, e)| all.iter().position(|n| *n == name).map(|i| (i, all[i].as_str(), e)))
-        .collect()
+    s.variants[v].servers.iter().filter_map(|f| all.iter().position(|n| *n == f.name).map(|i| (i, all[i].as_str(), f.routed_share))).collect()
 }
 
 /// Whether some server of some variant got a share more than 10% away from an even one.
