@@ -24,6 +24,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp1};
 use statesim::engine::{EventQueue, SimTime};
+use statesim::metrics::catalog as c;
 use statesim::scenario::load_str;
 use statesim::sweep::run_once;
 use std::cmp::Reverse;
@@ -183,8 +184,8 @@ fn statesim_mm1(customers: u64, sets: &[String]) -> Run {
     timed(|| {
         let model = load_str("mm1.toml", "mm1", MM1, sets).expect("bench model validates");
         let result = run_once(&model.variants[0].system, 0);
-        assert_eq!(result.metrics["requests.ok"] as u64, customers, "every customer served");
-        (result.metrics["engine.events"] as u64, black_box(result.metrics["latency_ms.mean"]) / 1e3)
+        assert_eq!(result.metrics[c::REQUESTS_OK.key] as u64, customers, "every customer served");
+        (result.metrics[c::ENGINE_EVENTS.key] as u64, black_box(result.metrics[c::LATENCY_MS.mean.key]) / 1e3)
     })
 }
 
@@ -248,7 +249,7 @@ fn statesim_timers(text: &str) -> Run {
     timed(|| {
         let model = load_str("timers.toml", "timers", text, &[]).expect("bench model validates");
         let result = run_once(&model.variants[0].system, 0);
-        (result.metrics["engine.events"] as u64, result.metrics["requests.ok"])
+        (result.metrics[c::ENGINE_EVENTS.key] as u64, result.metrics[c::REQUESTS_OK.key])
     })
 }
 
@@ -521,7 +522,7 @@ fn main() {
         let crash_run = || {
             timed(|| {
                 let r = run_once(&crash_model.variants[0].system, 0);
-                (r.metrics["engine.events"] as u64, r.metrics["requests.ok"])
+                (r.metrics[c::ENGINE_EVENTS.key] as u64, r.metrics[c::REQUESTS_OK.key])
             })
         };
         let p = paired(pairs, &|| reference_mm1(customers), &crash_run);

@@ -444,6 +444,7 @@ impl World for WebTier {
 mod tests {
     use super::*;
     use crate::engine::run_until;
+    use crate::metrics::catalog;
     use crate::scenario::load_str;
 
     fn tier(extra: &str) -> WebTier {
@@ -475,8 +476,8 @@ mod tests {
         let kill = "[[faults]]\nat = \"10s\"\nkill = \"server-1\"\n";
         let memory = run(tier(&format!("[sessions]\nstore = \"server-memory\"\n{kill}")));
         let redis = run(tier(&format!("[sessions]\nstore = \"redis\"\n{kill}")));
-        assert!(memory.metrics["sessions.logouts"] > 0.0, "sessions in the dead server's memory are gone");
-        assert_eq!(redis.metrics["sessions.logouts"], 0.0, "sessions in Redis survive a server");
+        assert!(memory.metrics[catalog::SESSIONS_LOGOUTS.key] > 0.0, "sessions in the dead server's memory are gone");
+        assert_eq!(redis.metrics[catalog::SESSIONS_LOGOUTS.key], 0.0, "sessions in Redis survive a server");
         for r in [&memory, &redis] {
             let m = &r.metrics;
             assert_eq!(m["requests.sent"], m["requests.ok"] + m["requests.failed"] + m["requests.in_flight"]);
