@@ -480,7 +480,8 @@ mod tests {
         assert_eq!(redis.metrics[catalog::SESSIONS_LOGOUTS.key], 0.0, "sessions in Redis survive a server");
         for r in [&memory, &redis] {
             let m = &r.metrics;
-            assert_eq!(m["requests.sent"], m["requests.ok"] + m["requests.failed"] + m["requests.in_flight"]);
+            let n = |metric: &catalog::Metric| m[metric.key];
+            assert_eq!(n(&catalog::REQUESTS_SENT), n(&catalog::REQUESTS_OK) + n(&catalog::REQUESTS_FAILED) + n(&catalog::REQUESTS_IN_FLIGHT));
         }
     }
 }
