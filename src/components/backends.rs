@@ -3,7 +3,6 @@
 //! command for a request; the reply comes back as an event, and the world resumes the
 //! request at the stage that asked.
 
-use super::core::{draw, one_way};
 use super::redis::{Command, KeyHasher, KvStore, Reply};
 use super::slab::Slab;
 use super::station::Station;
@@ -94,7 +93,7 @@ impl RedisNode {
 
     /// A network leg between a server and Redis.
     pub fn one_way(&mut self) -> SimDuration {
-        one_way(&self.round_trip, &mut self.rng)
+        SimDuration(self.round_trip.draw(&mut self.rng).0 / 2)
     }
 
     /// Sends `cmd` for request `req` on `server` (NO_SERVER, NO_REQ: an operator's
@@ -104,7 +103,7 @@ impl RedisNode {
         if self.down {
             // Connection refused: the caller learns after a round trip.
             self.ops_refused += 1;
-            let rtt = draw(&self.round_trip, &mut self.rng);
+            let rtt = self.round_trip.draw(&mut self.rng);
             ctx.emit(rtt, RedisEvent::Reply { job: id });
         } else {
             let d = self.one_way();
@@ -127,7 +126,7 @@ impl RedisNode {
 
     fn start(&mut self, ctx: &mut Ctx, job: u32) {
         self.station.start(job, ctx.now());
-        let mut t = draw(&self.service, &mut self.rng);
+        let mut t = self.service.draw(&mut self.rng);
         if let Command::Publish(_) = self.jobs[job].cmd {
             // PUBLISH costs more with every subscriber it is pushed to.
             t = t + SimDuration(self.publish_per_subscriber.0 * self.subscribers);
@@ -250,7 +249,7 @@ impl DbNode {
     fn start(&mut self, ctx: &mut Ctx, job: u32) {
         self.station.start(job, ctx.now());
         let j = self.jobs[job];
-        let t = if j.write { draw(&self.write, &mut self.rng) } else { draw(&self.read, &mut self.rng) };
+        let t = if j.write { self.write.draw(&mut self.rng) } else { self.read.draw(&mut self.rng) };
         ctx.emit(t, DbEvent::Done { job });
     }
 

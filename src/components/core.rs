@@ -110,17 +110,6 @@ pub struct CoreStreams {
     pub abuser: SimRng,
 }
 
-#[inline(always)]
-pub fn draw(d: &Distribution, rng: &mut SimRng) -> SimDuration {
-    if d.is_zero() { SimDuration::ZERO } else { SimDuration::from_nanos_f64(d.sample(rng)) }
-}
-
-/// Half of a round trip.
-#[inline]
-pub fn one_way(d: &Distribution, rng: &mut SimRng) -> SimDuration {
-    SimDuration(draw(d, rng).0 / 2)
-}
-
 pub struct Core {
     pub population: Population,
     /// Whether anything reads which user sent a request (sticky routing, sessions,
@@ -240,7 +229,7 @@ impl Core {
             Workload::Closed { think_time } => {
                 let think = think_time.clone();
                 for user in 0..self.population.users {
-                    ctx.emit(draw(&think, &mut self.rng.think), CoreEvent::UserWakes { user });
+                    ctx.emit(think.draw(&mut self.rng.think), CoreEvent::UserWakes { user });
                 }
             }
         }
@@ -357,7 +346,7 @@ impl Core {
             let generation = self.requests[req].generation;
             ctx.emit(t, CoreEvent::ClientTimeout { req, generation });
         }
-        let delay = draw(&self.client_lb, &mut self.rng.network) + draw(&self.lb_latency, &mut self.rng.network);
+        let delay = self.client_lb.draw(&mut self.rng.network) + self.lb_latency.draw(&mut self.rng.network);
         if delay.is_zero() {
             return self.reach_lb(ctx, req).map(|server| (req, server));
         }
@@ -368,7 +357,7 @@ impl Core {
     /// A request's own CPU demand, drawn when it is created.
     #[inline]
     pub fn draw_service(&mut self) -> SimDuration {
-        draw(&self.service, &mut self.rng.service)
+        self.service.draw(&mut self.rng.service)
     }
 
     /// The answer reached the client: count the outcome, free the slot, think again.
@@ -427,7 +416,7 @@ impl Core {
         if let Workload::Closed { think_time } = &self.workload
             && !self.stop_generating
         {
-            let think = draw(think_time, &mut self.rng.think);
+            let think = think_time.draw(&mut self.rng.think);
             ctx.emit(think, CoreEvent::UserWakes { user });
         }
     }
@@ -471,7 +460,7 @@ impl Core {
             self.routed[server as usize] += 1;
         }
         self.lb.connections[server as usize] += 1;
-        draw(&self.lb_server, &mut self.rng.network)
+        self.lb_server.draw(&mut self.rng.network)
     }
 
     /// Tries the request on another server if retries allow; true if it was retried.
@@ -506,14 +495,14 @@ impl Core {
         let server = self.requests[req].server;
         self.lb.connections[server as usize] -= 1;
         self.requests[req].outcome = outcome;
-        let delay = draw(&self.lb_server, &mut self.rng.network) + draw(&self.client_lb, &mut self.rng.network);
+        let delay = self.lb_server.draw(&mut self.rng.network) + self.client_lb.draw(&mut self.rng.network);
         self.deliver_answer(ctx, delay, req);
     }
 
     /// The load balancer itself answers with an error.
     pub fn answer_from_lb(&mut self, ctx: &mut Ctx, req: ReqId, reason: FailReason) {
         self.requests[req].outcome = Outcome::Failed(reason);
-        let delay = draw(&self.client_lb, &mut self.rng.network);
+        let delay = self.client_lb.draw(&mut self.rng.network);
         self.deliver_answer(ctx, delay, req);
     }
 
@@ -535,7 +524,7 @@ impl Core {
         let now = ctx.now();
         let s = &mut self.servers[server as usize];
         if s.state != ServerState::Up {
-            let delay = draw(&self.lb_server, &mut self.rng.network);
+            let delay = self.lb_server.draw(&mut self.rng.network);
             ctx.hop(delay, CoreEvent::Refused { req, server });
             false
         } else if s.workers.has_free() {

@@ -4,7 +4,7 @@
 //! acknowledged within its visibility timeout is delivered again, so a killed worker
 //! loses nothing, at the price of some jobs run twice.
 
-use super::core::{Core, Kind, draw};
+use super::core::{Core, Kind};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
@@ -102,7 +102,7 @@ impl Jobs {
         if self.rng.random::<f64>() >= self.spec.share {
             return None;
         }
-        let job_cpu = draw(&self.spec.duration, &mut self.rng);
+        let job_cpu = self.spec.duration.draw(&mut self.rng);
         if core.rec.counts(now) {
             self.submitted += 1;
         }
@@ -198,7 +198,7 @@ impl Jobs {
             }
             let (cpu, delivery) = (rec.cpu, rec.deliveries);
             self.workers[w].job = Some((job, now));
-            let write = draw(&self.spec.result_write, &mut self.rng);
+            let write = self.spec.result_write.draw(&mut self.rng);
             ctx.emit(cpu + write, JobEvent::WorkerDone { worker: w as u32, job, epoch: worker.epoch });
             ctx.emit(self.spec.visibility_timeout, JobEvent::VisibilityTimeout { job, delivery });
         }

@@ -6,7 +6,7 @@
 //! file on another server's disk (or one lost with its server) is a 404. Pre-signed
 //! transfers add the client's own trip to S3 after the answer.
 
-use super::core::{Core, CoreEvent, Kind, NO_SERVER, Outcome, Step, draw};
+use super::core::{Core, CoreEvent, Kind, NO_SERVER, Outcome, Step};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::catalog::{self, Put};
@@ -80,7 +80,7 @@ impl Uploads {
         let (cpu, wait) = match (kind, u.store) {
             (Kind::Upload, UploadStore::LocalDisk) => (SimDuration::from_nanos_f64(bytes * u.cpu_ns_per_byte), secs(bytes, u.client_bytes_per_s)),
             (Kind::Upload, UploadStore::ThroughServer) => {
-                let first = draw(&u.s3_first_byte, &mut self.rng);
+                let first = u.s3_first_byte.draw(&mut self.rng);
                 (SimDuration::from_nanos_f64(bytes * u.cpu_ns_per_byte), first + secs(bytes, u.client_bytes_per_s.min(u.s3_bytes_per_s)))
             }
             (Kind::Upload, _) => (u.presign_cpu, SimDuration::ZERO),
@@ -94,7 +94,7 @@ impl Uploads {
                 }
                 (SimDuration::ZERO, SimDuration::ZERO)
             }
-            (Kind::ReadFile, UploadStore::ThroughServer) => (SimDuration::ZERO, draw(&u.s3_first_byte, &mut self.rng)),
+            (Kind::ReadFile, UploadStore::ThroughServer) => (SimDuration::ZERO, u.s3_first_byte.draw(&mut self.rng)),
             _ => (SimDuration::ZERO, SimDuration::ZERO), // a pre-signed GET: a redirect
         };
         let r = &mut core.requests[req];
@@ -127,7 +127,7 @@ impl Uploads {
         if u.store != UploadStore::Presigned || r.s3_leg_done || r.outcome != Outcome::Ok || !matches!(r.kind, Kind::Upload | Kind::ReadFile) {
             return false;
         }
-        let mut leg = draw(&u.s3_first_byte, &mut self.rng);
+        let mut leg = u.s3_first_byte.draw(&mut self.rng);
         if r.kind == Kind::Upload {
             leg = leg + SimDuration::from_secs_f64(r.bytes as f64 / u.client_bytes_per_s.min(u.s3_bytes_per_s));
             // S3 allows so many PUTs per second per prefix; above it, 503 SlowDown and a retry.

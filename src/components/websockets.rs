@@ -8,7 +8,7 @@
 //! delay, with or without jitter.
 
 use super::Ctx;
-use super::core::{Core, NO_REQ, draw};
+use super::core::{Core, NO_REQ};
 use super::lb::RouteKey;
 use super::redis::Command;
 use super::server::ServerState;
@@ -122,7 +122,7 @@ impl WebSockets {
                 let m = self.msgs[msg];
                 let r = self.conns[m.receiver as usize];
                 if r.connected && core.is_up(r.server, r.epoch) {
-                    let d = draw(&core.client_lb, &mut core.rng.network);
+                    let d = core.client_lb.draw(&mut core.rng.network);
                     ctx.emit(d, WsEvent::Arrive { msg });
                 } else {
                     self.drop_message(core, msg);
@@ -163,7 +163,7 @@ impl WebSockets {
         if self.spec.mode != WsMode::Gateway && !self.conns[sender as usize].connected {
             return self.drop_message(core, msg); // the sender is offline, reconnecting
         }
-        let d = draw(&core.client_lb, &mut core.rng.network) + draw(&core.lb_latency, &mut core.rng.network);
+        let d = core.client_lb.draw(&mut core.rng.network) + core.lb_latency.draw(&mut core.rng.network);
         ctx.emit(d, WsEvent::AtServer { msg });
     }
 
@@ -178,13 +178,13 @@ impl WebSockets {
                 loop {
                     let key = RouteKey { user: m.sender, ip: 0 };
                     let Some(s) = core.lb.route_retry(&key, tried) else { return self.drop_message(core, msg) };
-                    delay = delay + draw(&core.lb_server, &mut core.rng.network) + draw(&core.lb_server, &mut core.rng.network);
+                    delay = delay + core.lb_server.draw(&mut core.rng.network) + core.lb_server.draw(&mut core.rng.network);
                     if core.servers[s as usize].state == ServerState::Up {
                         break;
                     }
                     tried |= 1u64 << (s.min(63));
                 }
-                delay = delay + draw(&core.client_lb, &mut core.rng.network);
+                delay = delay + core.client_lb.draw(&mut core.rng.network);
                 ctx.emit(delay, WsEvent::Arrive { msg });
             }
             _ => {
@@ -195,7 +195,7 @@ impl WebSockets {
                 if self.spec.mode == WsMode::Local {
                     let r = self.conns[m.receiver as usize];
                     if r.connected && r.server == c.server {
-                        let d = draw(&core.client_lb, &mut core.rng.network);
+                        let d = core.client_lb.draw(&mut core.rng.network);
                         ctx.emit(d, WsEvent::Arrive { msg });
                     } else {
                         self.drop_message(core, msg); // the receiver is on another server's map

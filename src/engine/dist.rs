@@ -6,6 +6,7 @@
 //! what people know, and the constructor turns that into the distribution's parameters.
 
 use super::rng::SimRng;
+use super::time::SimDuration;
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1, StandardNormal};
 use serde::Serialize;
@@ -113,6 +114,13 @@ impl Distribution {
     /// True when every draw is zero (lets hops with no latency skip the event queue).
     pub fn is_zero(&self) -> bool {
         matches!(self, Distribution::Constant { value } if *value == 0.0)
+    }
+
+    /// A draw as a duration (the distribution is in nanoseconds); a zero distribution
+    /// draws nothing from `rng`.
+    #[inline(always)]
+    pub fn draw(&self, rng: &mut SimRng) -> SimDuration {
+        if self.is_zero() { SimDuration::ZERO } else { SimDuration::from_nanos_f64(self.sample(rng)) }
     }
 }
 
