@@ -2,7 +2,7 @@
 //! target that exists, falls inside the run, and does not overlap another fault on the
 //! same target (a server killed again while it is down, two Redis faults at once).
 
-use super::resolve::Checker;
+use super::checker::Checker;
 use super::{Fault, FaultAction, JobsSpec};
 use crate::engine::SimDuration;
 use crate::scenario::raw::{RawFault, RedisFaultKind};

@@ -10,6 +10,7 @@ use crate::policies::{
 };
 use serde::Serialize;
 
+mod checker;
 mod faults;
 mod resolve;
 
