@@ -100,10 +100,23 @@ fn wait_until(child: &mut Child, what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
-/// Waits for the write phase of `child`: anything in `out` changes.
-fn wait_for_writing(child: &mut Child, out: &Path) {
+/// A slow run of crash-test, returned once it is writing: anything in `out` changed.
+fn writing(out: &Path, seed: u64) -> Child {
+    let mut child = start_slow(out, seed);
     let before = listing(out);
-    wait_until(child, "the write phase", || listing(out) != before);
+    wait_until(&mut child, "the write phase", || listing(out) != before);
+    child
+}
+
+fn kill_9(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A complete earlier run of crash-test into `out`: its model folder's files.
+fn previous(out: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    run_ok(out, "crash-test", 1);
+    contents(&out.join("crash-test"))
 }
 
 fn signal(child: &Child, sig: i32) {
@@ -123,10 +136,7 @@ fn a_complete_model_folder(dir: &Path) {
 fn killed_during_a_first_write_no_model_folder_appears() {
     let out = tempfile::tempdir().unwrap();
     let out = out.path();
-    let mut child = start_slow(out, 1);
-    wait_for_writing(&mut child, out);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_9(writing(out, 1));
     assert!(!out.join("crash-test").exists(), "a partial model folder: {:?}", contents(&out.join("crash-test")).keys().collect::<Vec<_>>());
     assert!(!out.join("index.html").exists());
 
@@ -140,13 +150,9 @@ fn killed_during_a_first_write_no_model_folder_appears() {
 fn a_killed_rewrite_leaves_the_previous_outputs_whole() {
     let out = tempfile::tempdir().unwrap();
     let out = out.path();
-    run_ok(out, "crash-test", 1);
-    let before = contents(&out.join("crash-test"));
+    let before = previous(out);
     let index = std::fs::read(out.join("index.html")).unwrap();
-    let mut child = start_slow(out, 2);
-    wait_for_writing(&mut child, out);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_9(writing(out, 2));
     let after = contents(&out.join("crash-test"));
     let changed: Vec<_> = before.keys().chain(after.keys()).filter(|p| after.get(*p) != before.get(*p)).collect();
     assert!(changed.is_empty(), "the killed rewrite changed {changed:?}");
@@ -162,13 +168,11 @@ fn a_killed_rewrite_leaves_the_previous_outputs_whole() {
 fn killed_between_the_two_renames_the_next_run_puts_the_old_folder_back() {
     let out = tempfile::tempdir().unwrap();
     let out = out.path();
-    run_ok(out, "crash-test", 1);
-    let before = contents(&out.join("crash-test"));
+    let before = previous(out);
     let mut child = start_slow(out, 2);
     // The old folder has been moved aside and the new one not yet moved in.
     wait_until(&mut child, "the swap", || !out.join("crash-test").exists());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_9(child);
 
     run_ok(out, "mm1", 1);
     assert!(contents(&out.join("crash-test")) == before, "the old outputs were not put back whole");
@@ -180,10 +184,8 @@ fn sigterm_and_sigint_remove_the_temporaries_and_exit_143_and_130() {
     for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
         let out = tempfile::tempdir().unwrap();
         let out = out.path();
-        run_ok(out, "crash-test", 1);
-        let before = contents(&out.join("crash-test"));
-        let mut child = start_slow(out, 2);
-        wait_for_writing(&mut child, out);
+        let before = previous(out);
+        let mut child = writing(out, 2);
         signal(&child, sig);
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(code), "signal {sig}: {status}");
@@ -196,8 +198,7 @@ fn sigterm_and_sigint_remove_the_temporaries_and_exit_143_and_130() {
 fn a_second_run_into_the_same_folder_is_refused() {
     let out = tempfile::tempdir().unwrap();
     let out = out.path();
-    let mut first = start_slow(out, 1);
-    wait_for_writing(&mut first, out);
+    let first = writing(out, 1);
     let second = run(out, "crash-test", 2);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(1), "{stderr}");

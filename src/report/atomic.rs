@@ -229,7 +229,7 @@ pub enum LockMode {
 /// Why an output folder could not be locked.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{dir} is in use by another statesim run{}; wait for it to finish or use another --out", .pid.map(|p| format!(" (PID {p})")).unwrap_or_default())]
+    #[error("{dir} is in use by another statesim{}; wait for it to finish or use another --out", .pid.map(|p| format!(" (PID {p})")).unwrap_or_default())]
     Busy { dir: String, pid: Option<i32> },
     #[error("cannot lock {path}: {source}")]
     Io { path: String, source: std::io::Error },
