@@ -188,8 +188,24 @@ pub fn fancy_terminal() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// On SIGINT or SIGTERM: remove this process's temporary files and folders, then exit
+/// with 128 + the signal (130, 143), the shell's convention.
+fn clean_up_on_signals() {
+    #[cfg(unix)]
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM]) {
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                statesim::report::atomic::remove_temporaries_and_exit(128 + signal);
+            }
+        });
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run { .. } | Command::Sweep { .. } | Command::Merge { .. }) {
+        clean_up_on_signals();
+    }
     let code = match cli.command {
         Command::Run { models, seed, common, format } => run::run(run::RunArgs { inputs: models, seed, common, format }),
         Command::Sweep { model, vary, partition, common } => sweep::sweep(sweep::SweepArgs { model, vary, partition, common }),

@@ -4,6 +4,7 @@
 use super::inputs::load_all_with;
 use super::{Format, RunCommon, fancy_terminal};
 use indicatif::{ProgressBar, ProgressStyle};
+use statesim::report::atomic::{LockMode, Staging, lock_out, write_atomic};
 use statesim::report::{table, write_model_outputs};
 use statesim::sweep::{RunOptions, run_and_summarize, run_count};
 
@@ -33,6 +34,14 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(m) => m,
         Err(code) => return code,
     };
+    // Held to the end; a second run into the same folder is refused, not queued.
+    let _lock = match lock_out(&args.common.out, LockMode::Exclusive) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
     let opts = RunOptions { replications: args.common.replications, threads: args.common.threads };
     let total: u64 = models.iter().map(|m| run_count(m, &opts)).sum();
     let bar = if args.common.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
@@ -42,6 +51,7 @@ pub fn run(args: RunArgs) -> u8 {
 
     let mut summaries = Vec::new();
     let mut sections = Vec::new();
+    let mut staged = Vec::new();
     let mut failed = false;
     for model in &models {
         for w in &model.warnings {
@@ -61,12 +71,12 @@ pub fn run(args: RunArgs) -> u8 {
         bar.set_message(model.name.clone());
         let (summary, runs) = run_and_summarize(model, &opts, &|| bar.inc(1));
         let dir = args.common.out.join(&model.name);
-        match write_model_outputs(&dir, model, &summary, &runs) {
-            Ok((files, charts)) => {
+        // Staged now, swapped in once every model is staged, so an interrupted run leaves
+        // the previous outputs as they were.
+        match Staging::new(&dir).and_then(|staging| Ok((write_model_outputs(&staging, model, &summary, &runs)?, staging))) {
+            Ok(((files, charts), staging)) => {
                 sections.push((model.name.clone(), charts));
-                if !args.common.quiet {
-                    bar.suspend(|| eprintln!("  wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")));
-                }
+                staged.push((staging, files));
             }
             Err(e) => {
                 bar.suspend(|| eprintln!("error: cannot write outputs to {}: {e}", dir.display()));
@@ -87,6 +97,17 @@ pub fn run(args: RunArgs) -> u8 {
         summaries.push(summary);
     }
     bar.finish_and_clear();
+    for (staging, files) in staged {
+        let dir = staging.target().to_path_buf();
+        match staging.commit() {
+            Ok(()) if !args.common.quiet => eprintln!("wrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")),
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("error: cannot put the outputs in place at {}: {e}", dir.display());
+                failed = true;
+            }
+        }
+    }
     if !sections.is_empty() && !failed {
         let html_sections: Vec<statesim::report::html::ModelSection> = models
             .iter()
@@ -95,7 +116,7 @@ pub fn run(args: RunArgs) -> u8 {
             .map(|((model, summary), (folder, charts))| statesim::report::html::ModelSection { model, summary, folder, charts })
             .collect();
         let index = args.common.out.join("index.html");
-        match statesim::report::atomic::write_atomic(&index, statesim::report::html::render(&html_sections).as_bytes()) {
+        match write_atomic(&index, statesim::report::html::render(&html_sections).as_bytes()) {
             Ok(()) => {
                 if !args.common.quiet {
                     eprintln!("report: {}", index.display());

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use statesim::metrics::catalog::{LATENCY_MS, REQUESTS_FAILED};
+use statesim::report::atomic::{LockMode, lock_out};
 use statesim::report::format::sig3;
 use statesim::report::sweep::{SPEC_FILE, gather, point_path, read_point, read_spec, write_assembled, write_point, write_spec};
 use statesim::scenario::{Model, load_str_with};
@@ -74,6 +75,14 @@ pub fn sweep(args: SweepArgs) -> u8 {
         points: grid.len(),
         statesim_version: env!("CARGO_PKG_VERSION").to_string(),
     };
+    // Shared: the shares of a job array write into one folder side by side; a run is kept out.
+    let _lock = match lock_out(&args.common.out, LockMode::Shared) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
     let dir = args.common.out.join(&name).join("sweep");
     match read_spec(&dir) {
         Ok(existing) if existing != spec => {
@@ -89,7 +98,17 @@ pub fn sweep(args: SweepArgs) -> u8 {
 
     let opts = RunOptions { replications: args.common.replications, threads: None };
     let owned: Vec<usize> = (0..grid.len()).filter(|&i| partition.owns(i)).collect();
-    let todo: Vec<usize> = owned.iter().copied().filter(|&i| read_point(&dir, i).is_none()).collect();
+    let todo: Vec<usize> = owned
+        .iter()
+        .copied()
+        .filter(|&i| match read_point(&dir, i) {
+            Ok(done) => done.is_none(),
+            Err(e) => {
+                eprintln!("warning: {e}; running the point again");
+                true
+            }
+        })
+        .collect();
     let seed = models[0].variants[0].system.run.seed;
     if !args.common.quiet {
         eprintln!(

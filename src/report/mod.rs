@@ -14,7 +14,7 @@ use crate::metrics::catalog::{AUTH_MS, LATENCY_MS};
 use crate::metrics::series::{PART_COLUMNS, SeriesColumn};
 use crate::metrics::{ModelSummary, RunResult, Unit};
 use crate::scenario::Model;
-use atomic::write_atomic;
+use atomic::Sink;
 use std::path::{Path, PathBuf};
 
 /// A chart written for a model: its file stem (`<stem>.svg`, `<stem>.png`), caption and
@@ -26,8 +26,8 @@ pub struct ChartFile {
     pub size: (u32, u32),
 }
 
-fn write_chart<C: charts::Chart>(
-    dir: &Path,
+fn write_chart<S: Sink + ?Sized, C: charts::Chart>(
+    dir: &S,
     stem: &str,
     caption: &str,
     chart: &C,
@@ -36,9 +36,7 @@ fn write_chart<C: charts::Chart>(
 ) -> std::io::Result<()> {
     let (svg, png) = charts::render(chart).map_err(|e| std::io::Error::other(format!("drawing {stem}: {e}")))?;
     for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
-        let path = dir.join(format!("{stem}.{ext}"));
-        write_atomic(&path, bytes)?;
-        written.push(path);
+        written.push(dir.put(&format!("{stem}.{ext}"), bytes)?);
     }
     list.push(ChartFile { stem: stem.to_string(), caption: caption.to_string(), size: chart.size() });
     Ok(())
@@ -46,8 +44,8 @@ fn write_chart<C: charts::Chart>(
 
 /// The charts that fit a model: the variants side by side, a timeline, and per-server
 /// load or latency percentiles where the model has them.
-pub fn write_model_charts(
-    dir: &Path,
+pub fn write_model_charts<S: Sink + ?Sized>(
+    dir: &S,
     model: &Model,
     summary: &ModelSummary,
     runs: &[Vec<RunResult>],
@@ -106,19 +104,19 @@ pub fn write_model_charts(
     Ok(list)
 }
 
-/// Writes a model's outputs into `dir` (created if needed); returns the files written
-/// and the charts.
-pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, runs: &[Vec<RunResult>]) -> std::io::Result<(Vec<PathBuf>, Vec<ChartFile>)> {
+/// Writes a model's outputs into `dir` (a `Staging` folder, swapped in whole once
+/// committed); returns the files written (as they will be named in place) and the charts.
+pub fn write_model_outputs<S: Sink + ?Sized>(
+    dir: &S,
+    model: &Model,
+    summary: &ModelSummary,
+    runs: &[Vec<RunResult>],
+) -> std::io::Result<(Vec<PathBuf>, Vec<ChartFile>)> {
     let mut written = Vec::new();
-    let summary_path = dir.join("summary.json");
     let mut json = serde_json::to_string_pretty(summary).expect("summary serializes");
     json.push('\n');
-    write_atomic(&summary_path, json.as_bytes())?;
-    written.push(summary_path);
-
-    let series_path = dir.join("timeseries.csv");
-    write_atomic(&series_path, &timeseries_csv(model, runs))?;
-    written.push(series_path);
+    written.push(dir.put("summary.json", json.as_bytes())?);
+    written.push(dir.put("timeseries.csv", &timeseries_csv(model, runs))?);
 
     // The richest variant's system (most nodes, then hops; the first on a tie), so the
     // picture shows the queue, Redis or S3 that some variant adds.
@@ -129,9 +127,7 @@ pub fn write_model_outputs(dir: &Path, model: &Model, summary: &ModelSummary, ru
         .rev()
         .max_by_key(|(_, t)| (t.graph.node_count(), t.graph.edge_count()))
         .expect("a model has a variant");
-    let dot_path = dir.join("topology.dot");
-    write_atomic(&dot_path, topology.to_dot().as_bytes())?;
-    written.push(dot_path);
+    written.push(dir.put("topology.dot", topology.to_dot().as_bytes())?);
     let mut charts = write_model_charts(dir, model, summary, runs, &mut written)?;
     let caption = format!("The system of variant {}, drawn from its graph (also in topology.dot).", pictured.name);
     write_chart(

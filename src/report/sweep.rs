@@ -48,9 +48,18 @@ pub fn write_point(dir: &Path, point: &PointResult) -> std::io::Result<()> {
     write_atomic(&point_path(dir, point.index), json.as_bytes())
 }
 
-/// A finished point, if its file exists and reads back.
-pub fn read_point(dir: &Path, index: usize) -> Option<PointResult> {
-    read_json::<PointResult>(&point_path(dir, index)).ok().filter(|p| p.index == index)
+/// A finished point: `None` if its file does not exist, an error naming the file if it
+/// exists but does not read back as that point (truncated, corrupt, another point).
+pub fn read_point(dir: &Path, index: usize) -> Result<Option<PointResult>, SweepFileError> {
+    let path = point_path(dir, index);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let point = read_json::<PointResult>(&path)?;
+    if point.index != index {
+        return Err(SweepFileError::Invalid { path: path.display().to_string(), reason: format!("it holds point {}, not {index}", point.index) });
+    }
+    Ok(Some(point))
 }
 
 /// Gathers every point of a sweep from one or more folders (shares of a cluster run).
@@ -63,7 +72,21 @@ pub fn gather(dirs: &[PathBuf]) -> Result<(SweepSpec, Vec<PointResult>), SweepFi
     }
     let mut points: Vec<Option<PointResult>> = vec![None; spec.points];
     for (i, slot) in points.iter_mut().enumerate() {
-        *slot = dirs.iter().find_map(|d| read_point(d, i));
+        // A share's good file wins; with none, a corrupt file is named, not called missing.
+        let mut corrupt = None;
+        for d in dirs {
+            match read_point(d, i) {
+                Ok(Some(p)) => {
+                    *slot = Some(p);
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => corrupt = corrupt.or(Some(e)),
+            }
+        }
+        if let (None, Some(e)) = (&slot, corrupt) {
+            return Err(e);
+        }
     }
     let missing: Vec<usize> = points.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| i).collect();
     if let Some(&first) = missing.first() {
