@@ -13,7 +13,8 @@
 //! 0.75), and the models share random numbers (streams are keyed by seed, replication and
 //! stream name, not by model), so at one seed M/M/1 and M/M/2 are correlated at 0.98 and
 //! the other models at 0.2 to 0.8. A count of misses is therefore not Binomial(k, 0.05)
-//! and a binomial test on it would be too strict. Holm's step-down correction is valid
+//! (its spread is wider), and a binomial test on it would fail a correct engine far more
+//! often than its level says. Holm's step-down correction is valid
 //! under any dependence, so it is applied across all figures x seeds: the test fails
 //! when some figure is improbable at family-wise level 5%.
 
