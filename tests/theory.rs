@@ -1,37 +1,145 @@
 //! The engine against queueing theory: every analytic figure of every bundled theory
 //! model (M/M/1, M/M/c for c = 2, 4, 8 via Erlang C, M/D/1, random routing over 4 M/M/1
-//! servers) must fall inside the simulation's 95% confidence interval over 20
-//! independent replications.
+//! servers) is compared with its simulated mean over 20 independent replications, at
+//! several seeds, as one family of tests with a controlled false-alarm rate.
+//!
+//! Why not "every figure inside its 95% interval": with 23 figures, about one in twenty
+//! misses by chance at any seed, and the misses come in clusters, not one at a time.
+//! Measured over seeds 1 to 26 (598 figure-seed pairs), 25 figures (4.2%) fell outside,
+//! the mean t-statistic of every figure was within 0.3 of zero (no bias: the runs are
+//! long enough and the warm-up ample), but seed 4 had 10 misses and seed 19 six. The
+//! figures are correlated: W = Wq + service, so Wq and W of one model move together
+//! (per-replication correlation 0.99 to 1.00, P(wait) with Wq about 0.7, p99 with W about
+//! 0.75), and the models share random numbers (streams are keyed by seed, replication and
+//! stream name, not by model), so at one seed M/M/1 and M/M/2 are correlated at 0.98 and
+//! the other models at 0.2 to 0.8. A count of misses is therefore not Binomial(k, 0.05)
+//! (its spread is wider), and a binomial test on it would fail a correct engine far more
+//! often than its level says. Holm's step-down correction is valid
+//! under any dependence, so it is applied across all figures x seeds: the test fails
+//! when some figure is improbable at family-wise level 5%.
 
 use statesim::bundled::THEORY;
-use statesim::check::check_model;
+use statesim::check::{CheckRow, check_model};
 use statesim::metrics::catalog as c;
+use statesim::metrics::stats::t975;
 use statesim::scenario::load_str;
 use statesim::sweep::RunOptions;
 
-#[test]
-fn every_theory_case_is_inside_its_interval() {
-    let mut failures = Vec::new();
-    for b in THEORY {
-        let model = load_str(b.path, b.name, b.text, &[]).unwrap();
-        let rows = check_model(&model, &RunOptions::default(), &|| {}).unwrap();
-        assert!(rows.len() >= 3);
-        for r in rows {
-            println!(
-                "{:<50} {:<13} analytic {:>8.4}  simulated {:>8.4} [{:.4}, {:.4}]",
+/// Seeds of the family; each runs every theory model with its own 20 replications.
+const SEEDS: [u64; 3] = [1, 2, 3];
+/// Probability that a correct engine fails the test (family-wise, Holm).
+const FAMILY_ALPHA: f64 = 0.05;
+
+/// P(|T| <= t) for Student's t with `df` degrees of freedom (Abramowitz and Stegun
+/// 26.7.3 and 26.7.4: a finite series in cos(theta), theta = atan(t / sqrt(df))).
+fn t_inside(t: f64, df: usize) -> f64 {
+    let theta = (t.abs() / (df as f64).sqrt()).atan();
+    let (s, c2) = (theta.sin(), theta.cos().powi(2));
+    let (mut sum, mut term) = (0.0, 1.0);
+    if df % 2 == 1 {
+        // (2/pi) (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...)), terms up to cos^(df-2)
+        for k in (1..df.saturating_sub(1)).step_by(2) {
+            sum += term;
+            term *= c2 * (k + 1) as f64 / (k + 2) as f64;
+        }
+        let series = if df == 1 { 0.0 } else { s * theta.cos() * sum };
+        2.0 / std::f64::consts::PI * (theta + series)
+    } else {
+        // sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...), terms up to cos^(df-2)
+        for k in (1..df).step_by(2) {
+            sum += term;
+            term *= c2 * k as f64 / (k + 1) as f64;
+        }
+        s * sum
+    }
+}
+
+/// Two-sided p-value of "the simulated mean equals the analytic figure", from the row's
+/// t-interval over its replications.
+fn p_value(r: &CheckRow) -> f64 {
+    let df = r.simulated.n - 1;
+    let se = r.simulated.ci95.expect("replications give an interval") / t975(df);
+    1.0 - t_inside((r.simulated.mean - r.analytic) / se, df)
+}
+
+/// The rows Holm's procedure rejects at family-wise level `alpha`: sorted by p-value, the
+/// i-th smallest (from 0) is rejected while p <= alpha / (m - i).
+fn holm(rows: &[(u64, CheckRow)], alpha: f64) -> Vec<String> {
+    let mut ps: Vec<(f64, &(u64, CheckRow))> = rows.iter().map(|row| (p_value(&row.1), row)).collect();
+    ps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let m = ps.len();
+    ps.iter()
+        .enumerate()
+        .take_while(|(i, (p, _))| *p <= alpha / (m - i) as f64)
+        .map(|(_, (p, (seed, r)))| {
+            format!(
+                "seed {seed}: {} {}: analytic {} vs {} [{}, {}], p = {p:.2e}",
                 r.case,
                 r.figure,
                 r.analytic,
                 r.simulated.mean,
                 r.simulated.low(),
                 r.simulated.high()
-            );
-            if !r.inside() {
-                failures.push(format!("{} {}: analytic {} outside [{}, {}]", r.case, r.figure, r.analytic, r.simulated.low(), r.simulated.high()));
-            }
+            )
+        })
+        .collect()
+}
+
+/// Every figure of the named theory models at every seed, with `sets` applied.
+fn rows(names: &[&str], sets: &[String]) -> Vec<(u64, CheckRow)> {
+    let mut out = Vec::new();
+    for seed in SEEDS {
+        for b in THEORY.iter().filter(|b| names.is_empty() || names.contains(&b.name)) {
+            let mut all = vec![format!("run.seed={seed}")];
+            all.extend_from_slice(sets);
+            let model = load_str(b.path, b.name, b.text, &all).unwrap();
+            out.extend(check_model(&model, &RunOptions::default(), &|| {}).unwrap().into_iter().map(|r| (seed, r)));
         }
     }
-    assert!(failures.is_empty(), "{failures:#?}");
+    out
+}
+
+#[test]
+fn the_theory_figures_hold_across_seeds() {
+    let rows = rows(&[], &[]);
+    assert_eq!(rows.len(), 23 * SEEDS.len(), "23 figures per seed");
+    for (seed, r) in &rows {
+        let mark = if r.inside() { "" } else { "  outside its 95% interval" };
+        println!("seed {seed} {:<50} {:<13} analytic {:>8.4}  simulated {:>8.4}  p {:.3}{mark}", r.case, r.figure, r.analytic, r.simulated.mean, p_value(r));
+    }
+    for seed in SEEDS {
+        println!("seed {seed}: {} of 23 figures outside their 95% interval", rows.iter().filter(|(s, r)| *s == seed && !r.inside()).count());
+    }
+    let rejected = holm(&rows, FAMILY_ALPHA);
+    assert!(rejected.is_empty(), "improbable at family-wise level {FAMILY_ALPHA} (Holm over {} tests): {rejected:#?}", rows.len());
+}
+
+/// The family test can fail: an M/M/1 queue whose service is 3% slower than the formulas
+/// assume (rho 0.824 instead of 0.8: Wq 4.8 s instead of 4 s).
+#[test]
+fn the_family_test_fails_for_slower_service() {
+    let slow = ["servers.service={ dist = \"exponential\", mean = \"1030ms\" }".to_string()];
+    let assumed = statesim::theory::mmc(0.8, 1.0, 1);
+    let mut rows = rows(&["mm1"], &slow);
+    for (_, r) in &mut rows {
+        r.analytic = match r.figure {
+            "P(wait)" => assumed.p_wait,
+            "Wq (s)" => assumed.wq,
+            "W (s)" => assumed.w,
+            _ => assumed.w_p99.unwrap(),
+        };
+    }
+    assert!(!holm(&rows, FAMILY_ALPHA).is_empty(), "a 3% slower service went unnoticed");
+}
+
+/// The p-values agree with the table of t quantiles: the 97.5% quantile is the 5% point.
+#[test]
+fn t_tails_agree_with_the_table() {
+    for df in [1, 2, 3, 4, 9, 19, 30] {
+        let p = 1.0 - t_inside(t975(df), df);
+        assert!((p - 0.05).abs() < 2e-4, "df {df}: p {p}");
+    }
+    assert!((1.0 - t_inside(0.0, 19) - 1.0).abs() < 1e-12);
 }
 
 /// A check must be able to fail: an M/M/1 queue whose arrival rate is 6% higher than
