@@ -28,8 +28,8 @@ pub struct Carts {
 
 /// What a client's next request does to its cart or visit.
 pub enum Visit {
-    /// Browse (or add an item, when `add`).
-    Browse { add: bool },
+    /// Go on browsing.
+    Browse,
     /// A guest's visit ends in checkout: log in and merge the cart.
     Checkout,
 }
@@ -45,7 +45,7 @@ impl Carts {
     }
 
     /// A guest visit: browse and fill a cart, then check out (log in) or leave.
-    pub fn guest_visit(&mut self, core: &mut Core, user: u32, add: bool) -> Visit {
+    pub fn guest_visit(&mut self, core: &mut Core, user: u32) -> Visit {
         let u = &mut core.users[user as usize];
         if u.visit_left == 0 {
             // Geometric with this mean: ceil(E / -ln(1 - p)), E exponential, p = 1 / mean.
@@ -66,7 +66,7 @@ impl Carts {
             u.visit_writes = 0;
             u.cart_items = 0;
         }
-        Visit::Browse { add }
+        Visit::Browse
     }
 
     /// The stage: the cart (a checkout merges it; an add remembers the item).

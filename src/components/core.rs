@@ -144,8 +144,9 @@ pub struct Core {
     /// Ordinary requests' latency, kept apart where long requests (uploads, jobs) exist.
     pub page_times: Option<hdrhistogram::Histogram<u64>>,
     pub retried_after_failure: u64,
-    /// A part may extend an answer's trip (a pre-signed transfer's leg to S3).
-    answers_through_parts: bool,
+    /// Set by the world when a part may extend an answer's trip: answers then always
+    /// arrive as events it sees.
+    pub answers_through_parts: bool,
     /// Users forced to log in again because their session was lost.
     pub logouts: u64,
     max_requests: Option<u64>,
@@ -210,7 +211,7 @@ impl Core {
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
             page_times: (system.uploads.is_some() || system.jobs.is_some()).then(crate::metrics::recorder::new_hist),
             retried_after_failure: 0,
-            answers_through_parts: system.uploads.is_some(),
+            answers_through_parts: false,
             logouts: 0,
             max_requests: system.run.max_requests,
             generated_counted: 0,

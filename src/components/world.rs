@@ -49,6 +49,9 @@ impl WebTier {
     pub fn new(system: &System, replication: u64) -> WebTier {
         let streams = RngStreams::new(system.run.seed, replication);
         let mut core = Core::new(system, &streams);
+        // Uploads may extend an answer's trip (the client's own leg to S3), so the world
+        // must see every answer arrive.
+        core.answers_through_parts = system.uploads.is_some();
         let mut pipeline = Vec::new();
         if system.rate_limit.is_some() {
             pipeline.push(Stage::RateLimit);
@@ -276,9 +279,9 @@ impl WebTier {
             return (browse, false);
         }
         if self.carts.spec.guests {
-            return match self.carts.guest_visit(core, user, add) {
+            return match self.carts.guest_visit(core, user) {
                 Visit::Checkout => (Kind::Login { merge: true }, false),
-                Visit::Browse { .. } => (browse, false),
+                Visit::Browse => (browse, false),
             };
         }
         if core.users[user as usize].token_expires <= now {
