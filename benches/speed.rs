@@ -13,7 +13,7 @@
 //!    BinaryHeap, ChaCha8, exponential draws, no metrics). Goal: at most 1.7x per event.
 //! 2. A closed population of 1M users, each with a pending think-time timer, vs the
 //!    same shape on std BinaryHeap. Goal: statesim at most 70 ns per event.
-//! 3. The event-queue structures at depth: statesim's radix heap, std BinaryHeap and a
+//! 3. The event-queue structures at depth: statesim's radix heap (base 64), std BinaryHeap and a
 //!    4-ary heap, in a hold model (pop one, push one) with N timers pending.
 //! 4. The crash-test model (sessions, carts, health checks, a kill) in events per second
 //!    against the M/M/1 reference loop. Goal: at most 2.3x per event.

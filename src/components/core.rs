@@ -292,6 +292,7 @@ impl Core {
     /// With no latency on the way the request reaches its server in this step: returns
     /// it and the server if it took a worker there, for the caller to start its pipeline.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn send(
         &mut self,
         ctx: &mut Ctx,
@@ -362,6 +363,7 @@ impl Core {
     }
 
     /// The answer reached the client: count the outcome, free the slot, think again.
+    #[inline]
     pub fn reach_client(&mut self, ctx: &mut Ctx, req: ReqId) {
         let now = ctx.now();
         let r = &self.requests[req];
@@ -404,6 +406,7 @@ impl Core {
     }
 
     /// The client has its outcome (or gave up): a closed-workload user thinks again.
+    #[inline(always)]
     fn client_done(&mut self, ctx: &mut Ctx, user: u32, sent_at: SimTime) {
         if self.rec.counts(sent_at) {
             self.outstanding_counted -= 1;
@@ -422,6 +425,7 @@ impl Core {
         }
     }
 
+    #[inline(always)]
     fn release(&mut self, req: ReqId) {
         let r = &mut self.requests[req];
         r.live = false;
@@ -434,6 +438,7 @@ impl Core {
     /// The load balancer routes the request. With no latency between it and its servers
     /// the request reaches the server in the same step; returns the server if it took a
     /// worker there, for the caller to start its pipeline.
+    #[inline]
     pub fn reach_lb(&mut self, ctx: &mut Ctx, req: ReqId) -> Option<u16> {
         let r = &self.requests[req];
         let key = RouteKey { user: r.user, ip: r.ip };
@@ -451,6 +456,7 @@ impl Core {
     }
 
     /// The load balancer sends the request on to `server`; returns the hop's latency.
+    #[inline(always)]
     fn forward(&mut self, req: ReqId, server: u16) -> SimDuration {
         let r = &mut self.requests[req];
         r.server = server;
@@ -492,6 +498,7 @@ impl Core {
     }
 
     /// The server answers (ok or error); the answer travels back through the LB.
+    #[inline(always)]
     pub fn answer_from_server(&mut self, ctx: &mut Ctx, req: ReqId, outcome: Outcome) {
         let server = self.requests[req].server;
         self.lb.connections[server as usize] -= 1;
@@ -509,6 +516,7 @@ impl Core {
 
     /// The answer travels to the client; with no latency it arrives in the same step,
     /// unless a part may extend its trip (then the world sees it arrive).
+    #[inline(always)]
     fn deliver_answer(&mut self, ctx: &mut Ctx, delay: SimDuration, req: ReqId) {
         if delay.is_zero() && !self.answers_through_parts {
             self.reach_client(ctx, req);
@@ -521,6 +529,7 @@ impl Core {
 
     /// A request reaches its server: refused, turned away (queue full), queued, or it
     /// takes a worker; in the last case the caller starts its pipeline.
+    #[inline]
     pub fn arrive_at_server(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) -> bool {
         let now = ctx.now();
         let s = &mut self.servers[server as usize];
@@ -543,6 +552,7 @@ impl Core {
     }
 
     /// A worker takes the request (at once, so no later arrival can overtake it).
+    #[inline(always)]
     fn take_worker(&mut self, now: SimTime, server: u16, req: ReqId) {
         let r = &mut self.requests[req];
         self.rec.on_service_start(r.sent_at, now.since(r.enqueued_at));
@@ -557,6 +567,7 @@ impl Core {
     /// later arrival overtakes it). Returns that request: the caller starts its pipeline
     /// once it is done with this one.
     #[must_use = "the next request took the worker and must start its pipeline"]
+    #[inline(always)]
     fn free_worker(&mut self, now: SimTime, server: u16, req: ReqId) -> Option<ReqId> {
         let s = &mut self.servers[server as usize];
         s.workers.finish(req, now);
@@ -576,6 +587,7 @@ impl Core {
 
     /// The request's work is done: count its CPU; the caller then lets parts look at it
     /// and calls `complete`.
+    #[inline(always)]
     pub fn service_done(&mut self, now: SimTime, req: ReqId, server: u16) {
         let r = &self.requests[req];
         let cpu = r.service + r.extra_cpu;
@@ -587,6 +599,7 @@ impl Core {
 
     /// The request is answered ok. Returns the next request, which took the freed worker.
     #[must_use = "the next request took the worker and must start its pipeline"]
+    #[inline(always)]
     pub fn complete(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) -> Option<ReqId> {
         let next = self.free_worker(ctx.now(), server, req);
         self.answer_from_server(ctx, req, Outcome::Ok);
@@ -594,6 +607,7 @@ impl Core {
     }
 
     /// The last stage: the request's CPU time (its own work plus token checks, login).
+    #[inline(always)]
     pub fn run_cpu(&mut self, ctx: &mut Ctx, server: u16, req: ReqId) {
         let r = &self.requests[req];
         let cpu = r.service + r.extra_cpu;
