@@ -197,7 +197,29 @@ pub struct RunSpec {
     pub seed: u64,
     pub max_requests: Option<u64>,
     pub replications: u32,
+    /// The width of a time-series bucket: the model's `run.timeseries_step`, or when it
+    /// gives none [`default_timeseries_step`] of the duration.
     pub timeseries_step: SimDuration,
+}
+
+/// The most time-series buckets a run has when the model does not choose its step: an
+/// hour at one second. A run's memory then does not grow with its simulated time.
+pub const DEFAULT_MAX_BUCKETS: u64 = 3600;
+
+/// Round steps, in seconds, that a long run's time series widens to.
+const ROUND_STEPS_S: [u64; 18] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+/// The time-series step of a run of `duration` whose model gives none: one second, or
+/// the first round step (5 s, 30 s, 1 min, ..., a day, then whole days) that cuts the run
+/// into at most [`DEFAULT_MAX_BUCKETS`] buckets.
+pub fn default_timeseries_step(duration: SimDuration) -> SimDuration {
+    let buckets = |step_s: u64| duration.0.div_ceil(step_s * 1_000_000_000);
+    let step_s = ROUND_STEPS_S
+        .iter()
+        .copied()
+        .find(|&s| buckets(s) <= DEFAULT_MAX_BUCKETS)
+        .unwrap_or_else(|| duration.0.div_ceil(DEFAULT_MAX_BUCKETS * 86_400_000_000_000) * 86_400);
+    SimDuration::from_secs(step_s)
 }
 
 #[derive(Debug, Clone, Serialize)]
