@@ -319,3 +319,26 @@ impl System {
         format!("server-{}", index + 1)
     }
 }
+
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_get_a_round_step_and_at_most_3600_buckets() {
+        let step = |d: SimDuration| default_timeseries_step(d).0 / 1_000_000_000;
+        let (min, hour) = (60, 3600);
+        for (secs, want) in
+            [(40, 1), (30 * min, 1), (hour, 1), (hour + 1, 2), (160 * min, 5), (4 * hour, 5), (8 * hour, 10), (24 * hour, 30), (100 * 24 * hour, hour)]
+        {
+            assert_eq!(step(SimDuration::from_secs(secs)), want, "{secs} s");
+        }
+        // Past a day per bucket: whole days.
+        assert_eq!(step(SimDuration::from_secs(20 * 365 * 24 * hour)), 3 * 24 * hour);
+        for secs in [1, 59, 3599, 3601, 7201, 86_399, 1_000_003, 90_000_000, 3_000_000_000] {
+            let d = SimDuration::from_secs(secs);
+            let s = default_timeseries_step(d);
+            assert!(d.0.div_ceil(s.0) <= DEFAULT_MAX_BUCKETS, "{secs} s in steps of {s}");
+        }
+    }
+}
