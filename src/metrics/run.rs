@@ -1,5 +1,7 @@
 //! What one simulation run measured, as the rest of the program reads it: the flat
-//! metrics, the time series, and the few distributions the charts draw.
+//! metrics, the time series, and the few distributions the charts draw; and what a
+//! model's outputs keep of its runs once their metrics are folded into the summary
+//! ([`KeptRuns`]), so that the rest of each run can be dropped when it finishes.
 //!
 //! It lives here, not beside the web tier that fills it, so that summaries, reports and
 //! sweeps depend on measurements, never on the components that produced them.
