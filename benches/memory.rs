@@ -61,6 +61,9 @@ struct Measured {
 /// Runs `cmd` as a child and reads its own resource usage when it ends.
 fn measure(cmd: &mut Command) -> Measured {
     let started = Instant::now();
+    // Reaped below by wait4, which std's `Child::wait` cannot replace: only wait4 returns
+    // the child's own resource usage.
+    #[allow(clippy::zombie_processes)]
     let child = cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("start statesim");
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
