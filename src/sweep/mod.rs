@@ -2,8 +2,8 @@
 //!
 //! Parallelism is across runs only (variants x replications, later sweep points).
 //! Every run owns its world and its random streams, derived from (seed, replication),
-//! and results are collected in input order, so output does not depend on the thread
-//! count.
+//! and each result goes to its (variant, replication) slot, folded as it finishes or
+//! collected in input order, so output does not depend on the thread count.
 
 pub mod grid;
 
