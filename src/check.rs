@@ -9,7 +9,7 @@ use crate::metrics::Estimate;
 use crate::metrics::catalog::{LATENCY_MS, Metric, QUEUE_WAIT_MS, WAITED_FRACTION};
 use crate::policies::LbPolicy;
 use crate::scenario::{Model, System, Workload};
-use crate::sweep::{RunOptions, run_and_summarize};
+use crate::sweep::{RunOptions, run_summary};
 use crate::theory::{QueueFigures, md1, mmc};
 
 /// One compared figure.
@@ -56,7 +56,7 @@ pub fn analytic(system: &System) -> Result<(String, QueueFigures), String> {
 pub fn check_model(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> Result<Vec<CheckRow>, String> {
     let variant = model.variants.first().ok_or("the model has no variants")?;
     let (case, theory) = analytic(&variant.system)?;
-    let (summary, _) = run_and_summarize(model, opts, on_run_done);
+    let summary = run_summary(model, opts, on_run_done);
     let m = &summary.variants[0].metrics;
     let get = |metric: &Metric| *m.get(metric.key).unwrap_or_else(|| panic!("a run reports {}", metric.key));
     let secs = |metric: &Metric| {

@@ -10,7 +10,7 @@ use crate::metrics::catalog::{self as c, Metric};
 use crate::metrics::{FailReason, ModelSummary};
 use crate::report::format::{group_thousands, sig3};
 use crate::scenario::load_str;
-use crate::sweep::{RunOptions, run_and_summarize};
+use crate::sweep::{RunOptions, run_summary};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -115,7 +115,7 @@ pub fn run(topic: &Topic) -> Walkthrough {
         .map(|name| {
             let b = bundled::find(name).expect("a bundled model");
             let model = load_str(b.path, b.name, b.text, &[]).expect("bundled models validate");
-            run_and_summarize(&model, &RunOptions::default(), &|| {}).0
+            run_summary(&model, &RunOptions::default(), &|| {})
         })
         .collect();
     let runs = summaries.iter().map(|s| (s.model.clone(), s.seed)).collect();

@@ -771,7 +771,7 @@ impl Core {
                 ok: b.ok,
                 failed: b.failed,
                 latency_mean_ms: if b.ok == 0 { 0.0 } else { b.latency_sum_ns as f64 / b.ok as f64 / 1e6 },
-                latency_p99_ms: b.latency_us.as_ref().map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1e3),
+                latency_p99_ms: b.latency_ns.value_at_quantile(0.99).map_or(0.0, |ns| ns as f64 / 1e6),
                 servers_up: up,
                 servers_in_rotation: rot,
                 parts: (0..n)

@@ -5,11 +5,12 @@ pub mod catalog;
 pub mod recorder;
 pub mod run;
 pub mod series;
+pub mod sketch;
 pub mod stats;
 pub mod summary;
 
 pub use catalog::{Metric, ServerFigures, Unit};
 pub use recorder::{FailReason, Metrics, Recorder};
-pub use run::{RunResult, SeriesRow};
+pub use run::{KeptRuns, KeptVariant, RunResult, SeriesRow};
 pub use stats::{Estimate, mean_ci};
-pub use summary::{ModelSummary, VariantSummary};
+pub use summary::{ModelSummary, SummaryFold, VariantSummary};

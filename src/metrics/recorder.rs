@@ -1,12 +1,15 @@
 //! Recording a run's measurements in O(1) per event with bounded memory.
 //!
-//! Latencies go to HDR histograms (3 significant digits); the time series keeps one
-//! fixed-width bucket per `timeseries_step`, each with its own small histogram for p99.
+//! Latencies go to HDR histograms (3 significant digits), one per run; the time series
+//! keeps one fixed-width bucket per `timeseries_step` (a bounded number per run unless the
+//! model asks for a step, see `RunSpec::timeseries_step`), each with a compact
+//! [`LogSketch`] for its p99.
 //! Requests sent before the warm-up ends are left out of every summary statistic but
 //! still appear in the time series.
 
 use super::catalog::{Distribution, Put, Stat};
 use super::series::{Aggregate, ColumnId, SeriesColumn};
+use super::sketch::LogSketch;
 use crate::engine::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -74,8 +77,8 @@ pub struct Bucket {
     pub ok: u64,
     pub failed: u64,
     pub latency_sum_ns: u128,
-    /// Latency of ok responses in microseconds, 2 significant digits.
-    pub latency_us: Option<Histogram<u32>>,
+    /// Latency of ok responses in nanoseconds, for the bucket's p99.
+    pub latency_ns: LogSketch,
     pub servers_up: Option<u32>,
     pub servers_in_rotation: Option<u32>,
 }
@@ -225,9 +228,7 @@ impl Recorder {
         let b = self.bucket(now);
         b.ok += 1;
         b.latency_sum_ns += latency as u128;
-        b.latency_us
-            .get_or_insert_with(|| Histogram::new_with_bounds(1, HIST_MAX_NS / 1000, 2).expect("valid bounds"))
-            .saturating_record((latency / 1000).max(1));
+        b.latency_ns.record(latency);
     }
 
     #[inline]

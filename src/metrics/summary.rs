@@ -2,8 +2,14 @@
 //! confidence interval across replications, plus each variant's paired difference from
 //! the first (baseline) variant. Because variants share random numbers, paired
 //! differences have much tighter intervals than the two means would suggest.
+//!
+//! Replications are folded in as they finish ([`SummaryFold::add`]), in any order: each
+//! leaves one number per metric and per server figure, in its replication's slot, and the
+//! rest of its run can be dropped at once. The means and intervals are computed at the end
+//! from the slots in replication order, so the summary is the same whatever order runs
+//! finish in (and equal, to the bit, to computing it from every run kept whole).
 
-use super::catalog::ServerFigures;
+use super::catalog::{ServerFigure, ServerFigures};
 use super::stats::{Estimate, mean_ci};
 use crate::metrics::RunResult;
 use crate::scenario::Model;
@@ -37,34 +43,137 @@ pub struct VariantSummary {
     pub vs_baseline: Option<BTreeMap<String, Estimate>>,
 }
 
-pub fn summarize(model: &Model, runs: &[Vec<RunResult>]) -> ModelSummary {
-    let mut variants = Vec::new();
-    for (v, variant) in model.variants.iter().enumerate() {
-        let reps = &runs[v];
-        let keys: Vec<&String> = reps.first().map(|r| r.metrics.keys().collect()).unwrap_or_default();
-        let metrics = keys.iter().map(|k| ((*k).clone(), mean_ci(&reps.iter().map(|r| r.metrics[*k]).collect::<Vec<_>>()))).collect();
-        let vs_baseline = (v > 0 && reps.len() > 1 && runs[0].len() == reps.len()).then(|| {
-            keys.iter()
-                .filter(|k| runs[0][0].metrics.contains_key(**k))
-                .map(|k| {
-                    let diffs: Vec<f64> = reps.iter().zip(&runs[0]).map(|(a, b)| a.metrics[*k] - b.metrics[*k]).collect();
-                    ((*k).clone(), mean_ci(&diffs))
-                })
-                .collect()
-        });
-        let servers = reps.first().map_or_else(Vec::new, |first| {
-            let each = |i: usize, figure| mean_ci(&reps.iter().map(|r| r.servers[i].get(figure)).collect::<Vec<_>>());
-            first.servers.iter().enumerate().map(|(i, s)| ServerFigures::from_fn(s.name.clone(), |f| each(i, f))).collect()
-        });
-        variants.push(VariantSummary { name: variant.name.clone(), model_hash: variant.hash.clone(), metrics, servers, vs_baseline });
+/// What one variant's replications leave for the summary: one value per metric and per
+/// server figure for each replication.
+#[derive(Debug, Default)]
+struct VariantFold {
+    /// The keys replication 0 reported, in order: the metrics the summary lists.
+    keys: Vec<String>,
+    /// Each metric's value in each replication, by key (NaN until it is in).
+    values: BTreeMap<String, Vec<f64>>,
+    /// Each server's name and its figures in each replication, in `ServerFigure::ALL` order.
+    servers: Vec<(String, [Vec<f64>; 5])>,
+    replications: usize,
+}
+
+/// A model's summary, built one finished run at a time.
+#[derive(Debug)]
+pub struct SummaryFold {
+    variants: Vec<VariantFold>,
+}
+
+impl SummaryFold {
+    /// A fold for `replications[v]` replications of each variant `v`.
+    pub fn new(replications: &[usize]) -> SummaryFold {
+        SummaryFold { variants: replications.iter().map(|&r| VariantFold { replications: r, ..VariantFold::default() }).collect() }
     }
-    ModelSummary {
-        model: model.name.clone(),
-        title: model.title.clone(),
-        source: model.source.clone(),
-        statesim_version: env!("CARGO_PKG_VERSION").to_string(),
-        seed: model.variants.first().map_or(0, |v| v.system.run.seed),
-        replications: runs.first().map_or(0, |r| r.len()),
-        variants,
+
+    /// Takes in replication `rep` of variant `v`.
+    pub fn add(&mut self, v: usize, rep: usize, run: &RunResult) {
+        let f = &mut self.variants[v];
+        let n = f.replications;
+        for (k, x) in &run.metrics {
+            match f.values.get_mut(k) {
+                Some(slots) => slots[rep] = *x,
+                None => {
+                    let mut slots = vec![f64::NAN; n];
+                    slots[rep] = *x;
+                    f.values.insert(k.clone(), slots);
+                }
+            }
+        }
+        if rep == 0 {
+            f.keys = run.metrics.keys().cloned().collect();
+        }
+        for (i, s) in run.servers.iter().enumerate() {
+            if f.servers.len() <= i {
+                f.servers.push((s.name.clone(), std::array::from_fn(|_| vec![f64::NAN; n])));
+            }
+            for (slots, figure) in f.servers[i].1.iter_mut().zip(ServerFigure::ALL) {
+                slots[rep] = s.get(figure);
+            }
+        }
+    }
+
+    /// The summary of every replication taken in.
+    pub fn finish(self, model: &Model) -> ModelSummary {
+        let base = self.variants.first();
+        let mut variants = Vec::new();
+        for (v, (variant, f)) in model.variants.iter().zip(&self.variants).enumerate() {
+            let metrics = f.keys.iter().map(|k| (k.clone(), mean_ci(&f.values[k]))).collect();
+            let vs_baseline = base.filter(|b| v > 0 && f.replications > 1 && b.replications == f.replications).map(|b| {
+                f.keys
+                    .iter()
+                    .filter(|k| b.keys.binary_search(k).is_ok())
+                    .map(|k| {
+                        let diffs: Vec<f64> = f.values[k].iter().zip(&b.values[k]).map(|(a, b)| a - b).collect();
+                        (k.clone(), mean_ci(&diffs))
+                    })
+                    .collect()
+            });
+            let servers = f.servers.iter().map(|(name, figures)| ServerFigures::from_fn(name.clone(), |figure| mean_ci(&figures[figure as usize]))).collect();
+            variants.push(VariantSummary { name: variant.name.clone(), model_hash: variant.hash.clone(), metrics, servers, vs_baseline });
+        }
+        ModelSummary {
+            model: model.name.clone(),
+            title: model.title.clone(),
+            source: model.source.clone(),
+            statesim_version: env!("CARGO_PKG_VERSION").to_string(),
+            seed: model.variants.first().map_or(0, |v| v.system.run.seed),
+            replications: self.variants.first().map_or(0, |f| f.replications),
+            variants,
+        }
+    }
+}
+
+/// The summary of runs kept whole, `[variant][replication]`.
+pub fn summarize(model: &Model, runs: &[Vec<RunResult>]) -> ModelSummary {
+    let mut fold = SummaryFold::new(&runs.iter().map(Vec::len).collect::<Vec<_>>());
+    for (v, reps) in runs.iter().enumerate() {
+        for (rep, run) in reps.iter().enumerate() {
+            fold.add(v, rep, run);
+        }
+    }
+    fold.finish(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+
+    fn run(x: f64) -> RunResult {
+        let mut metrics = Metrics::new();
+        metrics.insert("a".into(), x);
+        metrics.insert("b".into(), x * x / 7.0 + 0.1);
+        let server = |i: usize| ServerFigures::from_fn(format!("server-{i}"), |f| x * (i + 1) as f64 + f as usize as f64 / 3.0);
+        RunResult {
+            metrics,
+            servers: vec![server(1), server(2)],
+            series: Vec::new(),
+            series_columns: Vec::new(),
+            exposures_s: Vec::new(),
+            latency_quantiles_ms: Vec::new(),
+            auth_quantiles_ms: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn folding_in_any_order_gives_the_same_bytes() {
+        let text = "schema_version = 1\n[clients]\narrival_rate = \"10/s\"\n[variants.one]\n[variants.two]\nservers.count = 3\n";
+        let model = crate::scenario::load_str("fold.toml", "fold", text, &[]).unwrap();
+        let runs: Vec<Vec<RunResult>> = (0..2).map(|v| (0..7).map(|r| run(1.0 / 3.0 + (v * 10 + r * r) as f64 * 0.37)).collect()).collect();
+        let whole = serde_json::to_string(&summarize(&model, &runs)).unwrap();
+        // Replications finishing last-first, the variants interleaved.
+        let mut fold = SummaryFold::new(&[7, 7]);
+        for r in (0..7).rev() {
+            for v in [1, 0] {
+                fold.add(v, r, &runs[v][r]);
+            }
+        }
+        let folded = fold.finish(&model);
+        assert_eq!(serde_json::to_string(&folded).unwrap(), whole);
+        assert!(folded.variants[1].vs_baseline.is_some());
+        assert_eq!(folded.variants[0].servers[1].cpu.n, 7);
     }
 }

@@ -12,7 +12,7 @@ pub mod table;
 use crate::components::Topology;
 use crate::metrics::catalog::{AUTH_MS, LATENCY_MS};
 use crate::metrics::series::{PART_COLUMNS, SeriesColumn};
-use crate::metrics::{ModelSummary, RunResult, Unit};
+use crate::metrics::{KeptRuns, ModelSummary, Unit};
 use crate::scenario::Model;
 use atomic::Sink;
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
     dir: &S,
     model: &Model,
     summary: &ModelSummary,
-    runs: &[Vec<RunResult>],
+    runs: &KeptRuns,
     written: &mut Vec<PathBuf>,
 ) -> std::io::Result<Vec<ChartFile>> {
     let mut list = Vec::new();
@@ -91,7 +91,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
         };
         write_chart(dir, "latency-cdf", caption, &charts::LatencyCdf { model, runs, auth }, written, &mut list)?;
     }
-    if runs.iter().filter_map(|r| r.first()).any(|r| !r.exposures_s.is_empty()) {
+    if runs.firsts().any(|r| !r.exposures_s.is_empty()) {
         write_chart(
             dir,
             "exposure",
@@ -110,7 +110,7 @@ pub fn write_model_outputs<S: Sink + ?Sized>(
     dir: &S,
     model: &Model,
     summary: &ModelSummary,
-    runs: &[Vec<RunResult>],
+    runs: &KeptRuns,
 ) -> std::io::Result<(Vec<PathBuf>, Vec<ChartFile>)> {
     let mut written = Vec::new();
     let mut json = serde_json::to_string_pretty(summary).expect("summary serializes");
@@ -144,15 +144,16 @@ pub fn write_model_outputs<S: Sink + ?Sized>(
 /// The per-bucket series of every variant and replication, in long format: the core's
 /// columns, then each part's column that some variant registered (empty where a
 /// variant has no such part).
-pub fn timeseries_csv(model: &Model, runs: &[Vec<RunResult>]) -> Vec<u8> {
-    let parts: Vec<&SeriesColumn> = PART_COLUMNS.iter().copied().filter(|c| runs.iter().flatten().any(|r| r.column(c).is_some())).collect();
+pub fn timeseries_csv(model: &Model, runs: &KeptRuns) -> Vec<u8> {
+    let parts: Vec<&SeriesColumn> = PART_COLUMNS.iter().copied().filter(|c| runs.firsts().any(|r| r.column(c).is_some())).collect();
     let mut w = csv::Writer::from_writer(Vec::new());
     let core = ["variant", "replication", "t_s", "sent", "ok", "failed", "latency_mean_ms", "latency_p99_ms", "servers_up", "servers_in_rotation"];
     w.write_record(core.iter().copied().chain(parts.iter().map(|c| c.key))).expect("write to memory");
-    for (v, reps) in runs.iter().enumerate() {
-        for (rep, run) in reps.iter().enumerate() {
-            let index: Vec<Option<usize>> = parts.iter().map(|c| run.column(c)).collect();
-            for row in &run.series {
+    for (v, kept) in runs.variants.iter().enumerate() {
+        // Every replication of a variant registers the same columns as its first.
+        let index: Vec<Option<usize>> = parts.iter().map(|c| kept.first.as_ref().and_then(|r| r.column(c))).collect();
+        for (rep, series) in kept.series().enumerate() {
+            for row in series {
                 let mut record = vec![
                     model.variants[v].name.clone(),
                     rep.to_string(),

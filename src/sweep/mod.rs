@@ -2,20 +2,20 @@
 //!
 //! Parallelism is across runs only (variants x replications, later sweep points).
 //! Every run owns its world and its random streams, derived from (seed, replication),
-//! and results are collected in input order, so output does not depend on the thread
-//! count.
+//! and each result goes to its (variant, replication) slot, folded as it finishes or
+//! collected in input order, so output does not depend on the thread count.
 
 pub mod grid;
 
 use crate::components::WebTier;
 use crate::engine::{Scheduler, SimTime, run_until};
-use crate::metrics::Estimate;
-use crate::metrics::RunResult;
-use crate::metrics::summary::{ModelSummary, summarize};
+use crate::metrics::summary::ModelSummary;
+use crate::metrics::{Estimate, KeptRuns, RunResult, SummaryFold};
 use crate::scenario::{Model, System};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// Runs `system` once as replication `replication`.
 pub fn run_once(system: &System, replication: u64) -> RunResult {
@@ -36,9 +36,9 @@ pub struct RunOptions {
     pub threads: Option<usize>,
 }
 
-/// Every variant x replication of a model, collected as `[variant][replication]`.
-pub fn run_model(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> Vec<Vec<RunResult>> {
-    let jobs: Vec<(usize, u64)> = model
+/// The (variant, replication) pairs of a model run, in order.
+fn jobs(model: &Model, opts: &RunOptions) -> Vec<(usize, u64)> {
+    model
         .variants
         .iter()
         .enumerate()
@@ -46,8 +46,23 @@ pub fn run_model(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Syn
             let r = opts.replications.unwrap_or(variant.system.run.replications).max(1) as u64;
             (0..r).map(move |rep| (v, rep))
         })
-        .collect();
-    let run = || -> Vec<RunResult> {
+        .collect()
+}
+
+/// Runs `each` over the jobs on `opts.threads` threads (all cores when None).
+fn in_pool<T: Send>(opts: &RunOptions, each: impl FnOnce() -> T + Send) -> T {
+    match opts.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build().expect("thread pool").install(each),
+        None => each(),
+    }
+}
+
+/// Every variant x replication of a model, each run kept whole, collected as
+/// `[variant][replication]`. Its memory grows with the replications and their time
+/// series; [`run_and_summarize`] keeps only what the outputs need.
+pub fn run_model(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> Vec<Vec<RunResult>> {
+    let jobs = jobs(model, opts);
+    let results: Vec<RunResult> = in_pool(opts, || {
         jobs.par_iter()
             .map(|&(v, rep)| {
                 let result = run_once(&model.variants[v].system, rep);
@@ -55,11 +70,7 @@ pub fn run_model(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Syn
                 result
             })
             .collect()
-    };
-    let results = match opts.threads {
-        Some(t) => rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build().expect("thread pool").install(run),
-        None => run(),
-    };
+    });
     let mut out: Vec<Vec<RunResult>> = model.variants.iter().map(|_| Vec::new()).collect();
     for ((v, _), r) in jobs.into_iter().zip(results) {
         out[v].push(r);
@@ -72,10 +83,41 @@ pub fn run_count(model: &Model, opts: &RunOptions) -> u64 {
     model.variants.iter().map(|v| opts.replications.unwrap_or(v.system.run.replications).max(1) as u64).sum()
 }
 
-/// Runs a model and summarizes it.
-pub fn run_and_summarize(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> (ModelSummary, Vec<Vec<RunResult>>) {
-    let runs = run_model(model, opts, on_run_done);
-    (summarize(model, &runs), runs)
+/// Runs every variant x replication, folding each run into the summary as it finishes
+/// (and, with `keep`, what the outputs need of it into [`KeptRuns`]); a finished run is
+/// dropped at once, so at most one run per thread is held whole. Runs may finish in any
+/// order: each goes into its own replication's slot, so the result does not depend on it.
+fn run_folded(model: &Model, opts: &RunOptions, keep: bool, on_run_done: &(dyn Fn() + Sync)) -> (ModelSummary, KeptRuns) {
+    let jobs = jobs(model, opts);
+    let reps: Vec<usize> = (0..model.variants.len()).map(|v| jobs.iter().filter(|j| j.0 == v).count()).collect();
+    let fold = Mutex::new((SummaryFold::new(&reps), KeptRuns::new(if keep { &reps } else { &[] })));
+    in_pool(opts, || {
+        jobs.par_iter().for_each(|&(v, rep)| {
+            let result = run_once(&model.variants[v].system, rep);
+            {
+                let mut guard = fold.lock().expect("no run panicked while folding");
+                let (summary, kept) = &mut *guard;
+                summary.add(v, rep as usize, &result);
+                if keep {
+                    kept.add(v, rep as usize, result);
+                }
+            }
+            on_run_done();
+        })
+    });
+    let (summary, kept) = fold.into_inner().expect("no run panicked while folding");
+    (summary.finish(model), kept)
+}
+
+/// Runs a model and summarizes it, keeping what its outputs need (every replication's
+/// time series, replication 0 whole).
+pub fn run_and_summarize(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> (ModelSummary, KeptRuns) {
+    run_folded(model, opts, true, on_run_done)
+}
+
+/// Runs a model and summarizes it, keeping nothing else (sweep points, checks).
+pub fn run_summary(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> ModelSummary {
+    run_folded(model, opts, false, on_run_done).0
 }
 
 /// What identifies a sweep: two shares of it can be merged only if these agree.
@@ -108,6 +150,6 @@ pub struct PointVariant {
 
 /// Runs one grid point of a model (already loaded with the point's overrides).
 pub fn run_point(index: usize, sets: Vec<String>, model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> PointResult {
-    let (summary, _) = run_and_summarize(model, opts, on_run_done);
+    let summary = run_summary(model, opts, on_run_done);
     PointResult { index, sets, variants: summary.variants.into_iter().map(|v| PointVariant { name: v.name, metrics: v.metrics }).collect() }
 }

@@ -4,7 +4,7 @@
 use super::Chart;
 use super::style::*;
 use crate::metrics::catalog::Metric;
-use crate::metrics::{Estimate, ModelSummary, RunResult, Unit};
+use crate::metrics::{Estimate, KeptRuns, ModelSummary, Unit};
 use crate::report::format;
 use crate::scenario::Model;
 use plotters::coord::Shift;
@@ -214,7 +214,7 @@ impl Chart for ServerShares<'_> {
 /// (replication 0) on a shared axis.
 pub struct ExposureHistogram<'a> {
     pub model: &'a Model,
-    pub runs: &'a [Vec<RunResult>],
+    pub runs: &'a KeptRuns,
 }
 
 impl Chart for ExposureHistogram<'_> {
@@ -234,7 +234,7 @@ impl Chart for ExposureHistogram<'_> {
                 self.model.name
             ),
         )?;
-        let all: Vec<&Vec<f64>> = self.runs.iter().filter_map(|r| r.first()).map(|r| &r.exposures_s).collect();
+        let all: Vec<&Vec<f64>> = self.runs.firsts().map(|r| &r.exposures_s).collect();
         let max = all.iter().flat_map(|v| v.iter().copied()).fold(0.0f64, f64::max).max(1.0);
         let bins = 30usize;
         let width = max / bins as f64 * 1.0001;

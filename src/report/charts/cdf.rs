@@ -3,7 +3,7 @@
 use super::Chart;
 use super::style::*;
 use crate::metrics::catalog::Distribution;
-use crate::metrics::{ModelSummary, RunResult};
+use crate::metrics::{KeptRuns, ModelSummary, RunResult};
 use crate::report::headline::value_of;
 use crate::scenario::Model;
 use plotters::coord::Shift;
@@ -24,7 +24,7 @@ pub fn percentiles_differ(s: &ModelSummary, distribution: &Distribution, factor:
 /// past the palette's length are dashed.
 pub struct LatencyCdf<'a> {
     pub model: &'a Model,
-    pub runs: &'a [Vec<RunResult>],
+    pub runs: &'a KeptRuns,
     pub auth: bool,
 }
 
@@ -54,7 +54,7 @@ impl Chart for LatencyCdf<'_> {
         let what = if self.auth { "whole request, and time checking the session or token" } else { "whole request" };
         let area = titled(root, &model.title, &format!("{}: latency CDF per variant ({what}), replication 0", model.name))?;
         let (plots, legend) = area.split_vertically(CDF_PLOT);
-        let first: Vec<Option<&RunResult>> = self.runs.iter().map(|r| r.first()).collect();
+        let first: Vec<Option<&RunResult>> = self.runs.variants.iter().map(|k| k.first.as_ref()).collect();
         type Pick = fn(&RunResult) -> &Vec<f64>;
         let mut panels: Vec<(&str, Pick)> = vec![("whole request", |r| &r.latency_quantiles_ms)];
         if self.auth {

@@ -6,7 +6,7 @@ use super::style::*;
 use crate::metrics::series::{
     ABUSER_ALLOWED, Aggregate, COST_PER_HOUR, JOBS_QUEUED, LOGOUTS, PART_COLUMNS, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
 };
-use crate::metrics::{RunResult, SeriesRow};
+use crate::metrics::{KeptRuns, RunResult, SeriesRow};
 use crate::scenario::Model;
 use crate::scenario::model::{Fault, FaultAction};
 use plotters::coord::Shift;
@@ -143,7 +143,7 @@ impl YScale {
 /// with its own faults marked.
 pub struct Timeline<'a> {
     pub model: &'a Model,
-    pub runs: &'a [Vec<RunResult>],
+    pub runs: &'a KeptRuns,
 }
 
 const ROW_PLOT: u32 = 84;
@@ -155,9 +155,7 @@ impl Timeline<'_> {
         let mut m: Vec<Measure> =
             vec![core("ok per s", |p| Some(p.ok_per_s)), core("failed per s", |p| Some(p.failed_per_s)), core("latency p99 (ms)", |p| p.p99_ms)];
         // A part's column gets a panel where some variant's replication 0 has a non-zero value.
-        let shows = |column: &SeriesColumn| {
-            self.runs.iter().flat_map(|r| r.first()).any(|r| r.column(column).is_some_and(|i| r.series.iter().any(|row| row.parts[i] > 0.0)))
-        };
+        let shows = |column: &SeriesColumn| self.runs.firsts().any(|r| r.column(column).is_some_and(|i| r.series.iter().any(|row| row.parts[i] > 0.0)));
         if shows(&LOGOUTS) {
             m.push(part_measure(&LOGOUTS));
         }
@@ -185,7 +183,7 @@ impl Timeline<'_> {
 
     /// Buckets merged per point, so a panel shows at most about 150 points.
     fn merge(&self) -> usize {
-        let n = self.runs.iter().flat_map(|r| r.first()).map(|r| r.series.len()).max().unwrap_or(1);
+        let n = self.runs.firsts().map(|r| r.series.len()).max().unwrap_or(1);
         n.div_ceil(150).max(1)
     }
 }
@@ -209,17 +207,10 @@ impl Chart for Timeline<'_> {
         };
         let area = titled(root, &model.title, &format!("{}: over time, replication 0, {point}; grey: warm-up and faults", model.name))?;
         let measures = self.measures();
-        let points: Vec<Vec<Point>> = self.runs.iter().map(|reps| reps.first().map(|r| merge_buckets(r, step_s, k)).unwrap_or_default()).collect();
+        let points: Vec<Vec<Point>> =
+            self.runs.variants.iter().map(|kept| kept.first.as_ref().map(|r| merge_buckets(r, step_s, k)).unwrap_or_default()).collect();
         let duration = model.variants.iter().map(|v| v.system.run.duration.as_secs_f64()).fold(0.0f64, f64::max);
-        let t_end = self
-            .runs
-            .iter()
-            .flat_map(|r| r.first())
-            .flat_map(|r| r.series.last())
-            .map(|r| r.t_s + step_s)
-            .fold(0.0f64, f64::max)
-            .min(duration.max(step_s))
-            .max(step_s);
+        let t_end = self.runs.firsts().flat_map(|r| r.series.last()).map(|r| r.t_s + step_s).fold(0.0f64, f64::max).min(duration.max(step_s)).max(step_s);
         // Minutes on the axis for runs of ten minutes or more.
         let (t_div, t_unit) = if t_end >= 600.0 { (60.0, "min") } else { (1.0, "s") };
         let t_max = t_end / t_div;

@@ -197,7 +197,29 @@ pub struct RunSpec {
     pub seed: u64,
     pub max_requests: Option<u64>,
     pub replications: u32,
+    /// The width of a time-series bucket: the model's `run.timeseries_step`, or when it
+    /// gives none [`default_timeseries_step`] of the duration.
     pub timeseries_step: SimDuration,
+}
+
+/// The most time-series buckets a run has when the model does not choose its step: an
+/// hour at one second. A run's memory then does not grow with its simulated time.
+pub const DEFAULT_MAX_BUCKETS: u64 = 3600;
+
+/// Round steps, in seconds, that a long run's time series widens to.
+const ROUND_STEPS_S: [u64; 18] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+/// The time-series step of a run of `duration` whose model gives none: one second, or
+/// the first round step (5 s, 30 s, 1 min, ..., a day, then whole days) that cuts the run
+/// into at most [`DEFAULT_MAX_BUCKETS`] buckets.
+pub fn default_timeseries_step(duration: SimDuration) -> SimDuration {
+    let buckets = |step_s: u64| duration.0.div_ceil(step_s * 1_000_000_000);
+    let step_s = ROUND_STEPS_S
+        .iter()
+        .copied()
+        .find(|&s| buckets(s) <= DEFAULT_MAX_BUCKETS)
+        .unwrap_or_else(|| duration.0.div_ceil(DEFAULT_MAX_BUCKETS * 86_400_000_000_000) * 86_400);
+    SimDuration::from_secs(step_s)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -295,5 +317,28 @@ impl System {
     /// Server name as written in model files and outputs.
     pub fn server_name(index: usize) -> String {
         format!("server-{}", index + 1)
+    }
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_get_a_round_step_and_at_most_3600_buckets() {
+        let step = |d: SimDuration| default_timeseries_step(d).0 / 1_000_000_000;
+        let (min, hour) = (60, 3600);
+        for (secs, want) in
+            [(40, 1), (30 * min, 1), (hour, 1), (hour + 1, 2), (160 * min, 5), (4 * hour, 5), (8 * hour, 10), (24 * hour, 30), (100 * 24 * hour, hour)]
+        {
+            assert_eq!(step(SimDuration::from_secs(secs)), want, "{secs} s");
+        }
+        // Past a day per bucket: whole days.
+        assert_eq!(step(SimDuration::from_secs(20 * 365 * 24 * hour)), 3 * 24 * hour);
+        for secs in [1, 59, 3599, 3601, 7201, 86_399, 1_000_003, 90_000_000, 3_000_000_000] {
+            let d = SimDuration::from_secs(secs);
+            let s = default_timeseries_step(d);
+            assert!(d.0.div_ceil(s.0) <= DEFAULT_MAX_BUCKETS, "{secs} s in steps of {s}");
+        }
     }
 }

@@ -25,14 +25,14 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     if r.replications == 0 || r.replications > 10_000 {
         c.err("run.replications", format!("{} replications", r.replications), "use 1 to 10000");
     }
-    if r.timeseries_step.0.is_zero() {
-        c.err("run.timeseries_step", "the time-series step is zero", "use \"1s\" or longer");
-    } else if r.duration.0.0 / r.timeseries_step.0.0 > 1_000_000 {
-        c.err(
+    match r.timeseries_step {
+        Some(step) if step.0.is_zero() => c.err("run.timeseries_step", "the time-series step is zero", "use \"1s\" or longer"),
+        Some(step) if r.duration.0.0 / step.0.0 > 1_000_000 => c.err(
             "run.timeseries_step",
-            format!("{} buckets of {} in {}", r.duration.0.0 / r.timeseries_step.0.0, r.timeseries_step.0, r.duration.0),
-            "use a step that gives at most 1,000,000 buckets",
-        );
+            format!("{} buckets of {} in {}", r.duration.0.0 / step.0.0, step.0, r.duration.0),
+            "use a step that gives at most 1,000,000 buckets, or leave it out for at most 3600",
+        ),
+        _ => {}
     }
     if r.max_requests == Some(0) {
         c.err("run.max_requests", "max_requests is zero", "leave it out to run for the whole duration");
@@ -43,7 +43,10 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         seed: r.seed,
         max_requests: r.max_requests,
         replications: r.replications.max(1),
-        timeseries_step: if r.timeseries_step.0.is_zero() { SimDuration::from_secs(1) } else { r.timeseries_step.0 },
+        timeseries_step: match r.timeseries_step {
+            Some(step) if !step.0.is_zero() => step.0,
+            _ => default_timeseries_step(r.duration.0),
+        },
     };
 
     // clients

@@ -37,9 +37,9 @@ pub struct RawRun {
     /// Independent replications; default 1.
     #[serde(default = "d_one")]
     pub replications: u32,
-    /// Width of a time-series bucket. Default "1s".
-    #[serde(default = "d_step")]
-    pub timeseries_step: Duration,
+    /// Width of a time-series bucket. Default "1s", widened for runs over an hour to a
+    /// round step that gives at most 3600 buckets ("5s" for 4h, "30s" for a day).
+    pub timeseries_step: Option<Duration>,
 }
 
 /// Who sends requests.
@@ -167,10 +167,6 @@ pub struct RawServers {
 
 fn d_duration() -> Duration {
     dur("10m")
-}
-
-fn d_step() -> Duration {
-    dur("1s")
 }
 
 fn d_seed() -> u64 {
