@@ -9,6 +9,7 @@ mod catalog;
 mod determinism;
 mod jobs;
 mod models;
+mod mutants;
 mod outputs;
 mod rate_limits;
 mod readme;
