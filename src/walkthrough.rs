@@ -3,7 +3,7 @@
 //! senior answer, and the trade-off it brings back.
 //!
 //! Every number in the text is read from the run. Every claim the text makes is also a
-//! [`Claim`] evaluated on the same numbers; `tests/walkthrough.rs` fails if any is false.
+//! [`Claim`] evaluated on the same numbers; `tests/suite/walkthrough.rs` fails if any is false.
 
 use crate::bundled;
 use crate::metrics::catalog::{self as c, Metric};
@@ -118,6 +118,13 @@ pub fn run(topic: &Topic) -> Walkthrough {
             run_summary(&model, &RunOptions::default(), &|| {})
         })
         .collect();
+    tell(topic, &summaries)
+}
+
+/// The walkthrough of a topic from summaries of its models' runs (in the order of
+/// `topic.models`), for a caller that has run them already.
+pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
+    assert_eq!(summaries.len(), topic.models.len(), "{}: one summary per model", topic.name);
     let runs = summaries.iter().map(|s| (s.model.clone(), s.seed)).collect();
     let r = Run { summary: &summaries[0], missing: RefCell::new(Vec::new()) };
     let story = match topic.name {

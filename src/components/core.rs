@@ -9,7 +9,7 @@
 //!
 //! Architecture invariant: every request sent ends in exactly one client-side outcome
 //! (ok, or failed with one reason) or is still in flight when the run ends; the property
-//! test in `tests/accounting.rs` checks `sent = ok + failed + in_flight`.
+//! test in `tests/suite/accounting.rs` checks `sent = ok + failed + in_flight`.
 
 use super::backends::{DbNode, RedisNode};
 use super::clients::Population;

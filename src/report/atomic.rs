@@ -15,7 +15,7 @@
 //!   lock, so nothing is created or swapped in after the cleanup.
 //! - Test hook: with `STATESIM_TEST_WRITE_PAUSE_MS` set, the writer sleeps that many
 //!   milliseconds after each file it stages and between the two renames of a swap, so that
-//!   tests can interrupt the write phase (`tests/outputs.rs`).
+//!   tests can interrupt the write phase (`tests/suite/outputs.rs`).
 
 use std::fs::File;
 use std::io::Write;

@@ -64,12 +64,18 @@ pub fn load_file_with(path: &Path, sets: &[String], budget: &Budget) -> Result<M
 /// bad byte.
 pub fn read_model_text(path: &Path) -> Result<String, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })?;
+    Ok(model_text(&path.display().to_string(), bytes)?)
+}
+
+/// The bytes of a model file (named `file` in messages) as text; bytes that are not UTF-8
+/// are a problem located at the first bad one.
+pub fn model_text(file: &str, bytes: Vec<u8>) -> Result<String, ModelErrors> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bad = e.as_bytes()[at];
         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-        LoadError::Invalid(ModelErrors {
-            file: path.display().to_string(),
+        ModelErrors {
+            file: file.to_string(),
             text,
             sets: Vec::new(),
             problems: vec![Problem::at_span(
@@ -77,7 +83,7 @@ pub fn read_model_text(path: &Path) -> Result<String, LoadError> {
                 format!("the file is not valid UTF-8: byte 0x{bad:02X} here"),
                 Some("model files are UTF-8 text; save the file as UTF-8".into()),
             )],
-        })
+        }
     })
 }
 

@@ -10,7 +10,7 @@ pub mod units;
 
 pub use budget::Budget;
 pub use diag::{ModelErrors, Problem};
-pub use load::{LoadError, Model, Variant, load_file, load_file_with, load_str, load_str_with, read_model_text};
+pub use load::{LoadError, Model, Variant, load_file, load_file_with, load_str, load_str_with, model_text, read_model_text};
 pub use model::{FaultAction, System, Workload};
 
 /// JSON Schema of the model format, for editors and the README's reference.

@@ -56,10 +56,8 @@ fn readme_starts_with_the_two_commands() {
 /// markdown` prints today: its numbers come from the simulator, not from an old run.
 #[test]
 fn readme_table_comes_from_the_current_simulator() {
-    let b = statesim::bundled::find("crash-test").unwrap();
-    let model = statesim::scenario::load_str(b.path, b.name, b.text, &[]).unwrap();
-    let (summary, _) = statesim::sweep::run_and_summarize(&model, &statesim::sweep::RunOptions::default(), &|| {});
-    let markdown = statesim::report::table::render_markdown(&summary);
+    let summary = &crate::shared::bundled("crash-test").summary;
+    let markdown = statesim::report::table::render_markdown(summary);
     let table = markdown.split("\n\n").nth(2).unwrap().trim();
     let readme = std::fs::read_to_string("README.md").unwrap();
     assert!(readme.contains(table), "README.md's crash-test table is stale; regenerate it with\n  statesim run crash-test --format markdown\n\n{table}");

@@ -1,14 +1,15 @@
-//! Every claim every walkthrough makes holds on its live run, and the command runs
-//! straight through when not on a terminal.
+//! Every claim every walkthrough makes holds on its live run (the suite's shared runs of
+//! the bundled models), and the command runs straight through when not on a terminal.
 
 use assert_cmd::Command;
-use statesim::walkthrough::{TOPICS, run};
+use statesim::walkthrough::{TOPICS, tell};
 
 #[test]
 fn every_claim_of_every_walkthrough_holds() {
     let mut failures = Vec::new();
     for topic in TOPICS {
-        let w = run(topic);
+        let summaries: Vec<_> = topic.models.iter().map(|m| crate::shared::bundled(m).summary.clone()).collect();
+        let w = tell(topic, &summaries);
         assert!(w.sections.len() >= 5, "{}: question, tempting answer, run, senior answer, numbers, trade-off", topic.name);
         assert!(w.claims.len() >= 3, "{}", topic.name);
         for c in w.claims {

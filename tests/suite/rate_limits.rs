@@ -4,20 +4,12 @@
 
 use statesim::metrics::FailReason;
 use statesim::metrics::catalog as c;
-use statesim::scenario::{load_file, load_str};
-use statesim::sweep::{RunOptions, run_and_summarize, run_once};
-use std::collections::BTreeMap;
-use std::path::Path;
-
-fn run(path: &str) -> BTreeMap<String, BTreeMap<String, f64>> {
-    let model = load_file(Path::new(path), &[]).unwrap();
-    let (s, _) = run_and_summarize(&model, &RunOptions::default(), &|| {});
-    s.variants.into_iter().map(|v| (v.name, v.metrics.into_iter().map(|(k, e)| (k, e.mean)).collect())).collect()
-}
+use statesim::scenario::load_str;
+use statesim::sweep::run_once;
 
 #[test]
 fn rate_limit_claims() {
-    let t = run("models/rate-limits.toml");
+    let t = crate::shared::bundled("rate-limits").table();
     let m = |v: &str, k: &str| t[v][k];
     let (l, n, b, r_per_s, window_s) = (20.0, 4.0, 20.0, 2.0, 10.0);
 

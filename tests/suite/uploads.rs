@@ -3,15 +3,11 @@
 //! variants lose nothing; pre-signed uploads use almost no server bandwidth.
 
 use statesim::metrics::catalog as c;
-use statesim::scenario::load_file;
-use statesim::sweep::{RunOptions, run_and_summarize};
-use std::path::Path;
 
 #[test]
 fn upload_claims() {
-    let model = load_file(Path::new("models/file-uploads.toml"), &[]).unwrap();
-    let (s, _) = run_and_summarize(&model, &RunOptions::default(), &|| {});
-    let m = |v: &str, k: &str| s.variants.iter().find(|x| x.name == v).unwrap().metrics[k].mean;
+    let s = crate::shared::bundled("file-uploads");
+    let m = |v: &str, k: &str| s.mean(v, k);
     let n = 4.0;
 
     let share = m("local-disk", c::READS_NOT_FOUND_SHARE.key);

@@ -1,17 +1,33 @@
-//! The report a reader sees: charts for every model (SVG with the right titles, PNG that
-//! decode), `index.html` whose links all exist and whose numbers are the run's, and
-//! (where Chromium is installed; CI installs it) a headless browser that loads the page
-//! with every image and no errors.
+//! The report a reader sees, in the main job's output folder: charts for every model (SVG
+//! with the right titles, PNG that decode), `index.html` whose links all exist and whose
+//! numbers are the run's, and (where Chromium is installed; CI installs it) a headless
+//! browser that loads the page with every image and no errors.
 
-use assert_cmd::Command;
 use statesim::metrics::catalog as c;
+use statesim::report::table;
 use std::path::Path;
 
-/// Runs `statesim run MODELS --out OUT --format markdown`; returns stdout.
-fn run_models(out: &Path, models: &[&str]) -> String {
-    let result = Command::cargo_bin("statesim").unwrap().arg("run").args(models).args(["--quiet", "--format", "markdown", "--out"]).arg(out).output().unwrap();
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-    String::from_utf8(result.stdout).unwrap()
+/// The main job's output folder (written once per suite), after checking that it ran.
+fn main_job_out() -> &'static Path {
+    let job = crate::shared::main_job();
+    assert!(job.output.status.success(), "{}", String::from_utf8_lossy(&job.output.stderr));
+    &job.dir
+}
+
+/// What `statesim run MODELS --format markdown` prints for these bundled models, from the
+/// suite's shared runs of them.
+fn markdown(models: &[&str]) -> String {
+    let mut out = String::new();
+    for name in models {
+        let summary = &crate::shared::bundled(name).summary;
+        out.push_str(&table::render_markdown(summary));
+        if let Some(diffs) = table::render_differences(summary) {
+            out.push('\n');
+            out.push_str(&diffs);
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Decodes a PNG completely; returns its size and the share of pixels that are not white.
@@ -58,10 +74,10 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn every_model_gets_charts_and_the_page_links_only_existing_files() {
-    let out = tempfile::tempdir().unwrap();
-    let markdown = run_models(out.path(), &["crash-test", "mega-proxy", "sticky-hashing"]);
+    let out = main_job_out();
+    let markdown = markdown(&["crash-test", "mega-proxy", "sticky-hashing"]);
     let title = |model: &str| -> String {
-        let summary: serde_json::Value = serde_json::from_str(&read(&out.path().join(model).join("summary.json"))).unwrap();
+        let summary: serde_json::Value = serde_json::from_str(&read(&out.join(model).join("summary.json"))).unwrap();
         summary["title"].as_str().unwrap().to_string()
     };
     let expected: [(&str, &[&str]); 3] = [
@@ -72,23 +88,23 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     for (model, charts) in expected {
         let title = svg_text(&title(model));
         for chart in charts {
-            let svg = read(&out.path().join(model).join(format!("{chart}.svg")));
+            let svg = read(&out.join(model).join(format!("{chart}.svg")));
             assert!(svg.starts_with("<svg"), "{model}/{chart}.svg is an SVG");
             assert!(svg.contains(&format!(">{title}</text>")) || svg.contains(&title), "{model}/{chart}.svg has the title {title}");
-            let (w, h, inked) = decode_png(&out.path().join(model).join(format!("{chart}.png")));
+            let (w, h, inked) = decode_png(&out.join(model).join(format!("{chart}.png")));
             assert_eq!((w, h), svg_size(&svg), "{model}/{chart}: PNG and SVG have one size");
             assert!((800..=1200).contains(&w) && (150..=3000).contains(&h), "{model}/{chart}.png is {w}x{h}");
             assert!(inked > 0.01 && inked < 0.6, "{model}/{chart}.png: {:.1}% of its pixels drawn", inked * 100.0);
         }
     }
     // Each chart shows what its model is about.
-    let crash = |chart: &str| read(&out.path().join("crash-test").join(format!("{chart}.svg")));
+    let crash = |chart: &str| read(&out.join("crash-test").join(format!("{chart}.svg")));
     assert!(crash("variants").contains("active users logged out (%)"));
     assert!(crash("variants").contains("latency p99 (ms)") && crash("variants").contains("failed requests"));
     for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5m", "latency p99 (ms)", "logouts per s", "time (min)"] {
         assert!(crash("timeline").contains(&svg_text(text)), "crash-test timeline shows {text}");
     }
-    let servers = read(&out.path().join("mega-proxy/servers.svg"));
+    let servers = read(&out.join("mega-proxy/servers.svg"));
     assert!(servers.contains("busiest: server-") && servers.contains("ip-hash-sticky"), "mega-proxy per-server chart");
     for text in
         ["whole request (ms, log scale)", "checking the session or token (ms, log scale)", "sticky-memory (no check)", "share of requests at most this slow"]
@@ -96,14 +112,14 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
         assert!(crash("latency-cdf").contains(&svg_text(text)), "crash-test latency CDF shows {text}");
     }
 
-    let html = read(&out.path().join("index.html"));
+    let html = read(&out.join("index.html"));
     assert!(html.starts_with("<!doctype html>"));
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"), "the page needs no network and runs nothing");
     let links = links(&html);
     assert!(links.iter().filter(|l| l.ends_with(".svg")).count() >= 12, "{links:?}");
     for link in &links {
         assert!(!link.contains("..") && !link.starts_with('/'), "relative link inside the output folder: {link}");
-        assert!(out.path().join(link).is_file(), "index.html links a missing {link}");
+        assert!(out.join(link).is_file(), "index.html links a missing {link}");
     }
     for (model, _) in expected {
         assert!(html.contains(&format!("<h2>{}</h2>", title(model).replace('&', "&amp;"))), "{model} has its section");
@@ -111,7 +127,7 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     assert!(html.contains("<p>20,000 shoppers are logged in"), "the story of crash-test, from its file");
 
     // The takeaway's numbers are the run's: crash-test's logged-out shares.
-    let summary: serde_json::Value = serde_json::from_str(&read(&out.path().join("crash-test/summary.json"))).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&read(&out.join("crash-test/summary.json"))).unwrap();
     let share = |v: usize| format!("{:.1}%", summary["variants"][v]["metrics"][c::SESSIONS_LOGGED_OUT_SHARE.key]["mean"].as_f64().unwrap() * 100.0);
     let takeaway = format!("active users logged out: sticky-memory {}; redis {}; jwt {}.", share(0), share(1), share(2));
     assert!(html.contains(&format!("<p class=\"takeaway\">{takeaway}</p>")), "takeaway {takeaway}");
@@ -137,9 +153,8 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
 /// whose story is not requests and latency alone.
 #[test]
 fn scenario_charts_show_the_scenarios_own_measures() {
-    let out = tempfile::tempdir().unwrap();
-    run_models(out.path(), &["long-jobs", "websockets", "autoscaling", "rate-limits", "jwt-revocation", "session-latency"]);
-    let chart = |model: &str, chart: &str| read(&out.path().join(model).join(format!("{chart}.svg")));
+    let out = main_job_out();
+    let chart = |model: &str, chart: &str| read(&out.join(model).join(format!("{chart}.svg")));
     let expected: [(&str, &str, &[&str]); 7] = [
         ("long-jobs", "timeline", &["jobs queued", "latency p99 (ms, log scale)"]),
         ("websockets", "timeline", &["messages delivered (%)", "reconnects per s"]),
@@ -162,7 +177,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
     // A fixed fleet has no deploy: its bar is marked n/a, not drawn as zero.
     assert!(chart("autoscaling", "variants").contains("n/a"), "autoscaling marks metrics a variant lacks");
     // Servers come and go in autoscaling: no per-server shares.
-    assert!(!out.path().join("autoscaling/servers.svg").exists(), "autoscaling has no per-server chart");
+    assert!(!out.join("autoscaling/servers.svg").exists(), "autoscaling has no per-server chart");
     // Rate limits keep only the variants whose shares are uneven (and the first).
     let servers = chart("rate-limits", "servers");
     assert!(
@@ -182,9 +197,8 @@ fn the_page_loads_in_a_browser() {
         eprintln!("chromium not installed; skipping the browser check");
         return;
     };
-    let out = tempfile::tempdir().unwrap();
-    run_models(out.path(), &["mega-proxy", "sticky-hashing"]);
-    let index = out.path().join("index.html");
+    let out = main_job_out();
+    let index = out.join("index.html");
     // A probe beside the page reports, after load, how many images failed and any error.
     let html = read(&index);
     let probe = html.replace(
@@ -194,7 +208,7 @@ fn the_page_loads_in_a_browser() {
          const bad=[...document.images].filter(i=>!(i.complete&&i.naturalWidth>0)).map(i=>i.getAttribute('src'));\
          document.title='images-failed:'+bad.length+' of '+document.images.length+' '+bad.join(' ');});</script></body>",
     );
-    let probe_path = out.path().join("probe.html");
+    let probe_path = out.join("browser-probe.html");
     std::fs::write(&probe_path, probe).unwrap();
     let profile = tempfile::tempdir().unwrap();
     let result = std::process::Command::new(chromium)

@@ -1,23 +1,15 @@
-//! Whole-model runs on the real files in `models/`, checking what their stories claim,
-//! and the main job end to end.
+//! Whole-model runs of the bundled models (whose texts are the files in `models/`),
+//! checking what their stories claim, and the main job end to end.
 
 use assert_cmd::Command;
 use statesim::metrics::FailReason;
 use statesim::metrics::catalog as c;
 use statesim::scenario::load_file;
-use statesim::sweep::{RunOptions, run_and_summarize};
-use std::collections::BTreeMap;
 use std::path::Path;
-
-fn summary(path: &str) -> BTreeMap<String, BTreeMap<String, f64>> {
-    let model = load_file(Path::new(path), &[]).unwrap();
-    let (s, _) = run_and_summarize(&model, &RunOptions::default(), &|| {});
-    s.variants.into_iter().map(|v| (v.name, v.metrics.into_iter().map(|(k, e)| (k, e.mean)).collect())).collect()
-}
 
 #[test]
 fn load_balancing_story_holds() {
-    let s = summary("models/load-balancing.toml");
+    let s = crate::shared::bundled("load-balancing").table();
     let m = |v: &str, k: &str| s[v][k];
     for v in ["round-robin", "random", "least-connections", "power-of-two", "cookie"] {
         // Only what was on server-3 when it died is hit: at most its 4 workers + queue.
@@ -42,14 +34,16 @@ fn load_balancing_story_holds() {
     }
 }
 
+/// The main job (run once for the suite, see `shared::main_job`) writes every model's
+/// outputs and prints its table; its numbers are those of the library's runs.
 #[test]
 fn the_main_job_writes_every_model() {
-    let out = tempfile::tempdir().unwrap();
-    let result = Command::cargo_bin("statesim").unwrap().args(["run", "models/", "--quiet", "--out"]).arg(out.path()).output().unwrap();
+    let job = crate::shared::main_job();
+    let result = &job.output;
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let stdout = String::from_utf8_lossy(&result.stdout);
     for b in statesim::bundled::MODELS {
-        let dir = out.path().join(b.name);
+        let dir = job.dir.join(b.name);
         let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
         assert_eq!(summary["model"], b.name);
         assert_eq!(summary["seed"], 42);
@@ -57,6 +51,21 @@ fn the_main_job_writes_every_model() {
         assert!(std::fs::read_to_string(dir.join("timeseries.csv")).unwrap().starts_with("variant,replication,t_s,"));
         assert!(std::fs::read_to_string(dir.join("topology.dot")).unwrap().contains("digraph"));
         assert!(stdout.contains(b.name), "no table for {}", b.name);
+        // The binary's numbers are the library's (the runs the other tests check).
+        let ran = crate::shared::bundled(b.name);
+        assert_eq!(summary["variants"].as_array().unwrap().len(), ran.summary.variants.len());
+        for (i, v) in ran.summary.variants.iter().enumerate() {
+            let written = &summary["variants"][i];
+            assert_eq!(written["name"], v.name.as_str());
+            assert_eq!(written["model_hash"], v.model_hash.as_str(), "{}/{}", b.name, v.name);
+            for (key, e) in &v.metrics {
+                let same = match written["metrics"][key]["mean"].as_f64() {
+                    Some(x) => (x - e.mean).abs() <= 1e-12 * x.abs().max(e.mean.abs()),
+                    None => !e.mean.is_finite(),
+                };
+                assert!(same, "{}/{}: {key} is {} in summary.json, {} in process", b.name, v.name, written["metrics"][key]["mean"], e.mean);
+            }
+        }
     }
 }
 

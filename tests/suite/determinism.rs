@@ -40,7 +40,7 @@ fn outputs_are_byte_identical_whatever_the_thread_count() {
 
 #[test]
 fn the_seed_changes_the_numbers() {
-    let text = include_str!("../models/theory/mm1.toml");
+    let text = include_str!("../../models/theory/mm1.toml");
     let a = load_str("mm1.toml", "mm1", text, &["run.duration=\"3h\"".into()]).unwrap();
     let b = load_str("mm1.toml", "mm1", text, &["run.duration=\"3h\"".into(), "run.seed=7".into()]).unwrap();
     let ra = run_once(&a.variants[0].system, 0);

@@ -5,15 +5,11 @@
 
 use statesim::metrics::FailReason;
 use statesim::metrics::catalog as c;
-use statesim::scenario::load_file;
-use statesim::sweep::{RunOptions, run_and_summarize};
-use std::path::Path;
 
 #[test]
 fn autoscaling_claims() {
-    let model = load_file(Path::new("models/autoscaling.toml"), &[]).unwrap();
-    let (s, _) = run_and_summarize(&model, &RunOptions::default(), &|| {});
-    let m = |v: &str, k: &str| s.variants.iter().find(|x| x.name == v).unwrap().metrics[k].mean;
+    let s = crate::shared::bundled("autoscaling");
+    let m = |v: &str, k: &str| s.mean(v, k);
 
     // A fixed fleet too small for the step fails requests; a large one costs double.
     assert!(m("fixed", c::failed(FailReason::Overloaded).key) > 10_000.0);

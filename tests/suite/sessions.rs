@@ -4,17 +4,12 @@
 
 use statesim::metrics::FailReason;
 use statesim::metrics::catalog as c;
-use statesim::scenario::load_file;
-use statesim::sweep::{RunOptions, run_and_summarize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 type Table = BTreeMap<String, BTreeMap<String, f64>>;
 
 fn run(model: &str) -> Table {
-    let model = load_file(Path::new(&format!("models/{model}.toml")), &[]).unwrap();
-    let (s, _) = run_and_summarize(&model, &RunOptions::default(), &|| {});
-    s.variants.into_iter().map(|v| (v.name, v.metrics.into_iter().map(|(k, e)| (k, e.mean)).collect())).collect()
+    crate::shared::bundled(model).table()
 }
 
 fn get(t: &Table, variant: &str, key: &str) -> f64 {

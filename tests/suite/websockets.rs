@@ -4,15 +4,11 @@
 //! clients jitter; pub/sub pushes every message to every server.
 
 use statesim::metrics::catalog as c;
-use statesim::scenario::load_file;
-use statesim::sweep::{RunOptions, run_and_summarize};
-use std::path::Path;
 
 #[test]
 fn websocket_claims() {
-    let model = load_file(Path::new("models/websockets.toml"), &[]).unwrap();
-    let (s, _) = run_and_summarize(&model, &RunOptions::default(), &|| {});
-    let m = |v: &str, k: &str| s.variants.iter().find(|x| x.name == v).unwrap().metrics[k].mean;
+    let s = crate::shared::bundled("websockets");
+    let m = |v: &str, k: &str| s.mean(v, k);
     let n = 4.0;
 
     let dropped = m("local", c::WS_DROPPED.key) / m("local", c::WS_MESSAGES_SENT.key);

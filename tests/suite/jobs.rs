@@ -4,14 +4,11 @@
 
 use statesim::metrics::FailReason;
 use statesim::metrics::catalog as c;
-use statesim::scenario::load_file;
-use statesim::sweep::{RunOptions, run_and_summarize};
-use std::path::Path;
 
 #[test]
 fn long_job_claims() {
-    let model = load_file(Path::new("models/long-jobs.toml"), &[]).unwrap();
-    let (s, runs) = run_and_summarize(&model, &RunOptions::default(), &|| {});
+    let ran = crate::shared::bundled("long-jobs");
+    let (model, s, runs) = (&ran.model, &ran.summary, &ran.runs);
     // The queue's depth over time is in the time series.
     let queue = model.variants.iter().position(|v| v.name == "queue").unwrap();
     let run = runs.variants[queue].first.as_ref().expect("replication 0 is kept whole");

@@ -1,7 +1,6 @@
 //! The metric catalog declares exactly the metrics the bundled models produce: a metric
 //! renamed, added or dropped on either side fails here, not silently in a report.
 
-use rayon::prelude::*;
 use statesim::metrics::RunResult;
 use statesim::metrics::catalog::{self, ServerFigure};
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,21 +31,14 @@ fn declared_forms(run: &RunResult) -> BTreeSet<String> {
 
 #[test]
 fn the_catalog_declares_exactly_the_metrics_the_bundled_models_produce() {
-    // Every variant of every bundled model, shortened where the model allows it (a model
-    // whose faults come later keeps its length). Which keys a run reports depends on the
-    // model's parts, not on how long it runs.
-    let short = ["run.duration=30s".to_string(), "run.warmup=1s".to_string()];
-    let systems: Vec<(String, statesim::scenario::System)> = statesim::bundled::MODELS
+    // Every replication of every variant of every bundled model (the suite's shared runs).
+    let produced: Vec<(String, BTreeSet<String>)> = statesim::bundled::MODELS
         .iter()
         .flat_map(|b| {
-            let model = statesim::scenario::load_str(b.path, b.name, b.text, &short)
-                .or_else(|_| statesim::scenario::load_str(b.path, b.name, b.text, &[]))
-                .expect("bundled models validate");
-            model.variants.into_iter().map(move |v| (format!("{}/{}", b.name, v.name), v.system))
+            let ran = crate::shared::bundled(b.name);
+            ran.model.variants.iter().zip(&ran.runs).flat_map(move |(v, reps)| reps.iter().map(move |r| (format!("{}/{}", b.name, v.name), declared_forms(r))))
         })
         .collect();
-    let produced: Vec<(String, BTreeSet<String>)> =
-        systems.par_iter().map(|(name, system)| (name.clone(), declared_forms(&statesim::sweep::run_once(system, 0)))).collect();
 
     let all_produced: BTreeSet<String> = produced.iter().flat_map(|(_, keys)| keys.iter().cloned()).collect();
     let declared: BTreeSet<String> = catalog::all().map(|m| m.key.to_string()).chain(ServerFigure::ALL.iter().map(|f| f.metric().key.to_string())).collect();
@@ -61,11 +53,12 @@ fn the_catalog_declares_exactly_the_metrics_the_bundled_models_produce() {
 
 #[test]
 fn every_distribution_is_complete_where_it_appears() {
-    let b = statesim::bundled::find("session-latency").unwrap();
-    let model = statesim::scenario::load_str(b.path, b.name, b.text, &["run.duration=30s".into(), "run.warmup=1s".into()]).unwrap();
-    let metrics = statesim::sweep::run_once(&model.variants[0].system, 0).metrics;
-    for d in catalog::DISTRIBUTIONS {
-        let present = d.members().iter().filter(|m| metrics.contains_key(m.key)).count();
-        assert!(present == 0 || present == 6, "{}: {present} of 6 statistics", d.prefix);
+    let ran = crate::shared::bundled("session-latency");
+    for (v, reps) in ran.model.variants.iter().zip(&ran.runs) {
+        let metrics = &reps[0].metrics;
+        for d in catalog::DISTRIBUTIONS {
+            let present = d.members().iter().filter(|m| metrics.contains_key(m.key)).count();
+            assert!(present == 0 || present == 6, "{}: {}: {present} of 6 statistics", v.name, d.prefix);
+        }
     }
 }

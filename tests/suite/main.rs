@@ -1,0 +1,25 @@
+//! The integration tests, as one binary: it links once, and its modules share what is
+//! costly to compute (see [`shared`]: each bundled model is simulated once per suite).
+//! `cargo test --release --test suite MODULE::` runs one module.
+
+mod accounting;
+mod autoscaling;
+mod bad_input;
+mod catalog;
+mod determinism;
+mod jobs;
+mod long_runs;
+mod models;
+mod mutants;
+mod outputs;
+mod rate_limits;
+mod readme;
+mod regressions;
+mod report;
+mod sessions;
+mod shared;
+mod sweep;
+mod theory;
+mod uploads;
+mod walkthrough;
+mod websockets;
