@@ -6,7 +6,7 @@
 //! binary under test), not once per test.
 
 use statesim::bundled;
-use statesim::metrics::{ModelSummary, RunResult};
+use statesim::metrics::{KeptRuns, ModelSummary};
 use statesim::scenario::{Model, load_str};
 use statesim::sweep::{RunOptions, run_and_summarize};
 use std::collections::BTreeMap;
@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 pub struct Ran {
     pub model: Model,
     pub summary: ModelSummary,
-    /// `[variant][replication]`.
-    pub runs: Vec<Vec<RunResult>>,
+    /// What the outputs keep of the runs: replication 0 of each variant whole.
+    pub runs: KeptRuns,
 }
 
 impl Ran {
