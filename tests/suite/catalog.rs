@@ -31,12 +31,16 @@ fn declared_forms(run: &RunResult) -> BTreeSet<String> {
 
 #[test]
 fn the_catalog_declares_exactly_the_metrics_the_bundled_models_produce() {
-    // Every replication of every variant of every bundled model (the suite's shared runs).
+    // Every variant of every bundled model (the suite's shared runs, replication 0).
     let produced: Vec<(String, BTreeSet<String>)> = statesim::bundled::MODELS
         .iter()
         .flat_map(|b| {
             let ran = crate::shared::bundled(b.name);
-            ran.model.variants.iter().zip(&ran.runs).flat_map(move |(v, reps)| reps.iter().map(move |r| (format!("{}/{}", b.name, v.name), declared_forms(r))))
+            ran.model
+                .variants
+                .iter()
+                .zip(&ran.runs.variants)
+                .map(move |(v, kept)| (format!("{}/{}", b.name, v.name), declared_forms(kept.first.as_ref().expect("replication 0 is kept whole"))))
         })
         .collect();
 
@@ -54,8 +58,8 @@ fn the_catalog_declares_exactly_the_metrics_the_bundled_models_produce() {
 #[test]
 fn every_distribution_is_complete_where_it_appears() {
     let ran = crate::shared::bundled("session-latency");
-    for (v, reps) in ran.model.variants.iter().zip(&ran.runs) {
-        let metrics = &reps[0].metrics;
+    for (v, kept) in ran.model.variants.iter().zip(&ran.runs.variants) {
+        let metrics = &kept.first.as_ref().expect("replication 0 is kept whole").metrics;
         for d in catalog::DISTRIBUTIONS {
             let present = d.members().iter().filter(|m| metrics.contains_key(m.key)).count();
             assert!(present == 0 || present == 6, "{}: {}: {present} of 6 statistics", v.name, d.prefix);

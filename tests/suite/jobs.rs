@@ -11,7 +11,7 @@ fn long_job_claims() {
     let (model, s, runs) = (&ran.model, &ran.summary, &ran.runs);
     // The queue's depth over time is in the time series.
     let queue = model.variants.iter().position(|v| v.name == "queue").unwrap();
-    let run = &runs[queue][0];
+    let run = runs.variants[queue].first.as_ref().expect("replication 0 is kept whole");
     let depth = run.column(&statesim::metrics::series::JOBS_QUEUED).expect("the job queue registers its depth column");
     assert!(run.series.iter().any(|r| r.parts[depth] > 0.0));
     assert!(run.series.iter().all(|r| r.parts[depth] <= s.variants[queue].metrics[c::JOBS_QUEUE_DEPTH_MAX.key].mean));

@@ -5,11 +5,10 @@
 //! at the same runs, so each model is simulated once here and once by the main job (the
 //! binary under test), not once per test.
 
-use rayon::prelude::*;
 use statesim::bundled;
-use statesim::metrics::{ModelSummary, RunResult, SummaryFold};
+use statesim::metrics::{KeptRuns, ModelSummary};
 use statesim::scenario::{Model, load_str};
-use statesim::sweep::run_once;
+use statesim::sweep::{RunOptions, run_and_summarize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -19,8 +18,8 @@ use std::sync::OnceLock;
 pub struct Ran {
     pub model: Model,
     pub summary: ModelSummary,
-    /// `[variant][replication]`.
-    pub runs: Vec<Vec<RunResult>>,
+    /// What the outputs keep of the runs: replication 0 of each variant whole.
+    pub runs: KeptRuns,
 }
 
 impl Ran {
@@ -45,18 +44,8 @@ pub fn bundled(name: &str) -> &'static Ran {
     cell.get_or_init(|| {
         let b = bundled::find(name).unwrap();
         let model = load_str(b.path, b.name, b.text, &[]).unwrap_or_else(|e| panic!("{e}"));
-        // Every replication kept whole (tests read each one), folded into the summary as
-        // `statesim run` folds them.
-        let reps: Vec<usize> = model.variants.iter().map(|v| v.system.run.replications.max(1) as usize).collect();
-        let runs: Vec<Vec<RunResult>> =
-            model.variants.iter().zip(&reps).map(|(v, &r)| (0..r as u64).into_par_iter().map(|rep| run_once(&v.system, rep)).collect()).collect();
-        let mut fold = SummaryFold::new(&reps);
-        for (v, reps) in runs.iter().enumerate() {
-            for (rep, run) in reps.iter().enumerate() {
-                fold.add(v, rep, run);
-            }
-        }
-        Ran { summary: fold.finish(&model), model, runs }
+        let (summary, runs) = run_and_summarize(&model, &RunOptions::default(), &|| {});
+        Ran { model, summary, runs }
     })
 }
 
