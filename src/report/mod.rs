@@ -8,6 +8,7 @@ pub mod headline;
 pub mod html;
 pub mod sweep;
 pub mod table;
+pub mod takeaway;
 
 use crate::components::Topology;
 use crate::metrics::catalog::{AUTH_MS, LATENCY_MS};
@@ -117,6 +118,7 @@ pub fn write_model_outputs<S: Sink + ?Sized>(
     json.push('\n');
     written.push(dir.put("summary.json", json.as_bytes())?);
     written.push(dir.put("timeseries.csv", &timeseries_csv(model, runs))?);
+    written.push(dir.put(&format!("{}.toml", model.name), model.text.as_bytes())?);
 
     // The richest variant's system (most nodes, then hops; the first on a tie), so the
     // picture shows the queue, Redis or S3 that some variant adds.
