@@ -14,30 +14,55 @@ use crate::sweep::{RunOptions, run_and_summarize};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
-/// A topic and the bundled models it runs.
+/// A topic: a bundled model's name, the names it answered to before, the interview
+/// question, and the bundled models it runs.
 pub struct Topic {
     pub name: &'static str,
+    pub aliases: &'static [&'static str],
     pub question: &'static str,
     pub models: &'static [&'static str],
 }
 
+/// One topic per bundled model, named after it, in the playbook's order
+/// (`crate::playbook`; a unit test keeps the two in step).
 pub const TOPICS: &[Topic] = &[
-    Topic { name: "crash-test", question: "One of your ten app servers dies. Who notices?", models: &["crash-test"] },
-    Topic { name: "sticky-hashing", question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
-    Topic { name: "hot-spots", question: "Your biggest customer sits behind one corporate NAT. What happens to your fleet?", models: &["mega-proxy"] },
+    Topic { name: "crash-test", aliases: &[], question: "One of your ten app servers dies. Who notices?", models: &["crash-test"] },
+    Topic { name: "sticky-hashing", aliases: &[], question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
     Topic {
         name: "session-latency",
+        aliases: &[],
         question: "Sessions in Redis or JWTs: which is faster, and what breaks when Redis struggles?",
         models: &["session-latency"],
     },
-    Topic { name: "revocation", question: "You fired someone. How long do they keep getting in?", models: &["jwt-revocation"] },
-    Topic { name: "carts", question: "Where does a guest's shopping cart live?", models: &["shopping-cart"] },
-    Topic { name: "rate-limits", question: "Rate-limit an API that runs on four servers.", models: &["rate-limits"] },
-    Topic { name: "files", question: "Users upload profile pictures and videos. Where do the files go?", models: &["file-uploads"] },
-    Topic { name: "real-time", question: "Add chat over WebSockets to a fleet of stateless servers.", models: &["websockets"] },
-    Topic { name: "long-jobs", question: "Users upload a video that takes ten minutes to process. How do you handle it?", models: &["long-jobs"] },
-    Topic { name: "scaling", question: "Traffic triples at a launch. How does the fleet keep up, and how do you deploy?", models: &["autoscaling"] },
-    Topic { name: "load-balancing", question: "Which load-balancing algorithm would you pick?", models: &["load-balancing"] },
+    Topic { name: "jwt-revocation", aliases: &["revocation"], question: "You fired someone. How long do they keep getting in?", models: &["jwt-revocation"] },
+    Topic { name: "shopping-cart", aliases: &["carts"], question: "Where does a guest's shopping cart live?", models: &["shopping-cart"] },
+    Topic {
+        name: "file-uploads",
+        aliases: &["files"],
+        question: "Users upload profile pictures and videos. Where do the files go?",
+        models: &["file-uploads"],
+    },
+    Topic { name: "websockets", aliases: &["real-time"], question: "Add chat over WebSockets to a fleet of stateless servers.", models: &["websockets"] },
+    Topic {
+        name: "mega-proxy",
+        aliases: &["hot-spots"],
+        question: "Your biggest customer sits behind one corporate NAT. What happens to your fleet?",
+        models: &["mega-proxy"],
+    },
+    Topic { name: "rate-limits", aliases: &[], question: "Rate-limit an API that runs on four servers.", models: &["rate-limits"] },
+    Topic {
+        name: "long-jobs",
+        aliases: &[],
+        question: "Users upload a video that takes ten minutes to process. How do you handle it?",
+        models: &["long-jobs"],
+    },
+    Topic {
+        name: "autoscaling",
+        aliases: &["scaling"],
+        question: "Traffic triples at a launch. How does the fleet keep up, and how do you deploy?",
+        models: &["autoscaling"],
+    },
+    Topic { name: "load-balancing", aliases: &[], question: "Which load-balancing algorithm would you pick?", models: &["load-balancing"] },
 ];
 
 /// One part of a walkthrough.
@@ -64,8 +89,20 @@ pub struct Walkthrough {
     pub claims: Vec<Claim>,
 }
 
+/// The topic of this name or of one of its aliases.
 pub fn find(name: &str) -> Option<&'static Topic> {
-    TOPICS.iter().find(|t| t.name == name)
+    TOPICS.iter().find(|t| t.name == name || t.aliases.contains(&name))
+}
+
+fn load(name: &str) -> crate::scenario::Model {
+    let b = bundled::find(name).expect("a bundled model");
+    load_str(b.path, b.name, b.text, &[]).expect("bundled models validate")
+}
+
+/// How many simulations a topic runs (each variant x replication of its models), for a
+/// progress bar.
+pub fn run_count(topic: &Topic) -> u64 {
+    topic.models.iter().map(|name| crate::sweep::run_count(&load(name), &RunOptions::default())).sum()
 }
 
 /// Metric lookups on a summary.
@@ -109,30 +146,27 @@ fn claim(text: String, holds: bool) -> Claim {
 
 /// Runs a topic's models (in parallel) and writes its walkthrough.
 pub fn run(topic: &Topic) -> Walkthrough {
-    let summaries: Vec<ModelSummary> = topic
-        .models
-        .par_iter()
-        .map(|name| {
-            let b = bundled::find(name).expect("a bundled model");
-            let model = load_str(b.path, b.name, b.text, &[]).expect("bundled models validate");
-            run_and_summarize(&model, &RunOptions::default(), &|| {}).0
-        })
-        .collect();
+    run_with_progress(topic, &|| {})
+}
+
+/// [`run`], calling `on_run_done` as each simulation ([`run_count`] in all) finishes.
+pub fn run_with_progress(topic: &Topic, on_run_done: &(dyn Fn() + Sync)) -> Walkthrough {
+    let summaries: Vec<ModelSummary> = topic.models.par_iter().map(|name| run_and_summarize(&load(name), &RunOptions::default(), on_run_done).0).collect();
     let runs = summaries.iter().map(|s| (s.model.clone(), s.seed)).collect();
     let r = Run { summary: &summaries[0], missing: RefCell::new(Vec::new()) };
     let story = match topic.name {
         "crash-test" => crash_test(&r),
         "sticky-hashing" => sticky_hashing(&r),
-        "hot-spots" => hot_spots(&r),
+        "mega-proxy" => hot_spots(&r),
         "session-latency" => session_latency(&r),
-        "revocation" => revocation(&r),
-        "carts" => carts(&r),
+        "jwt-revocation" => revocation(&r),
+        "shopping-cart" => carts(&r),
         "rate-limits" => rate_limits(&r),
         "load-balancing" => load_balancing(&r),
-        "files" => files(&r),
-        "real-time" => real_time(&r),
+        "file-uploads" => files(&r),
+        "websockets" => real_time(&r),
         "long-jobs" => long_jobs(&r),
-        "scaling" => scaling(&r),
+        "autoscaling" => scaling(&r),
         other => unreachable!("topic {other} has no text"),
     };
     let (sections, mut claims) = story.sections();
@@ -182,7 +216,7 @@ fn crash_test(r: &Run) -> Story {
                 ),
             senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request and a dead server takes only its in-flight requests with it.\"".into(),
             numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_LOGGED_OUT_USERS)), n(r.m("jwt", &c::SESSIONS_LOGGED_OUT_USERS)), n(failed[1]), n(failed[2])),
-            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see the session-latency topic). A JWT cannot be taken back before it expires (see revocation).", n(redis_ops), sig3(redis_auth)),
+            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency). A JWT cannot be taken back before it expires (see jwt-revocation).", n(redis_ops), sig3(redis_auth)),
         claims: vec![
             claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(share)), (share - 0.1).abs() < 0.03),
             claim(format!("sticky-memory loses carts: {}", n(carts)), carts > 0.0),
@@ -201,7 +235,7 @@ fn sticky_hashing(r: &Run) -> Story {
             shows: format!("10 servers, sessions in server memory, server-3 dies. With modulo hashing the divisor changes from 10 to 9 and almost every client is re-hashed: {} of active users were logged out, not 1/10.", pct(ip)),
             senior: "\"If you must be sticky, use a consistent-hash ring with virtual nodes, or a cookie that names the server: a failure moves only the dead server's users. Better still, don't need stickiness.\"".into(),
             numbers: format!("The ring logged out {} and cookie affinity {}: about 1/n.", pct(ring), pct(cookie)),
-            trade_off: "Even 1/n is users logged out on every failure and deploy; and stickiness by IP pins everyone behind a NAT to one server (see hot-spots).".into(),
+            trade_off: "Even 1/n is users logged out on every failure and deploy; and stickiness by IP pins everyone behind a NAT to one server (see mega-proxy).".into(),
         claims: vec![
             claim(format!("modulo ip-hash logs out about (n-1)/n = 90%: {}", pct(ip)), (ip - 0.9).abs() < 0.05),
             claim(format!("a consistent-hash ring logs out about 1/n: {}", pct(ring)), (ring - 0.1).abs() < 0.04),
@@ -268,7 +302,7 @@ fn session_latency(r: &Run) -> Story {
                 ),
             senior: "\"Use a signed token for authentication on the hot path (HS256 or EdDSA are cheap to verify), keep Redis off the per-request path or shard it, and decide up front what happens when it is down.\"".into(),
             numbers: format!("A JWT with a per-request blocklist in Redis goes on through the outage when it fails open: {} failures.", n(r.m("jwt-blocklist-down", &c::REQUESTS_FAILED))),
-            trade_off: "A JWT is valid until it expires: revoking one needs a blocklist, which brings the Redis lookup back (see revocation).".into(),
+            trade_off: "A JWT is valid until it expires: revoking one needs a blocklist, which brings the Redis lookup back (see jwt-revocation).".into(),
         claims: vec![
             claim(format!("a reference token adds at least a Redis round trip: {} ms >= 0.3 ms", sig3(redis)), redis >= 0.3),
             claim("every JWT algorithm verifies faster than a Redis round trip".into(), algs.iter().all(|(v, _)| r.m(v, &c::AUTH_MS.p50) < redis)),
@@ -528,6 +562,16 @@ mod tests {
             seed: 1,
             replications: 1,
             variants: vec![VariantSummary { name: "a".into(), model_hash: "h".into(), metrics, servers: Vec::new(), vs_baseline: None }],
+        }
+    }
+
+    #[test]
+    fn every_bundled_model_is_a_topic_in_playbook_order() {
+        let names: Vec<&str> = TOPICS.iter().map(|t| t.name).collect();
+        let lessons: Vec<&str> = crate::playbook::lessons().map(|(_, l)| l.model).collect();
+        assert_eq!(names, lessons);
+        for (old, new) in [("hot-spots", "mega-proxy"), ("revocation", "jwt-revocation"), ("carts", "shopping-cart"), ("scaling", "autoscaling")] {
+            assert_eq!(find(old).map(|t| t.name), Some(new));
         }
     }
 
