@@ -21,6 +21,7 @@
 
 mod bars;
 mod cdf;
+mod raster;
 mod style;
 mod sweep;
 mod timeline;
@@ -60,7 +61,7 @@ pub fn render<C: Chart>(chart: &C) -> Result<(String, Vec<u8>), Box<dyn Error>> 
     let svg = svg_font_sizes(&svg);
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root = raster::Raster::new(BitMapBackend::with_buffer(&mut rgb, (w, h))).into_drawing_area();
         root.fill(&WHITE)?;
         chart.draw(&root)?;
         root.present()?;

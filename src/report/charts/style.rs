@@ -16,8 +16,8 @@ pub type ChartResult = Result<(), Box<dyn Error>>;
 /// the SVGs carry it as their CSS `font-family`, so a browser uses DejaVu Sans where it
 /// has it and its own sans-serif elsewhere.
 const FONT: &str = "DejaVu Sans, sans-serif";
-static FONT_REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-static FONT_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+pub(super) static FONT_REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(super) static FONT_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 static REGISTER: Once = Once::new();
 
 pub(super) fn register_fonts() {
