@@ -85,7 +85,7 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     let crash = |chart: &str| read(&out.path().join("crash-test").join(format!("{chart}.svg")));
     assert!(crash("variants").contains("active users logged out (%)"));
     assert!(crash("variants").contains("latency p99 (ms)") && crash("variants").contains("failed requests"));
-    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5m", "latency p99 (ms)", "logouts per s", "time (min)"] {
+    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5 min", "latency p99 (ms)", "logouts per s", "time (min)"] {
         assert!(crash("timeline").contains(&svg_text(text)), "crash-test timeline shows {text}");
     }
     let servers = read(&out.path().join("mega-proxy/servers.svg"));
@@ -144,7 +144,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
         ("long-jobs", "timeline", &["jobs queued", "latency p99 (ms, log scale)"]),
         ("websockets", "timeline", &["messages delivered (%)", "reconnects per s"]),
         ("autoscaling", "timeline", &["in rotation", "cost per hour", "failed per s"]),
-        ("rate-limits", "timeline", &["abuser allowed per s", "Redis down at 2m for 30s"]),
+        ("rate-limits", "timeline", &["abuser allowed per s", "Redis down at 120 s for 30 s"]),
         ("jwt-revocation", "exposure", &["jwt-only", "exposure mean", "seconds the fired user still got in after the ban"]),
         ("session-latency", "latency-cdf", &["checking the session or token (ms, log scale)", "jwt-hs256", "redis-110k"]),
         ("long-jobs", "variants", &["page latency p99 (ms)", "job results nobody received"]),

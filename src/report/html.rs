@@ -10,7 +10,7 @@
 //! chart is never drawn narrower than its text stays legible (it scrolls sideways instead).
 
 use super::ChartFile;
-use super::charts::{self, css_colour};
+use super::charts::{self, css_chip};
 use super::{table, takeaway};
 use crate::metrics::ModelSummary;
 use crate::playbook;
@@ -155,7 +155,7 @@ fn tables(s: &ModelSummary) -> String {
         let columns = start..start + len;
         h.push_str("<table>\n<thead><tr><th>metric</th>");
         for v in columns.clone() {
-            h.push_str(&format!("<th><span class=\"chip\" style=\"background:{}\"></span>{}</th>", css_colour(v), esc(&header[v + 1])));
+            h.push_str(&format!("<th><span class=\"chip\" style=\"{}\"></span>{}</th>", css_chip(v), esc(&header[v + 1])));
         }
         h.push_str("</tr></thead>\n<tbody>\n");
         for row in &rows {
@@ -234,7 +234,7 @@ fn section(s: &ModelSection) -> String {
     for (i, v) in m.variants.iter().enumerate() {
         let faults = faults_of(v);
         let faults = if shared || faults.is_empty() { String::new() } else { format!(" <span class=\"meta\">({})</span>", esc(&faults)) };
-        h.push_str(&format!("<li><span class=\"chip\" style=\"background:{}\"></span><code>{}</code>{faults}</li>\n", css_colour(i), esc(&v.name)));
+        h.push_str(&format!("<li><span class=\"chip\" style=\"{}\"></span><code>{}</code>{faults}</li>\n", css_chip(i), esc(&v.name)));
     }
     h.push_str("</ul>\n");
     if shared && !faults_of(&m.variants[0]).is_empty() {

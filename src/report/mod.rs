@@ -59,7 +59,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
         dir,
         "variants",
         &format!("The variants side by side on the model's own measures, p99 latency and failed requests.{whiskers}"),
-        &charts::VariantBars { summary, metrics },
+        &charts::VariantBars { model, summary, metrics },
         written,
         &mut list,
     )?;
@@ -78,7 +78,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
             dir,
             "servers",
             "Share of routed requests per server: a hot spot is one tall bar, a dead server a short one.",
-            &charts::ServerShares { summary },
+            &charts::ServerShares { model, summary },
             written,
             &mut list,
         )?;

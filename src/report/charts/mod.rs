@@ -22,6 +22,7 @@
 mod bars;
 mod cdf;
 mod raster;
+mod reference;
 mod style;
 mod sweep;
 mod timeline;
@@ -29,7 +30,8 @@ mod topology;
 
 pub use bars::{ExposureHistogram, ServerShares, VariantBars, uneven_shares};
 pub use cdf::{LatencyCdf, percentiles_differ};
-pub use style::{PALETTE, WIDTH, colour, css_colour, tick};
+pub use reference::{Reference, references};
+pub use style::{Look, PALETTE, WIDTH, colour, css_chip, css_colour, look, tick};
 pub use sweep::SweepLines;
 pub use timeline::{Timeline, describe_fault};
 pub use topology::TopologyPicture;
