@@ -7,7 +7,7 @@
 //! says where the model is told at length (its walkthrough, its notebook, its file). It
 //! must read at 1400 px and at 390 px: the page uses the width it has, a table of many
 //! variants is split into tables of a few that sit side by side when there is room, and a
-//! chart is never drawn narrower than its text stays legible (it scrolls sideways instead).
+//! chart is never drawn so narrow that its text falls below 10 px (it scrolls sideways instead).
 
 use super::ChartFile;
 use super::charts::{self, css_chip};
@@ -52,9 +52,10 @@ pub fn story(model: &Model) -> Vec<String> {
 /// sit side by side where the page is wide and one under the other where it is not.
 const VARIANTS_PER_TABLE: usize = 4;
 
-/// The smallest width a chart is drawn at, in CSS pixels: its smallest text (13 px at
-/// its natural 900) stays at 10 px or more. Narrower screens scroll the chart sideways.
-const CHART_MIN_WIDTH: u32 = 700;
+/// The smallest width a chart is drawn at, in CSS pixels: its smallest text (a font
+/// size of 11.2 px at its natural 900) stays at 10 px or more. Narrower screens scroll
+/// the chart sideways.
+const CHART_MIN_WIDTH: u32 = 810;
 
 const STYLE: &str = "\
 body{font-family:'DejaVu Sans',-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1560px;margin:1.5em auto;padding:0 24px;color:#222;line-height:1.5}
