@@ -44,6 +44,7 @@ pub mod check;
 pub mod components;
 pub mod engine;
 pub mod metrics;
+pub mod playbook;
 pub mod policies;
 pub mod report;
 pub mod scenario;

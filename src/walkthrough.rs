@@ -14,30 +14,55 @@ use crate::sweep::{RunOptions, run_summary};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
-/// A topic and the bundled models it runs.
+/// A topic: a bundled model's name, the names it answered to before, the interview
+/// question, and the bundled models it runs.
 pub struct Topic {
     pub name: &'static str,
+    pub aliases: &'static [&'static str],
     pub question: &'static str,
     pub models: &'static [&'static str],
 }
 
+/// One topic per bundled model, named after it, in the playbook's order
+/// (`crate::playbook`; a unit test keeps the two in step).
 pub const TOPICS: &[Topic] = &[
-    Topic { name: "crash-test", question: "One of your ten app servers dies. Who notices?", models: &["crash-test"] },
-    Topic { name: "sticky-hashing", question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
-    Topic { name: "hot-spots", question: "Your biggest customer sits behind one corporate NAT. What happens to your fleet?", models: &["mega-proxy"] },
+    Topic { name: "crash-test", aliases: &[], question: "One of your ten app servers dies. Who notices?", models: &["crash-test"] },
+    Topic { name: "sticky-hashing", aliases: &[], question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
     Topic {
         name: "session-latency",
+        aliases: &[],
         question: "Sessions in Redis or JWTs: which is faster, and what breaks when Redis struggles?",
         models: &["session-latency"],
     },
-    Topic { name: "revocation", question: "You fired someone. How long do they keep getting in?", models: &["jwt-revocation"] },
-    Topic { name: "carts", question: "Where does a guest's shopping cart live?", models: &["shopping-cart"] },
-    Topic { name: "rate-limits", question: "Rate-limit an API that runs on four servers.", models: &["rate-limits"] },
-    Topic { name: "files", question: "Users upload profile pictures and videos. Where do the files go?", models: &["file-uploads"] },
-    Topic { name: "real-time", question: "Add chat over WebSockets to a fleet of stateless servers.", models: &["websockets"] },
-    Topic { name: "long-jobs", question: "Users upload a video that takes ten minutes to process. How do you handle it?", models: &["long-jobs"] },
-    Topic { name: "scaling", question: "Traffic triples at a launch. How does the fleet keep up, and how do you deploy?", models: &["autoscaling"] },
-    Topic { name: "load-balancing", question: "Which load-balancing algorithm would you pick?", models: &["load-balancing"] },
+    Topic { name: "jwt-revocation", aliases: &["revocation"], question: "You fired someone. How long do they keep getting in?", models: &["jwt-revocation"] },
+    Topic { name: "shopping-cart", aliases: &["carts"], question: "Where does a guest's shopping cart live?", models: &["shopping-cart"] },
+    Topic {
+        name: "file-uploads",
+        aliases: &["files"],
+        question: "Users upload profile pictures and videos. Where do the files go?",
+        models: &["file-uploads"],
+    },
+    Topic { name: "websockets", aliases: &["real-time"], question: "Add chat over WebSockets to a fleet of stateless servers.", models: &["websockets"] },
+    Topic {
+        name: "mega-proxy",
+        aliases: &["hot-spots"],
+        question: "Your biggest customer sits behind one corporate NAT. What happens to your fleet?",
+        models: &["mega-proxy"],
+    },
+    Topic { name: "rate-limits", aliases: &[], question: "Rate-limit an API that runs on four servers.", models: &["rate-limits"] },
+    Topic {
+        name: "long-jobs",
+        aliases: &[],
+        question: "Users upload a video that takes ten minutes to process. How do you handle it?",
+        models: &["long-jobs"],
+    },
+    Topic {
+        name: "autoscaling",
+        aliases: &["scaling"],
+        question: "Traffic triples at a launch. How does the fleet keep up, and how do you deploy?",
+        models: &["autoscaling"],
+    },
+    Topic { name: "load-balancing", aliases: &[], question: "Which load-balancing algorithm would you pick?", models: &["load-balancing"] },
 ];
 
 /// One part of a walkthrough.
@@ -64,8 +89,20 @@ pub struct Walkthrough {
     pub claims: Vec<Claim>,
 }
 
+/// The topic of this name or of one of its aliases.
 pub fn find(name: &str) -> Option<&'static Topic> {
-    TOPICS.iter().find(|t| t.name == name)
+    TOPICS.iter().find(|t| t.name == name || t.aliases.contains(&name))
+}
+
+fn load(name: &str) -> crate::scenario::Model {
+    let b = bundled::find(name).expect("a bundled model");
+    load_str(b.path, b.name, b.text, &[]).expect("bundled models validate")
+}
+
+/// How many simulations a topic runs (each variant x replication of its models), for a
+/// progress bar.
+pub fn run_count(topic: &Topic) -> u64 {
+    topic.models.iter().map(|name| crate::sweep::run_count(&load(name), &RunOptions::default())).sum()
 }
 
 /// Metric lookups on a summary.
@@ -109,15 +146,12 @@ fn claim(text: String, holds: bool) -> Claim {
 
 /// Runs a topic's models (in parallel) and writes its walkthrough.
 pub fn run(topic: &Topic) -> Walkthrough {
-    let summaries: Vec<ModelSummary> = topic
-        .models
-        .par_iter()
-        .map(|name| {
-            let b = bundled::find(name).expect("a bundled model");
-            let model = load_str(b.path, b.name, b.text, &[]).expect("bundled models validate");
-            run_summary(&model, &RunOptions::default(), &|| {})
-        })
-        .collect();
+    run_with_progress(topic, &|| {})
+}
+
+/// [`run`], calling `on_run_done` as each simulation ([`run_count`] in all) finishes.
+pub fn run_with_progress(topic: &Topic, on_run_done: &(dyn Fn() + Sync)) -> Walkthrough {
+    let summaries: Vec<ModelSummary> = topic.models.par_iter().map(|name| run_summary(&load(name), &RunOptions::default(), on_run_done)).collect();
     tell(topic, &summaries)
 }
 
@@ -130,16 +164,16 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
     let story = match topic.name {
         "crash-test" => crash_test(&r),
         "sticky-hashing" => sticky_hashing(&r),
-        "hot-spots" => hot_spots(&r),
+        "mega-proxy" => hot_spots(&r),
         "session-latency" => session_latency(&r),
-        "revocation" => revocation(&r),
-        "carts" => carts(&r),
+        "jwt-revocation" => revocation(&r),
+        "shopping-cart" => carts(&r),
         "rate-limits" => rate_limits(&r),
         "load-balancing" => load_balancing(&r),
-        "files" => files(&r),
-        "real-time" => real_time(&r),
+        "file-uploads" => files(&r),
+        "websockets" => real_time(&r),
         "long-jobs" => long_jobs(&r),
-        "scaling" => scaling(&r),
+        "autoscaling" => scaling(&r),
         other => unreachable!("topic {other} has no text"),
     };
     let (sections, mut claims) = story.sections();
@@ -178,18 +212,19 @@ fn crash_test(r: &Run) -> Story {
     let users = r.m("sticky-memory", &c::SESSIONS_LOGGED_OUT_USERS);
     let carts = r.m("sticky-memory", &c::CARTS_LOST);
     let items = r.m("sticky-memory", &c::CARTS_ITEMS_LOST);
+    let active = r.m("sticky-memory", &c::SESSIONS_ACTIVE_USERS);
     let failed: Vec<f64> = ["sticky-memory", "redis", "jwt"].iter().map(|v| r.m(v, &c::REQUESTS_FAILED) + r.m(v, &c::REQUESTS_RETRIED)).collect();
     let redis_ops = r.m("redis", &c::REDIS_OPS_PER_S);
     let redis_auth = r.m("redis", &c::AUTH_MS.p50);
     Story {
             tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory. If a server dies, the load balancer routes around it.\"".into(),
             shows: format!(
-                    "20,000 users on 10 servers; server-5 is killed at minute 5. The load balancer does route around it: only {} requests were on server-5 at that instant. But with sessions in server memory, {} users ({} of the active users, about 1/10) were logged out, and {} carts ({} items) vanished.",
-                    n(failed[0]), n(users), pct(share), n(carts), n(items)
+                    "20,000 users on 10 servers; server-5 is killed at minute 5. The load balancer does route around it: only {} requests were on server-5 at that instant. But with sessions in server memory, {} users ({} of the {} active users, about 1/10) were logged out, and {} carts ({} items) of those {} shoppers vanished.",
+                    n(failed[0]), n(users), pct(share), n(active), n(carts), n(items), n(active)
                 ),
             senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request and a dead server takes only its in-flight requests with it.\"".into(),
             numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_LOGGED_OUT_USERS)), n(r.m("jwt", &c::SESSIONS_LOGGED_OUT_USERS)), n(failed[1]), n(failed[2])),
-            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see the session-latency topic). A JWT cannot be taken back before it expires (see revocation).", n(redis_ops), sig3(redis_auth)),
+            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency). A JWT cannot be taken back before it expires (see jwt-revocation).", n(redis_ops), sig3(redis_auth)),
         claims: vec![
             claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(share)), (share - 0.1).abs() < 0.03),
             claim(format!("sticky-memory loses carts: {}", n(carts)), carts > 0.0),
@@ -208,7 +243,7 @@ fn sticky_hashing(r: &Run) -> Story {
             shows: format!("10 servers, sessions in server memory, server-3 dies. With modulo hashing the divisor changes from 10 to 9 and almost every client is re-hashed: {} of active users were logged out, not 1/10.", pct(ip)),
             senior: "\"If you must be sticky, use a consistent-hash ring with virtual nodes, or a cookie that names the server: a failure moves only the dead server's users. Better still, don't need stickiness.\"".into(),
             numbers: format!("The ring logged out {} and cookie affinity {}: about 1/n.", pct(ring), pct(cookie)),
-            trade_off: "Even 1/n is users logged out on every failure and deploy; and stickiness by IP pins everyone behind a NAT to one server (see hot-spots).".into(),
+            trade_off: "Even 1/n is users logged out on every failure and deploy; and stickiness by IP pins everyone behind a NAT to one server (see mega-proxy).".into(),
         claims: vec![
             claim(format!("modulo ip-hash logs out about (n-1)/n = 90%: {}", pct(ip)), (ip - 0.9).abs() < 0.05),
             claim(format!("a consistent-hash ring logs out about 1/n: {}", pct(ring)), (ring - 0.1).abs() < 0.04),
@@ -228,11 +263,12 @@ fn hot_spots(r: &Run) -> Story {
     Story {
         tempting: "\"Sticky by client IP, sessions in server memory: the load balancer spreads IPs evenly.\"".into(),
         shows: format!(
-            "50,000 users, 10,000 of them (f = 0.2) behind one NAT IP, 10 servers. ip-hash sends that whole IP to one server, which receives {} of all requests (theory: f + (1-f)/n = {}). It saturates: p99 {} ms and {} requests refused with 503, while the least busy server idles at {} utilisation.",
+            "50,000 users, 10,000 of them (f = 0.2) behind one NAT IP, 10 servers. ip-hash sends that whole IP to one server, which receives {} of all requests (theory: f + (1-f)/n = {}). It saturates: p99 {} ms and {} of {} requests refused with 503, while the least busy server idles at {} utilisation.",
             pct(hot),
             pct(theory),
             n(p99),
             n(drops),
+            n(r.m("ip-hash-sticky", &c::REQUESTS_SENT)),
             pct(idle)
         ),
         senior: "\"Round robin (or least connections) with sessions in a shared store: a request can go anywhere, so no client can pin a server.\"".into(),
@@ -257,28 +293,40 @@ fn hot_spots(r: &Run) -> Story {
 
 fn session_latency(r: &Run) -> Story {
     let redis = r.m("redis", &c::AUTH_MS.p50);
+    let request = r.m("redis", &c::LATENCY_MS.p50);
+    let busy = r.m("redis", &c::REDIS_UTILISATION);
     let algs = [("jwt-hs256", "HS256"), ("jwt-rs256", "RS256"), ("jwt-es256", "ES256"), ("jwt-eddsa", "EdDSA")];
     let jwt: Vec<String> = algs.iter().map(|(v, a)| format!("{a} {} ms", sig3(r.m(v, &c::AUTH_MS.p50)))).collect();
+    let eddsa = r.m("jwt-eddsa", &c::AUTH_MS.p50);
     let (p99_r, p99_j) = (r.m("redis-110k", &c::LATENCY_MS.p99), r.m("jwt-hs256-110k", &c::LATENCY_MS.p99));
     let down = r.m("redis-down", c::failed(FailReason::RedisUnavailable));
     Story {
-            tempting: "\"Sessions in Redis are fast enough: Redis does 100,000 operations per second.\"".into(),
-            shows: format!(
-                    "At 20,000 requests per second a reference token costs a Redis round trip: {} ms at p50, with Redis {} busy. Verifying a JWT costs only CPU: {}. At 110,000 requests per second Redis passes its capacity ({} busy) and reference-token p99 becomes {} ms, while JWT's stays at {} ms. With Redis down for 10 s, {} reference-token requests failed.",
-                    sig3(redis),
-                    pct(r.m("redis", &c::REDIS_UTILISATION)),
-                    jwt.join(", "),
-                    pct(r.m("redis-110k", &c::REDIS_UTILISATION)),
-                    n(p99_r),
-                    n(p99_j),
-                    n(down)
-                ),
-            senior: "\"Use a signed token for authentication on the hot path (HS256 or EdDSA are cheap to verify), keep Redis off the per-request path or shard it, and decide up front what happens when it is down.\"".into(),
-            numbers: format!("A JWT with a per-request blocklist in Redis goes on through the outage when it fails open: {} failures.", n(r.m("jwt-blocklist-down", &c::REQUESTS_FAILED))),
-            trade_off: "A JWT is valid until it expires: revoking one needs a blocklist, which brings the Redis lookup back (see revocation).".into(),
+        tempting: "\"Redis does 100,000 operations per second, so a session lookup on every request costs nothing worth thinking about.\"".into(),
+        shows: format!(
+            "Half true. At 20,000 requests per second a reference token costs a Redis round trip, {} ms at p50 of a {} ms request ({}), with Redis {} busy: fast enough, today. Verifying a JWT costs only CPU: {}. The trouble is Redis's limits, not its speed: at 110,000 requests per second it passes its capacity ({} busy) and reference-token p99 becomes {} ms, while JWT's stays at {} ms; and with Redis down for 10 s, {} reference-token requests failed.",
+            sig3(redis),
+            sig3(request),
+            pct(redis / request),
+            pct(busy),
+            jwt.join(", "),
+            pct(r.m("redis-110k", &c::REDIS_UTILISATION)),
+            n(p99_r),
+            n(p99_j),
+            n(down)
+        ),
+        senior: "\"Reference tokens in Redis are fine while Redis has headroom and a plan for its outage; know the load at which it saturates. For a hot path that must not depend on it, verify a signed token on the CPU. With HS256 every service that verifies tokens holds the secret that signs them, so any of them can mint one: fine for one service, wrong when verifiers are many; then sign with an asymmetric key (EdDSA or ES256) and give verifiers only the public key.\"".into(),
+        numbers: format!(
+            "An EdDSA check took {} ms, still {} of the Redis round trip. A JWT with a per-request blocklist in Redis goes on through the outage when it fails open: {} failures.",
+            sig3(eddsa),
+            pct(eddsa / redis),
+            n(r.m("jwt-blocklist-down", &c::REQUESTS_FAILED))
+        ),
+        trade_off: "A JWT is valid until it expires: revoking one needs short lifetimes and refresh tokens, or a blocklist, which brings the Redis lookup back (see jwt-revocation).".into(),
         claims: vec![
             claim(format!("a reference token adds at least a Redis round trip: {} ms >= 0.3 ms", sig3(redis)), redis >= 0.3),
+            claim(format!("at 20,000 requests per second that is under 5% of the request ({}) and Redis is under half busy ({})", pct(redis / request), pct(busy)), redis < 0.05 * request && busy < 0.5),
             claim("every JWT algorithm verifies faster than a Redis round trip".into(), algs.iter().all(|(v, _)| r.m(v, &c::AUTH_MS.p50) < redis)),
+            claim(format!("an asymmetric EdDSA check costs under a third of the round trip: {}", pct(eddsa / redis)), eddsa < redis / 3.0),
             claim(format!("past Redis's capacity reference-token p99 explodes ({} ms) while JWT's does not ({} ms)", n(p99_r), n(p99_j)), p99_r > 20.0 * p99_j),
             claim(format!("with Redis down, reference-token requests fail ({}) and fail-open JWT blocklists go on", n(down)), down > 0.0 && r.m("jwt-blocklist-down", &c::REQUESTS_FAILED) == 0.0),
         ],
@@ -293,12 +341,12 @@ fn revocation(r: &Run) -> Story {
     Story {
             tempting: "\"We use JWTs, so we are stateless. When someone is fired we disable the account.\"".into(),
             shows: format!("Tokens live 10 minutes. After the ban a fired user kept getting in for {} s on average and up to {} s: about half the lifetime on average and at most all of it, until the token's refresh finally checked the account.", n(mean), n(max)),
-            senior: "\"Keep a blocklist of revoked token ids: checked in Redis on every request, or cached on each server and refreshed every few seconds. Or use reference tokens, revoked by deleting them.\"".into(),
+            senior: "\"Make the access token short-lived and renew it with a refresh token that is checked against the account at every refresh: the exposure is then bounded by the access token's lifetime, as this run shows for 10-minute tokens, so 5-minute tokens halve it. Where minutes are too long, add a blocklist of revoked token ids, checked in Redis on every request or cached on each server and refreshed every few seconds; or use reference tokens, revoked by deleting them.\"".into(),
             numbers: format!("A per-request blocklist cut the exposure to {} s (a round trip), a cached one refreshed every 10 s to at most {} s, reference tokens to {} s.", sig3(per_req), sig3(cached), sig3(r.m("reference-token", &c::REVOCATION_EXPOSURE_MAX_S))),
             trade_off: format!("The per-request blocklist pays {} Redis lookups per request (and Redis is back on the hot path); the cached one {} per request, for a window of up to its refresh period.", sig3(r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST)), sig3(r.m("jwt-blocklist-cached", &c::REVOCATION_LOOKUPS_PER_REQUEST))),
         claims: vec![
             claim(format!("without a blocklist the mean exposure is about half the lifetime: {} s", n(mean)), (mean - lifetime / 2.0).abs() < 0.1 * lifetime),
-            claim(format!("and at most the lifetime: {} s <= {} s", n(max), n(lifetime)), max <= lifetime),
+            claim(format!("and at most the lifetime, where the refresh checks the account: {} s <= {} s", n(max), n(lifetime)), max <= lifetime),
             claim(format!("a per-request blocklist cuts it to about a round trip: {} s", sig3(per_req)), per_req < 0.1),
             claim(format!("a cached blocklist to at most its refresh period (10 s): {} s", sig3(cached)), cached <= 10.1),
             claim("the per-request blocklist costs at least a lookup per request".into(), r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST) >= 1.0),
@@ -312,7 +360,13 @@ fn carts(r: &Run) -> Story {
     let writes = r.m("database", &c::DATABASE_WRITES);
     Story {
         tempting: "\"Keep the guest's cart in the session, in the server's memory, with sticky sessions.\"".into(),
-        shows: format!("10,000 guests, server-2 killed at minute 5: {} carts ({} items) were lost.", n(lost), n(r.m("server-memory", &c::CARTS_ITEMS_LOST))),
+        shows: format!(
+            "{} guests on 6 servers, server-2 killed at minute 5: {} carts ({} items) were lost, about 1 guest in {}.",
+            n(r.m("server-memory", &c::SESSIONS_ACTIVE_USERS)),
+            n(lost),
+            n(r.m("server-memory", &c::CARTS_ITEMS_LOST)),
+            n((r.m("server-memory", &c::SESSIONS_ACTIVE_USERS) / lost).round())
+        ),
         senior: "\"Keep the guest cart in the client (a cookie or localStorage) and merge it into the account's cart at login; or in the database.\"".into(),
         numbers: format!(
             "The client cart lost {} and wrote the database {} times (once per checkout). The database cart lost {} but wrote {} times, {} of them ({}) for carts that were abandoned.",
@@ -341,19 +395,21 @@ fn rate_limits(r: &Run) -> Story {
     let fixed_sliding = r.m("redis-fixed-window", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW);
     let log = r.m("redis-sliding-log", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW);
     let by_ip = r.m("redis-by-ip", &c::RATELIMIT_WRONGLY_REJECTED);
+    let by_key = r.m("redis-by-api-key", &c::RATELIMIT_WRONGLY_REJECTED);
     let open = r.m("redis-down-fail-open", &c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN);
     let closed = r.m("redis-down-fail-closed", c::failed(FailReason::RedisUnavailable));
     Story {
         tempting: "\"A counter per client in each server's memory: 20 requests per 10 s.\"".into(),
         shows: format!("Four servers behind round robin each keep their own counter, so the abuser got {} requests per window: 4 x 20.", sig3(local)),
-        senior: "\"One counter in Redis, shared by every server, with a sliding window or a token bucket, keyed by user or API key, not by IP.\"".into(),
+        senior: "\"One counter in Redis, shared by every server, with a sliding window or a token bucket, keyed by the authenticated user; by an API key only where a key is one client, not an organisation's key that everyone behind its NAT shares; never by IP.\"".into(),
         numbers: format!(
-            "A Redis fixed window held each aligned window to {} but let {} through in a window straddling a boundary; a sliding log never more than {}; a token bucket (b = 20, r = 2/s) at most {}. Keyed by IP, the limit turned away {} requests of ordinary users behind the NAT; keyed by user, {}.",
+            "A Redis fixed window held each aligned window to {} but let {} through in a window straddling a boundary; a sliding log never more than {}; a token bucket (b = 20, r = 2/s) at most {}. Keyed by IP, the limit turned away {} requests of ordinary users behind the NAT; keyed by the API key their organisation shares, {}, exactly as many; keyed by user, {}.",
             n(r.m("redis-fixed-window", &c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW)),
             n(fixed_sliding),
             n(log),
             n(r.m("redis-token-bucket", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW)),
             n(by_ip),
+            n(by_key),
             n(r.m("redis-fixed-window", &c::RATELIMIT_WRONGLY_REJECTED))
         ),
         trade_off: format!(
@@ -373,6 +429,7 @@ fn rate_limits(r: &Run) -> Story {
                 format!("keyed by IP the limit rejects users behind the NAT: {}", n(by_ip)),
                 by_ip > 1000.0 && r.m("redis-fixed-window", &c::RATELIMIT_WRONGLY_REJECTED) == 0.0,
             ),
+            claim(format!("an API key shared by the NAT's organisation rejects them like an IP key: {} vs {}", n(by_key), n(by_ip)), by_key > 1000.0 && by_key >= 0.9 * by_ip),
             claim(
                 "fail-open lets everything through while Redis is down, fail-closed nothing".into(),
                 open > 10_000.0 && r.m("redis-down-fail-closed", &c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN) == 0.0 && closed > 10_000.0,
@@ -468,15 +525,16 @@ fn real_time(r: &Run) -> Story {
     let jittered = r.m("pubsub-jittered", &c::WS_RECONNECTS_PEAK_PER_S);
     Story {
             tempting: "\"Each server keeps a map of its WebSocket connections and delivers messages to them.\"".into(),
-            shows: format!("10,000 users on 4 servers message each other: {} of messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(local)),
+            shows: format!("10,000 users on 4 servers message each other: {} of the {} messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(local), n(r.m("local", &c::WS_MESSAGES_SENT))),
             senior: "\"Bridge the servers with Redis pub/sub (every server subscribes; the one holding the receiver delivers), or put an external gateway in front that holds the connections and calls stateless handlers.\"".into(),
             numbers: format!("Pub/sub delivered {} of messages and the gateway {}. When server-2 died, its clients reconnected all at once: {} reconnects in one second; with jittered backoff the peak was {}.", pct(r.m("pubsub", &c::WS_DELIVERED_SHARE)), pct(r.m("gateway", &c::WS_DELIVERED_SHARE)), n(storm), n(jittered)),
-            trade_off: format!("Every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, and Redis's load grows with the fleet.", sig3(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), sig3(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE))),
+            trade_off: format!("With one broadcast channel, as here, every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, so Redis's load grows with the fleet; a channel per user or per room, which only the server holding that user subscribes to, brings it back to about one. And pub/sub delivers at most once: {} of messages ({}) were lost, to users between a dropped connection and the next, so a chat keeps messages in a store (a stream or a mailbox) that a client reads from where it left off.", sig3(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), sig3(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), pct(1.0 - r.m("pubsub", &c::WS_DELIVERED_SHARE)), n(r.m("pubsub", &c::WS_DROPPED))),
         claims: vec![
             claim(format!("local maps drop about (n-1)/n of messages: {}", pct(local)), local > 0.6 && local < 0.76),
             claim("pub/sub and the gateway deliver them".into(), r.m("pubsub", &c::WS_DELIVERED_SHARE) > 0.98 && r.m("gateway", &c::WS_DELIVERED_SHARE) > 0.98),
             claim(format!("a kill makes a reconnect storm ({}/s) that jitter flattens ({}/s)", n(storm), n(jittered)), storm > 4.0 * jittered),
-            claim("pub/sub pushes each message to every server".into(), (r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE) - 16.0).abs() < 0.5),
+            claim("one broadcast channel pushes each message to every server".into(), (r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE) - 16.0).abs() < 0.5),
+            claim(format!("pub/sub delivers at most once: {} messages lost", n(r.m("pubsub", &c::WS_DROPPED))), r.m("pubsub", &c::WS_DROPPED) > 0.0),
         ],
     }
 }
@@ -486,16 +544,18 @@ fn long_jobs(r: &Run) -> Story {
     let nobody = r.m("in-request", &c::JOBS_COMPLETED_AFTER_CLIENT_LEFT);
     let wasted = r.m("in-request", &c::JOBS_CPU_WASTED_S);
     let held = r.m("in-request", &c::SERVERS_THREADS_HELD_MEAN);
+    let (twice, p99) = (r.m("queue", &c::JOBS_RUN_TWICE), r.m("queue", &c::JOBS_COMPLETION_P99_S));
     Story {
             tempting: "\"Process the video in the request handler and return the result.\"".into(),
-            shows: format!("The client gives up after 30 s, but the server cannot know and works on for ten minutes: {} requests timed out, {} videos were finished for no one ({} CPU-seconds wasted), and {} server threads were held on average, so ordinary pages waited: p99 {} ms.", n(timeouts), n(nobody), n(wasted), sig3(held), n(r.m("in-request", &c::LATENCY_MS.p99))),
+            shows: format!("The client gives up after 30 s, but the server cannot know and works on for ten minutes: {} requests timed out, {} of the {} videos finished were finished for no one ({} CPU-seconds wasted), and {} server threads were held on average, so ordinary pages waited: p99 {} ms.", n(timeouts), n(nobody), n(r.m("in-request", &c::JOBS_COMPLETED)), n(wasted), sig3(held), n(r.m("in-request", &c::LATENCY_MS.p99))),
             senior: "\"Answer 202 Accepted, put the job on a durable queue, and let a worker pool process it, write the result to S3 and the database, and acknowledge; the client polls or is notified.\"".into(),
             numbers: format!("With the queue, page p99 was {} ms; jobs completed in {} s at p50; when worker-3 died mid-job, {} jobs were lost: the job came back after its visibility timeout.", n(r.m("queue", &c::LATENCY_MS.p99)), n(r.m("queue", &c::JOBS_COMPLETION_P50_S)), n(r.m("queue", &c::JOBS_LOST))),
-            trade_off: format!("Delivery is at least once: {} jobs ran twice (the killed worker's, and jobs that outlived the visibility timeout), so job handlers must be idempotent.", n(r.m("queue", &c::JOBS_RUN_TWICE))),
+            trade_off: format!("Delivery is at least once: {} of {} jobs ran twice, though one worker died: the slowest jobs outlive the 15-minute visibility timeout (completion p99 {} s) and are delivered again while still running. A worker should send heartbeats that extend the visibility timeout while it works, so only a dead worker's job comes back; and a handler should be idempotent, with an idempotency key per job written with its result, so a second run finds the result and does nothing.", n(twice), n(r.m("queue", &c::JOBS_ACCEPTED)), n(p99)),
         claims: vec![
             claim(format!("in the request, clients time out ({}) while the server keeps working ({} results for no one)", n(timeouts), n(nobody)), timeouts > 0.0 && nobody > 0.0 && nobody == r.m("in-request", &c::JOBS_COMPLETED)),
             claim("the queue loses no job when a worker dies".into(), r.m("queue", &c::JOBS_LOST) == 0.0),
-            claim(format!("and may run some twice: {}", n(r.m("queue", &c::JOBS_RUN_TWICE))), r.m("queue", &c::JOBS_RUN_TWICE) > 0.0),
+            claim(format!("and may run some twice: {}", n(twice)), twice > 0.0),
+            claim(format!("more than the dead worker's job ran twice, as the slowest jobs outlive the visibility timeout: {} jobs, completion p99 {} s > 900 s", n(twice), n(p99)), twice > 1.0 && p99 > 900.0),
             claim("ordinary requests are crowded out only in the request variant".into(), r.m("in-request", &c::LATENCY_MS.p99) > 10.0 * r.m("queue", &c::LATENCY_MS.p99)),
         ],
     }
@@ -535,6 +595,16 @@ mod tests {
             seed: 1,
             replications: 1,
             variants: vec![VariantSummary { name: "a".into(), model_hash: "h".into(), metrics, servers: Vec::new(), vs_baseline: None }],
+        }
+    }
+
+    #[test]
+    fn every_bundled_model_is_a_topic_in_playbook_order() {
+        let names: Vec<&str> = TOPICS.iter().map(|t| t.name).collect();
+        let lessons: Vec<&str> = crate::playbook::lessons().map(|(_, l)| l.model).collect();
+        assert_eq!(names, lessons);
+        for (old, new) in [("hot-spots", "mega-proxy"), ("revocation", "jwt-revocation"), ("carts", "shopping-cart"), ("scaling", "autoscaling")] {
+            assert_eq!(find(old).map(|t| t.name), Some(new));
         }
     }
 

@@ -147,21 +147,24 @@ enum Command {
         /// Theory models to check (default: all bundled ones).
         #[arg(value_name = "MODEL")]
         models: Vec<String>,
+        /// Independent replications of each model (default: the model's run.replications, 20 for the bundled ones); more narrows the intervals.
         #[arg(long, short = 'r')]
         replications: Option<u32>,
+        /// Worker threads (default: all cores). The figures do not depend on it.
         #[arg(long, short = 'j')]
         threads: Option<usize>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// No progress bar on stderr.
         #[arg(long, short)]
         quiet: bool,
     },
     /// Interview walkthroughs: a question, the tempting answer, a live run, the senior answer, the trade-off.
     #[command(
-        after_help = "Examples:\n  statesim walkthrough              list the topics\n  statesim walkthrough crash-test   one topic, pausing for Enter on a terminal\n  statesim walkthrough all --no-pause"
+        after_help = "Examples:\n  statesim walkthrough              list the topics\n  statesim walkthrough crash-test   one topic (any bundled model's name), pausing for Enter on a terminal\n  statesim walkthrough all --no-pause"
     )]
     Walkthrough {
-        /// A topic, or `all`; none lists the topics.
+        /// A topic (a bundled model's name, e.g. mega-proxy), or `all`; none lists the topics.
         topic: Option<String>,
         /// Do not wait for Enter between parts.
         #[arg(long)]

@@ -5,7 +5,7 @@ use super::inputs::load_all_with;
 use super::{Format, RunCommon, fancy_terminal};
 use indicatif::{ProgressBar, ProgressStyle};
 use statesim::report::atomic::{LockMode, Staging, lock_out, write_atomic};
-use statesim::report::{table, write_model_outputs};
+use statesim::report::{table, takeaway, write_model_outputs};
 use statesim::sweep::{RunOptions, run_and_summarize, run_count};
 
 pub struct RunArgs {
@@ -70,6 +70,10 @@ pub fn run(args: RunArgs) -> u8 {
         }
         bar.set_message(model.name.clone());
         let (summary, runs) = run_and_summarize(model, &opts, &|| bar.inc(1));
+        // A takeaway written for the model's own parameters may not hold after a --set.
+        for c in model.takeaway.iter().flat_map(|t| takeaway::check(t, &summary)).filter(|c| !c.holds) {
+            bar.suspend(|| eprintln!("warning: {}: the takeaway states what this run does not bear out: {}", model.name, c.text));
+        }
         let dir = args.common.out.join(&model.name);
         // Staged now, swapped in once every model is staged, so an interrupted run leaves
         // the previous outputs as they were.

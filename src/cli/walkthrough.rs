@@ -1,8 +1,10 @@
-//! `statesim walkthrough [TOPIC]`: the interview walkthroughs in the terminal. On a
-//! terminal it pauses for Enter between parts; otherwise it runs straight through.
+//! `statesim walkthrough [TOPIC]`: the interview walkthroughs in the terminal. The
+//! question comes at once, with the run's progress under it (some runs take seconds);
+//! on a terminal it pauses for Enter between parts, otherwise it runs straight through.
 
 use super::fancy_terminal;
-use statesim::walkthrough::{TOPICS, Walkthrough, find, run};
+use indicatif::{ProgressBar, ProgressStyle};
+use statesim::walkthrough::{TOPICS, Topic, Walkthrough, find, run_count, run_with_progress};
 use std::io::{BufRead, IsTerminal, Write};
 
 pub fn walkthrough(topic: Option<String>, no_pause: bool) -> u8 {
@@ -11,7 +13,7 @@ pub fn walkthrough(topic: Option<String>, no_pause: bool) -> u8 {
         for t in TOPICS {
             println!("  {:<16} {}", t.name, t.question);
         }
-        println!("\nRun one with `statesim walkthrough TOPIC`, or all with `statesim walkthrough all`.");
+        println!("\nEach topic is a bundled model, named after it. Run one with `statesim walkthrough TOPIC`, or all with `statesim walkthrough all`.");
         return 0;
     };
     let topics: Vec<_> = if name == "all" {
@@ -22,7 +24,8 @@ pub fn walkthrough(topic: Option<String>, no_pause: bool) -> u8 {
             None => {
                 eprintln!("error: no walkthrough called \"{name}\"");
                 let names: Vec<&str> = TOPICS.iter().map(|t| t.name).collect();
-                match statesim::scenario::diag::nearest(&name, names.iter().copied()) {
+                let known = TOPICS.iter().flat_map(|t| std::iter::once(t.name).chain(t.aliases.iter().copied()));
+                match statesim::scenario::diag::nearest(&name, known).and_then(find).map(|t| t.name) {
                     Some(best) => eprintln!("  = help: did you mean \"{best}\"? topics: {}", names.join(", ")),
                     None => eprintln!("  = help: topics: {}", names.join(", ")),
                 }
@@ -33,8 +36,21 @@ pub fn walkthrough(topic: Option<String>, no_pause: bool) -> u8 {
     let pause = !no_pause && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let mut all_hold = true;
     for t in topics {
-        eprintln!("running {} ...", t.models.join(", "));
-        let w = run(t);
+        ask(t);
+        let total = run_count(t);
+        let bar = if fancy_terminal() {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("  running {msg}: {pos}/{len} simulations [{bar:24}] {elapsed}").expect("valid template").progress_chars("=> "),
+            );
+            bar
+        } else {
+            eprintln!("running {} ({total} simulations) ...", t.models.join(", "));
+            ProgressBar::hidden()
+        };
+        bar.set_message(t.models.join(", "));
+        let w = run_with_progress(t, &|| bar.inc(1));
+        bar.finish_and_clear();
         all_hold &= show(&w, pause);
     }
     if all_hold { 0 } else { 1 }
@@ -64,9 +80,17 @@ fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+fn bold(s: &str) -> String {
+    if fancy_terminal() { format!("\x1b[1m{s}\x1b[0m") } else { s.to_string() }
+}
+
+/// The topic's heading and question, before its models run.
+fn ask(t: &Topic) {
+    println!("\n{}\n{}\n", bold(&format!("== {} ==", t.name)), bold(&format!("Interviewer: {}", t.question)));
+    let _ = std::io::stdout().flush();
+}
+
 fn show(w: &Walkthrough, pause: bool) -> bool {
-    let bold = |s: &str| if fancy_terminal() { format!("\x1b[1m{s}\x1b[0m") } else { s.to_string() };
-    println!("\n{}\n{}\n", bold(&format!("== {} ==", w.topic)), bold(&format!("Interviewer: {}", w.question)));
     for s in &w.sections {
         println!("{}\n  {}\n", bold(s.heading), wrap(&s.text, 88));
         if pause {

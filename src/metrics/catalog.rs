@@ -38,6 +38,8 @@ pub enum Unit {
     Megabytes,
     /// Bytes, rounded to a whole number.
     Bytes,
+    /// Money, in dollars (the currency of the model's prices).
+    Dollars,
     /// A plain number: a ratio or a mean count (instances, pushes per message, cost).
     Number,
 }
@@ -52,6 +54,7 @@ impl Unit {
             Unit::Secs => " (s)",
             Unit::Megabytes => " (MB)",
             Unit::Bytes => " (bytes)",
+            Unit::Dollars => " ($)",
             Unit::Count | Unit::Share | Unit::PerSec | Unit::Number => "",
         }
     }
@@ -212,7 +215,7 @@ metrics! {
     REDIS_UTILISATION: "redis.utilisation", "Redis utilisation", Share, Redis, "share of time Redis's command thread was busy";
     REDIS_KEYS: "redis.keys", "Redis keys", Count, Redis, "keys held in Redis at the end of the run";
     // The fleet over time.
-    FLEET_COST_PER_HOUR: "fleet.cost_per_hour", "cost per hour", Number, Instances, "what the fleet's running instances cost, averaged per hour of the whole run (warm-up included; on-demand and spot prices)";
+    FLEET_COST_PER_HOUR: "fleet.cost_per_hour", "cost per hour", Dollars, Instances, "what the fleet's running instances cost, averaged per hour of the whole run (warm-up included; on-demand and spot prices)";
     FLEET_INSTANCES_MEAN: "fleet.instances_mean", "instances, mean", Number, Instances, "running instances, averaged over the statistics window";
     FLEET_INSTANCES_MAX: "fleet.instances_max", "instances, max", Count, Instances, "the most instances running at once";
     FLEET_SCALE_OUTS: "fleet.scale_outs", "scale-outs", Count, Instances, "instances the autoscaler launched";

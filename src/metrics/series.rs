@@ -46,7 +46,7 @@ pub static JOBS_QUEUED: SeriesColumn = column("jobs_queued", "jobs queued", Aggr
 /// Requests of the abusive client the rate limit let through (rate limits).
 pub static ABUSER_ALLOWED: SeriesColumn = column("abuser_allowed", "abuser allowed", Aggregate::Sum, 0);
 /// What the running fleet costs per hour at the end of the bucket (the fleet).
-pub static COST_PER_HOUR: SeriesColumn = column("cost_per_hour", "cost per hour", Aggregate::Last, 4);
+pub static COST_PER_HOUR: SeriesColumn = column("cost_per_hour", "cost per hour ($)", Aggregate::Last, 4);
 /// WebSocket messages sent in the bucket, those of them delivered, and reconnects.
 pub static WS_SENT: SeriesColumn = column("ws_sent", "messages sent", Aggregate::Sum, 0);
 pub static WS_DELIVERED: SeriesColumn = column("ws_delivered", "messages delivered", Aggregate::Sum, 0);

@@ -37,7 +37,7 @@ pub fn value(unit: Unit, x: f64) -> String {
         Unit::Count | Unit::PerSec | Unit::Bytes => group_thousands(x.round() as i64),
         Unit::Share if x > 0.0 && x < 0.0005 => format!("{}%", sig3(x * 100.0)),
         Unit::Share => format!("{:.1}%", x * 100.0),
-        Unit::Ms | Unit::Secs | Unit::Megabytes | Unit::Number => sig3(x),
+        Unit::Ms | Unit::Secs | Unit::Megabytes | Unit::Number | Unit::Dollars => sig3(x),
     }
 }
 
@@ -48,6 +48,7 @@ pub fn with_unit(unit: Unit, x: f64) -> String {
         Unit::Secs => format!("{} s", value(unit, x)),
         Unit::Megabytes => format!("{} MB", value(unit, x)),
         Unit::Bytes => format!("{} bytes", value(unit, x)),
+        Unit::Dollars => format!("${}", value(unit, x)),
         _ => value(unit, x),
     }
 }
@@ -72,6 +73,7 @@ mod tests {
         assert_eq!(value(Unit::Count, 1893.0), "1,893");
         assert_eq!(with_unit(Unit::Ms, 158.2), "158 ms");
         assert_eq!(with_unit(Unit::Share, 0.0993), "9.9%");
+        assert_eq!(with_unit(Unit::Dollars, 0.585), "$0.585");
         assert_eq!(value(Unit::Number, 104_604.4), "104,604");
         assert_eq!(value(Unit::Number, 6166.0), "6166");
     }

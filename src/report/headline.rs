@@ -104,7 +104,7 @@ fn noticeable(unit: Unit, sent: f64) -> f64 {
     match unit {
         Unit::Count | Unit::PerSec => (sent * 1e-3).max(1.0),
         Unit::Share => 0.005,
-        Unit::Ms | Unit::Secs | Unit::Megabytes | Unit::Bytes | Unit::Number => 1.0,
+        Unit::Ms | Unit::Secs | Unit::Megabytes | Unit::Bytes | Unit::Number | Unit::Dollars => 1.0,
     }
 }
 

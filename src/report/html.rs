@@ -1,10 +1,19 @@
 //! `index.html`: every model of a run on one self-contained page (no network: inline
 //! CSS, no scripts, charts as relative links to the SVGs in each model's folder).
+//!
+//! The page is a course, not a catalogue: models come in the playbook's order
+//! ([`crate::playbook`]) under a table of contents, each section opens with the
+//! takeaway its model file states (numbers from the run, comparisons checked on it) and
+//! says where the model is told at length (its walkthrough, its notebook, its file). It
+//! must read at 1400 px and at 390 px: the page uses the width it has, a table of many
+//! variants is split into tables of a few that sit side by side when there is room, and a
+//! chart is never drawn so narrow that its text falls below 10 px (it scrolls sideways instead).
 
 use super::ChartFile;
-use super::charts::{self, css_colour};
-use super::{format, headline, table};
+use super::charts::{self, css_chip};
+use super::{table, takeaway};
 use crate::metrics::ModelSummary;
+use crate::playbook;
 use crate::scenario::Model;
 
 /// What the page shows for one model.
@@ -39,109 +48,142 @@ pub fn story(model: &Model) -> Vec<String> {
     paragraphs
 }
 
-/// One line with the run's own numbers: the measure of what users got on which the
-/// variants differ most, per variant (grouped when many share a value).
-pub fn takeaway(summary: &ModelSummary) -> String {
-    let Some(metric) = headline::most_different(summary) else {
-        return "The variants do not differ on the headline measures.".to_string();
-    };
-    let mut values: Vec<(f64, String, &str)> = summary
-        .variants
-        .iter()
-        .map(|v| {
-            let x = v.metrics.get(metric.key).map_or(0.0, |e| e.mean);
-            (x, format::with_unit(metric.unit, x), v.name.as_str())
-        })
-        .collect();
-    // The values carry their unit.
-    let label = metric.label;
-    if values.len() <= 4 {
-        let parts: Vec<String> = values.iter().map(|(_, text, name)| format!("{name} {text}")).collect();
-        return format!("{label}: {}.", parts.join("; "));
-    }
-    // Many variants: highest first, those showing the same number together.
-    values.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
-    for (_, text, name) in &values {
-        match groups.last_mut() {
-            Some((t, names)) if t == text => names.push(name),
-            _ => groups.push((text.clone(), vec![name])),
-        }
-    }
-    let show = |(text, names): &(String, Vec<&str>), last: bool| {
-        if names.len() <= 2 {
-            format!("{} {text}", names.join(" and "))
-        } else if last {
-            format!("the other {} variants {text}", names.len())
-        } else {
-            format!("{} variants {text}", names.len())
-        }
-    };
-    let mut parts: Vec<String> = Vec::new();
-    let n = groups.len();
-    for (i, g) in groups.iter().enumerate() {
-        if n > 4 && i == 2 {
-            parts.push("…".to_string());
-        }
-        if n <= 4 || i < 2 || i == n - 1 {
-            parts.push(show(g, i == n - 1 && i > 0));
-        }
-    }
-    format!("{label}: {}.", parts.join("; "))
-}
+/// Most variants one table shows; more are split into tables of about equal size, which
+/// sit side by side where the page is wide and one under the other where it is not.
+const VARIANTS_PER_TABLE: usize = 4;
+
+/// The smallest width a chart is drawn at, in CSS pixels: its smallest text (a font
+/// size of 11.2 px at its natural 900) stays at 10 px or more. Narrower screens scroll
+/// the chart sideways.
+const CHART_MIN_WIDTH: u32 = 810;
 
 const STYLE: &str = "\
-body{font-family:'DejaVu Sans',-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}
-h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:2.4em;border-bottom:1px solid #ddd;padding-bottom:.2em;font-size:1.35em}
+body{font-family:'DejaVu Sans',-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1560px;margin:1.5em auto;padding:0 24px;color:#222;line-height:1.5}
+h1{font-size:1.7em;margin-bottom:.2em}h2{margin:.2em 0 .4em;font-size:1.35em}
+section{border-top:1px solid #ddd;margin-top:2.6em;padding-top:.6em}
 h3{font-size:1.05em;margin:1.4em 0 .4em}
 a{color:#0072b2}
+p,li{max-width:82ch}
 .meta{color:#666;font-size:.9em}
+.kicker{color:#0072b2;font-size:.85em;text-transform:uppercase;letter-spacing:.06em;margin:0}
 .story p{margin:.5em 0;color:#333}
-.takeaway{font-weight:600;background:#eef6fb;border-left:4px solid #0072b2;padding:.5em .8em;margin:1em 0}
+.takeaway{font-weight:600;background:#eef6fb;border-left:4px solid #0072b2;padding:.5em .8em;margin:1em 0 .3em;max-width:82ch}
+.checks{margin:.2em 0 1em;font-size:.88em;color:#444}.checks summary{cursor:pointer}
+.checks ul{list-style:none;padding:0;margin:.3em 0}
+.checks li:before{content:'\\2713  ';color:#009e73;font-weight:700}
+.checks li.fails:before{content:'\\2717  ';color:#d55e00}
+.checks li.fails{color:#d55e00}
+.learn{font-size:.9em}
 .chip{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;vertical-align:baseline}
 .variants{list-style:none;padding:0;margin:.4em 0;display:flex;flex-wrap:wrap;gap:.3em 1.2em}
 .variants code{font-size:.95em}
-.scroll{overflow-x:auto}
+.tables{display:flex;flex-wrap:wrap;gap:0 2em;align-items:flex-start}
 table{border-collapse:collapse;font-size:.86em;margin:.6em 0}
 th,td{padding:.2em .6em;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child{text-align:left;white-space:normal;min-width:9em}
+thead th{background:#f2f2f2;vertical-align:bottom;white-space:normal;overflow-wrap:anywhere}
 td.sub{padding-left:1.8em;color:#555}
-thead th{background:#f2f2f2;vertical-align:bottom}
-figure{margin:1.4em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#555;font-size:.88em;margin-top:.2em}
-.overview th,.overview td{white-space:normal;text-align:left;vertical-align:top}
-.overview td:first-child{white-space:nowrap}
+figure{margin:1.4em 0;overflow-x:auto}
+figure img{width:100%;min-width:CHART_MINpx;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.88em;margin-top:.2em;max-width:82ch}
+pre{white-space:pre-wrap;font-size:.85em}
+.toc{padding-left:1.2em}.toc>li{margin:.5em 0}.toc ul{padding-left:1.2em;margin:.1em 0}
+.top{text-align:right;font-size:.85em;margin:1em 0 0}
+@media (max-width:600px){body{padding:0 10px}table{font-size:.74em}th,td{padding:.15em .3em}th:first-child,td:first-child{min-width:7em}td.sub{padding-left:.9em}}
 ";
 
-/// The page: an overview with every model's takeaway, then per model its question,
-/// story, variants, comparison table, takeaway and charts.
+/// The sections in playbook order (a model outside the playbook after it, in run order).
+fn in_playbook_order<'s, 'a>(sections: &'s [ModelSection<'a>]) -> Vec<&'s ModelSection<'a>> {
+    let mut ordered: Vec<&ModelSection> = sections.iter().collect();
+    ordered.sort_by_key(|s| playbook::rank(&s.model.name));
+    ordered
+}
+
+/// The chapter a model is in, as the page names it.
+fn chapter_of(model: &str) -> &'static str {
+    playbook::find(model).map_or("Other models", |(c, _)| c.title)
+}
+
+/// The page: contents, then per model its takeaway, where to learn more, story,
+/// variants, comparison table and charts, then how far to trust the numbers.
 pub fn render(sections: &[ModelSection]) -> String {
+    let style = STYLE.replace("CHART_MIN", &CHART_MIN_WIDTH.to_string());
     let mut h = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>statesim report</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>statesim report</h1>\n<p class=\"meta\">{} simulated by statesim {}. Every number on this page comes from the runs that wrote it; each model's folder holds its summary.json, timeseries.csv and charts (SVG and PNG).</p>\n",
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>statesim report</title>\n<style>\n{style}</style>\n</head>\n<body>\n<h1 id=\"top\">statesim report</h1>\n<p class=\"meta\">{} simulated by statesim {}. Every number on this page comes from the runs that wrote it; each model's folder holds its summary.json, timeseries.csv, charts (SVG and PNG) and the model file that was run.</p>\n",
         if sections.len() == 1 { "One model".to_string() } else { format!("{} models", sections.len()) },
         env!("CARGO_PKG_VERSION")
     );
-    h.push_str("<table class=\"overview\">\n<thead><tr><th>model</th><th>question</th><th>what the run shows</th></tr></thead>\n<tbody>\n");
-    for s in sections {
-        h.push_str(&format!(
-            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td></tr>\n",
-            esc(&s.model.name),
-            esc(&s.model.title),
-            esc(&takeaway(s.summary))
-        ));
+    let ordered = in_playbook_order(sections);
+    h.push_str("<nav id=\"contents\">\n<h2>Contents</h2>\n<ol class=\"toc\">\n");
+    let mut i = 0;
+    while i < ordered.len() {
+        let chapter = chapter_of(&ordered[i].model.name);
+        h.push_str(&format!("<li>{}\n<ul>\n", esc(chapter)));
+        while i < ordered.len() && chapter_of(&ordered[i].model.name) == chapter {
+            let m = ordered[i].model;
+            h.push_str(&format!("<li><a href=\"#{0}\">{0}</a>: {1}</li>\n", esc(&m.name), esc(&m.title)));
+            i += 1;
+        }
+        h.push_str("</ul></li>\n");
     }
-    h.push_str("</tbody>\n</table>\n");
-    for s in sections {
+    h.push_str("<li><a href=\"#validation\">How far to trust these numbers</a></li>\n</ol>\n</nav>\n");
+    for s in &ordered {
         h.push_str(&section(s));
     }
+    h.push_str(VALIDATION);
     h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// How the numbers are checked, and how a reader checks them again.
+const VALIDATION: &str = "<section id=\"validation\">\n<h2>How far to trust these numbers</h2>\n\
+<p>The engine is checked against queueing theory. <code>statesim check</code> runs the models in <code>models/theory/</code> (M/M/1, M/M/c by Erlang C, M/D/1 by Pollaczek-Khinchine, random routing over M/M/1 queues), 20 independent replications each, and prints each analytic figure beside the simulated one with its 95% confidence interval; the test suite fails if a figure leaves its interval, and shows that the check does fail for a wrong queue.</p>\n\
+<p>Each takeaway above states comparisons; each is evaluated on the run that wrote this page and marked with a tick (or a cross, in red, where a changed model no longer bears it out). A walkthrough (<code>statesim walkthrough MODEL</code>) checks each of its claims on its own run the same way.</p>\n\
+<p>A section run with one replication shows numbers without intervals. <code>statesim run MODEL -r 10</code> runs ten independent replications and shows each number with its 95% interval, and the paired difference of each variant from the first (the variants share random numbers, so differences are much tighter than the intervals). The same model and seed give the same bytes, on any number of threads.</p>\n\
+<p class=\"top\"><a href=\"#top\">&uarr; back to the top</a></p>\n</section>\n";
+
+/// The comparison table, split into tables of at most [`VARIANTS_PER_TABLE`] variants
+/// of about equal size.
+fn tables(s: &ModelSummary) -> String {
+    let header = table::header(s);
+    let rows = table::rows(s);
+    let n = s.variants.len();
+    let parts = n.div_ceil(VARIANTS_PER_TABLE).max(1);
+    let mut h = String::from("<div class=\"tables\">\n");
+    let mut start = 0;
+    for p in 0..parts {
+        let len = n / parts + usize::from(p < n % parts);
+        let columns = start..start + len;
+        h.push_str("<table>\n<thead><tr><th>metric</th>");
+        for v in columns.clone() {
+            h.push_str(&format!("<th><span class=\"chip\" style=\"{}\"></span>{}</th>", css_chip(v), esc(&header[v + 1])));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for row in &rows {
+            let class = if row[0].starts_with("  ") { " class=\"sub\"" } else { "" };
+            h.push_str(&format!("<tr><td{class}>{}</td>", esc(row[0].trim())));
+            for c in &row[columns.start + 1..columns.end + 1] {
+                h.push_str(&format!("<td>{}</td>", esc(c.trim())));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody>\n</table>\n");
+        start = columns.end;
+    }
+    h.push_str("</div>\n");
     h
 }
 
 fn section(s: &ModelSection) -> String {
     let m = s.model;
     let folder = url_segment(&s.folder);
-    let mut h = format!("<section id=\"{}\">\n<h2>{}</h2>\n", esc(&m.name), esc(&m.title));
+    let lesson = playbook::find(&m.name);
+    let mut h = format!("<section id=\"{}\">\n", esc(&m.name));
+    if let Some((chapter, _)) = lesson {
+        let number = playbook::CHAPTERS.iter().position(|c| std::ptr::eq(c, chapter)).unwrap_or(0) + 1;
+        h.push_str(&format!("<p class=\"kicker\">{} &middot; chapter {number} of {}</p>\n", esc(chapter.title), playbook::CHAPTERS.len()));
+    }
+    h.push_str(&format!("<h2>{}</h2>\n", esc(&m.title)));
     h.push_str(&format!(
         "<p class=\"meta\">model <code>{}</code> ({}), seed {}, {} replication{}</p>\n",
         esc(&m.name),
@@ -150,6 +192,34 @@ fn section(s: &ModelSection) -> String {
         s.summary.replications,
         if s.summary.replications == 1 { "" } else { "s" }
     ));
+    match &m.takeaway {
+        Some(t) => {
+            h.push_str(&format!("<p class=\"takeaway\">{}</p>\n", esc(&takeaway::fill(t, s.summary))));
+            let checked = takeaway::check(t, s.summary);
+            let failing = checked.iter().filter(|c| !c.holds).count();
+            if !checked.is_empty() {
+                let (open, summary) = match failing {
+                    0 => ("", format!("Checked on this run: the {} comparisons it states all hold", checked.len())),
+                    k => (" open", format!("Checked on this run: {k} of the {} comparisons it states do not hold", checked.len())),
+                };
+                h.push_str(&format!("<details class=\"checks\"{open}><summary>{summary}</summary>\n<ul>\n"));
+                for c in checked {
+                    let (class, note) = if c.holds { ("", "") } else { (" class=\"fails\"", " (does not hold on this run)") };
+                    h.push_str(&format!("<li{class}>{}{note}</li>\n", esc(&c.text)));
+                }
+                h.push_str("</ul>\n</details>\n");
+            }
+        }
+        None => h.push_str(&format!("<p class=\"takeaway\">{}</p>\n", esc(&takeaway::generated(s.summary)))),
+    }
+    let mut learn = Vec::new();
+    if let Some((_, lesson)) = lesson {
+        learn.push(format!("the walkthrough <code>statesim walkthrough {}</code>", esc(&m.name)));
+        learn.push(format!("the notebook <code>{}</code>", esc(lesson.notebook)));
+    }
+    let file = url_segment(&format!("{}.toml", m.name));
+    learn.push(format!("the model file that was run, <a href=\"{folder}/{file}\">{}.toml</a>", esc(&m.name)));
+    h.push_str(&format!("<p class=\"learn\">More: {}.</p>\n", learn.join("; ")));
     let story = story(m);
     if !story.is_empty() {
         h.push_str("<div class=\"story\">\n");
@@ -165,27 +235,13 @@ fn section(s: &ModelSection) -> String {
     for (i, v) in m.variants.iter().enumerate() {
         let faults = faults_of(v);
         let faults = if shared || faults.is_empty() { String::new() } else { format!(" <span class=\"meta\">({})</span>", esc(&faults)) };
-        h.push_str(&format!("<li><span class=\"chip\" style=\"background:{}\"></span><code>{}</code>{faults}</li>\n", css_colour(i), esc(&v.name)));
+        h.push_str(&format!("<li><span class=\"chip\" style=\"{}\"></span><code>{}</code>{faults}</li>\n", css_chip(i), esc(&v.name)));
     }
     h.push_str("</ul>\n");
     if shared && !faults_of(&m.variants[0]).is_empty() {
         h.push_str(&format!("<p class=\"meta\">Faults, the same in every variant: {}.</p>\n", esc(&faults_of(&m.variants[0]))));
     }
-    h.push_str(&format!("<p class=\"takeaway\">{}</p>\n", esc(&takeaway(s.summary))));
-    h.push_str("<div class=\"scroll\">\n<table>\n<thead><tr>");
-    for c in table::header(s.summary) {
-        h.push_str(&format!("<th>{}</th>", esc(&c)));
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
-    for row in table::rows(s.summary) {
-        h.push_str("<tr>");
-        for (i, c) in row.iter().enumerate() {
-            let class = if i == 0 && c.starts_with("  ") { " class=\"sub\"" } else { "" };
-            h.push_str(&format!("<td{class}>{}</td>", esc(c.trim())));
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</tbody>\n</table>\n</div>\n");
+    h.push_str(&tables(s.summary));
     if let Some(diff) = table::render_differences(s.summary) {
         h.push_str(&format!(
             "<details><summary>Paired differences from {}</summary>\n<pre>{}</pre>\n</details>\n",
@@ -195,9 +251,10 @@ fn section(s: &ModelSection) -> String {
     }
     for c in &s.charts {
         let (stem, caption, (w, ht)) = (url_segment(&c.stem), esc(&c.caption), c.size);
-        h.push_str(&format!("<figure><img src=\"{folder}/{stem}.svg\" width=\"{w}\" height=\"{ht}\" alt=\"{caption}\"><figcaption>{caption} <a href=\"{folder}/{stem}.png\">PNG</a></figcaption></figure>\n"));
+        h.push_str(&format!("<figure><img src=\"{folder}/{stem}.svg\" width=\"{w}\" height=\"{ht}\" style=\"max-width:{w}px\" alt=\"{caption}\"><figcaption>{caption} <a href=\"{folder}/{stem}.png\">PNG</a></figcaption></figure>\n"));
     }
-    h.push_str(&format!("<p class=\"meta\">Files: <a href=\"{folder}/summary.json\">summary.json</a>, <a href=\"{folder}/timeseries.csv\">timeseries.csv</a>, <a href=\"{folder}/topology.dot\">topology.dot</a></p>\n</section>\n"));
+    h.push_str(&format!("<p class=\"meta\">Files: <a href=\"{folder}/summary.json\">summary.json</a>, <a href=\"{folder}/timeseries.csv\">timeseries.csv</a>, <a href=\"{folder}/topology.dot\">topology.dot</a>, <a href=\"{folder}/{file}\">{}.toml</a></p>\n", esc(&m.name)));
+    h.push_str("<p class=\"top\"><a href=\"#contents\">&uarr; contents</a></p>\n</section>\n");
     h
 }
 

@@ -8,6 +8,7 @@ pub mod headline;
 pub mod html;
 pub mod sweep;
 pub mod table;
+pub mod takeaway;
 
 use crate::components::Topology;
 use crate::metrics::catalog::{AUTH_MS, LATENCY_MS};
@@ -58,7 +59,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
         dir,
         "variants",
         &format!("The variants side by side on the model's own measures, p99 latency and failed requests.{whiskers}"),
-        &charts::VariantBars { summary, metrics },
+        &charts::VariantBars { model, summary, metrics },
         written,
         &mut list,
     )?;
@@ -77,7 +78,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
             dir,
             "servers",
             "Share of routed requests per server: a hot spot is one tall bar, a dead server a short one.",
-            &charts::ServerShares { summary },
+            &charts::ServerShares { model, summary },
             written,
             &mut list,
         )?;
@@ -117,6 +118,7 @@ pub fn write_model_outputs<S: Sink + ?Sized>(
     json.push('\n');
     written.push(dir.put("summary.json", json.as_bytes())?);
     written.push(dir.put("timeseries.csv", &timeseries_csv(model, runs))?);
+    written.push(dir.put(&format!("{}.toml", model.name), model.text.as_bytes())?);
 
     // The richest variant's system (most nodes, then hops; the first on a tie), so the
     // picture shows the queue, Redis or S3 that some variant adds.

@@ -6,6 +6,7 @@ use super::budget::{self, Budget};
 use super::diag::{ModelErrors, Problem, explain_serde_message, nearest};
 use super::model::{System, resolve};
 use super::raw::{RawModel, SCHEMA_VERSION};
+use super::takeaway::{self, Takeaway};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use sha2::{Digest, Sha256};
@@ -25,6 +26,11 @@ pub struct Model {
     pub story: String,
     /// The file it came from, as given.
     pub source: String,
+    /// The file's text as read, then each `--set` override as a closing comment line:
+    /// what reproduces the run.
+    pub text: String,
+    /// What a reader should take away, written in the file (see [`super::takeaway`]).
+    pub takeaway: Option<Takeaway>,
     pub variants: Vec<Variant>,
     /// Things worth saying that do not stop a run (an overloaded system, say).
     pub warnings: Vec<String>,
@@ -298,6 +304,8 @@ pub fn load_str_with(file: &str, default_name: &str, text: &str, sets: &[String]
         return Err(fail(problems));
     }
 
+    let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+    let takeaway = takeaway::read(&root, text, base_raw.takeaway.as_deref(), &base_raw.takeaway_checks, &names).map_err(fail)?;
     let mut warnings = Vec::new();
     for v in &variants {
         let rho = v.system.offered_load();
@@ -314,13 +322,19 @@ pub fn load_str_with(file: &str, default_name: &str, text: &str, sets: &[String]
         story: base_raw.story.as_deref().map(str::trim).filter(|s| !s.is_empty()).map_or_else(|| opening_comments(text), str::to_string),
         name,
         source: file.to_string(),
+        text: format!(
+            "{text}{}{}",
+            if sets.is_empty() || text.ends_with('\n') { "" } else { "\n" },
+            sets.iter().map(|s| format!("# run with --set {s}\n")).collect::<String>()
+        ),
+        takeaway,
         variants,
         warnings,
     })
 }
 
 impl Problem {
-    fn with_span(mut self, span: Option<Range<usize>>) -> Problem {
+    pub(super) fn with_span(mut self, span: Option<Range<usize>>) -> Problem {
         self.span = span;
         self
     }

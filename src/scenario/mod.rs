@@ -6,12 +6,14 @@ pub mod diag;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod takeaway;
 pub mod units;
 
 pub use budget::Budget;
 pub use diag::{ModelErrors, Problem};
 pub use load::{LoadError, Model, Variant, load_file, load_file_with, load_str, load_str_with, model_text, read_model_text};
 pub use model::{FaultAction, System, Workload};
+pub use takeaway::Takeaway;
 
 /// JSON Schema of the model format, for editors and the README's reference.
 pub fn json_schema() -> serde_json::Value {

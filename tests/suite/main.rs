@@ -19,6 +19,7 @@ mod report;
 mod sessions;
 mod shared;
 mod sweep;
+mod teaching;
 mod theory;
 mod uploads;
 mod walkthrough;

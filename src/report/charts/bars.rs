@@ -2,17 +2,23 @@
 //! server, and the revocation exposure histogram.
 
 use super::Chart;
+use super::reference::Reference;
+use super::references;
 use super::style::*;
 use crate::metrics::catalog::Metric;
 use crate::metrics::{Estimate, KeptRuns, ModelSummary, Unit};
+use crate::policies::LbPolicy;
 use crate::report::format;
 use crate::scenario::Model;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// Variants side by side on the headline metrics, one small panel per metric, with 95%
 /// confidence whiskers when there are replications.
+/// Where theory gives a value for a panel's metric, a dashed line marks it, labelled.
 pub struct VariantBars<'a> {
+    pub model: &'a Model,
     pub summary: &'a ModelSummary,
     pub metrics: Vec<&'static Metric>,
 }
@@ -51,8 +57,11 @@ impl Chart for VariantBars<'_> {
         for (panel, metric) in panels.iter().zip(&self.metrics) {
             let scale = display_scale(metric);
             let values: Vec<Estimate> = (0..n).map(|v| estimate(s, v, metric)).collect();
-            let high = values.iter().map(|e| e.high().max(e.mean) * scale).fold(0.0f64, f64::max);
+            let refs = references(self.model, metric);
+            let high = values.iter().map(|e| e.high().max(e.mean) * scale).chain(refs.iter().map(|r| r.value * scale)).fold(0.0f64, f64::max);
             let top = if high > 0.0 { high * 1.28 } else { 1.0 };
+            // A row above the bars for the reference lines' labels.
+            let above = 0.8 * reference_rows(&refs) as f64 * if n <= 5 { 1.0 } else { 1.4 };
             let integer = metric.unit == Unit::Count;
             let mut chart = ChartBuilder::on(panel)
                 .caption(metric.axis_title(), heading_style())
@@ -62,7 +71,7 @@ impl Chart for VariantBars<'_> {
                 .margin_bottom(6)
                 .x_label_area_size(24)
                 .y_label_area_size(name_width)
-                .build_cartesian_2d(0f64..top, -0.5f64..n as f64 - 0.5)?;
+                .build_cartesian_2d(0f64..top, -0.5f64..n as f64 - 0.5 + above)?;
             house_mesh(chart.configure_mesh().disable_y_mesh().y_labels(0).x_labels(4))
                 .x_label_formatter(&|x| if integer && x.fract().abs() > 1e-9 { String::new() } else { tick(*x, top) })
                 .draw()?;
@@ -72,12 +81,11 @@ impl Chart for VariantBars<'_> {
                 let (px, py) = chart.backend_coord(&(0.0, y_of(i)));
                 root.draw(&Text::new(v.name.clone(), (px - 8, py), right_centre(label_style())))?;
             }
-            chart.draw_series(
-                values.iter().enumerate().map(|(i, e)| Rectangle::new([(0.0, y_of(i) - 0.34), (e.mean * scale, y_of(i) + 0.34)], colour(i).filled())),
-            )?;
+            chart.draw_series(values.iter().enumerate().flat_map(|(i, e)| bar(i, (0.0, y_of(i) - 0.34), (e.mean * scale, y_of(i) + 0.34))))?;
             for (i, e) in values.iter().enumerate().filter(|(_, e)| e.ci95.is_some_and(|h| h > 0.0)) {
                 whisker(&chart, (e.low() * scale).max(0.0), e.high() * scale, y_of(i), true)?;
             }
+            draw_references(&mut chart, root, &refs, scale, (-0.5, n as f64 - 0.5 + above))?;
             // The value beside each bar (past its whisker), as the table writes it; "n/a"
             // where the variant has no such thing (a deploy's duration without a deploy).
             for (i, e) in values.iter().enumerate() {
@@ -91,6 +99,47 @@ impl Chart for VariantBars<'_> {
         }
         Ok(())
     }
+}
+
+/// Rows of labels the reference lines of a panel need above its bars.
+fn reference_rows(refs: &[Reference]) -> usize {
+    refs.iter().filter(|r| !r.label.is_empty()).count().min(2)
+}
+
+/// Dashed vertical lines at each reference value (times `scale`) from `ys.0` to `ys.1`,
+/// each labelled at the top: right of its line where that fits beside the labels already
+/// placed, else left of it, else in the second row.
+fn draw_references<DB: DrawingBackend>(
+    chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    root: &DrawingArea<DB, Shift>,
+    refs: &[Reference],
+    scale: f64,
+    ys: (f64, f64),
+) -> ChartResult
+where
+    DB::ErrorType: 'static,
+{
+    let plot = chart.plotting_area().get_pixel_range().0;
+    let mut sorted: Vec<&Reference> = refs.iter().collect();
+    sorted.sort_by(|a, b| a.value.total_cmp(&b.value));
+    // The pixel spans taken in each row of labels.
+    let mut taken: [Vec<(i32, i32)>; 2] = [Vec::new(), Vec::new()];
+    for r in sorted {
+        let x = r.value * scale;
+        chart.draw_series(DashedLineSeries::new(vec![(x, ys.0), (x, ys.1)], 5, 4, REFERENCE.stroke_width(1)))?;
+        if r.label.is_empty() {
+            continue;
+        }
+        let (px, py) = chart.backend_coord(&(x, ys.1));
+        let w = text_width(root, &r.label, &note_style()) as i32;
+        let free = |row: &Vec<(i32, i32)>, (a, b): (i32, i32)| a >= plot.start && b <= plot.end && row.iter().all(|(c, d)| b + 6 <= *c || a >= d + 6);
+        let sides = [(px + 4, px + 4 + w), (px - 4 - w, px - 4)];
+        let place = (0..2).flat_map(|row| sides.iter().map(move |s| (row, *s))).find(|(row, span)| free(&taken[*row], *span));
+        let (row, (a, b)) = place.unwrap_or((0, sides[0]));
+        taken[row].push((a, b));
+        root.draw(&Text::new(r.label.clone(), (a, py + 9 + 16 * row as i32), left_centre(note_style().color(&REFERENCE))))?;
+    }
+    Ok(())
 }
 
 /// The mean and interval of a metric in variant `v`; zero where it has none.
@@ -125,6 +174,7 @@ fn uneven_variant(s: &ModelSummary, v: usize) -> bool {
 /// The share of routed requests per server, one row of bars per variant, with the even
 /// share marked.
 pub struct ServerShares<'a> {
+    pub model: &'a Model,
     pub summary: &'a ModelSummary,
 }
 
@@ -165,8 +215,16 @@ impl Chart for ServerShares<'_> {
         let even_note =
             if same_even { format!("an even share, {}%", tick(evens[0], evens[0])) } else { "an even share among the variant's servers".to_string() };
         let area = titled(root, &s.title, &format!("{}: share of routed requests per server (%); dashed: {even_note}{left_out}", s.model))?;
-        let top =
-            shown.iter().flat_map(|&v| shares_of(s, v, &servers)).map(|(_, _, e)| e.high() * 100.0).chain(evens.iter().copied()).fold(0.0f64, f64::max) * 1.22;
+        // Where theory puts a hashed NAT's server, for the variants that hash by IP.
+        let hot = references(self.model, &crate::metrics::catalog::SERVERS_ROUTED_SHARE_MAX);
+        let top = shown
+            .iter()
+            .flat_map(|&v| shares_of(s, v, &servers))
+            .map(|(_, _, e)| e.high() * 100.0)
+            .chain(evens.iter().copied())
+            .chain(hot.iter().map(|r| r.value * 100.0))
+            .fold(0.0f64, f64::max)
+            * 1.22;
         let mut rest = area;
         for (row_index, &v) in shown.iter().enumerate() {
             let last = row_index + 1 == shown.len();
@@ -176,10 +234,11 @@ impl Chart for ServerShares<'_> {
             let shares = shares_of(s, v, &servers);
             let busiest = shares.iter().max_by(|a, b| a.2.mean.total_cmp(&b.2.mean));
             let name = &s.variants[v].name;
-            head.draw(&Text::new(name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            let x = key(&head, v, (14, 11), false)?;
+            head.draw(&Text::new(name.clone(), (x, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
             if let Some((_, b, e)) = busiest {
                 let w = text_width(root, name, &heading_style());
-                head.draw(&Text::new(format!("busiest: {b}, {}", format::value(Unit::Share, e.mean)), (14 + w as i32 + 12, 11), left_centre(note_style())))?;
+                head.draw(&Text::new(format!("busiest: {b}, {}", format::value(Unit::Share, e.mean)), (x + w as i32 + 12, 11), left_centre(note_style())))?;
             }
             let mut chart = ChartBuilder::on(&plot)
                 .margin_left(14)
@@ -196,15 +255,22 @@ impl Chart for ServerShares<'_> {
                 mesh.x_desc("server (number)").axis_desc_style(label_style());
             }
             mesh.draw()?;
-            chart.draw_series(shares.iter().map(|(i, _, e)| {
+            chart.draw_series(shares.iter().flat_map(|(i, _, e)| {
                 let x = *i as f64 + 1.0;
-                Rectangle::new([(x - 0.36, 0.0), (x + 0.36, e.mean * 100.0)], colour(v).filled())
+                bar(v, (x - 0.36, 0.0), (x + 0.36, e.mean * 100.0))
             }))?;
             for (i, _, e) in shares.iter().filter(|(_, _, e)| e.ci95.is_some_and(|h| h > 0.0)) {
                 whisker(&chart, (e.low() * 100.0).max(0.0), e.high() * 100.0, *i as f64 + 1.0, false)?;
             }
             let last_server = shares.last().map_or(ns, |(i, _, _)| i + 1) as f64;
             chart.draw_series(DashedLineSeries::new(vec![(0.5, even(v)), (last_server + 0.5, even(v))], 5, 4, BLACK.stroke_width(1)))?;
+            let hashes = matches!(self.model.variants[v].system.load_balancer.policy, LbPolicy::IpHash | LbPolicy::ConsistentHash);
+            for r in hot.iter().filter(|_| hashes) {
+                let y = r.value * 100.0;
+                chart.draw_series(DashedLineSeries::new(vec![(0.5, y), (last_server + 0.5, y)], 5, 4, REFERENCE.stroke_width(1)))?;
+                let (px, py) = chart.backend_coord(&(last_server + 0.5, y));
+                root.draw(&Text::new(r.label.clone(), (px, py - 8), right_centre(note_style().color(&REFERENCE))))?;
+            }
         }
         Ok(())
     }
@@ -235,9 +301,13 @@ impl Chart for ExposureHistogram<'_> {
             ),
         )?;
         let all: Vec<&Vec<f64>> = self.runs.firsts().map(|r| &r.exposures_s).collect();
-        let max = all.iter().flat_map(|v| v.iter().copied()).fold(0.0f64, f64::max).max(1.0);
-        let bins = 30usize;
-        let width = max / bins as f64 * 1.0001;
+        let refs: Vec<Reference> = super::reference::exposure_references(self.model).into_iter().map(|(_, r)| r).collect();
+        let max = all.iter().flat_map(|v| v.iter().copied()).chain(refs.iter().map(|r| r.value)).fold(0.0f64, f64::max).max(1.0);
+        // Bins fine enough to tell 0 s from the shortest reference (a refresh period):
+        // at least two bins to it, at least 60 over the axis.
+        let shortest = refs.iter().map(|r| r.value).filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+        let width = (max / 60.0).min(shortest / 2.0) * 1.0001;
+        let bins = (max / width).ceil() as usize;
         let counts: Vec<Vec<u32>> = all
             .iter()
             .map(|v| {
@@ -255,15 +325,16 @@ impl Chart for ExposureHistogram<'_> {
             let (row, below) = rest.split_vertically(ROW_HEAD + 120 + if last { 40 } else { 0 });
             rest = below;
             // Each row on its own count scale, so a spread-out histogram stays visible.
-            let top = c.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.15;
+            let top = c.iter().copied().max().unwrap_or(1).max(1) as f64 * if v == 0 { 1.15 + 0.3 * reference_rows(&refs) as f64 } else { 1.15 };
             let name = &self.model.variants[v].name;
             let mean = all[v].iter().sum::<f64>() / all[v].len().max(1) as f64;
             let note =
                 format!("{} fired; exposure mean {} s, max {} s", all[v].len(), format::sig3(mean), format::sig3(all[v].iter().copied().fold(0.0, f64::max)));
             let (head, plot) = row.split_vertically(ROW_HEAD);
             let name_w = text_width(root, name, &heading_style());
-            head.draw(&Text::new(name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
-            head.draw(&Text::new(note, (14 + name_w as i32 + 12, 11), left_centre(note_style())))?;
+            let x = key(&head, v, (14, 11), false)?;
+            head.draw(&Text::new(name.clone(), (x, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            head.draw(&Text::new(note, (x + name_w as i32 + 12, 11), left_centre(note_style())))?;
             let mut chart = ChartBuilder::on(&plot)
                 .margin_left(6)
                 .margin_right(18)
@@ -280,11 +351,11 @@ impl Chart for ExposureHistogram<'_> {
             }
             mesh.draw()?;
             chart.draw_series(
-                c.iter()
-                    .enumerate()
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(i, n)| Rectangle::new([(i as f64 * width, 0.0), ((i as f64 + 0.9) * width, *n as f64)], colour(v).filled())),
+                c.iter().enumerate().filter(|(_, n)| **n > 0).flat_map(|(i, n)| bar(v, (i as f64 * width, 0.0), ((i as f64 + 0.9) * width, *n as f64))),
             )?;
+            // The references in every row, labelled in the first.
+            let shown: Vec<Reference> = if v == 0 { refs.clone() } else { refs.iter().map(|r| Reference { label: String::new(), ..r.clone() }).collect() };
+            draw_references(&mut chart, root, &shown, 1.0, (0.0, top))?;
         }
         Ok(())
     }

@@ -20,8 +20,8 @@ pub fn percentiles_differ(s: &ModelSummary, distribution: &Distribution, factor:
 }
 
 /// Latency CDFs per variant (replication 0) on a log time axis: the whole request and,
-/// when `auth` is set, beside it the time spent checking the session or token. Variants
-/// past the palette's length are dashed.
+/// when `auth` is set, beside it the time spent checking the session or token. Each
+/// variant's line has its colour and look (dashed, dotted past the palette's length).
 pub struct LatencyCdf<'a> {
     pub model: &'a Model,
     pub runs: &'a KeptRuns,
@@ -89,12 +89,7 @@ impl Chart for LatencyCdf<'_> {
             for (v, run) in first.iter().enumerate().rev() {
                 let Some(run) = run.filter(|r| measured(r)) else { continue };
                 let line: Vec<(f64, f64)> = pick(run).iter().map(|x| x.max(lo)).zip(quantiles.iter().copied()).collect();
-                let style = colour(v).stroke_width(2);
-                if v < PALETTE.len() {
-                    chart.draw_series(thick_segments(&line, style))?;
-                } else {
-                    chart.draw_series(DashedLineSeries::new(line, 6, 4, style))?;
-                }
+                variant_line(&mut chart, v, line, 2)?;
             }
         }
         let w = self.legend_width();
@@ -104,18 +99,11 @@ impl Chart for LatencyCdf<'_> {
                 x = 20;
                 y += 22;
             }
-            let c = colour(v);
-            if v < PALETTE.len() {
-                legend.draw(&Rectangle::new([(x, y + 6), (x + 22, y + 10)], c.filled()))?;
-            } else {
-                for dash in [x, x + 9, x + 18] {
-                    legend.draw(&Rectangle::new([(dash, y + 6), (dash + 5, y + 10)], c.filled()))?;
-                }
-            }
+            let name_x = key(&legend, v, (x, y + 8), true)?;
             // Without a session check there is nothing to plot on the right.
             let checks = !self.auth || first[v].is_some_and(|r| r.auth_quantiles_ms.last().is_some_and(|max| *max > 0.0));
             let name = if checks { variant.name.clone() } else { format!("{} (no check)", variant.name) };
-            legend.draw(&Text::new(name, (x + 28, y + 8), left_centre(label_style())))?;
+            legend.draw(&Text::new(name, (name_x, y + 8), left_centre(label_style())))?;
             x += w;
         }
         Ok(())

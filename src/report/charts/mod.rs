@@ -21,6 +21,8 @@
 
 mod bars;
 mod cdf;
+mod raster;
+mod reference;
 mod style;
 mod sweep;
 mod timeline;
@@ -28,7 +30,8 @@ mod topology;
 
 pub use bars::{ExposureHistogram, ServerShares, VariantBars, uneven_shares};
 pub use cdf::{LatencyCdf, percentiles_differ};
-pub use style::{PALETTE, WIDTH, colour, css_colour, tick};
+pub use reference::{Reference, references};
+pub use style::{Look, PALETTE, WIDTH, colour, css_chip, css_colour, look, tick};
 pub use sweep::SweepLines;
 pub use timeline::{Timeline, describe_fault};
 pub use topology::TopologyPicture;
@@ -60,7 +63,7 @@ pub fn render<C: Chart>(chart: &C) -> Result<(String, Vec<u8>), Box<dyn Error>> 
     let svg = svg_font_sizes(&svg);
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root = raster::Raster::new(BitMapBackend::with_buffer(&mut rgb, (w, h))).into_drawing_area();
         root.fill(&WHITE)?;
         chart.draw(&root)?;
         root.present()?;

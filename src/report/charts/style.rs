@@ -16,8 +16,8 @@ pub type ChartResult = Result<(), Box<dyn Error>>;
 /// the SVGs carry it as their CSS `font-family`, so a browser uses DejaVu Sans where it
 /// has it and its own sans-serif elsewhere.
 const FONT: &str = "DejaVu Sans, sans-serif";
-static FONT_REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-static FONT_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+pub(super) static FONT_REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(super) static FONT_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 static REGISTER: Once = Once::new();
 
 pub(super) fn register_fonts() {
@@ -28,8 +28,9 @@ pub(super) fn register_fonts() {
 }
 
 /// The Okabe-Ito palette in the order variants take it (its yellow left out: it
-/// vanishes on white). Variants past the seventh reuse the colours; every chart names
-/// each variant next to its marks, so colour is never the only key.
+/// vanishes on white). Variants past the seventh take the colours again with a second
+/// look (see [`Look`]), so no two variants share an encoding; every chart also names
+/// each variant next to its marks.
 pub const PALETTE: [RGBColor; 7] = [
     RGBColor(0, 114, 178),   // blue
     RGBColor(230, 159, 0),   // orange
@@ -41,6 +42,8 @@ pub const PALETTE: [RGBColor; 7] = [
 ];
 /// Text of secondary importance, fault marks.
 pub(super) const GREY: RGBColor = RGBColor(100, 100, 100);
+/// Reference lines (where theory puts a value) and their labels.
+pub(super) const REFERENCE: RGBColor = RGBColor(60, 60, 60);
 /// Grid lines and axes.
 pub(super) const GRID: RGBColor = RGBColor(225, 225, 225);
 pub(super) const AXIS: RGBColor = RGBColor(150, 150, 150);
@@ -49,15 +52,102 @@ pub(super) const SPAN: RGBColor = RGBColor(238, 238, 238);
 /// Width of every model chart, in pixels; readable scaled down to about 800.
 pub const WIDTH: u32 = 900;
 
+/// How a variant's marks look besides their colour: the first seven variants solid, the
+/// next seven light (bars filled lightly with an outline, lines dashed), the next seven
+/// outlined (bars empty with an outline, lines dotted). Past 21 variants encodings repeat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Look {
+    Solid,
+    Light,
+    Outline,
+}
+
 /// The colour of variant `i`.
 pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// The look of variant `i`'s marks.
+pub fn look(i: usize) -> Look {
+    match (i / PALETTE.len()) % 3 {
+        0 => Look::Solid,
+        1 => Look::Light,
+        _ => Look::Outline,
+    }
 }
 
 /// The colour as CSS (`#0072b2`), for pages that show the same variants.
 pub fn css_colour(i: usize) -> String {
     let RGBColor(r, g, b) = colour(i);
     format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// The CSS of variant `i`'s chip on a page: its colour in its look, as its bars are drawn.
+pub fn css_chip(i: usize) -> String {
+    let c = css_colour(i);
+    match look(i) {
+        Look::Solid => format!("background:{c}"),
+        Look::Light => format!("background:{c}59;box-shadow:inset 0 0 0 2px {c}"),
+        Look::Outline => format!("background:#fff;box-shadow:inset 0 0 0 2px {c}"),
+    }
+}
+
+/// Variant `i`'s bar from `a` to `b` (opposite corners), in its colour and look.
+pub(super) fn bar(i: usize, a: (f64, f64), b: (f64, f64)) -> Vec<Rectangle<(f64, f64)>> {
+    let c = colour(i);
+    match look(i) {
+        Look::Solid => vec![Rectangle::new([a, b], c.filled())],
+        Look::Light => vec![Rectangle::new([a, b], c.mix(0.35).filled()), Rectangle::new([a, b], c.stroke_width(2))],
+        Look::Outline => vec![Rectangle::new([a, b], WHITE.filled()), Rectangle::new([a, b], c.stroke_width(2))],
+    }
+}
+
+/// Variant `i`'s line through `points`, `width` pixels wide, in its colour and look.
+pub(super) fn variant_line<DB, CT>(chart: &mut ChartContext<DB, CT>, i: usize, points: Vec<(f64, f64)>, width: u32) -> ChartResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate<From = (f64, f64)>,
+{
+    let style = colour(i).stroke_width(width);
+    match look(i) {
+        Look::Solid if width > 1 => chart.draw_series(thick_segments(&points, style)).map(|_| ())?,
+        Look::Solid => chart.draw_series(LineSeries::new(points, style)).map(|_| ())?,
+        Look::Light => chart.draw_series(DashedLineSeries::new(points, 7, 4, style)).map(|_| ())?,
+        Look::Outline => chart.draw_series(DashedLineSeries::new(points, 2, 3, style)).map(|_| ())?,
+    }
+    Ok(())
+}
+
+/// Variant `i`'s key beside its name in a row heading or legend: a short bar (for charts
+/// of bars) or a short line (for charts of lines) at `(x, y)`, 22 pixels wide; returns
+/// where its name goes.
+pub(super) fn key<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, i: usize, (x, y): (i32, i32), line: bool) -> Result<i32, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let c = colour(i);
+    if line {
+        let dashes: &[(i32, i32)] = match look(i) {
+            Look::Solid => &[(0, 22)],
+            Look::Light => &[(0, 7), (11, 18)],
+            Look::Outline => &[(0, 2), (5, 7), (10, 12), (15, 17), (20, 22)],
+        };
+        for (a, b) in dashes {
+            area.draw(&Rectangle::new([(x + a, y - 1), (x + b, y + 2)], c.filled()))?;
+        }
+    } else {
+        let (a, b) = ((x, y - 6), (x + 22, y + 6));
+        match look(i) {
+            Look::Solid => area.draw(&Rectangle::new([a, b], c.filled()))?,
+            Look::Light => {
+                area.draw(&Rectangle::new([a, b], c.mix(0.35).filled()))?;
+                area.draw(&Rectangle::new([a, b], c.stroke_width(2)))?;
+            }
+            Look::Outline => area.draw(&Rectangle::new([a, b], c.stroke_width(2)))?,
+        }
+    }
+    Ok(x + 28)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ impl Chart for SweepLines<'_> {
                 .collect();
             chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.2).filled())))?;
             let line: Vec<(f64, f64)> = pts.iter().map(|(x, e)| (*x, e.mean * display_scale(self.metric))).collect();
-            chart.draw_series(thick_segments(&line, c.stroke_width(3)))?;
+            variant_line(&mut chart, k, line, 3)?;
             chart.draw_series(pts.iter().map(|(x, e)| Circle::new((*x, e.mean * display_scale(self.metric)), 4, c.filled())))?;
         }
         let (mut x, mut y) = (20, 8);
@@ -118,8 +118,8 @@ impl Chart for SweepLines<'_> {
                 x = 20;
                 y += 22;
             }
-            legend.draw(&Rectangle::new([(x, y + 2), (x + 18, y + 14)], colour(k).filled()))?;
-            legend.draw(&Text::new(label.clone(), (x + 24, y + 8), left_centre(label_style())))?;
+            let name_x = key(&legend, k, (x, y + 8), true)?;
+            legend.draw(&Text::new(label.clone(), (name_x, y + 8), left_centre(label_style())))?;
             x += w;
         }
         Ok(())

@@ -3,12 +3,14 @@
 
 use super::Chart;
 use super::style::*;
+use crate::engine::SimDuration;
 use crate::metrics::series::{
     ABUSER_ALLOWED, Aggregate, COST_PER_HOUR, JOBS_QUEUED, LOGOUTS, PART_COLUMNS, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
 };
 use crate::metrics::{KeptRuns, RunResult, SeriesRow};
 use crate::scenario::Model;
-use crate::scenario::model::{Fault, FaultAction};
+use crate::scenario::System;
+use crate::scenario::model::{Fault, FaultAction, Profile};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -66,15 +68,35 @@ fn merge_buckets(run: &RunResult, step_s: f64, k: usize) -> Vec<Point> {
         .collect()
 }
 
-/// A fault in words: `kill server-5 at 5m, back after 60s`.
+/// A fault in words, with the durations the model file uses: `server-5 killed at 5m,
+/// restarted 1m later`.
 pub fn describe_fault(f: &Fault) -> String {
+    describe_fault_with(f, &|d| d.to_string())
+}
+
+/// A fault in words, each time written by `time` (a chart writes them in its axis's unit).
+fn describe_fault_with(f: &Fault, time: &dyn Fn(SimDuration) -> String) -> String {
+    let at = time(f.at);
     match &f.action {
-        FaultAction::Kill { server, restart_after: Some(d) } => format!("server-{} killed at {}, restarted {} later", server + 1, f.at, d),
-        FaultAction::Kill { server, restart_after: None } => format!("server-{} killed at {}", server + 1, f.at),
-        FaultAction::RedisDown { lasting } => format!("Redis down at {} for {}", f.at, lasting),
-        FaultAction::RedisSlow { lasting, .. } => format!("Redis slow at {} for {}", f.at, lasting),
-        FaultAction::KillWorker { worker } => format!("worker-{} killed at {}", worker + 1, f.at),
+        FaultAction::Kill { server, restart_after: Some(d) } => format!("server-{} killed at {at}, restarted {} later", server + 1, time(*d)),
+        FaultAction::Kill { server, restart_after: None } => format!("server-{} killed at {at}", server + 1),
+        FaultAction::RedisDown { lasting } => format!("Redis down at {at} for {}", time(*lasting)),
+        FaultAction::RedisSlow { lasting, .. } => format!("Redis slow at {at} for {}", time(*lasting)),
+        FaultAction::KillWorker { worker } => format!("worker-{} killed at {at}", worker + 1),
     }
+}
+
+/// What else happens at a moment of a variant's run and is marked like a fault: a step
+/// in load, the start of a rolling deploy; each with its time in seconds.
+fn moments(system: &System, time: &dyn Fn(SimDuration) -> String) -> Vec<(f64, String)> {
+    let mut out = Vec::new();
+    if let Some(Profile::Step { at, factor }) = system.clients.profile {
+        out.push((at.as_secs_f64(), format!("load x{} at {}", trim_zeros(&format!("{factor:.2}")), time(at))));
+    }
+    if let Some((at, _)) = system.fleet.deploy {
+        out.push((at.as_secs_f64(), format!("rolling deploy from {}", time(at))));
+    }
+    out
 }
 
 /// When a fault starts and how long its effect is scheduled to last, in seconds.
@@ -161,7 +183,7 @@ impl Timeline<'_> {
         }
         let fleet_moves = self.model.variants.iter().any(|v| v.system.fleet.autoscale || v.system.fleet.deploy.is_some() || v.system.fleet.spot_share > 0.0);
         if fleet_moves {
-            m.push(core("in rotation", |p| Some(p.in_rotation)));
+            m.push(core("servers in rotation", |p| Some(p.in_rotation)));
             m.push(part_measure(&COST_PER_HOUR));
         }
         if shows(&JOBS_QUEUED) {
@@ -233,10 +255,13 @@ impl Chart for Timeline<'_> {
             rest = below;
             let (row_head, row_plots) = row.split_vertically(ROW_HEAD);
             let name_w = text_width(root, &variant.name, &heading_style());
-            row_head.draw(&Text::new(variant.name.clone(), (14, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
-            let faults: Vec<String> = variant.system.faults.iter().map(describe_fault).collect();
+            let x = key(&row_head, v, (14, 11), true)?;
+            row_head.draw(&Text::new(variant.name.clone(), (x, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
+            let time = |d: SimDuration| format!("{} {t_unit}", trim_zeros(&format!("{:.2}", d.as_secs_f64() / t_div)));
+            let marks = moments(&variant.system, &time);
+            let faults: Vec<String> = variant.system.faults.iter().map(|f| describe_fault_with(f, &time)).chain(marks.iter().map(|(_, m)| m.clone())).collect();
             if !faults.is_empty() {
-                row_head.draw(&Text::new(faults.join("; "), (14 + name_w as i32 + 12, 11), left_centre(note_style())))?;
+                row_head.draw(&Text::new(faults.join("; "), (x + name_w as i32 + 12, 11), left_centre(note_style())))?;
             }
             let warmup = variant.system.run.warmup.as_secs_f64() / t_div;
             for ((panel, (label, pick)), scale) in row_plots.split_evenly((1, measures.len())).iter().zip(&measures).zip(&scales) {
@@ -277,6 +302,10 @@ impl Chart for Timeline<'_> {
                     let at = f.at.as_secs_f64() / t_div;
                     chart.draw_series(DashedLineSeries::new(vec![(at, bottom), (at, top)], 4, 3, GREY.stroke_width(1)))?;
                 }
+                for (at, _) in &marks {
+                    let at = at / t_div;
+                    chart.draw_series(DashedLineSeries::new(vec![(at, bottom), (at, top)], 4, 3, GREY.stroke_width(1)))?;
+                }
                 // A line per stretch of defined values (p99 has none where nothing completed).
                 let c = colour(v);
                 // Rates as steps (a count over each span), latency through the middle of each.
@@ -292,12 +321,10 @@ impl Chart for Timeline<'_> {
                 }
                 stretches.push(stretch);
                 for s in stretches.into_iter().filter(|s| !s.is_empty()) {
-                    if rate {
-                        chart.draw_series(LineSeries::new(s, c.stroke_width(1)))?;
-                    } else if s.len() == 1 {
+                    if !rate && s.len() == 1 {
                         chart.draw_series(std::iter::once(Circle::new(s[0], 2, c.filled())))?;
                     } else {
-                        chart.draw_series(thick_segments(&s, c.stroke_width(2)))?;
+                        variant_line(&mut chart, v, s, if rate { 1 } else { 2 })?;
                     }
                 }
             }

@@ -42,6 +42,13 @@ pub struct RawModel {
     pub title: Option<String>,
     /// What the model shows and why, a few sentences.
     pub story: Option<String>,
+    /// What a reader should take away, with `{VARIANT:METRIC}` placeholders filled from
+    /// the run, e.g. "{redis:auth_ms.p50} per request".
+    pub takeaway: Option<String>,
+    /// Comparisons the takeaway states, checked on the run and shown beside it, e.g.
+    /// "a:carts.lost > 10 * b:carts.lost" (<, <=, >, >=, ==).
+    #[serde(default)]
+    pub takeaway_checks: Vec<String>,
     #[serde(default)]
     pub run: RawRun,
     #[serde(default)]
