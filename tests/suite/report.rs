@@ -190,13 +190,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
 /// stay free of errors. Skipped only outside CI when Chromium is not installed.
 #[test]
 fn the_page_loads_in_a_browser() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        let ci = std::env::var("CI").unwrap_or_default();
-        assert!(ci.is_empty() || ci == "false" || ci == "0", "CI={ci}: CI must install chromium (see .ci/run)");
-        eprintln!("chromium not installed; skipping the browser check");
-        return;
-    };
+    let Some(chromium) = crate::shared::chromium() else { return };
     let out = main_job_out();
     let index = out.join("index.html");
     // A probe beside the page reports, after load, how many images failed and any error.

@@ -72,3 +72,15 @@ pub fn main_job() -> &'static MainJob {
         MainJob { dir, output }
     })
 }
+
+/// Headless Chromium for the browser tests, or None (with a note) outside CI when it is
+/// not installed; in CI its absence fails the test, since `.ci/run` installs it.
+pub fn chromium() -> Option<&'static str> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| std::path::Path::new(p).exists());
+    if found.is_none() {
+        let ci = std::env::var("CI").unwrap_or_default();
+        assert!(ci.is_empty() || ci == "false" || ci == "0", "CI={ci}: CI must install chromium (see .ci/run)");
+        eprintln!("chromium not installed; skipping the browser check");
+    }
+    found
+}

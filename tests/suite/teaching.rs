@@ -107,13 +107,7 @@ fn probe(chromium: &str, out: &Path, width: u32) -> Vec<String> {
 
 #[test]
 fn the_page_reads_at_1400_and_390_px() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        let ci = std::env::var("CI").unwrap_or_default();
-        assert!(ci.is_empty() || ci == "false" || ci == "0", "CI={ci}: CI must install chromium (see .ci/run)");
-        eprintln!("chromium not installed; skipping the browser check");
-        return;
-    };
+    let Some(chromium) = crate::shared::chromium() else { return };
     let out = main_job();
     for width in [1400, 390] {
         let lines = probe(chromium, out, width);
