@@ -74,18 +74,23 @@ pub fn differs(s: &ModelSummary, metric: &Metric) -> bool {
 }
 
 /// The panels of the side-by-side chart: up to `max` of the model's own metrics that
-/// differ between its variants, then p99 latency and failed requests.
+/// differ between its variants, then p99 latency and failed requests where they differ
+/// (a panel of equal bars says nothing; p99 stays when nothing else is left).
 /// A panel that repeats another's numbers (page latency is all the latency there is
 /// when no long request completes) is left out, and another of the model's own takes
 /// its place.
 pub fn panel_metrics(s: &ModelSummary, max: usize) -> Vec<&'static Metric> {
     let values = |m: &Metric| (0..s.variants.len()).map(|v| value_of(s, v, m)).collect::<Vec<_>>();
-    let always: Vec<&'static Metric> = ALWAYS.iter().map(|h| h.metric).filter(|m| s.variants.iter().any(|v| v.metrics.contains_key(m.key))).collect();
+    let always: Vec<&'static Metric> =
+        ALWAYS.iter().map(|h| h.metric).filter(|m| s.variants.iter().any(|v| v.metrics.contains_key(m.key)) && differs(s, m)).collect();
     let own: Vec<&'static Metric> = HEADLINE.iter().map(|h| h.metric).filter(|m| differs(s, m)).collect();
     let repeated = always.iter().filter(|a| own.iter().take(max).any(|m| values(m) == values(a))).count();
     let mut out: Vec<&'static Metric> = own.into_iter().take(max + repeated).collect();
     let kept: Vec<&'static Metric> = always.into_iter().filter(|a| !out.iter().any(|m| values(m) == values(a))).collect();
     out.extend(kept);
+    if out.is_empty() {
+        out.push(ALWAYS[0].metric);
+    }
     out
 }
 

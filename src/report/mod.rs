@@ -58,7 +58,9 @@ pub fn write_model_charts<S: Sink + ?Sized>(
     write_chart(
         dir,
         "variants",
-        &format!("The variants side by side on the model's own measures, p99 latency and failed requests.{whiskers}"),
+        &format!(
+            "The variants side by side on the model's own measures, and on p99 latency and failed requests where they differ; dashed: where theory puts a value.{whiskers}"
+        ),
         &charts::VariantBars { model, summary, metrics },
         written,
         &mut list,

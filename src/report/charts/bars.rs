@@ -304,9 +304,9 @@ impl Chart for ExposureHistogram<'_> {
         let refs: Vec<Reference> = super::reference::exposure_references(self.model).into_iter().map(|(_, r)| r).collect();
         let max = all.iter().flat_map(|v| v.iter().copied()).chain(refs.iter().map(|r| r.value)).fold(0.0f64, f64::max).max(1.0);
         // Bins fine enough to tell 0 s from the shortest reference (a refresh period):
-        // at least two bins to it, at least 60 over the axis.
+        // at least two bins to it, at least 60 over the axis, at most 600.
         let shortest = refs.iter().map(|r| r.value).filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
-        let width = (max / 60.0).min(shortest / 2.0) * 1.0001;
+        let width = (max / 60.0).min(shortest / 2.0).max(max / 600.0) * 1.0001;
         let bins = (max / width).ceil() as usize;
         let counts: Vec<Vec<u32>> = all
             .iter()
