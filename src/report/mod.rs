@@ -10,7 +10,7 @@ pub mod sweep;
 pub mod table;
 pub mod takeaway;
 
-use crate::components::Topology;
+use crate::components::topology::Overview;
 use crate::metrics::catalog::{AUTH_MS, LATENCY_MS};
 use crate::metrics::series::{PART_COLUMNS, SeriesColumn};
 use crate::metrics::{KeptRuns, ModelSummary, Unit};
@@ -122,27 +122,37 @@ pub fn write_model_outputs<S: Sink + ?Sized>(
     written.push(dir.put("timeseries.csv", &timeseries_csv(model, runs))?);
     written.push(dir.put(&format!("{}.toml", model.name), model.text.as_bytes())?);
 
-    // The richest variant's system (most nodes, then hops; the first on a tie), so the
-    // picture shows the queue, Redis or S3 that some variant adds.
-    let (pictured, topology) = model
-        .variants
-        .iter()
-        .map(|v| (v, Topology::build(&v.system)))
-        .rev()
-        .max_by_key(|(_, t)| (t.graph.node_count(), t.graph.edge_count()))
-        .expect("a model has a variant");
-    written.push(dir.put("topology.dot", topology.to_dot().as_bytes())?);
+    let overview = Overview::new(model.variants.iter().map(|v| (v.name.as_str(), &v.system)));
+    written.push(dir.put("topology.dot", overview.to_dot().as_bytes())?);
     let mut charts = write_model_charts(dir, model, summary, runs, &mut written)?;
-    let caption = format!("The system of variant {}, drawn from its graph (also in topology.dot).", pictured.name);
     write_chart(
         dir,
         "topology",
-        &caption,
-        &charts::TopologyPicture { title: &model.title, variant: &pictured.name, topology: &topology },
+        &topology_caption(&overview),
+        &charts::TopologyPicture { title: &model.title, overview: &overview },
         &mut written,
         &mut charts,
     )?;
     Ok((written, charts))
+}
+
+/// The topology picture's caption: which variants have each node that not all of them have.
+fn topology_caption(overview: &Overview) -> String {
+    let mut caption = String::from("The system, drawn from the model's graph (also in topology.dot)");
+    let partial: Vec<String> = overview
+        .graph
+        .node_indices()
+        .filter_map(|n| overview.only_in(n).map(|names| format!("{} only in {}", overview.graph[n].lines[0], names.join(", "))))
+        .collect();
+    if overview.variants.len() > 1 {
+        caption.push_str(&format!(", all {} variants in one picture", overview.variants.len()));
+    }
+    if partial.is_empty() {
+        caption.push('.');
+    } else {
+        caption.push_str(&format!(": {}.", partial.join("; ")));
+    }
+    caption
 }
 
 /// The per-bucket series of every variant and replication, in long format: the core's

@@ -172,8 +172,19 @@ fn scenario_charts_show_the_scenarios_own_measures() {
     }
     // Page latency is all the latency long-jobs has, so its panel is not drawn twice.
     assert!(!chart("long-jobs", "variants").contains(">latency p99 (ms)<"), "long-jobs repeats page latency as latency");
-    // The topology pictures the variant with the queue and its workers.
-    assert!(chart("long-jobs", "topology").contains("variant queue"), "long-jobs topology is the queue variant");
+    // The topology pictures every variant: the queue, its workers and what they write
+    // to, the abuser, the WebSocket gateway, and which variants have what.
+    let topology = [
+        ("long-jobs", &["job queue", "60 workers", "job results", "job status", "only in queue"][..]),
+        ("rate-limits", &["abusive client", "in 11 of 14 variants", "round-robin / random /", "ip-hash"][..]),
+        ("websockets", &["WebSocket gateway", "only in gateway", "server-5 to server-16"][..]),
+    ];
+    for (model, texts) in topology {
+        let svg = chart(model, "topology");
+        for text in texts {
+            assert!(svg.contains(&svg_text(text)), "{model}/topology.svg shows {text}");
+        }
+    }
     // A fixed fleet has no deploy: its bar is marked n/a, not drawn as zero.
     assert!(chart("autoscaling", "variants").contains("n/a"), "autoscaling marks metrics a variant lacks");
     // Servers come and go in autoscaling: no per-server shares.
@@ -236,4 +247,65 @@ fn the_page_loads_in_a_browser() {
             "page error: {line}"
         );
     }
+}
+
+/// Where a hop's arrow runs, no text is written: in every bundled model's topology
+/// picture, no label's box (from its SVG position, size and anchor) meets a line.
+#[test]
+fn topology_labels_stay_off_the_arrows() {
+    let out = main_job_out();
+    let number = |tag: &str, attr: &str| -> f64 {
+        let start = tag.find(&format!(" {attr}=\"")).unwrap_or_else(|| panic!("{attr} in {tag}")) + attr.len() + 3;
+        tag[start..].split('"').next().unwrap().parse().unwrap()
+    };
+    let mut models = 0;
+    for entry in std::fs::read_dir(out).unwrap() {
+        let path = entry.unwrap().path().join("topology.svg");
+        let Ok(svg) = std::fs::read_to_string(&path) else { continue };
+        models += 1;
+        let mut segments = Vec::new();
+        for tag in svg.split("<polyline").skip(1) {
+            let points = tag.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
+            let p: Vec<(f64, f64)> = points
+                .split_whitespace()
+                .map(|xy| {
+                    let (x, y) = xy.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect();
+            segments.extend(p.windows(2).map(|w| (w[0], w[1])));
+        }
+        assert!(!segments.is_empty(), "{} draws its hops", path.display());
+        for tag in svg.split("<text").skip(1) {
+            let (head, rest) = tag.split_once('>').unwrap();
+            let text = rest.split('<').next().unwrap().trim();
+            let (x, y, size) = (number(head, "x"), number(head, "y"), number(head, "font-size"));
+            // DejaVu Sans's advance widths, roughly: narrow letters and punctuation a
+            // third of an em, wide ones nine tenths, the rest a little over half. The box
+            // shrinks by a pixel so a line that only touches a letter's edge is not counted.
+            let em: f64 = text
+                .chars()
+                .map(|ch| match ch {
+                    'i' | 'j' | 'l' | 'f' | 't' | 'r' | '\'' | '(' | ')' | '-' | '.' | ',' | ':' | ';' | '/' | '|' | ' ' | '\u{a0}' => 0.34,
+                    'm' | 'w' | 'M' | 'W' => 0.9,
+                    c if c.is_uppercase() => 0.68,
+                    _ => 0.58,
+                })
+                .sum();
+            let w = em * size;
+            let x0 = if head.contains("text-anchor=\"middle\"") { x - w / 2.0 } else { x };
+            let y0 = if head.contains("dy=\"0.76em\"") { y } else { y - size / 2.0 };
+            let (x0, x1, y0, y1) = (x0 + 1.0, x0 + w - 1.0, y0 + 1.0, y0 + size - 1.0);
+            for &((ax, ay), (bx, by)) in &segments {
+                let steps = ((bx - ax).abs().max((by - ay).abs()) as usize).max(1);
+                let hit = (0..=steps).any(|i| {
+                    let t = i as f64 / steps as f64;
+                    let (px, py) = (ax + t * (bx - ax), ay + t * (by - ay));
+                    px > x0 && px < x1 && py > y0 && py < y1
+                });
+                assert!(!hit, "{}: the line from ({ax},{ay}) to ({bx},{by}) runs through the text {text:?}", path.display());
+            }
+        }
+    }
+    assert!(models >= 10, "the main job drew {models} topology pictures");
 }

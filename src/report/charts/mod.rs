@@ -14,7 +14,7 @@
 //! - [`LatencyCdf`]: the distribution of request latency (and of the session check)
 //!   per variant, on a log axis;
 //! - [`ExposureHistogram`]: how long each fired user kept getting in;
-//! - [`TopologyPicture`]: the system drawn from its graph;
+//! - [`TopologyPicture`]: the system drawn from its graph, every variant in one picture;
 //! - [`SweepLines`]: a headline metric across a sweep's grid.
 //!
 //! One file per family of charts; `style` holds what they share.
