@@ -159,7 +159,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
         ("long-jobs", "timeline", &["jobs queued", "page latency p99"]),
         ("crash-test", "timeline", &["logouts per s", "carts lost per s"]),
         ("file-uploads", "timeline", &["404 not found per s", "page latency p99"]),
-        ("websockets", "timeline", &["messages delivered (%)", "reconnects per s"]),
+        ("websockets", "timeline", &["messages delivered", "reconnects per s"]),
         ("autoscaling", "timeline", &["in rotation", "cost per hour", "failed per s"]),
         ("rate-limits", "timeline", &["abuser allowed per s", "Redis down at 120 s for 30 s"]),
         ("jwt-revocation", "exposure", &["jwt-only", "exposure mean", "seconds the fired user still got in after the ban"]),
