@@ -11,6 +11,7 @@ use super::core::{Core, Kind, Step};
 use super::{Ctx, ReqId};
 use crate::metrics::Metrics;
 use crate::metrics::catalog::{self, Put};
+use crate::metrics::series::{self, ColumnId};
 use crate::policies::CartStoreKind;
 use crate::scenario::model::{CartSpec, System};
 use rand::RngExt;
@@ -24,6 +25,8 @@ pub struct Carts {
     merge_conflicts: u64,
     visits_abandoned: u64,
     guest_writes_wasted: u64,
+    /// The carts-lost column, where carts live in server memory.
+    lost_column: Option<ColumnId>,
 }
 
 /// What a client's next request does to its cart or visit.
@@ -35,8 +38,9 @@ pub enum Visit {
 }
 
 impl Carts {
-    pub fn new(system: &System) -> Carts {
-        Carts { spec: system.carts.clone(), lost: 0, items_lost: 0, merges: 0, merge_conflicts: 0, visits_abandoned: 0, guest_writes_wasted: 0 }
+    pub fn new(system: &System, core: &mut Core) -> Carts {
+        let lost_column = (system.carts.store == CartStoreKind::ServerMemory).then(|| core.rec.register(&series::CARTS_LOST));
+        Carts { spec: system.carts.clone(), lost: 0, items_lost: 0, merges: 0, merge_conflicts: 0, visits_abandoned: 0, guest_writes_wasted: 0, lost_column }
     }
 
     /// Whether the next request adds an item to the cart.
@@ -75,7 +79,7 @@ impl Carts {
         let kind = core.requests[req].kind;
         if kind == (Kind::Login { merge: true }) {
             // Checkout: the guest cart becomes the user's saved cart.
-            self.check_cart_here(core, server, user);
+            self.check_cart_here(core, ctx, server, user);
             let u = &mut core.users[user as usize];
             self.merges += 1;
             if u.saved_items > 0 && u.cart_items > 0 {
@@ -92,7 +96,7 @@ impl Carts {
             return Step::Next;
         }
         let epoch = core.epoch16(server);
-        self.check_cart_here(core, server, user);
+        self.check_cart_here(core, ctx, server, user);
         let u = &mut core.users[user as usize];
         if kind == Kind::AddToCart {
             u.cart_items = u.cart_items.saturating_add(1);
@@ -123,13 +127,16 @@ impl Carts {
 
     /// A server-memory cart is only where it was made: anywhere else, or after that
     /// server restarted, the user finds it empty.
-    fn check_cart_here(&mut self, core: &mut Core, server: u16, user: u32) {
+    fn check_cart_here(&mut self, core: &mut Core, ctx: &Ctx, server: u16, user: u32) {
         let epoch = core.epoch16(server);
         let u = &mut core.users[user as usize];
         if self.spec.store == CartStoreKind::ServerMemory && u.cart_items > 0 && (u.cart_server != server || u.cart_epoch != epoch) {
             self.lost += 1;
             self.items_lost += u.cart_items as u64;
             u.cart_items = 0;
+            if let Some(col) = self.lost_column {
+                core.rec.add(col, ctx.now(), 1.0);
+            }
         }
     }
 

@@ -23,6 +23,7 @@ use super::{Ctx, ReqId};
 use crate::engine::{Distribution, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::catalog::{self, Put, ServerFigures};
 use crate::metrics::recorder::put_distribution;
+use crate::metrics::series::{self, ColumnId};
 use crate::metrics::{FailReason, Metrics, Recorder, SeriesRow};
 use crate::scenario::model::{AbuserSpec, HealthCheck, Profile, System, Workload};
 use rand::RngExt;
@@ -142,7 +143,8 @@ pub struct Core {
     pub rng: CoreStreams,
     pub rec: Recorder,
     /// Ordinary requests' latency, kept apart where long requests (uploads, jobs) exist.
-    pub page_times: Option<hdrhistogram::Histogram<u64>>,
+    /// Latency of ordinary requests, where uploads or jobs share the servers.
+    pub pages: Option<PageLatency>,
     pub retried_after_failure: u64,
     /// Set by the world when a part may extend an answer's trip: answers then always
     /// arrive as events it sees.
@@ -155,7 +157,34 @@ pub struct Core {
     pub stop_generating: bool,
 }
 
+/// The latency of ordinary requests (no upload, no job): a histogram of those counted
+/// in the summary, and a sketch per time-series bucket for the page-latency column.
+pub struct PageLatency {
+    counted: hdrhistogram::Histogram<u64>,
+    buckets: Vec<crate::metrics::sketch::LogSketch>,
+    column: ColumnId,
+}
+
 impl Core {
+    /// Keeps page latency apart (before the run starts), where uploads or jobs share
+    /// the servers.
+    pub fn track_page_latency(&mut self) {
+        let column = self.rec.register(&series::PAGE_LATENCY_P99);
+        let buckets = vec![crate::metrics::sketch::LogSketch::default(); self.rec.buckets.len()];
+        self.pages = Some(PageLatency { counted: crate::metrics::recorder::new_hist(), buckets, column });
+    }
+
+    /// Writes each bucket's page-latency p99 into its column (after the run).
+    pub fn close_page_latency(&mut self) {
+        if let Some(p) = &self.pages {
+            for (b, sketch) in p.buckets.iter().enumerate() {
+                if let Some(ns) = sketch.value_at_quantile(0.99) {
+                    self.rec.set_in_bucket(p.column, b, ns as f64 / 1e6);
+                }
+            }
+        }
+    }
+
     pub fn new(system: &System, streams: &RngStreams) -> Core {
         let topo = Topology::build(system);
         let population = Population::new(&system.clients);
@@ -209,7 +238,7 @@ impl Core {
                 abuser: streams.stream("abuser"),
             },
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
-            page_times: (system.uploads.is_some() || system.jobs.is_some()).then(crate::metrics::recorder::new_hist),
+            pages: None,
             retried_after_failure: 0,
             answers_through_parts: false,
             logouts: 0,
@@ -368,13 +397,16 @@ impl Core {
         let now = ctx.now();
         let r = &self.requests[req];
         let (user, sent_at, timed_out, outcome, kind) = (r.user, r.sent_at, r.timed_out, r.outcome, r.kind);
-        if let Some(h) = &mut self.page_times
+        if let Some(p) = &mut self.pages
             && outcome == Outcome::Ok
             && !timed_out
-            && self.rec.counts(sent_at)
             && matches!(kind, Kind::Page | Kind::AddToCart)
         {
-            h.saturating_record(now.since(sent_at).0.max(1));
+            let latency = now.since(sent_at).0;
+            if self.rec.counts(sent_at) {
+                p.counted.saturating_record(latency.max(1));
+            }
+            p.buckets[self.rec.bucket_of(now)].record(latency);
         }
         self.release(req);
         if !timed_out {
@@ -744,7 +776,8 @@ impl Core {
         m.put(&catalog::REDIS_UTILISATION, self.redis.station.utilisation(end));
         m.put(&catalog::REDIS_KEYS, self.redis.kv.len() as f64);
         m.put(&catalog::REQUESTS_RETRIED, self.retried_after_failure as f64);
-        if let Some(h) = &self.page_times {
+        if let Some(p) = &self.pages {
+            let h = &p.counted;
             let ms = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
             m.put(&catalog::PAGE_LATENCY_P50, ms(0.5));
             m.put(&catalog::PAGE_LATENCY_P99, ms(0.99));

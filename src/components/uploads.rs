@@ -10,6 +10,7 @@ use super::core::{Core, CoreEvent, Kind, NO_SERVER, Outcome, Step};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::catalog::{self, Put};
+use crate::metrics::series::{self, ColumnId};
 use crate::metrics::{FailReason, Metrics};
 use crate::policies::UploadStore;
 use crate::scenario::model::UploadSpec;
@@ -37,10 +38,13 @@ pub struct Uploads {
     /// Latency of completed uploads, in ns.
     times: hdrhistogram::Histogram<u64>,
     rng: SimRng,
+    /// The files-not-found column, where files live on the servers' own disks.
+    not_found_column: Option<ColumnId>,
 }
 
 impl Uploads {
-    pub fn new(spec: &UploadSpec, streams: &RngStreams) -> Uploads {
+    pub fn new(spec: &UploadSpec, streams: &RngStreams, core: &mut Core) -> Uploads {
+        let not_found_column = (spec.store == UploadStore::LocalDisk).then(|| core.rec.register(&series::FILES_NOT_FOUND));
         Uploads {
             spec: spec.clone(),
             files: Vec::new(),
@@ -54,6 +58,7 @@ impl Uploads {
             s3_puts_this_second: 0,
             times: crate::metrics::recorder::new_hist(),
             rng: streams.stream("uploads"),
+            not_found_column,
         }
     }
 
@@ -89,6 +94,9 @@ impl Uploads {
                 if f.server != server || f.epoch != epoch {
                     if core.rec.counts(r.sent_at) {
                         self.not_found += 1;
+                    }
+                    if let Some(col) = self.not_found_column {
+                        core.rec.add(col, ctx.now(), 1.0);
                     }
                     return Step::Reject(FailReason::NotFound);
                 }

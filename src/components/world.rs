@@ -69,18 +69,12 @@ impl WebTier {
         let rate_limit = system.rate_limit.as_ref().map(|spec| RateLimits::new(system, spec, all_users, &mut core));
         let fleet = Fleet::new(system, &streams, &mut core);
         let ws = system.websockets.as_ref().map(|spec| WebSockets::new(spec, system.run.duration, &streams, &mut core));
-        WebTier {
-            sessions,
-            carts: Carts::new(system),
-            rate_limit,
-            uploads: system.uploads.as_ref().map(|spec| Uploads::new(spec, &streams)),
-            ws,
-            jobs,
-            fleet,
-            faults: system.faults.clone(),
-            pipeline,
-            core,
+        if system.uploads.is_some() || system.jobs.is_some() {
+            core.track_page_latency();
         }
+        let carts = Carts::new(system, &mut core);
+        let uploads = system.uploads.as_ref().map(|spec| Uploads::new(spec, &streams, &mut core));
+        WebTier { sessions, carts, rate_limit, uploads, ws, jobs, fleet, faults: system.faults.clone(), pipeline, core }
     }
 
     /// Schedules the first events: arrivals or every user's first wake-up, health
@@ -403,6 +397,7 @@ impl WebTier {
     /// and time series are computed.
     pub fn finish(mut self, end: SimTime, events: u64) -> RunResult {
         self.fleet.close(&mut self.core, end);
+        self.core.close_page_latency();
         let core = &self.core;
         let window_s = end.since(core.rec.warmup_end).as_secs_f64().max(1e-9);
         let mut m = Metrics::new();

@@ -192,6 +192,17 @@ impl Recorder {
         self.column_values[b * self.columns.len() + col.0] += v;
     }
 
+    /// The index of the bucket holding time `t`.
+    #[inline]
+    pub fn bucket_of(&mut self, t: SimTime) -> usize {
+        self.bucket_index(t)
+    }
+
+    /// Sets column `col`'s value in bucket `b` (a level computed after the run).
+    pub fn set_in_bucket(&mut self, col: ColumnId, b: usize, v: f64) {
+        self.column_values[b * self.columns.len() + col.0] = v;
+    }
+
     /// Sets column `col`'s level at time `t` (a `Last` or `Peak` column).
     #[inline]
     pub fn set(&mut self, col: ColumnId, t: SimTime, v: f64) {

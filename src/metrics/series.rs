@@ -52,8 +52,17 @@ pub static WS_SENT: SeriesColumn = column("ws_sent", "messages sent", Aggregate:
 pub static WS_DELIVERED: SeriesColumn = column("ws_delivered", "messages delivered", Aggregate::Sum, 0);
 pub static WS_RECONNECTS: SeriesColumn = column("ws_reconnects", "reconnects", Aggregate::Sum, 0);
 
+/// The worst 99th percentile latency of ordinary requests (no upload, no job) in the
+/// bucket, where uploads or jobs share the servers and the all-request p99 is theirs.
+pub static PAGE_LATENCY_P99: SeriesColumn = column("page_latency_p99_ms", "page latency p99 (ms)", Aggregate::Peak, 3);
+/// Server-memory carts found empty in the bucket (carts).
+pub static CARTS_LOST: SeriesColumn = column("carts_lost", "carts lost", Aggregate::Sum, 0);
+/// Reads of a file that is on another server's disk, or on one that restarted (uploads).
+pub static FILES_NOT_FOUND: SeriesColumn = column("files_not_found_404", "404 not found", Aggregate::Sum, 0);
+
 /// Every part's column, in the order `timeseries.csv` writes them.
-pub static PART_COLUMNS: [&SeriesColumn; 7] = [&LOGOUTS, &JOBS_QUEUED, &ABUSER_ALLOWED, &COST_PER_HOUR, &WS_SENT, &WS_DELIVERED, &WS_RECONNECTS];
+pub static PART_COLUMNS: [&SeriesColumn; 10] =
+    [&LOGOUTS, &JOBS_QUEUED, &ABUSER_ALLOWED, &COST_PER_HOUR, &WS_SENT, &WS_DELIVERED, &WS_RECONNECTS, &PAGE_LATENCY_P99, &CARTS_LOST, &FILES_NOT_FOUND];
 
 /// A registered column's place in a run's rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

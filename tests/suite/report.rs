@@ -155,9 +155,11 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
 fn scenario_charts_show_the_scenarios_own_measures() {
     let out = main_job_out();
     let chart = |model: &str, chart: &str| read(&out.join(model).join(format!("{chart}.svg")));
-    let expected: [(&str, &str, &[&str]); 7] = [
-        ("long-jobs", "timeline", &["jobs queued", "latency p99 (ms, log scale)"]),
-        ("websockets", "timeline", &["messages delivered (%)", "reconnects per s"]),
+    let expected: [(&str, &str, &[&str]); 9] = [
+        ("long-jobs", "timeline", &["jobs queued", "page latency p99"]),
+        ("crash-test", "timeline", &["logouts per s", "carts lost per s"]),
+        ("file-uploads", "timeline", &["404 not found per s", "page latency p99"]),
+        ("websockets", "timeline", &["messages delivered", "reconnects per s"]),
         ("autoscaling", "timeline", &["in rotation", "cost per hour", "failed per s"]),
         ("rate-limits", "timeline", &["abuser allowed per s", "Redis down at 120 s for 30 s"]),
         ("jwt-revocation", "exposure", &["jwt-only", "exposure mean", "seconds the fired user still got in after the ban"]),
@@ -170,7 +172,9 @@ fn scenario_charts_show_the_scenarios_own_measures() {
             assert!(svg.contains(&svg_text(text)), "{model}/{name}.svg shows {text}");
         }
     }
-    // Page latency is all the latency long-jobs has, so its panel is not drawn twice.
+    // Page latency is all the latency long-jobs has, so its panel is not drawn twice,
+    // on the timeline either.
+    assert!(!chart("long-jobs", "timeline").contains(">latency p99 (ms"), "long-jobs' timeline repeats page latency as latency");
     assert!(!chart("long-jobs", "variants").contains(">latency p99 (ms)<"), "long-jobs repeats page latency as latency");
     // The topology pictures every variant: the queue, its workers and what they write
     // to, the abuser, the WebSocket gateway, and which variants have what.
@@ -308,4 +312,38 @@ fn topology_labels_stay_off_the_arrows() {
         }
     }
     assert!(models >= 10, "the main job drew {models} topology pictures");
+}
+
+/// The series that carry a model's point count what its summary counts: every cart lost
+/// and every 404 is in some bucket, and page latency is kept apart from uploads'.
+#[test]
+fn carts_lost_404s_and_page_latency_over_time() {
+    use statesim::metrics::series::{CARTS_LOST, FILES_NOT_FOUND, PAGE_LATENCY_P99};
+    let first = |model: &str, variant: &str| {
+        let ran = crate::shared::bundled(model);
+        let v = ran.model.variants.iter().position(|v| v.name == variant).unwrap();
+        ran.runs.variants[v].first.as_ref().unwrap()
+    };
+    let column_sum = |r: &statesim::metrics::RunResult, c| {
+        let i = r.column(c).expect("the column is registered");
+        r.series.iter().map(|row| row.parts[i]).sum::<f64>()
+    };
+    let sticky = first("crash-test", "sticky-memory");
+    let lost = sticky.metrics[c::CARTS_LOST.key];
+    assert!(lost > 100.0, "the kill loses carts: {lost}");
+    assert_eq!(column_sum(sticky, &CARTS_LOST), lost, "every cart lost is in a bucket");
+    assert!(first("crash-test", "redis").column(&CARTS_LOST).is_none(), "carts in the database are never lost");
+
+    let local = first("file-uploads", "local-disk");
+    let in_buckets = column_sum(local, &FILES_NOT_FOUND);
+    let counted = local.metrics[c::failed(statesim::metrics::FailReason::NotFound).key];
+    // The buckets hold the warm-up's 404s too; the summary counts those after it.
+    assert!(in_buckets >= counted && counted > 1000.0, "404s: {in_buckets} in buckets, {counted} counted");
+
+    // Uploads take seconds; pages do not: the worst page p99 is below the worst p99.
+    let through = first("file-uploads", "through-server");
+    let i = through.column(&PAGE_LATENCY_P99).expect("page latency kept apart");
+    let worst = |f: &dyn Fn(&statesim::metrics::SeriesRow) -> f64| through.series.iter().map(f).fold(0.0f64, f64::max);
+    let (pages, all) = (worst(&|r| r.parts[i]), worst(&|r| r.latency_p99_ms));
+    assert!(pages > 0.0 && pages < all, "page p99 {pages} ms, every request's {all} ms");
 }

@@ -207,6 +207,24 @@ pub(super) fn trim_zeros(s: &str) -> String {
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s.to_string() }
 }
 
+/// Word-wraps `text` to `max_px` in `style`'s font (a distribution's parameter stays
+/// with its value: "cv 0.5").
+pub(super) fn wrap(text: &str, style: &TextStyle, max_px: u32) -> Vec<String> {
+    let width = |s: &str| style.font.box_size(s).map(|(w, _)| w).unwrap_or(8 * s.len() as u32);
+    let text = text.replace(" cv ", " cv\u{a0}");
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        match lines.last_mut() {
+            Some(line) if width(&format!("{line} {word}")) <= max_px => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
 pub(super) fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle) -> u32 {
     area.estimate_text_size(text, style).map(|(w, _)| w).unwrap_or(8 * text.len() as u32)
 }

@@ -38,21 +38,7 @@ struct Layout {
 
 /// Word-wraps `text` to `max_px` in the label font.
 fn wrap(text: &str, max_px: u32) -> Vec<String> {
-    let style = label_style();
-    let width = |s: &str| style.font.box_size(s).map(|(w, _)| w).unwrap_or(8 * s.len() as u32);
-    let mut lines: Vec<String> = Vec::new();
-    // A distribution's parameter stays with its value ("cv 0.5").
-    let text = text.replace(" cv ", " cv\u{a0}");
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        match lines.last_mut() {
-            Some(line) if width(&format!("{line} {word}")) <= max_px => {
-                line.push(' ');
-                line.push_str(word);
-            }
-            _ => lines.push(word.to_string()),
-        }
-    }
-    lines
+    super::style::wrap(text, &label_style(), max_px)
 }
 
 impl TopologyPicture<'_> {
