@@ -317,11 +317,13 @@ impl Recorder {
 /// Flat, ordered metrics of one run: the currency of summaries, tables and sweeps.
 pub type Metrics = BTreeMap<String, f64>;
 
-/// The quantiles at which a latency's distribution is kept for its CDF chart: the
-/// minimum, every percent, then finer into the tail, and the maximum.
+/// The quantiles at which a latency's distribution is kept for its CDF and tail charts:
+/// the minimum, every percent, every tenth of a percent past p99, then p99.95, p99.98,
+/// p99.99 and the maximum.
 pub fn cdf_quantiles() -> Vec<f64> {
     let mut q: Vec<f64> = (0..100).map(|i| i as f64 / 100.0).collect();
-    q.extend([0.995, 0.999, 0.9995, 0.9999, 1.0]);
+    q.extend((1..10).map(|i| 0.99 + i as f64 / 1000.0));
+    q.extend([0.9995, 0.9998, 0.9999, 1.0]);
     q
 }
 

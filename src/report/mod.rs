@@ -94,6 +94,16 @@ pub fn write_model_charts<S: Sink + ?Sized>(
         };
         write_chart(dir, "latency-cdf", caption, &charts::LatencyCdf { model, runs, auth }, written, &mut list)?;
     }
+    if charts::percentiles_differ(summary, &LATENCY_MS, 1.5) {
+        write_chart(
+            dir,
+            "latency-tail",
+            "The tail: for each time on the (log) axis, the share of requests slower than it, from 10% (p90) to 0.01% (p99.99). A line further right is a slower tail.",
+            &charts::LatencyTail { model, runs },
+            written,
+            &mut list,
+        )?;
+    }
     if runs.firsts().any(|r| !r.exposures_s.is_empty()) {
         write_chart(
             dir,

@@ -82,7 +82,7 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     };
     let expected: [(&str, &[&str]); 3] = [
         ("crash-test", &["variants", "timeline", "servers", "latency-cdf", "topology"]),
-        ("mega-proxy", &["variants", "timeline", "servers", "latency-cdf", "topology"]),
+        ("mega-proxy", &["variants", "timeline", "servers", "latency-cdf", "latency-tail", "topology"]),
         ("sticky-hashing", &["variants", "timeline", "topology"]),
     ];
     for (model, charts) in expected {
@@ -155,7 +155,8 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
 fn scenario_charts_show_the_scenarios_own_measures() {
     let out = main_job_out();
     let chart = |model: &str, chart: &str| read(&out.join(model).join(format!("{chart}.svg")));
-    let expected: [(&str, &str, &[&str]); 9] = [
+    let expected: [(&str, &str, &[&str]); 10] = [
+        ("mega-proxy", "latency-tail", &["1% (p99)", "0.01% (p99.99)", "share of requests slower (log scale)", "ip-hash-sticky"]),
         ("long-jobs", "timeline", &["jobs queued", "page latency p99"]),
         ("crash-test", "timeline", &["logouts per s", "carts lost per s"]),
         ("file-uploads", "timeline", &["404 not found per s", "page latency p99"]),

@@ -13,6 +13,8 @@
 //! - [`ServerShares`]: the share of requests each server got, one row per variant;
 //! - [`LatencyCdf`]: the distribution of request latency (and of the session check)
 //!   per variant, on a log axis;
+//! - [`LatencyTail`]: the share of requests slower than each time, p90 to p99.99, on
+//!   log axes;
 //! - [`ExposureHistogram`]: how long each fired user kept getting in;
 //! - [`TopologyPicture`]: the system drawn from its graph, every variant in one picture;
 //! - [`SweepLines`]: a headline metric across a sweep's grid.
@@ -29,7 +31,7 @@ mod timeline;
 mod topology;
 
 pub use bars::{ExposureHistogram, ServerShares, VariantBars, uneven_shares};
-pub use cdf::{LatencyCdf, percentiles_differ};
+pub use cdf::{LatencyCdf, LatencyTail, percentiles_differ};
 pub use reference::{Reference, references};
 pub use style::{Look, PALETTE, WIDTH, colour, css_chip, css_colour, look, tick};
 pub use sweep::SweepLines;
