@@ -124,7 +124,12 @@ pub fn run_and_summarize(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn
 
 /// [`run_and_summarize`] that stops between runs once `cancel` is set (runs under way
 /// finish, none starts) and then returns None.
-pub fn run_and_summarize_cancellable(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync), cancel: &AtomicBool) -> Option<(ModelSummary, KeptRuns)> {
+pub fn run_and_summarize_cancellable(
+    model: &Model,
+    opts: &RunOptions,
+    on_run_done: &(dyn Fn() + Sync),
+    cancel: &AtomicBool,
+) -> Option<(ModelSummary, KeptRuns)> {
     run_folded(model, opts, true, on_run_done, cancel)
 }
 

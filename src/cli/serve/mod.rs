@@ -135,10 +135,19 @@ fn text_error(status: StatusCode, text: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
+/// Bad input: a status and the CLI's message.
+struct Refused(StatusCode, String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        text_error(self.0, self.1)
+    }
+}
+
 /// Loads the model a request names, as `statesim run` would: the same messages.
-fn load(req: &ModelRequest, budget: &Budget) -> Result<Model, Response> {
+fn load(req: &ModelRequest, budget: &Budget) -> Result<Model, Refused> {
     if req.sets.len() > MAX_SETS {
-        return Err(text_error(StatusCode::BAD_REQUEST, format!("error: {} overrides; at most {MAX_SETS} are taken", req.sets.len())));
+        return Err(Refused(StatusCode::BAD_REQUEST, format!("error: {} overrides; at most {MAX_SETS} are taken", req.sets.len())));
     }
     let loaded = match (&req.text, &req.model) {
         (Some(text), _) => load_str_with("pasted.toml", "pasted", text, &req.sets, budget),
@@ -150,12 +159,12 @@ fn load(req: &ModelRequest, budget: &Budget) -> Result<Model, Response> {
                     Some(best) => format!("did you mean \"{best}\"? `statesim list` shows the bundled models"),
                     None => "`statesim list` shows the bundled models".to_string(),
                 };
-                return Err(text_error(StatusCode::BAD_REQUEST, format!("error: no bundled model called \"{name}\"\n  = help: {help}")));
+                return Err(Refused(StatusCode::BAD_REQUEST, format!("error: no bundled model called \"{name}\"\n  = help: {help}")));
             }
         },
-        (None, None) => return Err(text_error(StatusCode::BAD_REQUEST, "error: name a bundled model (\"model\") or paste a model file (\"text\")".into())),
+        (None, None) => return Err(Refused(StatusCode::BAD_REQUEST, "error: name a bundled model (\"model\") or paste a model file (\"text\")".into())),
     };
-    loaded.map_err(|e| text_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
+    loaded.map_err(|e| Refused(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
 }
 
 async fn models() -> Json<Value> {
@@ -285,7 +294,7 @@ fn describe(model: &Model) -> Value {
 async fn model(State(app): State<App>, Json(req): Json<ModelRequest>) -> Response {
     match tokio::task::spawn_blocking(move || load(&req, &app.budget).map(|m| describe(&m))).await {
         Ok(Ok(v)) => Json(v).into_response(),
-        Ok(Err(response)) => response,
+        Ok(Err(refused)) => refused.into_response(),
         Err(_) => text_error(StatusCode::INTERNAL_SERVER_ERROR, "error: the model could not be read".into()),
     }
 }
@@ -315,7 +324,7 @@ async fn submit(State(app): State<App>, Json(req): Json<ModelRequest>) -> Respon
     let loaded = tokio::task::spawn_blocking(move || load(&req, &budget).map(|m| (m, req.sets))).await;
     let (model, sets) = match loaded {
         Ok(Ok(m)) => m,
-        Ok(Err(response)) => return response,
+        Ok(Err(refused)) => return refused.into_response(),
         Err(_) => return text_error(StatusCode::INTERNAL_SERVER_ERROR, "error: the model could not be read".into()),
     };
     match app.pool.submit(model, sets) {
