@@ -5,6 +5,7 @@ mod check;
 mod inputs;
 mod list;
 mod run;
+mod serve;
 mod sweep;
 mod walkthrough;
 
@@ -23,7 +24,8 @@ Examples:
   statesim check                            the engine against queueing theory
   statesim validate my-model.toml           parse and check a model, run nothing
   statesim schema > statesim.schema.json    JSON Schema for editors
-  statesim list                             the bundled models";
+  statesim list                             the bundled models
+  statesim serve                            explore the models in a browser, http://127.0.0.1:8080/";
 
 #[derive(Parser)]
 #[command(name = "statesim", version, about = "Deterministic simulator of stateful vs stateless web architectures", after_help = EXAMPLES)]
@@ -184,6 +186,26 @@ enum Command {
     Schema,
     /// List the bundled models.
     List,
+    /// A local web app: pick or paste a model, change its parameters, run, compare two settings.
+    #[command(
+        after_help = "Examples:\n  statesim serve                       http://127.0.0.1:8080/\n  statesim serve --port 0              any free port (printed)\n  statesim serve --bind 0.0.0.0 --port 8000   reachable from other machines\n\nRuns are `statesim run MODEL --set ...` in memory, at most --workers at a time and --queue more waiting\n(beyond that: 503 with Retry-After); the page's address holds the settings, so a link reproduces a run.\nNothing is written to disk."
+    )]
+    Serve {
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on; only this machine by default.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Runs at a time.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Runs waiting beyond those; more are refused.
+        #[arg(long, default_value_t = 8)]
+        queue: usize,
+        #[command(flatten)]
+        budget: BudgetArgs,
+    },
 }
 
 /// Whether to draw progress and box characters: only for a terminal, never with NO_COLOR.
@@ -243,6 +265,7 @@ pub fn main() -> ExitCode {
             0
         }
         Command::List => list::list(),
+        Command::Serve { port, bind, workers, queue, budget } => serve::serve(serve::ServeArgs { port, bind, workers, queue, budget: budget.budget() }),
     };
     ExitCode::from(code)
 }

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs `system` once as replication `replication`.
 pub fn run_once(system: &System, replication: u64) -> RunResult {
@@ -87,12 +88,15 @@ pub fn run_count(model: &Model, opts: &RunOptions) -> u64 {
 /// (and, with `keep`, what the outputs need of it into [`KeptRuns`]); a finished run is
 /// dropped at once, so at most one run per thread is held whole. Runs may finish in any
 /// order: each goes into its own replication's slot, so the result does not depend on it.
-fn run_folded(model: &Model, opts: &RunOptions, keep: bool, on_run_done: &(dyn Fn() + Sync)) -> (ModelSummary, KeptRuns) {
+fn run_folded(model: &Model, opts: &RunOptions, keep: bool, on_run_done: &(dyn Fn() + Sync), cancel: &AtomicBool) -> Option<(ModelSummary, KeptRuns)> {
     let jobs = jobs(model, opts);
     let reps: Vec<usize> = (0..model.variants.len()).map(|v| jobs.iter().filter(|j| j.0 == v).count()).collect();
     let fold = Mutex::new((SummaryFold::new(&reps), KeptRuns::new(if keep { &reps } else { &[] })));
     in_pool(opts, || {
         jobs.par_iter().for_each(|&(v, rep)| {
+            if cancel.load(Ordering::Relaxed) {
+                return;
+            }
             let result = run_once(&model.variants[v].system, rep);
             {
                 let mut guard = fold.lock().expect("no run panicked while folding");
@@ -105,19 +109,33 @@ fn run_folded(model: &Model, opts: &RunOptions, keep: bool, on_run_done: &(dyn F
             on_run_done();
         })
     });
+    if cancel.load(Ordering::Relaxed) {
+        return None;
+    }
     let (summary, kept) = fold.into_inner().expect("no run panicked while folding");
-    (summary.finish(model), kept)
+    Some((summary.finish(model), kept))
 }
 
 /// Runs a model and summarizes it, keeping what its outputs need (every replication's
 /// time series, replication 0 whole).
 pub fn run_and_summarize(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> (ModelSummary, KeptRuns) {
-    run_folded(model, opts, true, on_run_done)
+    run_folded(model, opts, true, on_run_done, &AtomicBool::new(false)).expect("never cancelled")
+}
+
+/// [`run_and_summarize`] that stops between runs once `cancel` is set (runs under way
+/// finish, none starts) and then returns None.
+pub fn run_and_summarize_cancellable(
+    model: &Model,
+    opts: &RunOptions,
+    on_run_done: &(dyn Fn() + Sync),
+    cancel: &AtomicBool,
+) -> Option<(ModelSummary, KeptRuns)> {
+    run_folded(model, opts, true, on_run_done, cancel)
 }
 
 /// Runs a model and summarizes it, keeping nothing else (sweep points, checks).
 pub fn run_summary(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + Sync)) -> ModelSummary {
-    run_folded(model, opts, false, on_run_done).0
+    run_folded(model, opts, false, on_run_done, &AtomicBool::new(false)).expect("never cancelled").0
 }
 
 /// What identifies a sweep: two shares of it can be merged only if these agree.

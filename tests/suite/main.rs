@@ -16,6 +16,7 @@ mod rate_limits;
 mod readme;
 mod regressions;
 mod report;
+mod serve;
 mod sessions;
 mod shared;
 mod sweep;
