@@ -182,10 +182,10 @@ metrics! {
     PAGE_LATENCY_P50: "page_latency_ms.p50", "page latency p50", Ms, OkPages, "median latency of ordinary requests (no upload, no job), where uploads or jobs share the servers";
     PAGE_LATENCY_P99: "page_latency_ms.p99", "page latency p99", Ms, OkPages, "99th percentile latency of ordinary requests (no upload, no job)";
     // The fleet of servers.
-    SERVERS_UTILISATION_MEAN: "servers.utilisation_mean", "server utilisation", Share, Servers, "share of worker time held by requests, averaged over the servers";
-    SERVERS_UTILISATION_MIN: "servers.utilisation_min", "least busy server's utilisation", Share, Servers, "utilisation of the least busy server";
-    SERVERS_UTILISATION_MAX: "servers.utilisation_max", "busiest server's utilisation", Share, Servers, "utilisation of the busiest server";
-    SERVERS_CPU_MEAN: "servers.cpu_mean", "server CPU", Share, Servers, "share of CPU time spent on requests, averaged over the servers";
+    SERVERS_UTILISATION_MEAN: "servers.utilisation_mean", "server utilisation", Share, Servers, "share of worker time held by requests while in service: busy worker time summed over the servers, over their workers' time up (an instance never launched, or a server's downtime, counts for nothing)";
+    SERVERS_UTILISATION_MIN: "servers.utilisation_min", "least busy server's utilisation", Share, Servers, "utilisation of the least busy server, each over its own time in service (servers never up left out)";
+    SERVERS_UTILISATION_MAX: "servers.utilisation_max", "busiest server's utilisation", Share, Servers, "utilisation of the busiest server, each over its own time in service";
+    SERVERS_CPU_MEAN: "servers.cpu_mean", "server CPU", Share, Servers, "share of CPU time spent on requests while in service: CPU time summed over the servers, over their cores' time up (an instance never launched, or a server's downtime, counts for nothing)";
     SERVERS_ROUTED_SHARE_MAX: "servers.routed_share_max", "busiest server's share", Share, Servers, "the largest share of the requests the load balancer routed to one server (retries included): a hot spot's load";
     SERVERS_SHARE_MAX: "servers.share_max", "busiest server's share of completions", Share, Servers, "the largest share of the completed requests that one server completed (a dead or refusing server completes less than it was sent)";
     SERVERS_THREADS_HELD_MEAN: "servers.threads_held_mean", "server threads held, mean", Number, Servers, "workers held by requests at a time, summed over the servers and averaged over time";
@@ -411,9 +411,9 @@ pub enum ServerFigure {
     Share,
     /// Its share of the requests the load balancer routed (retries included).
     RoutedShare,
-    /// Share of its worker time held by requests.
+    /// Share of its worker time held by requests while it was in service.
     Utilisation,
-    /// Share of its CPU time spent on requests.
+    /// Share of its CPU time spent on requests while it was in service.
     Cpu,
 }
 
@@ -448,8 +448,18 @@ pub static SERVER_FIGURES: [Metric; 5] = [
         Unit::Share,
         "the server's share of the requests the load balancer routed, retries included",
     ),
-    per_server_metric("server.<name>.utilisation", "utilisation", Unit::Share, "share of the server's worker time held by requests"),
-    per_server_metric("server.<name>.cpu", "CPU", Unit::Share, "share of the server's CPU time spent on requests"),
+    per_server_metric(
+        "server.<name>.utilisation",
+        "utilisation",
+        Unit::Share,
+        "share of the server's worker time held by requests while it was up (in service); 0 if it never was",
+    ),
+    per_server_metric(
+        "server.<name>.cpu",
+        "CPU",
+        Unit::Share,
+        "share of the server's CPU time spent on requests while it was up (in service); 0 if it never was",
+    ),
 ];
 
 const fn per_server_metric(key: &'static str, label: &'static str, unit: Unit, definition: &'static str) -> Metric {

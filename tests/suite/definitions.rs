@@ -42,3 +42,39 @@ fn a_request_due_at_exactly_the_end_of_the_run_is_not_sent() {
     let late = load_str("late.toml", "late", &format!("{text}[[faults]]\nat = \"10s\"\nkill = \"server-1\"\n"), &[]).unwrap_err().to_string();
     assert!(late.contains("at or after the end of the run"), "{late}");
 }
+
+/// Utilisation and CPU are averaged over the time each server was in service. With
+/// autoscaling on, room is kept for 12 instances but 2 run (a target of 90% never adds
+/// one): their 8 workers carry an offered load of 400/s x 10 ms = 4, so the fleet is
+/// 50% busy, not 2/12 of that. A server killed halfway through is judged over the half
+/// it was up: a third of the load on each of 3 servers, then half on each of 2, which
+/// averages 4 / (12/2 + 8/2) = 40% over the servers' time in service.
+#[test]
+fn utilisation_is_averaged_over_the_time_servers_were_in_service() {
+    let base = "schema_version = 1\n[run]\nduration = \"10m\"\nwarmup = \"30s\"\n\
+        [clients]\narrival_rate = \"400/s\"\n\
+        [load_balancer]\npolicy = \"round-robin\"\n\
+        [servers]\ncores = 4\nservice = { dist = \"exponential\", mean = \"10ms\" }\n";
+    let scaled = run(&format!("{base}[autoscaling]\nenabled = true\ntarget_cpu = 0.9\nmin = 2\nmax = 12\n"), &["servers.count=2"]);
+    let m = |r: &RunResult, metric: &c::Metric| r.metrics[metric.key];
+    assert_eq!(scaled.servers.len(), 12, "room for the largest fleet");
+    assert_eq!(m(&scaled, &c::FLEET_INSTANCES_MAX), 2.0, "the autoscaler never launched another");
+    for metric in [&c::SERVERS_UTILISATION_MEAN, &c::SERVERS_CPU_MEAN, &c::SERVERS_UTILISATION_MIN, &c::SERVERS_UTILISATION_MAX] {
+        let u = m(&scaled, metric);
+        assert!((u - 0.5).abs() < 0.02, "{}: {u}, offered load 4 on 8 workers", metric.key);
+    }
+    for s in &scaled.servers[2..] {
+        assert_eq!((s.utilisation, s.cpu), (0.0, 0.0), "{} never ran", s.name);
+    }
+
+    let killed = run(&format!("{base}[[faults]]\nat = \"5m15s\"\nkill = \"server-3\"\n"), &["servers.count=3"]);
+    let third = &killed.servers[2];
+    assert!((third.utilisation - 1.0 / 3.0).abs() < 0.02, "server-3 while it was up: {}", third.utilisation);
+    assert!((third.cpu - 1.0 / 3.0).abs() < 0.02, "server-3's CPU while it was up: {}", third.cpu);
+    for s in &killed.servers[..2] {
+        // A third of the load for half the window, then half of it.
+        assert!((s.utilisation - (1.0 / 3.0 + 0.5) / 2.0).abs() < 0.02, "{}: {}", s.name, s.utilisation);
+    }
+    let mean = m(&killed, &c::SERVERS_UTILISATION_MEAN);
+    assert!((mean - 0.4).abs() < 0.02, "the fleet over its servers' time up: {mean}");
+}
