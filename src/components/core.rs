@@ -173,8 +173,9 @@ pub struct Core {
     /// Set by the world when a part may extend an answer's trip: answers then always
     /// arrive as events it sees.
     pub answers_through_parts: bool,
-    /// Users forced to log in again because their session was lost.
-    pub logouts: u64,
+    /// Times a user's session was lost while still valid (its server died or was
+    /// stopped, or the request landed elsewhere) and they had to log in again.
+    pub sessions_lost: u64,
     max_requests: Option<u64>,
     generated_counted: u64,
     outstanding_counted: u64,
@@ -246,7 +247,7 @@ impl Core {
             page_times: (system.uploads.is_some() || system.jobs.is_some()).then(crate::metrics::recorder::new_hist),
             retried_after_failure: 0,
             answers_through_parts: false,
-            logouts: 0,
+            sessions_lost: 0,
             max_requests: system.run.max_requests,
             generated_counted: 0,
             outstanding_counted: 0,

@@ -317,7 +317,7 @@ impl Fleet {
         let (_, drain) = self.spec.deploy.expect("a deploy");
         if self.deploy_started.is_none() {
             self.deploy_started = Some(now);
-            self.deploy_logouts_at_start = core.logouts;
+            self.deploy_logouts_at_start = core.sessions_lost;
             self.deploy_failed_at_start = core.rec.failed_total();
             self.deploy_queue = (0..core.servers.len() as u16).rev().filter(|&s| self.running_since[s as usize].is_some()).collect();
         }
@@ -334,7 +334,7 @@ impl Fleet {
             }
             None => {
                 self.deploy_done = Some(now);
-                self.deploy_logouts = core.logouts - self.deploy_logouts_at_start;
+                self.deploy_logouts = core.sessions_lost - self.deploy_logouts_at_start;
                 self.deploy_failed = core.rec.failed_total() - self.deploy_failed_at_start;
             }
         }

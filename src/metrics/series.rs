@@ -39,8 +39,9 @@ const fn column(key: &'static str, label: &'static str, aggregate: Aggregate, de
     SeriesColumn { key, label, aggregate, decimals }
 }
 
-/// Users forced to log in again because their session was lost (sessions).
-pub static LOGOUTS: SeriesColumn = column("logouts", "logouts", Aggregate::Sum, 0);
+/// Users forced to log in again because their still valid session was lost: its state
+/// was lost (sessions; expiries and revocations are not counted here).
+pub static LOGOUTS_STATE_LOST: SeriesColumn = column("logouts_state_lost", "logouts, state lost", Aggregate::Sum, 0);
 /// Jobs waiting in the job queue at the end of the bucket (long jobs, queued).
 pub static JOBS_QUEUED: SeriesColumn = column("jobs_queued", "jobs queued", Aggregate::Peak, 0);
 /// Requests of the abusive client the rate limit let through (rate limits).
@@ -53,7 +54,7 @@ pub static WS_DELIVERED: SeriesColumn = column("ws_delivered", "messages deliver
 pub static WS_RECONNECTS: SeriesColumn = column("ws_reconnects", "reconnects", Aggregate::Sum, 0);
 
 /// Every part's column, in the order `timeseries.csv` writes them.
-pub static PART_COLUMNS: [&SeriesColumn; 7] = [&LOGOUTS, &JOBS_QUEUED, &ABUSER_ALLOWED, &COST_PER_HOUR, &WS_SENT, &WS_DELIVERED, &WS_RECONNECTS];
+pub static PART_COLUMNS: [&SeriesColumn; 7] = [&LOGOUTS_STATE_LOST, &JOBS_QUEUED, &ABUSER_ALLOWED, &COST_PER_HOUR, &WS_SENT, &WS_DELIVERED, &WS_RECONNECTS];
 
 /// A registered column's place in a run's rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -78,3 +78,55 @@ fn utilisation_is_averaged_over_the_time_servers_were_in_service() {
     let mean = m(&killed, &c::SERVERS_UTILISATION_MEAN);
     assert!((mean - 0.4).abs() < 0.02, "the fleet over its servers' time up: {mean}");
 }
+
+/// Logouts are counted by cause. 1,000 users with 10 s sessions in server memory, a
+/// request a second each (think time 1 s), 20 ms from the load balancer: every session
+/// reaches the end of its lifetime about every L + 1 s (the next request after it
+/// notices), so about 1,000 x 300 s / 11 s expire in the run, some of them while a
+/// request is on its way. None is lost while valid: no server dies and affinity never
+/// moves a user. Firing users revokes their sessions: nearly every fired user comes back
+/// and is turned away.
+#[test]
+fn logouts_are_counted_by_cause() {
+    let text = "schema_version = 1\n[run]\nduration = \"5m\"\nwarmup = \"0s\"\n\
+        [clients]\nusers = 1000\nthink_time = { dist = \"exponential\", mean = \"1s\" }\n\
+        [network]\nclient_to_lb = \"20ms\"\n\
+        [load_balancer]\npolicy = \"cookie\"\n\
+        [servers]\ncount = 4\n\
+        [sessions]\nstore = \"server-memory\"\nlifetime = \"10s\"\n";
+    let r = run(text, &[]);
+    let m = |metric: &c::Metric| r.metrics[metric.key];
+    assert_eq!(m(&c::SESSIONS_LOGOUTS_STATE_LOST), 0.0, "no session was lost while valid");
+    assert_eq!(m(&c::SESSIONS_STATE_LOST_USERS), 0.0);
+    let column = r.column(&statesim::metrics::series::LOGOUTS_STATE_LOST).expect("the sessions' column");
+    assert!(r.series.iter().all(|row| row.parts[column] == 0.0), "no blips of expiries in the timeline");
+    let expected = 1000.0 * 300.0 / 11.0;
+    let expired = m(&c::SESSIONS_LOGOUTS_EXPIRED);
+    assert!((expired - expected).abs() < 0.05 * expected, "{expired} sessions expired, about {expected} expected");
+    assert!(r.metrics.get(c::SESSIONS_LOGOUTS_REVOKED.key).is_none_or(|n| *n == 0.0));
+
+    let fired = run(&format!("{text}[revocation]\nfire_rate = \"1/s\"\nfire_until = \"2m\"\n"), &[]);
+    let m = |metric: &c::Metric| fired.metrics[metric.key];
+    assert_eq!(m(&c::SESSIONS_LOGOUTS_STATE_LOST), 0.0, "a revoked session is not lost state");
+    let (fired, revoked) = (m(&c::REVOCATION_FIRED), m(&c::SESSIONS_LOGOUTS_REVOKED));
+    assert!(fired > 80.0 && revoked <= fired && revoked > 0.95 * fired, "{revoked} of {fired} fired users turned away");
+
+    // With sessions that outlive the run, a kill loses the dead server's sessions, a
+    // quarter of them, and those are the only ones counted as lost.
+    let killed = run(&format!("{text}[[faults]]\nat = \"4m\"\nkill = \"server-2\"\n"), &["sessions.lifetime=1h"]);
+    let lost = killed.metrics[c::SESSIONS_STATE_LOST_SHARE.key];
+    assert!((lost - 0.25).abs() < 0.05, "{lost} of the active users lost their session to the kill");
+}
+
+/// mega-proxy kills nothing: its only logouts were sessions expiring (warm-started 1-hour
+/// sessions, some of them on their way through the hot server's queue), which are not
+/// lost state.
+#[test]
+fn mega_proxy_loses_no_session() {
+    let ran = crate::shared::bundled("mega-proxy");
+    for v in ["ip-hash-sticky", "round-robin-shared"] {
+        assert_eq!(ran.mean(v, c::SESSIONS_LOGOUTS_STATE_LOST.key), 0.0, "{v}");
+        assert_eq!(ran.mean(v, c::SESSIONS_STATE_LOST_SHARE.key), 0.0, "{v}");
+        assert!(ran.mean(v, c::SESSIONS_LOGOUTS_EXPIRED.key) > 0.0, "{v}: sessions did expire");
+    }
+}

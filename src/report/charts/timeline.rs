@@ -5,7 +5,7 @@ use super::Chart;
 use super::style::*;
 use crate::engine::SimDuration;
 use crate::metrics::series::{
-    ABUSER_ALLOWED, Aggregate, COST_PER_HOUR, JOBS_QUEUED, LOGOUTS, PART_COLUMNS, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
+    ABUSER_ALLOWED, Aggregate, COST_PER_HOUR, JOBS_QUEUED, LOGOUTS_STATE_LOST, PART_COLUMNS, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
 };
 use crate::metrics::{KeptRuns, RunResult, SeriesRow};
 use crate::scenario::Model;
@@ -160,7 +160,7 @@ impl YScale {
     }
 }
 
-/// Per-second throughput, failures, p99 latency (and logouts, where any) of every
+/// Per-second throughput, failures, p99 latency (and logouts of lost sessions, where any) of every
 /// variant over time (replication 0): one row per variant on shared scales, each row
 /// with its own faults marked.
 pub struct Timeline<'a> {
@@ -178,8 +178,8 @@ impl Timeline<'_> {
             vec![core("ok per s", |p| Some(p.ok_per_s)), core("failed per s", |p| Some(p.failed_per_s)), core("latency p99 (ms)", |p| p.p99_ms)];
         // A part's column gets a panel where some variant's replication 0 has a non-zero value.
         let shows = |column: &SeriesColumn| self.runs.firsts().any(|r| r.column(column).is_some_and(|i| r.series.iter().any(|row| row.parts[i] > 0.0)));
-        if shows(&LOGOUTS) {
-            m.push(part_measure(&LOGOUTS));
+        if shows(&LOGOUTS_STATE_LOST) {
+            m.push(part_measure(&LOGOUTS_STATE_LOST));
         }
         let fleet_moves = self.model.variants.iter().any(|v| v.system.fleet.autoscale || v.system.fleet.deploy.is_some() || v.system.fleet.spot_share > 0.0);
         if fleet_moves {
