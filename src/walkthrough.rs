@@ -208,8 +208,8 @@ impl Story {
 }
 
 fn crash_test(r: &Run) -> Story {
-    let share = r.m("sticky-memory", &c::SESSIONS_LOGGED_OUT_SHARE);
-    let users = r.m("sticky-memory", &c::SESSIONS_LOGGED_OUT_USERS);
+    let share = r.m("sticky-memory", &c::SESSIONS_STATE_LOST_SHARE);
+    let users = r.m("sticky-memory", &c::SESSIONS_STATE_LOST_USERS);
     let carts = r.m("sticky-memory", &c::CARTS_LOST);
     let items = r.m("sticky-memory", &c::CARTS_ITEMS_LOST);
     let active = r.m("sticky-memory", &c::SESSIONS_ACTIVE_USERS);
@@ -223,12 +223,12 @@ fn crash_test(r: &Run) -> Story {
                     n(failed[0]), n(users), pct(share), n(active), n(carts), n(items), n(active)
                 ),
             senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request and a dead server takes only its in-flight requests with it.\"".into(),
-            numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_LOGGED_OUT_USERS)), n(r.m("jwt", &c::SESSIONS_LOGGED_OUT_USERS)), n(failed[1]), n(failed[2])),
+            numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(failed[1]), n(failed[2])),
             trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency). A JWT cannot be taken back before it expires (see jwt-revocation).", n(redis_ops), sig3(redis_auth)),
         claims: vec![
             claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(share)), (share - 0.1).abs() < 0.03),
             claim(format!("sticky-memory loses carts: {}", n(carts)), carts > 0.0),
-            claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_LOGGED_OUT_USERS) == 0.0 && r.m("jwt", &c::SESSIONS_LOGGED_OUT_USERS) == 0.0 && r.m("redis", &c::CARTS_LOST) == 0.0 && r.m("jwt", &c::CARTS_LOST) == 0.0),
+            claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_STATE_LOST_USERS) == 0.0 && r.m("jwt", &c::SESSIONS_STATE_LOST_USERS) == 0.0 && r.m("redis", &c::CARTS_LOST) == 0.0 && r.m("jwt", &c::CARTS_LOST) == 0.0),
             claim(format!("the kill itself hits only a handful of requests in every variant: {}", failed.iter().map(|f| n(*f)).collect::<Vec<_>>().join(", ")), failed.iter().all(|f| *f <= 1004.0)),
             claim(format!("Redis sessions add at least a round trip (0.3 ms): {} ms", sig3(redis_auth)), redis_auth >= 0.3),
         ],
@@ -237,7 +237,7 @@ fn crash_test(r: &Run) -> Story {
 
 fn sticky_hashing(r: &Run) -> Story {
     let (ip, ring, cookie) =
-        (r.m("ip-hash", &c::SESSIONS_LOGGED_OUT_SHARE), r.m("consistent-hash", &c::SESSIONS_LOGGED_OUT_SHARE), r.m("cookie", &c::SESSIONS_LOGGED_OUT_SHARE));
+        (r.m("ip-hash", &c::SESSIONS_STATE_LOST_SHARE), r.m("consistent-hash", &c::SESSIONS_STATE_LOST_SHARE), r.m("cookie", &c::SESSIONS_STATE_LOST_SHARE));
     Story {
             tempting: "\"hash(client IP) modulo the number of servers: no state in the load balancer, and each client always lands on the same server.\"".into(),
             shows: format!("10 servers, sessions in server memory, server-3 dies. With modulo hashing the divisor changes from 10 to 9 and almost every client is re-hashed: {} of active users were logged out, not 1/10.", pct(ip)),

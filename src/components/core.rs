@@ -90,6 +90,32 @@ pub struct WebServer {
     pub queue_limit: u64,
     /// CPU time spent since the start, for the autoscaler's measurements.
     pub cpu_total_ns: u128,
+    /// Since when it has been up (in service), while it is.
+    up_since: SimTime,
+    /// Time it was up inside the statistics window, before `up_since`.
+    up_ns: u128,
+}
+
+impl WebServer {
+    /// Moves the server's process to `state` at `now`, counting the time it was up (in
+    /// service) inside the statistics window, which opens at `window_start`.
+    pub fn set_state(&mut self, state: ServerState, now: SimTime, window_start: SimTime) {
+        if self.state == ServerState::Up && state != ServerState::Up {
+            self.up_ns = self.in_service_ns(now, window_start);
+        }
+        if state == ServerState::Up && self.state != ServerState::Up {
+            self.up_since = now;
+        }
+        self.state = state;
+    }
+
+    /// Nanoseconds it was up (in service) inside the statistics window, up to `end`: what
+    /// its utilisation and CPU are averaged over (an instance never launched has none).
+    pub fn in_service_ns(&self, end: SimTime, window_start: SimTime) -> u128 {
+        let from = self.up_since.max(window_start);
+        let current = if self.state == ServerState::Up && end > from { (end.0 - from.0) as u128 } else { 0 };
+        self.up_ns + current
+    }
 }
 
 /// The requests a killed server held.
@@ -149,8 +175,9 @@ pub struct Core {
     /// Set by the world when a part may extend an answer's trip: answers then always
     /// arrive as events it sees.
     pub answers_through_parts: bool,
-    /// Users forced to log in again because their session was lost.
-    pub logouts: u64,
+    /// Times a user's session was lost while still valid (its server died or was
+    /// stopped, or the request landed elsewhere) and they had to log in again.
+    pub sessions_lost: u64,
     max_requests: Option<u64>,
     generated_counted: u64,
     outstanding_counted: u64,
@@ -210,7 +237,15 @@ impl Core {
                 .map(|_| {
                     let mut workers = Station::new(system.servers.cores);
                     workers.window_start = warmup;
-                    WebServer { state: ServerState::Up, epoch: 0, workers, queue_limit: system.servers.queue_limit, cpu_total_ns: 0 }
+                    WebServer {
+                        state: ServerState::Up,
+                        epoch: 0,
+                        workers,
+                        queue_limit: system.servers.queue_limit,
+                        cpu_total_ns: 0,
+                        up_since: SimTime::ZERO,
+                        up_ns: 0,
+                    }
                 })
                 .collect(),
             users: if needs_users {
@@ -241,7 +276,7 @@ impl Core {
             pages: None,
             retried_after_failure: 0,
             answers_through_parts: false,
-            logouts: 0,
+            sessions_lost: 0,
             max_requests: system.run.max_requests,
             generated_counted: 0,
             outstanding_counted: 0,
@@ -662,7 +697,7 @@ impl Core {
     pub fn server_boots(&mut self, ctx: &mut Ctx, server: u16) {
         let s = &mut self.servers[server as usize];
         if s.state == ServerState::Down {
-            s.state = ServerState::Booting;
+            s.set_state(ServerState::Booting, ctx.now(), self.rec.warmup_end);
             let epoch = s.epoch;
             ctx.emit(self.boot_time, CoreEvent::ServerReady { server, epoch });
         }
@@ -671,7 +706,7 @@ impl Core {
     pub fn server_ready(&mut self, now: SimTime, server: u16, epoch: u32) {
         let s = &mut self.servers[server as usize];
         if s.epoch == epoch && s.state == ServerState::Booting {
-            s.state = ServerState::Up;
+            s.set_state(ServerState::Up, now, self.rec.warmup_end);
             self.fleet_changed(now);
         }
     }
@@ -682,7 +717,7 @@ impl Core {
         if s.state == ServerState::Down {
             return None;
         }
-        s.state = ServerState::Down;
+        s.set_state(ServerState::Down, now, self.rec.warmup_end);
         s.epoch = s.epoch.wrapping_add(1);
         let in_service: Vec<(ReqId, SimTime)> = s.workers.in_service.drain(..).collect();
         let queued: Vec<ReqId> = s.workers.queue.drain(..).map(|(r, _)| r).collect();
@@ -738,29 +773,37 @@ impl Core {
         m.put(&catalog::THROUGHPUT_OK_PER_S, rec.ok as f64 / window_s);
         let total_served: u64 = rec.servers.iter().map(|s| s.requests).sum();
         let total_routed: u64 = self.routed.iter().sum();
-        let (mut util_sum, mut cpu_sum, mut share_max, mut routed_max) = (0.0, 0.0, 0.0f64, 0.0f64);
+        // Utilisation and CPU are over the time each server was in service: an instance
+        // the autoscaler never launched, or a dead server's downtime, dilutes nothing.
+        let (mut busy_sum, mut cpu_sum, mut capacity_sum, mut share_max, mut routed_max) = (0.0, 0.0, 0.0, 0.0f64, 0.0f64);
         let (mut util_min, mut util_max) = (f64::INFINITY, 0.0f64);
         let mut servers = Vec::with_capacity(rec.servers.len());
         for (i, s) in rec.servers.iter().enumerate() {
             let name = System::server_name(i);
             let share = if total_served == 0 { 0.0 } else { s.requests as f64 / total_served as f64 };
-            let util = self.servers[i].workers.utilisation(end);
-            let cores = self.servers[i].workers.capacity as f64;
-            let cpu = s.cpu_ns as f64 / (window_s * 1e9 * cores);
+            let server = &self.servers[i];
+            let cores = server.workers.capacity as f64;
+            let capacity_ns = server.in_service_ns(end, rec.warmup_end) as f64 * cores;
+            let busy_ns = server.workers.busy_ns_until(end) as f64;
+            let of_capacity = |ns: f64| if capacity_ns > 0.0 { ns / capacity_ns } else { 0.0 };
+            let (util, cpu) = (of_capacity(busy_ns), of_capacity(s.cpu_ns as f64));
             let routed = if total_routed == 0 { 0.0 } else { self.routed[i] as f64 / total_routed as f64 };
-            util_sum += util;
-            cpu_sum += cpu;
             share_max = share_max.max(share);
             routed_max = routed_max.max(routed);
-            util_min = util_min.min(util);
-            util_max = util_max.max(util);
+            if capacity_ns > 0.0 {
+                busy_sum += busy_ns;
+                cpu_sum += s.cpu_ns as f64;
+                capacity_sum += capacity_ns;
+                util_min = util_min.min(util);
+                util_max = util_max.max(util);
+            }
             let figures = ServerFigures { name, requests: s.requests as f64, share, routed_share: routed, utilisation: util, cpu };
             m.put_server(&figures);
             servers.push(figures);
         }
-        let n = rec.servers.len().max(1) as f64;
-        m.put(&catalog::SERVERS_UTILISATION_MEAN, util_sum / n);
-        m.put(&catalog::SERVERS_CPU_MEAN, cpu_sum / n);
+        let over_capacity = |ns: f64| if capacity_sum > 0.0 { ns / capacity_sum } else { 0.0 };
+        m.put(&catalog::SERVERS_UTILISATION_MEAN, over_capacity(busy_sum));
+        m.put(&catalog::SERVERS_CPU_MEAN, over_capacity(cpu_sum));
         m.put(&catalog::SERVERS_SHARE_MAX, share_max);
         m.put(&catalog::SERVERS_ROUTED_SHARE_MAX, routed_max);
         m.put(&catalog::SERVERS_UTILISATION_MIN, if util_min.is_finite() { util_min } else { 0.0 });

@@ -119,8 +119,9 @@ impl Fleet {
     /// Stops the instances beyond the initial fleet, marks the spot ones, and schedules
     /// the autoscaler and the deploy.
     pub fn start(&mut self, core: &mut Core, ctx: &mut Ctx) {
+        let window_start = core.rec.warmup_end;
         for s in self.initial_count..core.servers.len() {
-            core.servers[s].state = ServerState::Down;
+            core.servers[s].set_state(ServerState::Down, SimTime::ZERO, window_start);
             self.running_since[s] = None;
             core.lb.deregister(s as u16, false);
         }
@@ -188,8 +189,9 @@ impl Fleet {
         let running = self.running();
         let spots = (0..self.spot.len()).filter(|&s| self.running_since[s].is_some() && self.spot[s]).count();
         let spot = (spots as f64) < self.spec.spot_share * (running + 1) as f64 - 0.5;
+        let window_start = core.rec.warmup_end;
         let s = &mut core.servers[server as usize];
-        s.state = ServerState::Booting;
+        s.set_state(ServerState::Booting, now, window_start);
         self.running_since[server as usize] = Some(now);
         self.spot[server as usize] = spot;
         let epoch = s.epoch;
@@ -315,7 +317,7 @@ impl Fleet {
         let (_, drain) = self.spec.deploy.expect("a deploy");
         if self.deploy_started.is_none() {
             self.deploy_started = Some(now);
-            self.deploy_logouts_at_start = core.logouts;
+            self.deploy_logouts_at_start = core.sessions_lost;
             self.deploy_failed_at_start = core.rec.failed_total();
             self.deploy_queue = (0..core.servers.len() as u16).rev().filter(|&s| self.running_since[s as usize].is_some()).collect();
         }
@@ -332,7 +334,7 @@ impl Fleet {
             }
             None => {
                 self.deploy_done = Some(now);
-                self.deploy_logouts = core.logouts - self.deploy_logouts_at_start;
+                self.deploy_logouts = core.sessions_lost - self.deploy_logouts_at_start;
                 self.deploy_failed = core.rec.failed_total() - self.deploy_failed_at_start;
             }
         }

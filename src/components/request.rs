@@ -109,6 +109,7 @@ pub struct UserState {
     /// Guests: database writes spent on this visit's guest cart.
     pub visit_writes: u16,
     pub active: bool,
-    pub logged_out: bool,
+    /// Lost a still valid session (state lost) at least once after the warm-up.
+    pub lost_session: bool,
     pub gone: bool,
 }

@@ -8,6 +8,11 @@
 //! (its server died, or the request landed elsewhere) turns the request into a login
 //! and counts the user as logged out. A login reads the database, then creates the
 //! session or signs a token.
+//!
+//! Logouts are counted by cause: the session's state was lost while it was still valid
+//! (what server-memory sessions risk), it reached the end of its lifetime (noticed by
+//! the client before sending, or by the server when it expired on the way), or it was
+//! revoked (a fired user turned away).
 
 use super::core::{Core, Kind, NO_REQ, NO_SERVER, Step};
 use super::lb::RouteKey;
@@ -37,6 +42,8 @@ pub enum SessionEvent {
 struct Firing {
     at: SimTime,
     last_admitted: Option<SimTime>,
+    /// Turned away (401) at least once since.
+    refused: bool,
 }
 
 /// Steps of the session stage that wait for a reply.
@@ -52,23 +59,27 @@ pub struct Sessions {
     /// The time of the Redis state each server's blocklist copy reflects.
     blocklist_as_of: Vec<SimTime>,
     logins: u64,
+    /// Logouts because the session or token reached the end of its lifetime.
+    logouts_expired: u64,
     auth_lookups: u64,
     revocation: SimRng,
-    /// The time series' logouts column, when sessions are on.
-    logouts_column: Option<ColumnId>,
+    /// The time series' column of logouts whose session state was lost, when sessions
+    /// are on.
+    state_lost_column: Option<ColumnId>,
 }
 
 impl Sessions {
     pub fn new(system: &System, streams: &RngStreams, core: &mut Core) -> Sessions {
         let on = system.sessions.store != SessionStoreKind::None;
         Sessions {
-            logouts_column: on.then(|| core.rec.register(&series::LOGOUTS)),
+            state_lost_column: on.then(|| core.rec.register(&series::LOGOUTS_STATE_LOST)),
             spec: system.sessions.clone(),
             fire_rate: system.revocation.fire_rate_per_sec,
             fire_until: SimTime::ZERO + system.revocation.fire_until,
             fired: BTreeMap::new(),
             blocklist_as_of: vec![SimTime::ZERO; system.fleet.max as usize],
             logins: 0,
+            logouts_expired: 0,
             auth_lookups: 0,
             revocation: streams.stream("revocation"),
         }
@@ -149,7 +160,7 @@ impl Sessions {
         if self.fired.contains_key(&user) {
             return;
         }
-        self.fired.insert(user, Firing { at: now, last_admitted: None });
+        self.fired.insert(user, Firing { at: now, last_admitted: None, refused: false });
         match (self.spec.store, self.spec.blocklist) {
             (SessionStoreKind::Redis, _) => core.redis.send(ctx, Command::Del(Key::Session(user)), NO_REQ, NO_SERVER, 0),
             (SessionStoreKind::Jwt, BlocklistMode::PerRequest | BlocklistMode::Cached) => {
@@ -170,16 +181,37 @@ impl Sessions {
         *as_of = (*as_of).max(served_at);
     }
 
-    fn logged_out(&self, core: &mut Core, now: SimTime, user: u32) {
-        core.logouts += 1;
-        if let Some(col) = self.logouts_column {
+    /// The user's session was lost while still valid (its server died or was stopped,
+    /// or the request landed on a server without it): they must log in again.
+    fn state_lost(&self, core: &mut Core, now: SimTime, user: u32) {
+        core.sessions_lost += 1;
+        if let Some(col) = self.state_lost_column {
             core.rec.add(col, now, 1.0);
         }
         if let Some(u) = core.users.get_mut(user as usize)
             && core.rec.counts(now)
         {
-            u.logged_out = true;
+            u.lost_session = true;
         }
+    }
+
+    /// The user's session or token reached the end of its lifetime: they log in again
+    /// (a JWT is refreshed). Counted once per session, by whoever notices first: the
+    /// client before sending, or the server checking a session that expired on the way.
+    pub fn expired(&mut self, core: &mut Core, user: u32) {
+        let u = &mut core.users[user as usize];
+        if u.token_expires != SimTime::ZERO {
+            u.token_expires = SimTime::ZERO;
+            self.logouts_expired += 1;
+        }
+    }
+
+    /// A fired user is turned away (401).
+    fn revoked(&mut self, user: u32) -> Step {
+        if let Some(f) = self.fired.get_mut(&user) {
+            f.refused = true;
+        }
+        Step::Reject(FailReason::Unauthorized)
     }
 
     /// The stage: check the session or token the request carries.
@@ -199,11 +231,17 @@ impl Sessions {
                 if here {
                     self.admitted(core, ctx, server, req)
                 } else if self.fired.contains_key(&user) {
-                    Step::Reject(FailReason::Unauthorized)
+                    self.revoked(user)
                 } else {
-                    // The session is gone (its server died, or this is another server):
-                    // the user must log in again.
-                    self.logged_out(core, now, user);
+                    if u.token_expires <= now {
+                        // It expired on the way (or its expiry was already counted).
+                        self.expired(core, user);
+                    } else {
+                        // The session is gone although still valid (its server died, or
+                        // this is another server).
+                        self.state_lost(core, now, user);
+                    }
+                    // Either way the user must log in again.
                     Self::becomes_login(core, req);
                     self.after_auth(core, ctx, server, req)
                 }
@@ -223,11 +261,7 @@ impl Sessions {
                     }
                     BlocklistMode::Cached => {
                         let as_of = self.blocklist_as_of[server as usize];
-                        if self.fired.get(&user).is_some_and(|f| f.at <= as_of) {
-                            Step::Reject(FailReason::Unauthorized)
-                        } else {
-                            self.admitted(core, ctx, server, req)
-                        }
+                        if self.fired.get(&user).is_some_and(|f| f.at <= as_of) { self.revoked(user) } else { self.admitted(core, ctx, server, req) }
                     }
                 }
             }
@@ -250,7 +284,14 @@ impl Sessions {
     /// Redis answered the request's lookup or its session write (None: refused).
     pub fn on_redis_reply(&mut self, core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId, reply: Option<Reply>) -> Step {
         if core.requests[req].step == WAIT_SESSION_WRITE {
-            return if reply.is_none() { Step::Reject(FailReason::RedisUnavailable) } else { Step::Next };
+            if reply.is_none() {
+                // The session was never stored: the login failed, and the client holds
+                // no session (not one that is lost later).
+                let user = core.requests[req].user;
+                core.users[user as usize].token_expires = SimTime::ZERO;
+                return Step::Reject(FailReason::RedisUnavailable);
+            }
+            return Step::Next;
         }
         let user = core.requests[req].user;
         match (self.spec.store, reply) {
@@ -265,14 +306,21 @@ impl Sessions {
             (SessionStoreKind::Redis, Some(Reply::Value(Some(_)))) => self.admitted(core, ctx, server, req),
             (SessionStoreKind::Redis, Some(_)) => {
                 if self.fired.contains_key(&user) {
-                    Step::Reject(FailReason::Unauthorized)
+                    self.revoked(user)
                 } else {
-                    // Expired between the client's check and ours: log in again.
+                    // Not in Redis: it expired between the client's check and ours
+                    // (Redis keeps a session for its whole lifetime); log in again.
+                    let now = ctx.now();
+                    if core.users[user as usize].token_expires <= now {
+                        self.expired(core, user);
+                    } else {
+                        self.state_lost(core, now, user);
+                    }
                     Self::becomes_login(core, req);
                     self.after_auth(core, ctx, server, req)
                 }
             }
-            (_, Some(Reply::Value(Some(_)))) => Step::Reject(FailReason::Unauthorized),
+            (_, Some(Reply::Value(Some(_)))) => self.revoked(user),
             (_, Some(_)) => self.admitted(core, ctx, server, req),
         }
     }
@@ -310,7 +358,7 @@ impl Sessions {
         if self.fired.contains_key(&user) {
             // A fired user cannot log in or refresh.
             core.users[user as usize].gone = true;
-            return Step::Reject(FailReason::Unauthorized);
+            return self.revoked(user);
         }
         self.logins += 1;
         let lifetime = self.spec.lifetime;
@@ -339,11 +387,13 @@ impl Sessions {
         let rec = &core.rec;
         if self.spec.store != SessionStoreKind::None {
             let active = core.users.iter().filter(|u| u.active).count();
-            let out = core.users.iter().filter(|u| u.logged_out).count();
+            let lost = core.users.iter().filter(|u| u.lost_session).count();
             m.put(&catalog::SESSIONS_LOGINS, self.logins as f64);
-            m.put(&catalog::SESSIONS_LOGOUTS, core.logouts as f64);
-            m.put(&catalog::SESSIONS_LOGGED_OUT_USERS, out as f64);
-            m.put(&catalog::SESSIONS_LOGGED_OUT_SHARE, if active == 0 { 0.0 } else { out as f64 / active as f64 });
+            m.put(&catalog::SESSIONS_LOGOUTS_STATE_LOST, core.sessions_lost as f64);
+            m.put(&catalog::SESSIONS_LOGOUTS_EXPIRED, self.logouts_expired as f64);
+            m.put(&catalog::SESSIONS_LOGOUTS_REVOKED, self.fired.values().filter(|f| f.refused).count() as f64);
+            m.put(&catalog::SESSIONS_STATE_LOST_USERS, lost as f64);
+            m.put(&catalog::SESSIONS_STATE_LOST_SHARE, if active == 0 { 0.0 } else { lost as f64 / active as f64 });
             m.put(&catalog::SESSIONS_ACTIVE_USERS, active as f64);
             put_distribution(m, &catalog::AUTH_MS, &rec.auth_ns, rec.auth_sum_ns);
         }

@@ -57,7 +57,9 @@ impl Station {
     pub fn next_waiting(&mut self) -> Option<(u32, SimTime)> {
         if self.has_free() { self.queue.pop_front() } else { None }
     }
-    pub fn utilisation(&self, end: SimTime) -> f64 {
+    /// Server-nanoseconds in service inside the window up to `end`, jobs still in
+    /// service included.
+    pub fn busy_ns_until(&self, end: SimTime) -> u128 {
         let mut busy = self.busy_ns;
         for &(_, start) in &self.in_service {
             let from = start.max(self.window_start);
@@ -65,7 +67,11 @@ impl Station {
                 busy += (end.0 - from.0) as u128;
             }
         }
+        busy
+    }
+    /// Busy share of the servers' time over the whole window.
+    pub fn utilisation(&self, end: SimTime) -> f64 {
         let window = end.since(self.window_start).0 as f64 * self.capacity as f64;
-        if window <= 0.0 { 0.0 } else { busy as f64 / window }
+        if window <= 0.0 { 0.0 } else { self.busy_ns_until(end) as f64 / window }
     }
 }

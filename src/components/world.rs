@@ -279,7 +279,9 @@ impl WebTier {
             };
         }
         if core.users[user as usize].token_expires <= now {
-            // The session ended: the client drops its cookie too.
+            // The session ended (or the user never had one): the client drops its cookie
+            // too, and logs in.
+            self.sessions.expired(core, user);
             core.lb.unpin(user);
             return (Kind::Login { merge: false }, false);
         }
@@ -474,8 +476,8 @@ mod tests {
         let kill = "[[faults]]\nat = \"10s\"\nkill = \"server-1\"\n";
         let memory = run(tier(&format!("[sessions]\nstore = \"server-memory\"\n{kill}")));
         let redis = run(tier(&format!("[sessions]\nstore = \"redis\"\n{kill}")));
-        assert!(memory.metrics[catalog::SESSIONS_LOGOUTS.key] > 0.0, "sessions in the dead server's memory are gone");
-        assert_eq!(redis.metrics[catalog::SESSIONS_LOGOUTS.key], 0.0, "sessions in Redis survive a server");
+        assert!(memory.metrics[catalog::SESSIONS_LOGOUTS_STATE_LOST.key] > 0.0, "sessions in the dead server's memory are gone");
+        assert_eq!(redis.metrics[catalog::SESSIONS_LOGOUTS_STATE_LOST.key], 0.0, "sessions in Redis survive a server");
         for r in [&memory, &redis] {
             let m = &r.metrics;
             let n = |metric: &catalog::Metric| m[metric.key];

@@ -82,10 +82,14 @@ pub enum StopReason {
     Exhausted,
 }
 
-/// Runs `world` until `end`, a stop request, or no more events. Events at exactly `end`
-/// still run; the clock is left at the time of the last event handled, or `end`.
+/// Runs `world` until `end`, a stop request, or no more events. The run is the half-open
+/// window `[now, end)`: events at exactly `end` do not run (a request due then is not
+/// sent), so a run of n steps of length d sees what happens in n x d, not one instant
+/// more. The clock is left at the time of the last event handled, or `end`.
 pub fn run_until<W: World>(world: &mut W, sched: &mut Scheduler<W::Event>, end: SimTime) -> StopReason {
-    while let Some((t, event)) = sched.queue.pop_due(end) {
+    // Integer time: "before `end`" is "at or before `end` - 1 ns"; nothing is before 0.
+    let last_due = end.0.checked_sub(1).map(SimTime);
+    while let Some((t, event)) = last_due.and_then(|last| sched.queue.pop_due(last)) {
         sched.now = t;
         sched.handled += 1;
         world.handle(event, sched);
@@ -153,15 +157,22 @@ mod tests {
     }
 
     #[test]
-    fn runs_until_the_end_time_inclusive() {
+    fn runs_until_the_end_time_exclusive() {
         let mut w = Ticker { seen: vec![] };
         let mut s = Scheduler::new();
         s.emit(SimDuration::ZERO, 0);
         let r = run_until(&mut w, &mut s, SimTime(3_000_000_000));
         assert_eq!(r, StopReason::EndTime);
-        assert_eq!(w.seen, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
+        assert_eq!(w.seen, vec![(0, 0), (1, 1), (2, 2)], "the event at exactly the end waits");
         assert_eq!(s.now(), SimTime(3_000_000_000));
+        assert_eq!(run_until(&mut w, &mut s, SimTime(3_000_000_001)), StopReason::EndTime);
+        assert_eq!(w.seen.last(), Some(&(3, 3)), "and runs in a window that goes past it");
         assert_eq!(run_until(&mut w, &mut s, SimTime::MAX), StopReason::Exhausted);
         assert_eq!(w.seen.len(), 6);
+        let mut at_zero = Ticker { seen: vec![] };
+        let mut s = Scheduler::new();
+        s.emit(SimDuration::ZERO, 0);
+        assert_eq!(run_until(&mut at_zero, &mut s, SimTime::ZERO), StopReason::EndTime);
+        assert!(at_zero.seen.is_empty(), "an empty window runs nothing");
     }
 }

@@ -182,10 +182,10 @@ metrics! {
     PAGE_LATENCY_P50: "page_latency_ms.p50", "page latency p50", Ms, OkPages, "median latency of ordinary requests (no upload, no job), where uploads or jobs share the servers";
     PAGE_LATENCY_P99: "page_latency_ms.p99", "page latency p99", Ms, OkPages, "99th percentile latency of ordinary requests (no upload, no job)";
     // The fleet of servers.
-    SERVERS_UTILISATION_MEAN: "servers.utilisation_mean", "server utilisation", Share, Servers, "share of worker time held by requests, averaged over the servers";
-    SERVERS_UTILISATION_MIN: "servers.utilisation_min", "least busy server's utilisation", Share, Servers, "utilisation of the least busy server";
-    SERVERS_UTILISATION_MAX: "servers.utilisation_max", "busiest server's utilisation", Share, Servers, "utilisation of the busiest server";
-    SERVERS_CPU_MEAN: "servers.cpu_mean", "server CPU", Share, Servers, "share of CPU time spent on requests, averaged over the servers";
+    SERVERS_UTILISATION_MEAN: "servers.utilisation_mean", "server utilisation", Share, Servers, "share of worker time held by requests while in service: busy worker time summed over the servers, over their workers' time up (an instance never launched, or a server's downtime, counts for nothing)";
+    SERVERS_UTILISATION_MIN: "servers.utilisation_min", "least busy server's utilisation", Share, Servers, "utilisation of the least busy server, each over its own time in service (servers never up left out)";
+    SERVERS_UTILISATION_MAX: "servers.utilisation_max", "busiest server's utilisation", Share, Servers, "utilisation of the busiest server, each over its own time in service";
+    SERVERS_CPU_MEAN: "servers.cpu_mean", "server CPU", Share, Servers, "share of CPU time spent on requests while in service: CPU time summed over the servers, over their cores' time up (an instance never launched, or a server's downtime, counts for nothing)";
     SERVERS_ROUTED_SHARE_MAX: "servers.routed_share_max", "busiest server's share", Share, Servers, "the largest share of the requests the load balancer routed to one server (retries included): a hot spot's load";
     SERVERS_SHARE_MAX: "servers.share_max", "busiest server's share of completions", Share, Servers, "the largest share of the completed requests that one server completed (a dead or refusing server completes less than it was sent)";
     SERVERS_THREADS_HELD_MEAN: "servers.threads_held_mean", "server threads held, mean", Number, Servers, "workers held by requests at a time, summed over the servers and averaged over time";
@@ -194,9 +194,11 @@ metrics! {
     ENGINE_EVENTS: "engine.events", "events simulated", Count, Run, "events the engine processed in the whole run";
     // Sessions.
     SESSIONS_LOGINS: "sessions.logins", "logins", Count, Users, "logins performed, first ones and those forced by a lost session, in the whole run (warm-up included)";
-    SESSIONS_LOGOUTS: "sessions.logouts", "forced logins", Count, Users, "times a user's session was lost (to a kill or re-hashing) and they had to log in again, in the whole run (warm-up included)";
-    SESSIONS_LOGGED_OUT_USERS: "sessions.logged_out_users", "users logged out", Count, Users, "active users who lost their session at least once";
-    SESSIONS_LOGGED_OUT_SHARE: "sessions.logged_out_share", "active users logged out", Share, Users, "users logged out as a share of the active users";
+    SESSIONS_LOGOUTS_STATE_LOST: "sessions.logouts_state_lost", "logouts, session state lost", Count, Users, "times a user's session was lost while still valid (its server died or was stopped, or the request landed on a server without it) and they had to log in again, in the whole run (warm-up included)";
+    SESSIONS_LOGOUTS_EXPIRED: "sessions.logouts_expired", "logouts, session expired", Count, Users, "times a user's session or token reached the end of its lifetime and they logged in again (a JWT: refreshed it), noticed by the client or by the server checking it, in the whole run (warm-up included)";
+    SESSIONS_LOGOUTS_REVOKED: "sessions.logouts_revoked", "logouts, revoked", Count, FiredUsers, "fired users turned away (401) at least once: their session or token refused, or their login denied";
+    SESSIONS_STATE_LOST_USERS: "sessions.state_lost_users", "users whose session was lost", Count, Users, "active users who lost a still valid session at least once (state lost: its server died or was stopped, or they landed elsewhere; expiry and revocation not counted)";
+    SESSIONS_STATE_LOST_SHARE: "sessions.state_lost_share", "active users whose session was lost", Share, Users, "users whose session was lost (state lost) as a share of the active users";
     SESSIONS_ACTIVE_USERS: "sessions.active_users", "active users", Count, Users, "users who sent at least one request after the warm-up";
     // Carts.
     CARTS_LOST: "carts.lost", "carts lost", Count, Carts, "carts with items that vanished (their server died or forgot them), in the whole run (warm-up included)";
@@ -224,7 +226,7 @@ metrics! {
     FLEET_SPOT_SHARE_OF_HOURS: "fleet.spot_share_of_hours", "spot share of instance hours", Share, Instances, "share of the instance hours of the whole run (warm-up included) that ran on spot";
     FLEET_SCALE_OUT_LAG_S: "fleet.scale_out_lag_s", "scale-out lag after the step", Secs, Instances, "seconds from the step in load to the first added instance in rotation (-1: none was added)";
     DEPLOY_DURATION_S: "deploy.duration_s", "deploy duration", Secs, Instances, "seconds from the start of the rolling deploy to its end (-1: it did not finish)";
-    DEPLOY_SESSIONS_LOST: "deploy.sessions_lost", "sessions lost in the deploy", Count, Users, "sessions lost because the deploy stopped the server holding them";
+    DEPLOY_SESSIONS_LOST: "deploy.sessions_lost", "sessions lost in the deploy", Count, Users, "sessions lost while still valid because the deploy stopped the server holding them (state lost)";
     DEPLOY_REQUESTS_FAILED: "deploy.requests_failed", "requests failed in the deploy", Count, Requests, "requests that failed because the deploy stopped their server";
     // WebSockets.
     WS_MESSAGES_SENT: "ws.messages_sent", "messages sent", Count, Messages, "WebSocket messages users sent";
@@ -411,9 +413,9 @@ pub enum ServerFigure {
     Share,
     /// Its share of the requests the load balancer routed (retries included).
     RoutedShare,
-    /// Share of its worker time held by requests.
+    /// Share of its worker time held by requests while it was in service.
     Utilisation,
-    /// Share of its CPU time spent on requests.
+    /// Share of its CPU time spent on requests while it was in service.
     Cpu,
 }
 
@@ -448,8 +450,18 @@ pub static SERVER_FIGURES: [Metric; 5] = [
         Unit::Share,
         "the server's share of the requests the load balancer routed, retries included",
     ),
-    per_server_metric("server.<name>.utilisation", "utilisation", Unit::Share, "share of the server's worker time held by requests"),
-    per_server_metric("server.<name>.cpu", "CPU", Unit::Share, "share of the server's CPU time spent on requests"),
+    per_server_metric(
+        "server.<name>.utilisation",
+        "utilisation",
+        Unit::Share,
+        "share of the server's worker time held by requests while it was up (in service); 0 if it never was",
+    ),
+    per_server_metric(
+        "server.<name>.cpu",
+        "CPU",
+        Unit::Share,
+        "share of the server's CPU time spent on requests while it was up (in service); 0 if it never was",
+    ),
 ];
 
 const fn per_server_metric(key: &'static str, label: &'static str, unit: Unit, definition: &'static str) -> Metric {

@@ -356,13 +356,13 @@ pub fn put_distribution(m: &mut Metrics, d: &'static Distribution, h: &Histogram
 #[cfg(test)]
 mod column_tests {
     use super::*;
-    use crate::metrics::series::{COST_PER_HOUR, LOGOUTS};
+    use crate::metrics::series::{COST_PER_HOUR, LOGOUTS_STATE_LOST};
 
     #[test]
     fn registered_columns_count_per_bucket_and_levels_carry_forward_as_unset() {
         let s = SimDuration::from_secs(1);
         let mut rec = Recorder::new(1, SimTime::ZERO, s, SimDuration::from_secs(3));
-        let logouts = rec.register(&LOGOUTS);
+        let logouts = rec.register(&LOGOUTS_STATE_LOST);
         let cost = rec.register(&COST_PER_HOUR);
         rec.add(logouts, SimTime::ZERO + SimDuration::from_millis(100), 1.0);
         rec.add(logouts, SimTime::ZERO + SimDuration::from_millis(900), 1.0);

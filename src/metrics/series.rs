@@ -39,8 +39,9 @@ const fn column(key: &'static str, label: &'static str, aggregate: Aggregate, de
     SeriesColumn { key, label, aggregate, decimals }
 }
 
-/// Users forced to log in again because their session was lost (sessions).
-pub static LOGOUTS: SeriesColumn = column("logouts", "logouts", Aggregate::Sum, 0);
+/// Users forced to log in again because their still valid session was lost: its state
+/// was lost (sessions; expiries and revocations are not counted here).
+pub static LOGOUTS_STATE_LOST: SeriesColumn = column("logouts_state_lost", "logouts, state lost", Aggregate::Sum, 0);
 /// Jobs waiting in the job queue at the end of the bucket (long jobs, queued).
 pub static JOBS_QUEUED: SeriesColumn = column("jobs_queued", "jobs queued", Aggregate::Peak, 0);
 /// Requests of the abusive client the rate limit let through (rate limits).
@@ -61,8 +62,18 @@ pub static CARTS_LOST: SeriesColumn = column("carts_lost", "carts lost", Aggrega
 pub static FILES_NOT_FOUND: SeriesColumn = column("files_not_found_404", "404 not found", Aggregate::Sum, 0);
 
 /// Every part's column, in the order `timeseries.csv` writes them.
-pub static PART_COLUMNS: [&SeriesColumn; 10] =
-    [&LOGOUTS, &JOBS_QUEUED, &ABUSER_ALLOWED, &COST_PER_HOUR, &WS_SENT, &WS_DELIVERED, &WS_RECONNECTS, &PAGE_LATENCY_P99, &CARTS_LOST, &FILES_NOT_FOUND];
+pub static PART_COLUMNS: [&SeriesColumn; 10] = [
+    &LOGOUTS_STATE_LOST,
+    &JOBS_QUEUED,
+    &ABUSER_ALLOWED,
+    &COST_PER_HOUR,
+    &WS_SENT,
+    &WS_DELIVERED,
+    &WS_RECONNECTS,
+    &PAGE_LATENCY_P99,
+    &CARTS_LOST,
+    &FILES_NOT_FOUND,
+];
 
 /// A registered column's place in a run's rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,7 +23,7 @@ const fn cost(metric: &'static Metric) -> Headline {
 /// What each model's own story is about, most telling first; a model gets those it has
 /// and that differ between its variants.
 pub static HEADLINE: &[Headline] = &[
-    outcome(&catalog::SESSIONS_LOGGED_OUT_SHARE),
+    outcome(&catalog::SESSIONS_STATE_LOST_SHARE),
     outcome(&catalog::CARTS_LOST),
     outcome(&catalog::FILES_LOST),
     outcome(&catalog::READS_NOT_FOUND_SHARE),

@@ -3,8 +3,8 @@
 //! in and its comparisons checked on the run.
 //!
 //! ```toml
-//! takeaway = "Server memory logged out {sticky-memory:sessions.logged_out_share} of the active users; Redis {redis:sessions.logged_out_share}."
-//! takeaway_checks = ["sticky-memory:sessions.logged_out_share > 0.07", "redis:carts.lost == 0"]
+//! takeaway = "Server memory logged out {sticky-memory:sessions.state_lost_share} of the active users; Redis {redis:sessions.state_lost_share}."
+//! takeaway_checks = ["sticky-memory:sessions.state_lost_share > 0.07", "redis:carts.lost == 0"]
 //! ```
 //!
 //! A placeholder `{VARIANT:KEY}` is the mean of catalog metric KEY in that variant,

@@ -219,7 +219,7 @@ fn check(c: &Config, m: &Metrics) -> Result<(), TestCaseError> {
     none(FailReason::NotFound, c.uploads.is_some())?;
 
     if c.sessions.is_some() {
-        prop_assert!(g(&c::SESSIONS_LOGGED_OUT_USERS) <= g(&c::SESSIONS_ACTIVE_USERS));
+        prop_assert!(g(&c::SESSIONS_STATE_LOST_USERS) <= g(&c::SESSIONS_ACTIVE_USERS));
     }
     if c.websockets.is_some() {
         prop_assert!(g(&c::WS_DELIVERED) + g(&c::WS_DROPPED) <= g(&c::WS_MESSAGES_SENT), "{:?}", m);
@@ -252,7 +252,7 @@ proptest! {
 /// down with the limit failing open, files read, messages delivered, a job run twice after
 /// a worker kill, spot interruptions, a deploy).
 static PARTS_EXERCISED: [&Metric; 13] = [
-    &c::SESSIONS_LOGOUTS,
+    &c::SESSIONS_LOGOUTS_STATE_LOST,
     &c::REVOCATION_FIRED,
     &c::REVOCATION_LOOKUPS,
     &c::CARTS_MERGES,

@@ -6,6 +6,7 @@ mod accounting;
 mod autoscaling;
 mod bad_input;
 mod catalog;
+mod definitions;
 mod determinism;
 mod jobs;
 mod long_runs;

@@ -99,9 +99,9 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     }
     // Each chart shows what its model is about.
     let crash = |chart: &str| read(&out.join("crash-test").join(format!("{chart}.svg")));
-    assert!(crash("variants").contains("active users logged out (%)"));
+    assert!(crash("variants").contains(&svg_text(&c::SESSIONS_STATE_LOST_SHARE.axis_title())));
     assert!(crash("variants").contains("latency p99 (ms)") && crash("variants").contains("failed requests"));
-    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5 min", "latency p99 (ms)", "logouts per s", "time (min)"] {
+    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5 min", "latency p99 (ms)", "logouts, state lost per s", "time (min)"] {
         assert!(crash("timeline").contains(&svg_text(text)), "crash-test timeline shows {text}");
     }
     let servers = read(&out.join("mega-proxy/servers.svg"));
@@ -128,7 +128,7 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
 
     // The takeaway's numbers are the run's: crash-test's logged-out share.
     let summary: serde_json::Value = serde_json::from_str(&read(&out.join("crash-test/summary.json"))).unwrap();
-    let share = |v: usize| format!("{:.1}%", summary["variants"][v]["metrics"][c::SESSIONS_LOGGED_OUT_SHARE.key]["mean"].as_f64().unwrap() * 100.0);
+    let share = |v: usize| format!("{:.1}%", summary["variants"][v]["metrics"][c::SESSIONS_STATE_LOST_SHARE.key]["mean"].as_f64().unwrap() * 100.0);
     let takeaway = html.split("<p class=\"takeaway\">").nth(1).unwrap().split("</p>").next().unwrap();
     assert!(takeaway.contains(&format!("server memory {} of the active users", share(0))), "takeaway {takeaway}");
 
@@ -158,7 +158,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
     let expected: [(&str, &str, &[&str]); 10] = [
         ("mega-proxy", "latency-tail", &["1% (p99)", "0.01% (p99.99)", "share of requests slower (log scale)", "ip-hash-sticky"]),
         ("long-jobs", "timeline", &["jobs queued", "page latency p99"]),
-        ("crash-test", "timeline", &["logouts per s", "carts lost per s"]),
+        ("crash-test", "timeline", &["logouts, state lost", "carts lost per s"]),
         ("file-uploads", "timeline", &["404 not found per s", "page latency p99"]),
         ("websockets", "timeline", &["messages delivered", "reconnects per s"]),
         ("autoscaling", "timeline", &["in rotation", "cost per hour", "failed per s"]),

@@ -22,11 +22,11 @@ fn get(t: &Table, variant: &str, key: &str) -> f64 {
 #[test]
 fn crash_test() {
     let t = run("crash-test");
-    let share = get(&t, "sticky-memory", c::SESSIONS_LOGGED_OUT_SHARE.key);
+    let share = get(&t, "sticky-memory", c::SESSIONS_STATE_LOST_SHARE.key);
     assert!((share - 0.1).abs() < 0.03, "sticky-memory logged out {share}");
     assert!(get(&t, "sticky-memory", c::CARTS_LOST.key) > 500.0);
     for v in ["redis", "jwt"] {
-        assert_eq!(get(&t, v, c::SESSIONS_LOGGED_OUT_USERS.key), 0.0, "{v}");
+        assert_eq!(get(&t, v, c::SESSIONS_STATE_LOST_USERS.key), 0.0, "{v}");
         assert_eq!(get(&t, v, c::CARTS_LOST.key), 0.0, "{v}");
     }
     // The requests hit by the kill are the same few for every variant.
@@ -40,10 +40,10 @@ fn crash_test() {
 #[test]
 fn sticky_hashing() {
     let t = run("sticky-hashing");
-    let modulo = get(&t, "ip-hash", c::SESSIONS_LOGGED_OUT_SHARE.key);
+    let modulo = get(&t, "ip-hash", c::SESSIONS_STATE_LOST_SHARE.key);
     assert!((modulo - 0.9).abs() < 0.05, "ip-hash logged out {modulo}");
     for v in ["consistent-hash", "cookie"] {
-        let s = get(&t, v, c::SESSIONS_LOGGED_OUT_SHARE.key);
+        let s = get(&t, v, c::SESSIONS_STATE_LOST_SHARE.key);
         assert!((s - 0.1).abs() < 0.04, "{v} logged out {s}");
     }
 }

@@ -45,7 +45,7 @@ fn kills_a_server(s: &System) -> bool {
 pub fn references(model: &Model, metric: &Metric) -> Vec<Reference> {
     let mut out = Vec::new();
     let n = |s: &System| f64::from(s.servers.count);
-    if metric == &c::SESSIONS_LOGGED_OUT_SHARE {
+    if metric == &c::SESSIONS_STATE_LOST_SHARE {
         if let Some(s) = first(model, |s| s.sessions.store == SessionStoreKind::ServerMemory && kills_a_server(s)) {
             out.push(reference("1/n", metric, 1.0 / n(s)));
         }
@@ -124,8 +124,8 @@ mod tests {
     #[test]
     fn references_come_from_the_parameters() {
         let labels = |model: &str, m: &Metric| references(&bundled(model), m).into_iter().map(|r| r.label).collect::<Vec<_>>();
-        assert_eq!(labels("crash-test", &c::SESSIONS_LOGGED_OUT_SHARE), ["1/n = 10.0%"]);
-        assert_eq!(labels("sticky-hashing", &c::SESSIONS_LOGGED_OUT_SHARE), ["1/n = 10.0%", "(n-1)/n = 90.0%"]);
+        assert_eq!(labels("crash-test", &c::SESSIONS_STATE_LOST_SHARE), ["1/n = 10.0%"]);
+        assert_eq!(labels("sticky-hashing", &c::SESSIONS_STATE_LOST_SHARE), ["1/n = 10.0%", "(n-1)/n = 90.0%"]);
         assert_eq!(labels("mega-proxy", &c::SERVERS_ROUTED_SHARE_MAX), ["f + (1-f)/n = 28.0%"]);
         assert!(labels("load-balancing", &c::SERVERS_ROUTED_SHARE_MAX).is_empty(), "a closed workload has no such formula");
         assert_eq!(labels("rate-limits", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW), ["L = 20", "2L = 40", "N x L = 80"]);

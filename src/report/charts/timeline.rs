@@ -5,8 +5,8 @@ use super::Chart;
 use super::style::*;
 use crate::engine::SimDuration;
 use crate::metrics::series::{
-    ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS, PAGE_LATENCY_P99, PART_COLUMNS, SeriesColumn, WS_DELIVERED,
-    WS_RECONNECTS, WS_SENT,
+    ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS_STATE_LOST, PAGE_LATENCY_P99, PART_COLUMNS, SeriesColumn,
+    WS_DELIVERED, WS_RECONNECTS, WS_SENT,
 };
 use crate::metrics::{KeptRuns, RunResult, SeriesRow};
 use crate::scenario::Model;
@@ -161,7 +161,7 @@ impl YScale {
     }
 }
 
-/// Per-second throughput, failures, p99 latency (and logouts, where any) of every
+/// Per-second throughput, failures, p99 latency (and logouts of lost sessions, where any) of every
 /// variant over time (replication 0): one row per variant on shared scales, each row
 /// with its own faults marked.
 pub struct Timeline<'a> {
@@ -195,8 +195,8 @@ impl Timeline<'_> {
         if shows(&PAGE_LATENCY_P99) {
             m.push(part_measure(&PAGE_LATENCY_P99));
         }
-        if shows(&LOGOUTS) {
-            m.push(part_measure(&LOGOUTS));
+        if shows(&LOGOUTS_STATE_LOST) {
+            m.push(part_measure(&LOGOUTS_STATE_LOST));
         }
         if shows(&CARTS_LOST) {
             m.push(part_measure(&CARTS_LOST));

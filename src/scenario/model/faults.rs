@@ -12,10 +12,11 @@ pub(super) fn resolve_faults(c: &mut Checker, raw: &[RawFault], duration: SimDur
     let mut faults: Vec<(usize, Fault)> = Vec::new();
     for (i, f) in raw.iter().enumerate() {
         let path = format!("faults[{i}]");
-        if f.at.0 > duration {
+        // The run is the half-open window [0, duration): a fault at its end never strikes.
+        if f.at.0 >= duration {
             c.err(
                 &format!("{path}.at"),
-                format!("the fault at {} comes after the end of the run ({duration})", f.at.0),
+                format!("the fault at {} comes at or after the end of the run ({duration})", f.at.0),
                 "move it inside the run or lengthen run.duration",
             );
         }

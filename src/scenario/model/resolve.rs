@@ -392,11 +392,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         deploy: a.deploy.as_ref().map(|d| (d.at.0, d.drain.0)),
     };
     if let Some(d) = &a.deploy
-        && d.at.0 > run.duration
+        && d.at.0 >= run.duration
     {
         c.err(
             "autoscaling.deploy.at",
-            format!("the deploy at {} comes after the end of the run ({})", d.at.0, run.duration),
+            format!("the deploy at {} comes at or after the end of the run ({})", d.at.0, run.duration),
             "move it inside the run or lengthen run.duration",
         );
     }

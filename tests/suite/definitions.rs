@@ -1,0 +1,132 @@
+//! What the figures mean, checked where a definition is easy to get subtly wrong: the
+//! run's window, which servers a utilisation averages over, what counts as a logout, how
+//! long a revoked token stays usable, and which responses a latency includes. Each test
+//! runs a small model text (or a bundled model) and compares with a count or a formula
+//! that the definition implies.
+
+use statesim::metrics::RunResult;
+use statesim::metrics::catalog as c;
+use statesim::scenario::{Model, load_str};
+use statesim::sweep::run_once;
+
+fn model(text: &str, sets: &[&str]) -> Model {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    load_str("definitions.toml", "definitions", text, &sets).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(text: &str, sets: &[&str]) -> RunResult {
+    run_once(&model(text, sets).variants[0].system, 0)
+}
+
+/// Four users each send a request every second exactly, with no latency anywhere, from
+/// t = 1 s. The run is the half-open window [0 s, 10 s): their sends at 1, 2, ..., 9 s
+/// are in it and the ones due at exactly 10 s are not (they were counted once, giving
+/// n x d + 1 requests in n windows of length d).
+#[test]
+fn a_request_due_at_exactly_the_end_of_the_run_is_not_sent() {
+    let text = "schema_version = 1\n[run]\nduration = \"10s\"\nwarmup = \"0s\"\n\
+        [clients]\nusers = 4\nthink_time = \"1s\"\ntimeout = \"off\"\n\
+        [network]\nclient_to_lb = \"0s\"\nlb_to_server = \"0s\"\n\
+        [load_balancer]\nlatency = \"0s\"\nhealth_check = { enabled = false }\n\
+        [servers]\ncount = 1\nservice = \"0s\"\n";
+    let r = run(text, &[]);
+    assert_eq!(r.metrics[c::REQUESTS_SENT.key], 4.0 * 9.0);
+    assert_eq!(r.metrics[c::REQUESTS_OK.key], 4.0 * 9.0);
+    // One step longer, and the sends at 10 s are inside.
+    let r = run(text, &["run.duration=10001ms"]);
+    assert_eq!(r.metrics[c::REQUESTS_SENT.key], 4.0 * 10.0);
+    // The time series agrees with the summary: every request sent is in a bucket.
+    let r = run(text, &[]);
+    assert_eq!(r.series.iter().map(|row| row.sent).sum::<u64>(), 36);
+    // A fault at exactly the end would never strike: it is refused, like one after it.
+    let late = load_str("late.toml", "late", &format!("{text}[[faults]]\nat = \"10s\"\nkill = \"server-1\"\n"), &[]).unwrap_err().to_string();
+    assert!(late.contains("at or after the end of the run"), "{late}");
+}
+
+/// Utilisation and CPU are averaged over the time each server was in service. With
+/// autoscaling on, room is kept for 12 instances but 2 run (a target of 90% never adds
+/// one): their 8 workers carry an offered load of 400/s x 10 ms = 4, so the fleet is
+/// 50% busy, not 2/12 of that. A server killed halfway through is judged over the half
+/// it was up: a third of the load on each of 3 servers, then half on each of 2, which
+/// averages 4 / (12/2 + 8/2) = 40% over the servers' time in service.
+#[test]
+fn utilisation_is_averaged_over_the_time_servers_were_in_service() {
+    let base = "schema_version = 1\n[run]\nduration = \"10m\"\nwarmup = \"30s\"\n\
+        [clients]\narrival_rate = \"400/s\"\n\
+        [load_balancer]\npolicy = \"round-robin\"\n\
+        [servers]\ncores = 4\nservice = { dist = \"exponential\", mean = \"10ms\" }\n";
+    let scaled = run(&format!("{base}[autoscaling]\nenabled = true\ntarget_cpu = 0.9\nmin = 2\nmax = 12\n"), &["servers.count=2"]);
+    let m = |r: &RunResult, metric: &c::Metric| r.metrics[metric.key];
+    assert_eq!(scaled.servers.len(), 12, "room for the largest fleet");
+    assert_eq!(m(&scaled, &c::FLEET_INSTANCES_MAX), 2.0, "the autoscaler never launched another");
+    for metric in [&c::SERVERS_UTILISATION_MEAN, &c::SERVERS_CPU_MEAN, &c::SERVERS_UTILISATION_MIN, &c::SERVERS_UTILISATION_MAX] {
+        let u = m(&scaled, metric);
+        assert!((u - 0.5).abs() < 0.02, "{}: {u}, offered load 4 on 8 workers", metric.key);
+    }
+    for s in &scaled.servers[2..] {
+        assert_eq!((s.utilisation, s.cpu), (0.0, 0.0), "{} never ran", s.name);
+    }
+
+    let killed = run(&format!("{base}[[faults]]\nat = \"5m15s\"\nkill = \"server-3\"\n"), &["servers.count=3"]);
+    let third = &killed.servers[2];
+    assert!((third.utilisation - 1.0 / 3.0).abs() < 0.02, "server-3 while it was up: {}", third.utilisation);
+    assert!((third.cpu - 1.0 / 3.0).abs() < 0.02, "server-3's CPU while it was up: {}", third.cpu);
+    for s in &killed.servers[..2] {
+        // A third of the load for half the window, then half of it.
+        assert!((s.utilisation - (1.0 / 3.0 + 0.5) / 2.0).abs() < 0.02, "{}: {}", s.name, s.utilisation);
+    }
+    let mean = m(&killed, &c::SERVERS_UTILISATION_MEAN);
+    assert!((mean - 0.4).abs() < 0.02, "the fleet over its servers' time up: {mean}");
+}
+
+/// Logouts are counted by cause. 1,000 users with 10 s sessions in server memory, a
+/// request a second each (think time 1 s), 20 ms from the load balancer: every session
+/// reaches the end of its lifetime about every L + 1 s (the next request after it
+/// notices), so about 1,000 x 300 s / 11 s expire in the run, some of them while a
+/// request is on its way. None is lost while valid: no server dies and affinity never
+/// moves a user. Firing users revokes their sessions: nearly every fired user comes back
+/// and is turned away.
+#[test]
+fn logouts_are_counted_by_cause() {
+    let text = "schema_version = 1\n[run]\nduration = \"5m\"\nwarmup = \"0s\"\n\
+        [clients]\nusers = 1000\nthink_time = { dist = \"exponential\", mean = \"1s\" }\n\
+        [network]\nclient_to_lb = \"20ms\"\n\
+        [load_balancer]\npolicy = \"cookie\"\n\
+        [servers]\ncount = 4\n\
+        [sessions]\nstore = \"server-memory\"\nlifetime = \"10s\"\n";
+    let r = run(text, &[]);
+    let m = |metric: &c::Metric| r.metrics[metric.key];
+    assert_eq!(m(&c::SESSIONS_LOGOUTS_STATE_LOST), 0.0, "no session was lost while valid");
+    assert_eq!(m(&c::SESSIONS_STATE_LOST_USERS), 0.0);
+    let column = r.column(&statesim::metrics::series::LOGOUTS_STATE_LOST).expect("the sessions' column");
+    assert!(r.series.iter().all(|row| row.parts[column] == 0.0), "no blips of expiries in the timeline");
+    let expected = 1000.0 * 300.0 / 11.0;
+    let expired = m(&c::SESSIONS_LOGOUTS_EXPIRED);
+    assert!((expired - expected).abs() < 0.05 * expected, "{expired} sessions expired, about {expected} expected");
+    assert!(r.metrics.get(c::SESSIONS_LOGOUTS_REVOKED.key).is_none_or(|n| *n == 0.0));
+
+    let fired = run(&format!("{text}[revocation]\nfire_rate = \"1/s\"\nfire_until = \"2m\"\n"), &[]);
+    let m = |metric: &c::Metric| fired.metrics[metric.key];
+    assert_eq!(m(&c::SESSIONS_LOGOUTS_STATE_LOST), 0.0, "a revoked session is not lost state");
+    let (fired, revoked) = (m(&c::REVOCATION_FIRED), m(&c::SESSIONS_LOGOUTS_REVOKED));
+    assert!(fired > 80.0 && revoked <= fired && revoked > 0.95 * fired, "{revoked} of {fired} fired users turned away");
+
+    // With sessions that outlive the run, a kill loses the dead server's sessions, a
+    // quarter of them, and those are the only ones counted as lost.
+    let killed = run(&format!("{text}[[faults]]\nat = \"4m\"\nkill = \"server-2\"\n"), &["sessions.lifetime=1h"]);
+    let lost = killed.metrics[c::SESSIONS_STATE_LOST_SHARE.key];
+    assert!((lost - 0.25).abs() < 0.05, "{lost} of the active users lost their session to the kill");
+}
+
+/// mega-proxy kills nothing: its only logouts were sessions expiring (warm-started 1-hour
+/// sessions, some of them on their way through the hot server's queue), which are not
+/// lost state.
+#[test]
+fn mega_proxy_loses_no_session() {
+    let ran = crate::shared::bundled("mega-proxy");
+    for v in ["ip-hash-sticky", "round-robin-shared"] {
+        assert_eq!(ran.mean(v, c::SESSIONS_LOGOUTS_STATE_LOST.key), 0.0, "{v}");
+        assert_eq!(ran.mean(v, c::SESSIONS_STATE_LOST_SHARE.key), 0.0, "{v}");
+        assert!(ran.mean(v, c::SESSIONS_LOGOUTS_EXPIRED.key) > 0.0, "{v}: sessions did expire");
+    }
+}
