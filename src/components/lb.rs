@@ -3,7 +3,7 @@
 //! delegated to the pure functions of [`crate::policies::lb`].
 
 use crate::engine::SimRng;
-use crate::policies::lb::{HashRing, LbPolicy, least_loaded, modulo_pick};
+use crate::policies::lb::{HashRing, LbPolicy, fewer_of_two, least_loaded, modulo_pick};
 use rand::RngExt;
 
 const NO_SERVER: u16 = u16::MAX;
@@ -106,11 +106,11 @@ impl LoadBalancer {
                 self.rotation = rotation;
                 s
             }
-            LbPolicy::LeastConnections => least_loaded(&self.rotation, &self.connections),
+            LbPolicy::LeastConnections => least_loaded(&self.rotation, &self.connections, rng),
             LbPolicy::PowerOfTwo => {
                 let a = self.rotation[rng.random_range(0..n)];
                 let b = self.rotation[rng.random_range(0..n)];
-                least_loaded(&[a, b], &self.connections)
+                Some(fewer_of_two(a, b, &self.connections))
             }
             LbPolicy::IpHash => modulo_pick(key.ip as u64, &self.rotation),
             LbPolicy::ConsistentHash => {

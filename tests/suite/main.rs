@@ -8,6 +8,7 @@ mod bad_input;
 mod catalog;
 mod determinism;
 mod jobs;
+mod load_balancing;
 mod long_runs;
 mod models;
 mod mutants;

@@ -30,59 +30,30 @@ const SEEDS: [u64; 3] = [1, 2, 3];
 /// Probability that a correct engine fails the test (family-wise, Holm).
 const FAMILY_ALPHA: f64 = 0.05;
 
-/// P(|T| <= t) for Student's t with `df` degrees of freedom (Abramowitz and Stegun
-/// 26.7.3 and 26.7.4: a finite series in cos(theta), theta = atan(t / sqrt(df))).
-fn t_inside(t: f64, df: usize) -> f64 {
-    let theta = (t.abs() / (df as f64).sqrt()).atan();
-    let (s, c2) = (theta.sin(), theta.cos().powi(2));
-    let (mut sum, mut term) = (0.0, 1.0);
-    if df % 2 == 1 {
-        // (2/pi) (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...)), terms up to cos^(df-2)
-        for k in (1..df.saturating_sub(1)).step_by(2) {
-            sum += term;
-            term *= c2 * (k + 1) as f64 / (k + 2) as f64;
-        }
-        let series = if df == 1 { 0.0 } else { s * theta.cos() * sum };
-        2.0 / std::f64::consts::PI * (theta + series)
-    } else {
-        // sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...), terms up to cos^(df-2)
-        for k in (1..df).step_by(2) {
-            sum += term;
-            term *= c2 * k as f64 / (k + 1) as f64;
-        }
-        s * sum
-    }
-}
-
 /// Two-sided p-value of "the simulated mean equals the analytic figure", from the row's
 /// t-interval over its replications.
 fn p_value(r: &CheckRow) -> f64 {
-    let df = r.simulated.n - 1;
-    let se = r.simulated.ci95.expect("replications give an interval") / t975(df);
-    1.0 - t_inside((r.simulated.mean - r.analytic) / se, df)
+    crate::shared::p_value(&r.simulated, r.analytic)
 }
 
-/// The rows Holm's procedure rejects at family-wise level `alpha`: sorted by p-value, the
-/// i-th smallest (from 0) is rejected while p <= alpha / (m - i).
+/// The rows Holm's procedure rejects at family-wise level `alpha`.
 fn holm(rows: &[(u64, CheckRow)], alpha: f64) -> Vec<String> {
-    let mut ps: Vec<(f64, &(u64, CheckRow))> = rows.iter().map(|row| (p_value(&row.1), row)).collect();
-    ps.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let m = ps.len();
-    ps.iter()
-        .enumerate()
-        .take_while(|(i, (p, _))| *p <= alpha / (m - i) as f64)
-        .map(|(_, (p, (seed, r)))| {
-            format!(
-                "seed {seed}: {} {}: analytic {} vs {} [{}, {}], p = {p:.2e}",
+    let tests: Vec<(f64, String)> = rows
+        .iter()
+        .map(|(seed, r)| {
+            let what = format!(
+                "seed {seed}: {} {}: analytic {} vs {} [{}, {}]",
                 r.case,
                 r.figure,
                 r.analytic,
                 r.simulated.mean,
                 r.simulated.low(),
                 r.simulated.high()
-            )
+            );
+            (p_value(r), what)
         })
-        .collect()
+        .collect();
+    crate::shared::holm(&tests, alpha)
 }
 
 /// Every figure of the named theory models at every seed, with `sets` applied.
@@ -135,6 +106,7 @@ fn the_family_test_fails_for_slower_service() {
 /// The p-values agree with the table of t quantiles: the 97.5% quantile is the 5% point.
 #[test]
 fn t_tails_agree_with_the_table() {
+    use crate::shared::t_inside;
     for df in [1, 2, 3, 4, 9, 19, 30] {
         let p = 1.0 - t_inside(t975(df), df);
         assert!((p - 0.05).abs() < 2e-4, "df {df}: p {p}");
