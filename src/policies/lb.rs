@@ -18,7 +18,8 @@ pub enum LbPolicy {
     RoundRobin,
     /// The server in rotation with the fewest open connections (ties broken at random).
     LeastConnections,
-    /// Two servers at random, the one with fewer open connections (either on a tie).
+    /// Two servers at random (see `load_balancer.choices`), the one with fewer open
+    /// connections (either on a tie).
     PowerOfTwo,
     /// hash(client IP) modulo the number of servers in rotation: sticky, but a change in
     /// the rotation moves most clients.
@@ -54,6 +55,40 @@ impl LbPolicy {
     /// Whether the same client keeps landing on the same server.
     pub fn is_sticky(self) -> bool {
         matches!(self, LbPolicy::IpHash | LbPolicy::ConsistentHash | LbPolicy::Cookie)
+    }
+}
+
+/// How the power of two choices draws its two servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Choices {
+    /// Two different servers, as NGINX's `random two` draws them.
+    Distinct,
+    /// Two independent draws, which may name the same server twice (the textbook model).
+    Independent,
+}
+
+impl Choices {
+    pub fn name(self) -> &'static str {
+        match self {
+            Choices::Distinct => "distinct",
+            Choices::Independent => "independent",
+        }
+    }
+}
+
+/// The positions (in `0..n`, n >= 1) of the two candidates of the power of two choices,
+/// in the order drawn. Distinct draws are uniform over ordered pairs of different
+/// positions (one server alone is both candidates); independent draws over all n x n.
+pub fn two_candidates(n: usize, choices: Choices, rng: &mut SimRng) -> (usize, usize) {
+    let a = rng.random_range(0..n);
+    match choices {
+        Choices::Independent => (a, rng.random_range(0..n)),
+        Choices::Distinct if n < 2 => (a, a),
+        Choices::Distinct => {
+            let b = rng.random_range(0..n - 1);
+            (a, if b >= a { b + 1 } else { b })
+        }
     }
 }
 
@@ -177,6 +212,30 @@ mod tests {
         }
         assert_eq!((counts[0], counts[2]), (0, 0));
         assert_uniform(&[counts[1], counts[3], counts[4]], "ties");
+    }
+
+    /// Distinct draws never name one server twice and are uniform over ordered pairs;
+    /// independent draws name the same server with probability 1/n.
+    #[test]
+    fn two_candidates_distinct_and_independent() {
+        let mut r = rng();
+        for n in 2..=6 {
+            let mut pairs = vec![0u64; n * n];
+            for _ in 0..20_000 * n {
+                let (a, b) = two_candidates(n, Choices::Distinct, &mut r);
+                assert_ne!(a, b, "n = {n}");
+                pairs[a * n + b] += 1;
+            }
+            let off_diagonal: Vec<u64> = (0..n * n).filter(|i| i / n != i % n).map(|i| pairs[i]).collect();
+            assert_uniform(&off_diagonal, &format!("distinct pairs, n = {n}"));
+            let mut pairs = vec![0u64; n * n];
+            for _ in 0..20_000 * n {
+                let (a, b) = two_candidates(n, Choices::Independent, &mut r);
+                pairs[a * n + b] += 1;
+            }
+            assert_uniform(&pairs, &format!("independent pairs, n = {n}"));
+        }
+        assert_eq!(two_candidates(1, Choices::Distinct, &mut r), (0, 0), "one server is both candidates");
     }
 
     #[test]

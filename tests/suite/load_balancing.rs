@@ -1,5 +1,6 @@
 //! The load balancer's queue-aware policies on identical servers: every server gets the
-//! same share (ties are broken at random, not towards server-1).
+//! same share (ties are broken at random, not towards server-1). The power of two's
+//! figures against the exact chain are in `theory.rs` (models/theory/power-of-two*.toml).
 
 use crate::shared::{holm, p_value};
 use statesim::scenario::load_str;
