@@ -39,6 +39,8 @@ pub const THEORY: &[Bundled] = bundled! {
     "mm8" => "models/theory/mm8.toml",
     "md1" => "models/theory/md1.toml",
     "random-routing" => "models/theory/random-routing.toml",
+    "power-of-two" => "models/theory/power-of-two.toml",
+    "power-of-two-independent" => "models/theory/power-of-two-independent.toml",
 };
 
 pub fn find(name: &str) -> Option<&'static Bundled> {

@@ -10,7 +10,7 @@ use crate::metrics::catalog::{LATENCY_MS, Metric, QUEUE_WAIT_MS, WAITED_FRACTION
 use crate::policies::LbPolicy;
 use crate::scenario::{Model, System, Workload};
 use crate::sweep::{RunOptions, run_summary};
-use crate::theory::{QueueFigures, md1, mmc};
+use crate::theory::{QueueFigures, md1, mmc, two_choices};
 
 /// One compared figure.
 #[derive(Clone, Debug)]
@@ -28,7 +28,8 @@ impl CheckRow {
 }
 
 /// The analytic figures for a model, if it is one of the queues theory covers:
-/// M/M/c, M/D/1, or random routing over single-core exponential servers.
+/// M/M/c, M/D/1, random routing over single-core exponential servers, or the power of
+/// two choices over a few of them (the exact Markov chain, solved numerically).
 pub fn analytic(system: &System) -> Result<(String, QueueFigures), String> {
     let Workload::Open { rate_per_sec: lambda } = system.clients.workload else {
         return Err("theory cases need Poisson arrivals (clients.arrival_rate)".into());
@@ -48,7 +49,13 @@ pub fn analytic(system: &System) -> Result<(String, QueueFigures), String> {
             let mu = 1e9 / mean;
             Ok((format!("random routing over {n} x M/M/1, lambda = {lambda}, mu = {mu}"), mmc(lambda / n as f64, mu, 1)))
         }
-        _ => Err("no closed form for this model: use one server with exponential service (M/M/c), one core with constant service (M/D/1), or random routing over single-core exponential servers".into()),
+        (Distribution::Exponential { mean }, n, 1) if system.load_balancer.policy == LbPolicy::PowerOfTwo => {
+            let mu = 1e9 / mean;
+            let choices = system.load_balancer.choices;
+            let figures = two_choices(n, lambda, mu, choices)?;
+            Ok((format!("power of two ({} draws) over {n} x M/M/1, lambda = {lambda}, mu = {mu}", choices.name()), figures))
+        }
+        _ => Err("no closed form for this model: use one server with exponential service (M/M/c), one core with constant service (M/D/1), or random routing or the power of two choices over single-core exponential servers".into()),
     }
 }
 

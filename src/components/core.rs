@@ -232,7 +232,7 @@ impl Core {
             lb_server: topo.servers.first().map(|&s| topo.hop(topo.lb, s).clone()).unwrap_or(Distribution::constant(0.0)),
             lb_latency: system.load_balancer.latency.clone(),
             service: system.servers.service.clone(),
-            lb: LoadBalancer::new(system.load_balancer.policy, n, all_users as u32, system.load_balancer.virtual_nodes, system.load_balancer.retries),
+            lb: LoadBalancer::new(&system.load_balancer, n, all_users as u32),
             servers: (0..n)
                 .map(|_| {
                     let mut workers = Station::new(system.servers.cores);

@@ -3,13 +3,16 @@
 //! delegated to the pure functions of [`crate::policies::lb`].
 
 use crate::engine::SimRng;
-use crate::policies::lb::{HashRing, LbPolicy, least_loaded, modulo_pick};
+use crate::policies::lb::{Choices, HashRing, LbPolicy, fewer_of_two, least_loaded, modulo_pick, two_candidates};
+use crate::scenario::model::LbSpec;
 use rand::RngExt;
 
 const NO_SERVER: u16 = u16::MAX;
 
 pub struct LoadBalancer {
     pub policy: LbPolicy,
+    /// How the power of two choices draws its candidates.
+    pub choices: Choices,
     pub retries: u32,
     /// Servers in rotation, ascending.
     pub rotation: Vec<u16>,
@@ -37,15 +40,17 @@ pub struct RouteKey {
 }
 
 impl LoadBalancer {
-    pub fn new(policy: LbPolicy, servers: usize, users: u32, virtual_nodes: u32, retries: u32) -> LoadBalancer {
+    pub fn new(spec: &LbSpec, servers: usize, users: u32) -> LoadBalancer {
+        let policy = spec.policy;
         LoadBalancer {
             policy,
-            retries,
+            choices: spec.choices,
+            retries: spec.retries,
             rotation: (0..servers as u16).collect(),
             in_rotation: vec![true; servers],
             connections: vec![0; servers],
             cursor: 0,
-            ring: (policy == LbPolicy::ConsistentHash).then(|| HashRing::new(servers, virtual_nodes)),
+            ring: (policy == LbPolicy::ConsistentHash).then(|| HashRing::new(servers, spec.virtual_nodes)),
             cookies: if policy == LbPolicy::Cookie { vec![NO_SERVER; users as usize] } else { Vec::new() },
             fails: vec![0; servers],
             passes: vec![0; servers],
@@ -106,11 +111,10 @@ impl LoadBalancer {
                 self.rotation = rotation;
                 s
             }
-            LbPolicy::LeastConnections => least_loaded(&self.rotation, &self.connections),
+            LbPolicy::LeastConnections => least_loaded(&self.rotation, &self.connections, rng),
             LbPolicy::PowerOfTwo => {
-                let a = self.rotation[rng.random_range(0..n)];
-                let b = self.rotation[rng.random_range(0..n)];
-                least_loaded(&[a, b], &self.connections)
+                let (a, b) = two_candidates(n, self.choices, rng);
+                Some(fewer_of_two(self.rotation[a], self.rotation[b], &self.connections))
             }
             LbPolicy::IpHash => modulo_pick(key.ip as u64, &self.rotation),
             LbPolicy::ConsistentHash => {

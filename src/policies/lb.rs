@@ -3,6 +3,8 @@
 //! The load balancer component keeps the state (which servers are in rotation, open
 //! connections, the round-robin cursor, cookies); the functions here only decide.
 
+use crate::engine::SimRng;
+use rand::RngExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -14,9 +16,10 @@ pub enum LbPolicy {
     Random,
     /// Each server in rotation in turn.
     RoundRobin,
-    /// The server in rotation with the fewest open connections (lowest index on ties).
+    /// The server in rotation with the fewest open connections (ties broken at random).
     LeastConnections,
-    /// Two servers at random, the one with fewer open connections.
+    /// Two servers at random (see `load_balancer.choices`), the one with fewer open
+    /// connections (either on a tie).
     PowerOfTwo,
     /// hash(client IP) modulo the number of servers in rotation: sticky, but a change in
     /// the rotation moves most clients.
@@ -55,6 +58,40 @@ impl LbPolicy {
     }
 }
 
+/// How the power of two choices draws its two servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Choices {
+    /// Two different servers, as NGINX's `random two` draws them.
+    Distinct,
+    /// Two independent draws, which may name the same server twice (the textbook model).
+    Independent,
+}
+
+impl Choices {
+    pub fn name(self) -> &'static str {
+        match self {
+            Choices::Distinct => "distinct",
+            Choices::Independent => "independent",
+        }
+    }
+}
+
+/// The positions (in `0..n`, n >= 1) of the two candidates of the power of two choices,
+/// in the order drawn. Distinct draws are uniform over ordered pairs of different
+/// positions (one server alone is both candidates); independent draws over all n x n.
+pub fn two_candidates(n: usize, choices: Choices, rng: &mut SimRng) -> (usize, usize) {
+    let a = rng.random_range(0..n);
+    match choices {
+        Choices::Independent => (a, rng.random_range(0..n)),
+        Choices::Distinct if n < 2 => (a, a),
+        Choices::Distinct => {
+            let b = rng.random_range(0..n - 1);
+            (a, if b >= a { b + 1 } else { b })
+        }
+    }
+}
+
 /// A 64-bit mixing hash (SplitMix64's finaliser): stable across platforms and releases.
 #[inline]
 pub fn mix64(mut x: u64) -> u64 {
@@ -72,9 +109,23 @@ pub fn modulo_pick(key: u64, in_rotation: &[u16]) -> Option<u16> {
     Some(in_rotation[(mix64(key) % in_rotation.len() as u64) as usize])
 }
 
-/// The fewest-connections server among `candidates`, lowest index on ties.
-pub fn least_loaded(candidates: &[u16], connections: &[u32]) -> Option<u16> {
-    candidates.iter().copied().min_by_key(|&s| (connections[s as usize], s))
+/// The fewest-connections server among `candidates`, ties broken uniformly at random
+/// (one draw from `rng`, and only when there is a tie). Taking the lowest index on ties
+/// gives the low-numbered servers more than their share: a staircase from server-1 down.
+pub fn least_loaded(candidates: &[u16], connections: &[u32], rng: &mut SimRng) -> Option<u16> {
+    let fewest = candidates.iter().map(|&s| connections[s as usize]).min()?;
+    let mut tied = candidates.iter().copied().filter(|&s| connections[s as usize] == fewest);
+    let count = tied.clone().count();
+    if count == 1 {
+        return tied.next();
+    }
+    tied.nth(rng.random_range(0..count))
+}
+
+/// Of two candidates, the one with fewer connections; the first drawn on a tie (which
+/// of the two was drawn first is itself uniform, so no server is favoured).
+pub fn fewer_of_two(a: u16, b: u16, connections: &[u32]) -> u16 {
+    if connections[b as usize] < connections[a as usize] { b } else { a }
 }
 
 /// A consistent-hash ring: each server owns `virtual_nodes` points.
@@ -133,9 +184,64 @@ mod tests {
         assert!(mod_share > 0.85, "modulo moved {mod_share}");
     }
 
+    fn rng() -> SimRng {
+        crate::engine::RngStreams::new(7, 0).stream("test")
+    }
+
+    /// Every count of `counts` (draws falling in each of k equally likely cells, so each
+    /// is Binomial(N, 1/k)) is within Hoeffding's bound P(|c - N/k| >= t) <= 2 exp(-2 t^2 / N),
+    /// Bonferroni-corrected over the k cells at family-wise level 1e-4.
+    fn assert_uniform(counts: &[u64], what: &str) {
+        let (total, k) = (counts.iter().sum::<u64>() as f64, counts.len() as f64);
+        let t = (total * (2.0 * k / 1e-4).ln() / 2.0).sqrt();
+        for (i, &c) in counts.iter().enumerate() {
+            assert!((c as f64 - total / k).abs() < t, "{what}: cell {i} has {c}, expected {:.0} +- {t:.0}", total / k);
+        }
+    }
+
     #[test]
-    fn least_loaded_breaks_ties_by_index() {
-        assert_eq!(least_loaded(&[2, 0, 1], &[3, 1, 1]), Some(1));
-        assert_eq!(least_loaded(&[], &[]), None);
+    fn least_loaded_breaks_ties_at_random() {
+        let mut r = rng();
+        assert_eq!(least_loaded(&[2, 0, 1], &[3, 1, 2], &mut r), Some(1), "no tie, no draw needed");
+        assert_eq!(least_loaded(&[], &[], &mut r), None);
+        // Servers 1, 3 and 4 tie with 1 connection: each is picked a third of the time.
+        let connections = [2, 1, 5, 1, 1];
+        let mut counts = [0u64; 5];
+        for _ in 0..30_000 {
+            counts[least_loaded(&[0, 1, 2, 3, 4], &connections, &mut r).unwrap() as usize] += 1;
+        }
+        assert_eq!((counts[0], counts[2]), (0, 0));
+        assert_uniform(&[counts[1], counts[3], counts[4]], "ties");
+    }
+
+    /// Distinct draws never name one server twice and are uniform over ordered pairs;
+    /// independent draws name the same server with probability 1/n.
+    #[test]
+    fn two_candidates_distinct_and_independent() {
+        let mut r = rng();
+        for n in 2..=6 {
+            let mut pairs = vec![0u64; n * n];
+            for _ in 0..20_000 * n {
+                let (a, b) = two_candidates(n, Choices::Distinct, &mut r);
+                assert_ne!(a, b, "n = {n}");
+                pairs[a * n + b] += 1;
+            }
+            let off_diagonal: Vec<u64> = (0..n * n).filter(|i| i / n != i % n).map(|i| pairs[i]).collect();
+            assert_uniform(&off_diagonal, &format!("distinct pairs, n = {n}"));
+            let mut pairs = vec![0u64; n * n];
+            for _ in 0..20_000 * n {
+                let (a, b) = two_candidates(n, Choices::Independent, &mut r);
+                pairs[a * n + b] += 1;
+            }
+            assert_uniform(&pairs, &format!("independent pairs, n = {n}"));
+        }
+        assert_eq!(two_candidates(1, Choices::Distinct, &mut r), (0, 0), "one server is both candidates");
+    }
+
+    #[test]
+    fn fewer_of_two_takes_the_first_on_a_tie() {
+        assert_eq!(fewer_of_two(3, 1, &[0, 2, 0, 2]), 3);
+        assert_eq!(fewer_of_two(1, 3, &[0, 2, 0, 2]), 1);
+        assert_eq!(fewer_of_two(1, 2, &[0, 2, 0, 2]), 2);
     }
 }

@@ -358,3 +358,13 @@ fn a_variant_cannot_change_the_version_or_the_name() {
         &["FILE:5:18", "variants.a.schema_version", "FILE:6:8", "variants.a.name", "cannot change the model's name", "there are no servers", "3 problems"],
     ));
 }
+
+#[test]
+fn choices_without_power_of_two_is_located() {
+    run_bad(&case(
+        "choices",
+        &format!("{OK_BASE}[load_balancer]\npolicy = \"random\"\nchoices = \"independent\"\n"),
+        &["FILE:6:11", "load_balancer.choices", "with policy \"random\"", "power-of-two"],
+    ));
+    run_bad(&case("choices-name", &format!("{OK_BASE}[load_balancer]\nchoices = \"distinc\"\n"), &["FILE:5:11", "did you mean \"distinct\"?"]));
+}

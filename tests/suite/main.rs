@@ -9,6 +9,7 @@ mod catalog;
 mod definitions;
 mod determinism;
 mod jobs;
+mod load_balancing;
 mod long_runs;
 mod models;
 mod mutants;

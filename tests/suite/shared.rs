@@ -6,7 +6,8 @@
 //! binary under test), not once per test.
 
 use statesim::bundled;
-use statesim::metrics::{KeptRuns, ModelSummary};
+use statesim::metrics::stats::t975;
+use statesim::metrics::{Estimate, KeptRuns, ModelSummary};
 use statesim::scenario::{Model, load_str};
 use statesim::sweep::{RunOptions, run_and_summarize};
 use std::collections::BTreeMap;
@@ -83,4 +84,49 @@ pub fn chromium() -> Option<&'static str> {
         eprintln!("chromium not installed; skipping the browser check");
     }
     found
+}
+
+/// P(|T| <= t) for Student's t with `df` degrees of freedom (Abramowitz and Stegun
+/// 26.7.3 and 26.7.4: a finite series in cos(theta), theta = atan(t / sqrt(df))).
+pub fn t_inside(t: f64, df: usize) -> f64 {
+    let theta = (t.abs() / (df as f64).sqrt()).atan();
+    let (s, c2) = (theta.sin(), theta.cos().powi(2));
+    let (mut sum, mut term) = (0.0, 1.0);
+    if df % 2 == 1 {
+        // (2/pi) (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...)), terms up to cos^(df-2)
+        for k in (1..df.saturating_sub(1)).step_by(2) {
+            sum += term;
+            term *= c2 * (k + 1) as f64 / (k + 2) as f64;
+        }
+        let series = if df == 1 { 0.0 } else { s * theta.cos() * sum };
+        2.0 / std::f64::consts::PI * (theta + series)
+    } else {
+        // sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...), terms up to cos^(df-2)
+        for k in (1..df).step_by(2) {
+            sum += term;
+            term *= c2 * k as f64 / (k + 1) as f64;
+        }
+        s * sum
+    }
+}
+
+/// Two-sided p-value of "the true mean is `target`", from an estimate's t-interval over
+/// its replications (at least two).
+pub fn p_value(e: &Estimate, target: f64) -> f64 {
+    let df = e.n - 1;
+    let se = e.ci95.expect("replications give an interval") / t975(df);
+    if se == 0.0 {
+        return if e.mean == target { 1.0 } else { 0.0 };
+    }
+    1.0 - t_inside((e.mean - target) / se, df)
+}
+
+/// The tests Holm's step-down procedure rejects at family-wise level `alpha`, valid under
+/// any dependence between them: sorted by p-value, the i-th smallest (from 0) is
+/// rejected while p <= alpha / (m - i). Each test is its p-value and what it tested.
+pub fn holm(tests: &[(f64, String)], alpha: f64) -> Vec<String> {
+    let mut ps: Vec<&(f64, String)> = tests.iter().collect();
+    ps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let m = ps.len();
+    ps.iter().enumerate().take_while(|(i, (p, _))| *p <= alpha / (m - i) as f64).map(|(_, (p, what))| format!("{what}, p = {p:.2e}")).collect()
 }

@@ -6,7 +6,7 @@
 
 use crate::engine::{Distribution, SimDuration};
 use crate::policies::{
-    BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, SessionStoreKind, UploadStore, WsMode,
+    BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, SessionStoreKind, UploadStore, WsMode,
 };
 use serde::Serialize;
 
@@ -258,6 +258,8 @@ pub struct NetworkSpec {
 #[derive(Debug, Clone, Serialize)]
 pub struct LbSpec {
     pub policy: LbPolicy,
+    /// How power-of-two draws its two candidates.
+    pub choices: Choices,
     pub latency: Distribution,
     pub health_check: Option<HealthCheck>,
     pub retries: u32,

@@ -185,8 +185,16 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     if lb.retries > 16 {
         c.err("load_balancer.retries", format!("{} retries", lb.retries), "use 0 to 16");
     }
+    if lb.choices != Choices::Distinct && lb.policy != LbPolicy::PowerOfTwo {
+        c.err(
+            "load_balancer.choices",
+            format!("choices = \"{}\" with policy \"{}\"", lb.choices.name(), lb.policy.name()),
+            "only power-of-two draws candidates: use policy = \"power-of-two\", or remove choices",
+        );
+    }
     let load_balancer = LbSpec {
         policy: lb.policy,
+        choices: lb.choices,
         latency: c.time_dist(&lb.latency, "load_balancer.latency"),
         health_check: hc.enabled.then_some(HealthCheck { interval: hc.interval.0, unhealthy_after: hc.unhealthy_after, healthy_after: hc.healthy_after }),
         retries: lb.retries,

@@ -1,7 +1,7 @@
 //! Who sends what, over which network, to which load balancer and servers, for how long.
 
 use super::{DurationOrOff, RawDist, RawDistSpec, d_one, d_one_u64, d_true, d_two, d_zero, dur};
-use crate::policies::LbPolicy;
+use crate::policies::{Choices, LbPolicy};
 use crate::scenario::units::{Duration, Rate};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -109,6 +109,10 @@ pub struct RawLoadBalancer {
     /// Default "round-robin".
     #[serde(default = "d_policy")]
     pub policy: LbPolicy,
+    /// How power-of-two draws its two servers: "distinct" (two different servers) or
+    /// "independent" (two draws that may name the same server). Default "distinct".
+    #[serde(default = "d_choices")]
+    pub choices: Choices,
     /// Time the load balancer adds to each request. Default "1ms".
     #[serde(default = "d_lb_latency")]
     pub latency: RawDist<Duration>,
@@ -191,6 +195,10 @@ fn d_lb_server() -> RawDist<Duration> {
 
 fn d_policy() -> LbPolicy {
     LbPolicy::RoundRobin
+}
+
+fn d_choices() -> Choices {
+    Choices::Distinct
 }
 
 fn d_lb_latency() -> RawDist<Duration> {
