@@ -418,8 +418,11 @@ impl Core {
                 Outcome::Failed(reason) => {
                     if reason == FailReason::Unauthorized
                         && let Some(u) = self.users.get_mut(user as usize)
+                        && u.revoked_everywhere
                     {
-                        u.gone = true; // a fired user stops once turned away
+                        // A fired user stops once turned away where no server would let
+                        // them in; until then another server may still accept them.
+                        u.gone = true;
                     }
                     self.rec.on_failed(now, sent_at, reason)
                 }

@@ -279,8 +279,10 @@ metrics! {
     RATELIMIT_KEYS_WITHOUT_TTL: "ratelimit.keys_without_ttl", "counters left without a TTL", Count, RateLimitKeys, "counters in Redis that will never expire (a crash between INCR and EXPIRE)";
     // Revocation.
     REVOCATION_FIRED: "revocation.fired", "users fired", Count, FiredUsers, "users fired (banned) during the run";
-    REVOCATION_EXPOSURE_MEAN_S: "revocation.exposure_mean_s", "exposure after a ban, mean", Secs, FiredUsers, "seconds from a ban to the fired user's last request that got in, averaged";
-    REVOCATION_EXPOSURE_MAX_S: "revocation.exposure_max_s", "exposure after a ban, max", Secs, FiredUsers, "the longest time from a ban to the fired user's last request that got in";
+    REVOCATION_EXPOSURE_MEAN_S: "revocation.exposure_mean_s", "exposure after a ban, mean", Secs, FiredUsers, "seconds from a ban until no server accepts the fired user's session or token (the ban has reached every server's check, or the token has expired), averaged over fired users; one still open at the end counts to the end";
+    REVOCATION_EXPOSURE_MAX_S: "revocation.exposure_max_s", "exposure after a ban, max", Secs, FiredUsers, "the longest time from a ban until no server accepts the fired user's session or token";
+    REVOCATION_ACCEPTED_AFTER_BAN: "revocation.accepted_after_ban", "requests accepted after a ban", Count, FiredUsers, "requests of fired users whose session or token a server accepted after the ban (a fired user keeps trying until no server accepts it)";
+    REVOCATION_ACCEPTED_PER_FIRED_USER: "revocation.accepted_per_fired_user", "accepted after a ban, per fired user", Number, FiredUsers, "requests accepted after the ban per fired user, on average";
     REVOCATION_LOOKUPS: "revocation.lookups", "revocation lookups", Count, AuthenticatedRequests, "lookups of a token's or session's revocation (a blocklist or the session store), in the whole run (warm-up included)";
     REVOCATION_LOOKUPS_PER_REQUEST: "revocation.lookups_per_request", "revocation lookups per request", Number, Requests, "revocation lookups in the whole run per request sent after the warm-up";
 }

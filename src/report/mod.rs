@@ -98,7 +98,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
         write_chart(
             dir,
             "exposure",
-            "How long each fired user kept getting in after the ban.",
+            "How long after each ban some server still accepted the fired user's session or token (a fired user keeps trying until none does).",
             &charts::ExposureHistogram { model, runs },
             written,
             &mut list,

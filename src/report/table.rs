@@ -90,6 +90,7 @@ static ROWS: &[Row] = &[
     row(&c::JOBS_QUEUE_DEPTH_MEAN),
     row(&c::REVOCATION_EXPOSURE_MEAN_S),
     row(&c::REVOCATION_EXPOSURE_MAX_S),
+    row(&c::REVOCATION_ACCEPTED_PER_FIRED_USER),
     row(&c::REVOCATION_LOOKUPS_PER_REQUEST),
 ];
 

@@ -130,3 +130,41 @@ fn mega_proxy_loses_no_session() {
         assert!(ran.mean(v, c::SESSIONS_LOGOUTS_EXPIRED.key) > 0.0, "{v}: sessions did expire");
     }
 }
+
+/// A blocklist cached on k servers, each refreshing every T at its own phase: a ban holds
+/// once the last of the k copies is refreshed after it, the largest of k independent
+/// uniform waits on [0, T], whose mean is k/(k+1) x T (8 s for 4 servers and T = 10 s,
+/// where stopping at the first 401 gave about T/(k+1)). Each run draws its own phases, so
+/// the test runs 20 replications and allows twice the half-width of their 95% interval.
+/// A fired user keeps trying meanwhile: more 401s than fired users, and requests
+/// accepted after a ban.
+#[test]
+fn exposure_with_a_cached_blocklist_lasts_until_every_copy_has_the_ban() {
+    let text = "schema_version = 1\n[run]\nduration = \"10m\"\nwarmup = \"30s\"\n\
+        [clients]\nusers = 2000\nthink_time = { dist = \"exponential\", mean = \"5s\" }\n\
+        [servers]\ncount = 4\n\
+        [sessions]\nstore = \"jwt\"\nlifetime = \"1h\"\nblocklist = \"cached\"\nblocklist_refresh = \"10s\"\n\
+        [revocation]\nfire_rate = \"60/min\"\nfire_until = \"9m\"\n";
+    let refresh_s = 10.0;
+    for (servers, seed) in [(4, 1), (4, 2), (2, 3)] {
+        let sets = [format!("servers.count={servers}"), format!("run.seed={seed}")];
+        let model = model(text, &sets.iter().map(String::as_str).collect::<Vec<_>>());
+        let opts = statesim::sweep::RunOptions { replications: Some(20), threads: None };
+        let summary = statesim::sweep::run_summary(&model, &opts, &|| {});
+        let m = &summary.variants[0].metrics;
+        let e = &m[c::REVOCATION_EXPOSURE_MEAN_S.key];
+        let k = f64::from(servers);
+        let expected = k / (k + 1.0) * refresh_s;
+        let tolerance = 2.0 * e.ci95.expect("replications give an interval") + 0.01;
+        assert!(
+            (e.mean - expected).abs() < tolerance,
+            "{servers} servers, seed {seed}: mean exposure {} s, k/(k+1) x T = {expected} s (± {tolerance})",
+            e.mean
+        );
+        assert!(m[c::REVOCATION_EXPOSURE_MAX_S.key].mean <= refresh_s + 0.01, "never longer than a refresh period");
+        let (fired, turned_away) =
+            (m[c::REVOCATION_FIRED.key].mean, m[statesim::metrics::catalog::failed(statesim::metrics::FailReason::Unauthorized).key].mean);
+        assert!(turned_away > 1.1 * fired, "fired users keep trying after a 401: {turned_away} 401s for {fired} fired users");
+        assert!(m[c::REVOCATION_ACCEPTED_AFTER_BAN.key].mean > 0.3 * fired, "and some server still lets them in");
+    }
+}

@@ -160,7 +160,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
         ("websockets", "timeline", &["messages delivered (%)", "reconnects per s"]),
         ("autoscaling", "timeline", &["in rotation", "cost per hour", "failed per s"]),
         ("rate-limits", "timeline", &["abuser allowed per s", "Redis down at 120 s for 30 s"]),
-        ("jwt-revocation", "exposure", &["jwt-only", "exposure mean", "seconds the fired user still got in after the ban"]),
+        ("jwt-revocation", "exposure", &["jwt-only", "exposure mean", "seconds from the ban until no server accepts the token"]),
         ("session-latency", "latency-cdf", &["checking the session or token (ms, log scale)", "jwt-hs256", "redis-110k"]),
         ("long-jobs", "variants", &["page latency p99 (ms)", "job results nobody received"]),
     ];
