@@ -33,6 +33,7 @@ static ROWS: &[Row] = &[
     always(&c::LATENCY_MS.p50),
     always(&c::LATENCY_MS.p99),
     always(&c::LATENCY_MS.p999),
+    always(&c::LATENCY_ALL_MS.p99),
     always(&c::QUEUE_WAIT_MS.mean),
     always(&c::WAITED_FRACTION),
     always(&c::SERVERS_UTILISATION_MEAN),

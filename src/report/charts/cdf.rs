@@ -1,9 +1,12 @@
-//! Latency distributions: a CDF per variant on a log time axis.
+//! Latency distributions: a CDF per variant on a log time axis. The whole request's is
+//! over all responses: the share that were ok within each time, so a variant whose
+//! requests failed levels off below 100% by the share that failed.
 
 use super::Chart;
 use super::style::*;
-use crate::metrics::catalog::Distribution;
-use crate::metrics::{KeptRuns, ModelSummary, RunResult};
+use crate::metrics::catalog::{self as c, Distribution};
+use crate::metrics::{KeptRuns, ModelSummary, RunResult, Unit};
+use crate::report::format;
 use crate::report::headline::value_of;
 use crate::scenario::Model;
 use plotters::coord::Shift;
@@ -22,6 +25,11 @@ pub fn percentiles_differ(s: &ModelSummary, distribution: &Distribution, factor:
 /// Latency CDFs per variant (replication 0) on a log time axis: the whole request and,
 /// when `auth` is set, beside it the time spent checking the session or token. Each
 /// variant's line has its colour and look (dashed, dotted past the palette's length).
+///
+/// The whole request's line is over every response, ok or failed: at each time the share
+/// of responses that were ok within it. It reaches 100% only if nothing failed; a
+/// variant with failures levels off at its ok share, carried to the right edge, and its
+/// key names the share that failed.
 pub struct LatencyCdf<'a> {
     pub model: &'a Model,
     pub runs: &'a KeptRuns,
@@ -36,9 +44,18 @@ impl LatencyCdf<'_> {
         (self.model.variants.len() as u32).div_ceil(per_row.max(1) as u32)
     }
     fn legend_width(&self) -> i32 {
-        // Room for the longest name and a possible " (no check)".
-        34 + 8 * self.model.variants.iter().map(|v| v.name.len() as i32).max().unwrap_or(8) + if self.auth { 88 } else { 0 }
+        // Room for the longest name, a possible " (no check)" and " (12.3% failed)".
+        let failures = self.runs.firsts().any(|r| ok_share_of_responses(r) < 1.0);
+        34 + 8 * self.model.variants.iter().map(|v| v.name.len() as i32).max().unwrap_or(8) + if self.auth { 88 } else { 0 } + if failures { 112 } else { 0 }
     }
+}
+
+/// The share of a run's responses (ok or failed; not those in flight at the end) that were
+/// ok: where its whole-request line levels off.
+pub fn ok_share_of_responses(run: &RunResult) -> f64 {
+    let get = |m: &c::Metric| run.metrics.get(m.key).copied().unwrap_or(0.0);
+    let (ok, failed) = (get(&c::REQUESTS_OK), get(&c::REQUESTS_FAILED));
+    if ok + failed > 0.0 { ok / (ok + failed) } else { 1.0 }
 }
 
 impl Chart for LatencyCdf<'_> {
@@ -56,12 +73,16 @@ impl Chart for LatencyCdf<'_> {
         let (plots, legend) = area.split_vertically(CDF_PLOT);
         let first: Vec<Option<&RunResult>> = self.runs.variants.iter().map(|k| k.first.as_ref()).collect();
         type Pick = fn(&RunResult) -> &Vec<f64>;
-        let mut panels: Vec<(&str, Pick)> = vec![("whole request", |r| &r.latency_quantiles_ms)];
+        // Each panel: its label, its values, the share of its population a line reaches
+        // (for the whole request, the ok share of all responses), the y axis's words.
+        type Reach = fn(&RunResult) -> f64;
+        let mut panels: Vec<(&str, Pick, Reach, &str)> =
+            vec![("whole request", |r| &r.latency_quantiles_ms, ok_share_of_responses, "share of all responses, ok within this time")];
         if self.auth {
-            panels.push(("checking the session or token", |r| &r.auth_quantiles_ms));
+            panels.push(("checking the session or token", |r| &r.auth_quantiles_ms, |_| 1.0, "share of checked requests at most this slow"));
         }
         let quantiles = crate::metrics::recorder::cdf_quantiles();
-        for (panel, (label, pick)) in plots.split_evenly((1, panels.len())).iter().zip(&panels) {
+        for (panel, (label, pick, reach, y_desc)) in plots.split_evenly((1, panels.len())).iter().zip(&panels) {
             // Variants that measured anything above zero, and the decades their values span.
             let measured = |r: &RunResult| pick(r).last().is_some_and(|max| *max > 0.0);
             let values: Vec<f64> = first.iter().flatten().filter(|r| measured(r)).flat_map(|r| pick(r).iter().copied()).filter(|x| *x > 0.0).collect();
@@ -78,7 +99,7 @@ impl Chart for LatencyCdf<'_> {
                 .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)?;
             house_mesh(&mut chart.configure_mesh())
                 .x_desc(format!("{label} (ms, log scale)"))
-                .y_desc("share of requests at most this slow")
+                .y_desc(*y_desc)
                 .axis_desc_style(label_style())
                 .x_label_formatter(&|x| if decade(*x) { trim_zeros(&format!("{:.8}", 10f64.powf(x.log10().round()))) } else { String::new() })
                 .y_labels(5)
@@ -88,7 +109,12 @@ impl Chart for LatencyCdf<'_> {
             // The first variant last, on top.
             for (v, run) in first.iter().enumerate().rev() {
                 let Some(run) = run.filter(|r| measured(r)) else { continue };
-                let line: Vec<(f64, f64)> = pick(run).iter().map(|x| x.max(lo)).zip(quantiles.iter().copied()).collect();
+                let share = reach(run);
+                let mut line: Vec<(f64, f64)> = pick(run).iter().map(|x| x.max(lo)).zip(quantiles.iter().map(|q| q * share)).collect();
+                if share < 1.0 {
+                    // No more ok responses past the slowest: the line stays at the ok share.
+                    line.push((hi, share));
+                }
                 variant_line(&mut chart, v, line, 2)?;
             }
         }
@@ -102,7 +128,10 @@ impl Chart for LatencyCdf<'_> {
             let name_x = key(&legend, v, (x, y + 8), true)?;
             // Without a session check there is nothing to plot on the right.
             let checks = !self.auth || first[v].is_some_and(|r| r.auth_quantiles_ms.last().is_some_and(|max| *max > 0.0));
-            let name = if checks { variant.name.clone() } else { format!("{} (no check)", variant.name) };
+            let mut name = if checks { variant.name.clone() } else { format!("{} (no check)", variant.name) };
+            if let Some(failed) = first[v].map(|r| 1.0 - ok_share_of_responses(r)).filter(|f| *f > 0.0) {
+                name = format!("{name} ({} failed)", format::value(Unit::Share, failed));
+            }
             legend.draw(&Text::new(name, (name_x, y + 8), left_centre(label_style())))?;
             x += w;
         }
