@@ -189,12 +189,12 @@ fn assemble(dirs: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> u8 {
             return 1;
         }
     }
-    // A compact view: p99 latency and failed requests per point and variant.
+    // A compact view: p99 latency of ok responses and failed requests per point and variant.
     let mut t = comfy_table::Table::new();
     t.load_preset(if fancy_terminal() { comfy_table::presets::UTF8_FULL_CONDENSED } else { comfy_table::presets::ASCII_FULL_CONDENSED });
     let variants: Vec<String> = points[0].variants.iter().map(|v| v.name.clone()).collect();
     let mut header = vec!["point".to_string()];
-    header.extend(variants.iter().map(|v| format!("{v}: p99 ms / failed")));
+    header.extend(variants.iter().map(|v| format!("{v}: p99 ms (ok) / failed")));
     t.set_header(header);
     for p in &points {
         let mut row = vec![p.sets.join(" ")];

@@ -450,8 +450,11 @@ impl Core {
                 Outcome::Failed(reason) => {
                     if reason == FailReason::Unauthorized
                         && let Some(u) = self.users.get_mut(user as usize)
+                        && u.revoked_everywhere
                     {
-                        u.gone = true; // a fired user stops once turned away
+                        // A fired user stops once turned away where no server would let
+                        // them in; until then another server may still accept them.
+                        u.gone = true;
                     }
                     self.rec.on_failed(now, sent_at, reason)
                 }
@@ -767,6 +770,8 @@ impl Core {
             m.put(catalog::failed(reason), rec.failed[reason as usize] as f64);
         }
         put_distribution(m, &catalog::LATENCY_MS, &rec.latency_ns, rec.latency_sum_ns);
+        let (all, all_sum_ns) = rec.all_latency();
+        put_distribution(m, &catalog::LATENCY_ALL_MS, &all, all_sum_ns);
         put_distribution(m, &catalog::QUEUE_WAIT_MS, &rec.queue_wait_ns, rec.queue_wait_sum_ns);
         let started = rec.queue_wait_ns.len();
         m.put(&catalog::WAITED_FRACTION, if started == 0 { 0.0 } else { rec.waited as f64 / started as f64 });

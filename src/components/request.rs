@@ -112,4 +112,7 @@ pub struct UserState {
     /// Lost a still valid session (state lost) at least once after the warm-up.
     pub lost_session: bool,
     pub gone: bool,
+    /// Fired, and no server accepts their session or token any more: the next 401 sends
+    /// them away (before that a 401 from one server does not stop them trying).
+    pub revoked_everywhere: bool,
 }

@@ -9,6 +9,11 @@
 //! and counts the user as logged out. A login reads the database, then creates the
 //! session or signs a token.
 //!
+//! A fired user keeps trying until no server accepts their session or token (a 401 from
+//! a server whose cached blocklist is fresh does not stop them while another's is
+//! stale); their exposure is the time from the ban until then, and the requests servers
+//! accepted after the ban are counted too.
+//!
 //! Logouts are counted by cause: the session's state was lost while it was still valid
 //! (what server-memory sessions risk), it reached the end of its lifetime (noticed by
 //! the client before sending, or by the server when it expired on the way), or it was
@@ -41,9 +46,26 @@ pub enum SessionEvent {
 #[derive(Clone, Copy, Debug)]
 struct Firing {
     at: SimTime,
-    last_admitted: Option<SimTime>,
+    /// When their session or token would have ended anyway (at or before the ban: they
+    /// held none).
+    expires: SimTime,
+    /// When the ban had reached every server, so that none accepted the session or token
+    /// any more (None: not yet, or never, as for a JWT without a blocklist).
+    closed: Option<SimTime>,
+    /// Requests whose session or token a server accepted after the ban.
+    accepted: u64,
     /// Turned away (401) at least once since.
     refused: bool,
+}
+
+impl Firing {
+    /// Seconds from the ban until no server accepts the session or token: the ban has
+    /// reached every server, or it has expired; a window still open at `end` counts to
+    /// the end.
+    fn exposure_s(&self, end: SimTime) -> f64 {
+        let until = self.closed.unwrap_or(SimTime::MAX).min(self.expires.max(self.at)).min(end.max(self.at));
+        until.since(self.at).as_secs_f64()
+    }
 }
 
 /// Steps of the session stage that wait for a reply.
@@ -56,6 +78,9 @@ pub struct Sessions {
     fire_rate: f64,
     fire_until: SimTime,
     fired: BTreeMap<u32, Firing>,
+    /// Fired users some server may still accept (a cached blocklist not yet refreshed
+    /// everywhere), in the order they were fired.
+    open: Vec<u32>,
     /// The time of the Redis state each server's blocklist copy reflects.
     blocklist_as_of: Vec<SimTime>,
     logins: u64,
@@ -77,6 +102,7 @@ impl Sessions {
             fire_rate: system.revocation.fire_rate_per_sec,
             fire_until: SimTime::ZERO + system.revocation.fire_until,
             fired: BTreeMap::new(),
+            open: Vec::new(),
             blocklist_as_of: vec![SimTime::ZERO; system.fleet.max as usize],
             logins: 0,
             logouts_expired: 0,
@@ -160,25 +186,77 @@ impl Sessions {
         if self.fired.contains_key(&user) {
             return;
         }
-        self.fired.insert(user, Firing { at: now, last_admitted: None, refused: false });
+        let expires = core.users[user as usize].token_expires;
+        self.fired.insert(user, Firing { at: now, expires, closed: None, accepted: 0, refused: false });
         match (self.spec.store, self.spec.blocklist) {
             (SessionStoreKind::Redis, _) => core.redis.send(ctx, Command::Del(Key::Session(user)), NO_REQ, NO_SERVER, 0),
             (SessionStoreKind::Jwt, BlocklistMode::PerRequest | BlocklistMode::Cached) => {
                 let ttl = self.spec.lifetime;
                 core.redis.send(ctx, Command::Set(Key::Blocklist(user), 1, Some(ttl)), NO_REQ, NO_SERVER, 0);
+                if self.spec.blocklist == BlocklistMode::Cached {
+                    self.open.push(user);
+                    self.close_where_every_copy_has_it(core, now);
+                }
             }
             (SessionStoreKind::ServerMemory, _) => {
-                // The operator deletes the session on the server that holds it.
+                // The operator deletes the session on the server that holds it: from now
+                // on no server has it.
                 core.users[user as usize].session_server = NO_SERVER;
+                self.close(core, user, now);
             }
             _ => {}
         }
     }
 
+    /// No server accepts `user`'s session or token any more: their exposure ends, and
+    /// the next 401 they get sends them away.
+    fn close(&mut self, core: &mut Core, user: u32, now: SimTime) {
+        if let Some(f) = self.fired.get_mut(&user)
+            && f.closed.is_none()
+        {
+            f.closed = Some(now);
+            core.users[user as usize].revoked_everywhere = true;
+        }
+    }
+
+    /// Redis applied an operator's command: a reference token deleted, or a token put on
+    /// the blocklist. Every lookup from now on refuses it, so with a store or a blocklist
+    /// checked in Redis on every request no server accepts it any more.
+    pub fn redis_applied(&mut self, core: &mut Core, cmd: Command, now: SimTime) {
+        let per_request = match self.spec.store {
+            SessionStoreKind::Redis => true,
+            SessionStoreKind::Jwt => self.spec.blocklist == BlocklistMode::PerRequest,
+            _ => false,
+        };
+        if let (true, Command::Del(Key::Session(user)) | Command::Set(Key::Blocklist(user), ..)) = (per_request, cmd) {
+            self.close(core, user, now);
+        }
+    }
+
     /// A server's fresh copy of the blocklist arrived.
-    pub fn blocklist_fetched(&mut self, server: u16, served_at: SimTime) {
+    pub fn blocklist_fetched(&mut self, core: &mut Core, server: u16, served_at: SimTime, now: SimTime) {
         let as_of = &mut self.blocklist_as_of[server as usize];
         *as_of = (*as_of).max(served_at);
+        self.close_where_every_copy_has_it(core, now);
+    }
+
+    /// With a cached blocklist, a ban is in force once every server in service holds a
+    /// copy fetched after it.
+    fn close_where_every_copy_has_it(&mut self, core: &mut Core, now: SimTime) {
+        let oldest = (0..core.servers.len())
+            .filter(|&s| core.servers[s].state == super::server::ServerState::Up)
+            .map(|s| self.blocklist_as_of[s])
+            .min()
+            .unwrap_or(SimTime::MAX);
+        let mut open = std::mem::take(&mut self.open);
+        open.retain(|&user| {
+            let in_force = self.fired[&user].at <= oldest;
+            if in_force {
+                self.close(core, user, now);
+            }
+            !in_force
+        });
+        self.open = open;
     }
 
     /// The user's session was lost while still valid (its server died or was stopped,
@@ -329,7 +407,7 @@ impl Sessions {
     fn admitted(&mut self, core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId) -> Step {
         let user = core.requests[req].user;
         if let Some(f) = self.fired.get_mut(&user) {
-            f.last_admitted = Some(ctx.now());
+            f.accepted += 1;
         }
         self.after_auth(core, ctx, server, req)
     }
@@ -383,7 +461,7 @@ impl Sessions {
         Step::Next
     }
 
-    pub fn report(&self, core: &Core, m: &mut Metrics) {
+    pub fn report(&self, core: &Core, end: SimTime, m: &mut Metrics) {
         let rec = &core.rec;
         if self.spec.store != SessionStoreKind::None {
             let active = core.users.iter().filter(|u| u.active).count();
@@ -398,22 +476,25 @@ impl Sessions {
             put_distribution(m, &catalog::AUTH_MS, &rec.auth_ns, rec.auth_sum_ns);
         }
         if self.fire_rate > 0.0 {
-            let exposures: Vec<f64> =
-                self.fired.values().filter(|f| f.at < self.fire_until).map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64())).collect();
+            let exposures = self.exposures_s(end);
             let k = exposures.len() as f64;
+            let accepted: u64 = self.fired.values().filter(|f| f.at < self.fire_until).map(|f| f.accepted).sum();
             m.put(&catalog::REVOCATION_FIRED, k);
             m.put(&catalog::REVOCATION_EXPOSURE_MEAN_S, if k == 0.0 { 0.0 } else { exposures.iter().sum::<f64>() / k });
             m.put(&catalog::REVOCATION_EXPOSURE_MAX_S, exposures.iter().copied().fold(0.0, f64::max));
+            m.put(&catalog::REVOCATION_ACCEPTED_AFTER_BAN, accepted as f64);
+            m.put(&catalog::REVOCATION_ACCEPTED_PER_FIRED_USER, if k == 0.0 { 0.0 } else { accepted as f64 / k });
             m.put(&catalog::REVOCATION_LOOKUPS, self.auth_lookups as f64);
             m.put(&catalog::REVOCATION_LOOKUPS_PER_REQUEST, if rec.sent == 0 { 0.0 } else { self.auth_lookups as f64 / rec.sent as f64 });
         }
     }
 
-    /// Each fired user's exposure (seconds from the ban to the last request that got
-    /// in), in the order they were fired.
-    pub fn exposures_s(&self) -> Vec<f64> {
+    /// Each fired user's exposure (seconds from the ban until no server accepts their
+    /// session or token; a window still open at `end` counts to it), in the order they
+    /// were fired.
+    pub fn exposures_s(&self, end: SimTime) -> Vec<f64> {
         let mut fired: Vec<&Firing> = self.fired.values().filter(|f| f.at < self.fire_until).collect();
         fired.sort_by_key(|f| f.at);
-        fired.iter().map(|f| f.last_admitted.map_or(0.0, |t| t.since(f.at).as_secs_f64())).collect()
+        fired.iter().map(|f| f.exposure_s(end)).collect()
     }
 }

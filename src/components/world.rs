@@ -241,7 +241,11 @@ impl WebTier {
                         self.ws.as_mut().expect("websockets").published(core, ctx, msg, delay);
                         Reply::Ok
                     }
-                    _ => core.redis.apply(cmd, now),
+                    _ => {
+                        let reply = core.redis.apply(cmd, now);
+                        self.sessions.redis_applied(core, cmd, now);
+                        reply
+                    }
                 };
                 core.redis.answer(ctx, job, reply);
             }
@@ -252,7 +256,7 @@ impl WebTier {
                 }
                 if j.req == NO_REQ {
                     if let (Command::FetchBlocklist, Some(_)) = (j.cmd, j.reply) {
-                        self.sessions.blocklist_fetched(j.server, j.served_at);
+                        self.sessions.blocklist_fetched(core, j.server, j.served_at, ctx.now());
                     }
                     return;
                 }
@@ -404,7 +408,7 @@ impl WebTier {
         let window_s = end.since(core.rec.warmup_end).as_secs_f64().max(1e-9);
         let mut m = Metrics::new();
         let servers = core.report(end, window_s, events, &mut m);
-        self.sessions.report(core, &mut m);
+        self.sessions.report(core, end, &mut m);
         self.carts.report(&mut m);
         self.fleet.report(end, window_s, &mut m);
         if let Some(ws) = &self.ws {
@@ -424,7 +428,7 @@ impl WebTier {
             servers,
             series: core.series(end),
             series_columns: core.rec.columns.clone(),
-            exposures_s: self.sessions.exposures_s(),
+            exposures_s: self.sessions.exposures_s(end),
             latency_quantiles_ms: quantiles_ms(&core.rec.latency_ns),
             auth_quantiles_ms: quantiles_ms(&core.rec.auth_ns),
         }

@@ -68,6 +68,9 @@ pub enum Population {
     Requests,
     /// Requests that got an ok response.
     OkRequests,
+    /// Requests that got a response, ok or failed (a client timeout is one, at the
+    /// timeout); only requests still in flight at the end are left out.
+    Responses,
     /// Requests that got an ok response and were ordinary pages (no upload, no job).
     OkPages,
     /// Requests that reached a server's workers (served, whether they waited or not).
@@ -179,8 +182,8 @@ metrics! {
     REQUESTS_RETRIED: "requests.retried_after_failure", "retried after a 502", Count, Requests, "idempotent requests on a killed server that the load balancer retried on another, in the whole run (warm-up included)";
     WAITED_FRACTION: "waited_fraction", "requests that waited", Share, ServedRequests, "share of served requests that queued for a worker before service (P(wait))";
     THROUGHPUT_OK_PER_S: "throughput_ok_per_s", "ok responses per second", PerSec, OkRequests, "ok responses per second of the statistics window";
-    PAGE_LATENCY_P50: "page_latency_ms.p50", "page latency p50", Ms, OkPages, "median latency of ordinary requests (no upload, no job), where uploads or jobs share the servers";
-    PAGE_LATENCY_P99: "page_latency_ms.p99", "page latency p99", Ms, OkPages, "99th percentile latency of ordinary requests (no upload, no job)";
+    PAGE_LATENCY_P50: "page_latency_ms.p50", "page latency p50, ok responses", Ms, OkPages, "median latency of ordinary requests (no upload, no job) that got an ok response, where uploads or jobs share the servers";
+    PAGE_LATENCY_P99: "page_latency_ms.p99", "page latency p99, ok responses", Ms, OkPages, "99th percentile latency of ordinary requests (no upload, no job) that got an ok response";
     // The fleet of servers.
     SERVERS_UTILISATION_MEAN: "servers.utilisation_mean", "server utilisation", Share, Servers, "share of worker time held by requests while in service: busy worker time summed over the servers, over their workers' time up (an instance never launched, or a server's downtime, counts for nothing)";
     SERVERS_UTILISATION_MIN: "servers.utilisation_min", "least busy server's utilisation", Share, Servers, "utilisation of the least busy server, each over its own time in service (servers never up left out)";
@@ -233,15 +236,15 @@ metrics! {
     WS_DELIVERED: "ws.delivered", "messages delivered", Count, Messages, "messages that reached their receiver";
     WS_DROPPED: "ws.dropped", "messages dropped", Count, Messages, "messages that never reached their receiver";
     WS_DELIVERED_SHARE: "ws.delivered_share", "messages delivered", Share, Messages, "messages delivered as a share of messages sent";
-    WS_LATENCY_P50: "ws.latency_p50_ms", "message latency p50", Ms, Messages, "median time from sending a message to its delivery";
-    WS_LATENCY_P99: "ws.latency_p99_ms", "message latency p99", Ms, Messages, "99th percentile time from sending a message to its delivery";
+    WS_LATENCY_P50: "ws.latency_p50_ms", "message latency p50, delivered", Ms, Messages, "median time from sending a message to its delivery, over delivered messages (dropped ones are left out; see ws.dropped)";
+    WS_LATENCY_P99: "ws.latency_p99_ms", "message latency p99, delivered", Ms, Messages, "99th percentile time from sending a message to its delivery, over delivered messages";
     WS_RECONNECTS: "ws.reconnects", "reconnects", Count, Users, "WebSocket clients reconnecting after losing their server";
     WS_RECONNECTS_PEAK_PER_S: "ws.reconnects_peak_per_s", "peak reconnects per second", Count, Users, "the most reconnects in any one second of the run (warm-up included)";
     WS_PUBSUB_RECEIPTS_PER_MESSAGE: "ws.pubsub_receipts_per_message", "pub/sub pushes per message", Number, Messages, "servers a published message was pushed to, on average";
     // Uploads and file reads.
     UPLOADS_COUNT: "uploads.count", "uploads", Count, Uploads, "uploads completed";
-    UPLOADS_LATENCY_P50: "uploads.latency_p50_ms", "upload latency p50", Ms, Uploads, "median time for a client to complete an upload";
-    UPLOADS_LATENCY_P99: "uploads.latency_p99_ms", "upload latency p99", Ms, Uploads, "99th percentile time for a client to complete an upload";
+    UPLOADS_LATENCY_P50: "uploads.latency_p50_ms", "upload latency p50, completed", Ms, Uploads, "median time for a client to complete an upload, over completed uploads (failed ones are left out)";
+    UPLOADS_LATENCY_P99: "uploads.latency_p99_ms", "upload latency p99, completed", Ms, Uploads, "99th percentile time for a client to complete an upload, over completed uploads";
     UPLOADS_SERVER_MB: "uploads.server_mb", "uploaded through the servers", Megabytes, Uploads, "upload bytes that passed through the web servers";
     UPLOADS_SERVER_WORKER_S: "uploads.server_worker_s", "server thread time on uploads", Secs, Uploads, "worker-seconds the web servers spent holding uploads";
     UPLOADS_SERVER_CPU_S: "uploads.server_cpu_s", "server CPU time on uploads", Secs, Uploads, "CPU-seconds the web servers spent on uploads";
@@ -279,8 +282,10 @@ metrics! {
     RATELIMIT_KEYS_WITHOUT_TTL: "ratelimit.keys_without_ttl", "counters left without a TTL", Count, RateLimitKeys, "counters in Redis that will never expire (a crash between INCR and EXPIRE)";
     // Revocation.
     REVOCATION_FIRED: "revocation.fired", "users fired", Count, FiredUsers, "users fired (banned) during the run";
-    REVOCATION_EXPOSURE_MEAN_S: "revocation.exposure_mean_s", "exposure after a ban, mean", Secs, FiredUsers, "seconds from a ban to the fired user's last request that got in, averaged";
-    REVOCATION_EXPOSURE_MAX_S: "revocation.exposure_max_s", "exposure after a ban, max", Secs, FiredUsers, "the longest time from a ban to the fired user's last request that got in";
+    REVOCATION_EXPOSURE_MEAN_S: "revocation.exposure_mean_s", "exposure after a ban, mean", Secs, FiredUsers, "seconds from a ban until no server accepts the fired user's session or token (the ban has reached every server's check, or the token has expired), averaged over fired users; one still open at the end counts to the end";
+    REVOCATION_EXPOSURE_MAX_S: "revocation.exposure_max_s", "exposure after a ban, max", Secs, FiredUsers, "the longest time from a ban until no server accepts the fired user's session or token";
+    REVOCATION_ACCEPTED_AFTER_BAN: "revocation.accepted_after_ban", "requests accepted after a ban", Count, FiredUsers, "requests of fired users whose session or token a server accepted after the ban (a fired user keeps trying until no server accepts it)";
+    REVOCATION_ACCEPTED_PER_FIRED_USER: "revocation.accepted_per_fired_user", "accepted after a ban, per fired user", Number, FiredUsers, "requests accepted after the ban per fired user, on average";
     REVOCATION_LOOKUPS: "revocation.lookups", "revocation lookups", Count, AuthenticatedRequests, "lookups of a token's or session's revocation (a blocklist or the session store), in the whole run (warm-up included)";
     REVOCATION_LOOKUPS_PER_REQUEST: "revocation.lookups_per_request", "revocation lookups per request", Number, Requests, "revocation lookups in the whole run per request sent after the warm-up";
 }
@@ -346,27 +351,31 @@ impl Distribution {
 }
 
 /// Declares a distribution: its six members share the prefix, label, population and
-/// definition.
+/// definition. A member's label is the distribution's, its statistic, then the
+/// population where the label must say it (`latency p99, ok responses`).
 macro_rules! distribution {
     ($name:ident: $prefix:literal, $label:literal, $pop:ident, $def:literal) => {
+        distribution!($name: $prefix, $label, "", $pop, $def);
+    };
+    ($name:ident: $prefix:literal, $label:literal, $whose:literal, $pop:ident, $def:literal) => {
         #[doc = concat!("`", $prefix, ".*`: ", $def)]
         pub static $name: Distribution = Distribution {
             prefix: $prefix,
-            label: $label,
+            label: concat!($label, $whose),
             population: Population::$pop,
             definition: $def,
-    mean: distribution!(@m $prefix, "mean", $label, " mean", $pop, "the mean ", $def),
-    p50: distribution!(@m $prefix, "p50", $label, " p50", $pop, "the median ", $def),
-    p90: distribution!(@m $prefix, "p90", $label, " p90", $pop, "the 90th percentile ", $def),
-    p99: distribution!(@m $prefix, "p99", $label, " p99", $pop, "the 99th percentile ", $def),
-    p999: distribution!(@m $prefix, "p999", $label, " p99.9", $pop, "the 99.9th percentile ", $def),
-    max: distribution!(@m $prefix, "max", $label, " max", $pop, "the largest ", $def),
+    mean: distribution!(@m $prefix, "mean", $label, " mean", $whose, $pop, "the mean ", $def),
+    p50: distribution!(@m $prefix, "p50", $label, " p50", $whose, $pop, "the median ", $def),
+    p90: distribution!(@m $prefix, "p90", $label, " p90", $whose, $pop, "the 90th percentile ", $def),
+    p99: distribution!(@m $prefix, "p99", $label, " p99", $whose, $pop, "the 99th percentile ", $def),
+    p999: distribution!(@m $prefix, "p999", $label, " p99.9", $whose, $pop, "the 99.9th percentile ", $def),
+    max: distribution!(@m $prefix, "max", $label, " max", $whose, $pop, "the largest ", $def),
         };
     };
-    (@m $prefix:literal, $suffix:literal, $label:literal, $stat:literal, $pop:ident, $which:literal, $def:literal) => {
+    (@m $prefix:literal, $suffix:literal, $label:literal, $stat:literal, $whose:literal, $pop:ident, $which:literal, $def:literal) => {
         Metric {
             key: concat!($prefix, ".", $suffix),
-            label: concat!($label, $stat),
+            label: concat!($label, $stat, $whose),
             unit: Unit::Ms,
             population: Population::$pop,
             definition: concat!($which, $def),
@@ -374,13 +383,14 @@ macro_rules! distribution {
     };
 }
 
-distribution!(LATENCY_MS: "latency_ms", "latency", OkRequests, "time from sending a request to its ok response");
+distribution!(LATENCY_MS: "latency_ms", "latency", ", ok responses", OkRequests, "time from sending a request to its ok response; failed requests are left out (see latency_all_ms)");
+distribution!(LATENCY_ALL_MS: "latency_all_ms", "latency", ", all responses", Responses, "time from sending a request to its response, ok or failed: a failure when the client learns of it, a client timeout at the timeout (requests still in flight at the end are left out)");
 distribution!(QUEUE_WAIT_MS: "queue_wait_ms", "queue wait", ServedRequests, "time a request waited for a server's worker");
 distribution!(AUTH_MS: "auth_ms", "auth added", AuthenticatedRequests, "time spent checking a request's session or token");
 distribution!(RATELIMIT_CHECK_MS: "ratelimit_check_ms", "limit check", RateCheckedRequests, "time spent checking a request against the rate limit");
 
 /// Every distribution.
-pub static DISTRIBUTIONS: &[&Distribution] = &[&LATENCY_MS, &QUEUE_WAIT_MS, &AUTH_MS, &RATELIMIT_CHECK_MS];
+pub static DISTRIBUTIONS: &[&Distribution] = &[&LATENCY_MS, &LATENCY_ALL_MS, &QUEUE_WAIT_MS, &AUTH_MS, &RATELIMIT_CHECK_MS];
 
 /// Failed requests by reason, `failed.<reason>`, in [`FailReason::ALL`] order.
 pub static FAILED: [Metric; 9] = [
@@ -563,7 +573,9 @@ mod tests {
         assert_eq!(m[&server_key("server-2", ServerFigure::RoutedShare)], server.routed_share);
         assert_eq!(server.get(ServerFigure::Cpu), 4.0);
         assert_eq!(find("server.<name>.cpu"), Some(ServerFigure::Cpu.metric()));
-        assert_eq!(find("latency_ms.p999").map(|m| m.label), Some("latency p99.9"));
+        assert_eq!(find("latency_ms.p999").map(|m| m.label), Some("latency p99.9, ok responses"));
+        assert_eq!(find("latency_all_ms.p99").map(|m| m.label), Some("latency p99, all responses"));
+        assert_eq!(find("queue_wait_ms.mean").map(|m| m.label), Some("queue wait mean"));
         assert!(find("latency_ms.p99_9").is_none());
     }
 }

@@ -1,6 +1,8 @@
 //! Recording a run's measurements in O(1) per event with bounded memory.
 //!
-//! Latencies go to HDR histograms (3 significant digits), one per run; the time series
+//! Latencies go to HDR histograms (3 significant digits), one per run: ok responses' on
+//! the hot path, failures' in a histogram of their own recorded only on failure, the two
+//! added at the end for the latency of all responses; the time series
 //! keeps one fixed-width bucket per `timeseries_step` (a bounded number per run unless the
 //! model asks for a step, see `RunSpec::timeseries_step`), each with a compact
 //! [`LogSketch`] for its p99.
@@ -101,8 +103,13 @@ pub struct Recorder {
     pub sent: u64,
     pub ok: u64,
     pub failed: [u64; 9],
+    /// Latency of ok responses.
     pub latency_ns: Histogram<u64>,
     pub latency_sum_ns: u128,
+    /// Latency of failed requests, when the client learned of the failure (a timeout at
+    /// the timeout). Kept apart so the ok path records once; see [`Recorder::all_latency`].
+    pub failed_latency_ns: Histogram<u64>,
+    pub failed_latency_sum_ns: u128,
     pub queue_wait_ns: Histogram<u64>,
     pub queue_wait_sum_ns: u128,
     pub waited: u64,
@@ -134,6 +141,8 @@ impl Recorder {
             failed: [0; 9],
             latency_ns: new_hist(),
             latency_sum_ns: 0,
+            failed_latency_ns: new_hist(),
+            failed_latency_sum_ns: 0,
             queue_wait_ns: new_hist(),
             queue_wait_sum_ns: 0,
             waited: 0,
@@ -242,12 +251,25 @@ impl Recorder {
         b.latency_ns.record(latency);
     }
 
+    /// The client learns at `now` that its request failed (a timeout: `now` is the
+    /// timeout).
     #[inline]
     pub fn on_failed(&mut self, now: SimTime, sent_at: SimTime, reason: FailReason) {
         if self.counts(sent_at) {
             self.failed[reason as usize] += 1;
+            let latency = now.since(sent_at).0;
+            self.failed_latency_ns.saturating_record(latency.max(1));
+            self.failed_latency_sum_ns += latency as u128;
         }
         self.bucket(now).failed += 1;
+    }
+
+    /// The latency of every response, ok or failed, and its sum: the ok and the failed
+    /// histograms added (HDR histograms of the same bounds add exactly).
+    pub fn all_latency(&self) -> (Histogram<u64>, u128) {
+        let mut all = self.latency_ns.clone();
+        all.add(&self.failed_latency_ns).expect("histograms of the same bounds add");
+        (all, self.latency_sum_ns + self.failed_latency_sum_ns)
     }
 
     /// A request starts service after waiting `wait` in the queue.

@@ -68,7 +68,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
     write_chart(
         dir,
         "timeline",
-        "Each variant over time, on shared scales: responses and failures per second, p99 latency. Grey: the warm-up (left out of the statistics) and faults; dashed: the moment a fault strikes.",
+        "Each variant over time, on shared scales: responses and failures per second, p99 latency of ok responses. Grey: the warm-up (left out of the statistics) and faults; dashed: the moment a fault strikes.",
         &charts::Timeline { model, runs },
         written,
         &mut list,
@@ -88,9 +88,9 @@ pub fn write_model_charts<S: Sink + ?Sized>(
     let auth = charts::percentiles_differ(summary, &AUTH_MS, 1.2);
     if auth || charts::percentiles_differ(summary, &LATENCY_MS, 2.0) {
         let caption = if auth {
-            "How latency is spread: for each time on the (log) axis, the share of requests done within it. Left the whole request, right the time spent checking the session or token."
+            "How latency is spread: for each time on the (log) axis, the share of all responses that were ok within it (a line levels off below 100% by the share that failed, named in the key). Left the whole request, right the time spent checking the session or token (the share of checked requests)."
         } else {
-            "How latency is spread: for each time on the (log) axis, the share of requests done within it."
+            "How latency is spread: for each time on the (log) axis, the share of all responses that were ok within it (a line levels off below 100% by the share that failed, named in the key)."
         };
         write_chart(dir, "latency-cdf", caption, &charts::LatencyCdf { model, runs, auth }, written, &mut list)?;
     }
@@ -108,7 +108,7 @@ pub fn write_model_charts<S: Sink + ?Sized>(
         write_chart(
             dir,
             "exposure",
-            "How long each fired user kept getting in after the ban.",
+            "How long after each ban some server still accepted the fired user's session or token (a fired user keeps trying until none does).",
             &charts::ExposureHistogram { model, runs },
             written,
             &mut list,

@@ -33,6 +33,7 @@ static ROWS: &[Row] = &[
     always(&c::LATENCY_MS.p50),
     always(&c::LATENCY_MS.p99),
     always(&c::LATENCY_MS.p999),
+    always(&c::LATENCY_ALL_MS.p99),
     always(&c::QUEUE_WAIT_MS.mean),
     always(&c::WAITED_FRACTION),
     always(&c::SERVERS_UTILISATION_MEAN),
@@ -90,6 +91,7 @@ static ROWS: &[Row] = &[
     row(&c::JOBS_QUEUE_DEPTH_MEAN),
     row(&c::REVOCATION_EXPOSURE_MEAN_S),
     row(&c::REVOCATION_EXPOSURE_MAX_S),
+    row(&c::REVOCATION_ACCEPTED_PER_FIRED_USER),
     row(&c::REVOCATION_LOOKUPS_PER_REQUEST),
 ];
 

@@ -130,3 +130,86 @@ fn mega_proxy_loses_no_session() {
         assert!(ran.mean(v, c::SESSIONS_LOGOUTS_EXPIRED.key) > 0.0, "{v}: sessions did expire");
     }
 }
+
+/// A blocklist cached on k servers, each refreshing every T at its own phase: a ban holds
+/// once the last of the k copies is refreshed after it, the largest of k independent
+/// uniform waits on [0, T], whose mean is k/(k+1) x T (8 s for 4 servers and T = 10 s,
+/// where stopping at the first 401 gave about T/(k+1)). Each run draws its own phases, so
+/// the test runs 20 replications and allows twice the half-width of their 95% interval.
+/// A fired user keeps trying meanwhile: more 401s than fired users, and requests
+/// accepted after a ban.
+#[test]
+fn exposure_with_a_cached_blocklist_lasts_until_every_copy_has_the_ban() {
+    let text = "schema_version = 1\n[run]\nduration = \"10m\"\nwarmup = \"30s\"\n\
+        [clients]\nusers = 2000\nthink_time = { dist = \"exponential\", mean = \"5s\" }\n\
+        [servers]\ncount = 4\n\
+        [sessions]\nstore = \"jwt\"\nlifetime = \"1h\"\nblocklist = \"cached\"\nblocklist_refresh = \"10s\"\n\
+        [revocation]\nfire_rate = \"60/min\"\nfire_until = \"9m\"\n";
+    let refresh_s = 10.0;
+    for (servers, seed) in [(4, 1), (4, 2), (2, 3)] {
+        let sets = [format!("servers.count={servers}"), format!("run.seed={seed}")];
+        let model = model(text, &sets.iter().map(String::as_str).collect::<Vec<_>>());
+        let opts = statesim::sweep::RunOptions { replications: Some(20), threads: None };
+        let summary = statesim::sweep::run_summary(&model, &opts, &|| {});
+        let m = &summary.variants[0].metrics;
+        let e = &m[c::REVOCATION_EXPOSURE_MEAN_S.key];
+        let k = f64::from(servers);
+        let expected = k / (k + 1.0) * refresh_s;
+        let tolerance = 2.0 * e.ci95.expect("replications give an interval") + 0.01;
+        assert!(
+            (e.mean - expected).abs() < tolerance,
+            "{servers} servers, seed {seed}: mean exposure {} s, k/(k+1) x T = {expected} s (± {tolerance})",
+            e.mean
+        );
+        assert!(m[c::REVOCATION_EXPOSURE_MAX_S.key].mean <= refresh_s + 0.01, "never longer than a refresh period");
+        let (fired, turned_away) =
+            (m[c::REVOCATION_FIRED.key].mean, m[statesim::metrics::catalog::failed(statesim::metrics::FailReason::Unauthorized).key].mean);
+        assert!(turned_away > 1.1 * fired, "fired users keep trying after a 401: {turned_away} 401s for {fired} fired users");
+        assert!(m[c::REVOCATION_ACCEPTED_AFTER_BAN.key].mean > 0.3 * fired, "and some server still lets them in");
+    }
+}
+
+/// Latency is kept for ok responses and for all responses. One server of one worker
+/// (10 ms a request) gets 300 requests a second, 20 ms from the load balancer: its queue
+/// of 5 is full most of the time and most requests are refused (503) on arrival. A
+/// refusal reaches the client 40 ms after it sent the request (there and back), and an
+/// ok response no sooner than 50 ms. The ok-only distribution leaves the refusals out;
+/// the one over all responses holds both, failures at the moment the client learns of
+/// them. With a client timeout instead, the requests that wait too long count at exactly
+/// the timeout.
+#[test]
+fn latency_over_all_responses_includes_failures_when_the_client_learns_of_them() {
+    let text = "schema_version = 1\n[run]\nduration = \"2m\"\nwarmup = \"10s\"\n\
+        [clients]\narrival_rate = \"300/s\"\ntimeout = \"off\"\n\
+        [network]\nclient_to_lb = \"20ms\"\nlb_to_server = \"0s\"\n\
+        [load_balancer]\nlatency = \"0s\"\nhealth_check = { enabled = false }\n\
+        [servers]\ncount = 1\ncores = 1\nservice = \"10ms\"\nqueue_limit = 5\n";
+    let r = run(text, &[]);
+    let m = |metric: &c::Metric| r.metrics[metric.key];
+    let (ok, failed) = (m(&c::REQUESTS_OK), m(c::failed(statesim::metrics::FailReason::Overloaded)));
+    assert_eq!(failed, m(&c::REQUESTS_FAILED), "only 503s");
+    assert!(failed > ok, "{failed} refused, {ok} ok");
+    // The refusals: 40 ms each, the median of all responses, and nowhere among the ok.
+    // Within the histograms' three significant digits.
+    let near = |x: f64, y: f64| (x - y).abs() <= 1e-3 * y;
+    assert!(near(m(&c::LATENCY_ALL_MS.p50), 40.0), "all responses' p50 {}", m(&c::LATENCY_ALL_MS.p50));
+    assert!(m(&c::LATENCY_MS.p50) >= 50.0, "ok responses' p50 {}", m(&c::LATENCY_MS.p50));
+    // The mean over all responses is the ok mean and 40 ms, weighted by their counts.
+    let mixed = (m(&c::LATENCY_MS.mean) * ok + 40.0 * failed) / (ok + failed);
+    assert!((m(&c::LATENCY_ALL_MS.mean) - mixed).abs() < 1e-6 * mixed, "{} against {mixed}", m(&c::LATENCY_ALL_MS.mean));
+    assert_eq!(m(&c::LATENCY_ALL_MS.max), m(&c::LATENCY_MS.max), "the slowest response was ok");
+
+    // No queue limit, a client timeout of 200 ms: past it a request counts as failed, at
+    // 200 ms exactly, and more than 1% of them do, so that is the p99 of all responses,
+    // while every ok response came sooner.
+    let r = run(text, &["servers.queue_limit=100000", "clients.timeout=200ms", "clients.arrival_rate=95/s"]);
+    let m = |metric: &c::Metric| r.metrics[metric.key];
+    let timeouts = m(c::failed(statesim::metrics::FailReason::ClientTimeout));
+    assert!(timeouts > 0.01 * m(&c::REQUESTS_SENT), "{timeouts} timeouts");
+    assert!(near(m(&c::LATENCY_ALL_MS.p99), 200.0) && near(m(&c::LATENCY_ALL_MS.max), 200.0), "all responses' p99 {}", m(&c::LATENCY_ALL_MS.p99));
+    assert!(m(&c::LATENCY_MS.max) <= 200.0 * 1.001, "ok responses' max {}", m(&c::LATENCY_MS.max));
+    assert!(m(&c::LATENCY_MS.p99) < m(&c::LATENCY_ALL_MS.p99), "ok responses' p99 {}", m(&c::LATENCY_MS.p99));
+    let (ok, failed) = (m(&c::REQUESTS_OK), m(&c::REQUESTS_FAILED));
+    let mixed = (m(&c::LATENCY_MS.mean) * ok + 200.0 * failed) / (ok + failed);
+    assert!((m(&c::LATENCY_ALL_MS.mean) - mixed).abs() < 1e-6 * mixed, "{} against {mixed}", m(&c::LATENCY_ALL_MS.mean));
+}

@@ -117,7 +117,7 @@ fn replications_give_intervals_and_paired_differences() {
     assert!(result.status.success());
     let stdout = String::from_utf8_lossy(&result.stdout);
     assert!(stdout.contains("Paired differences from ip-hash-sticky"), "{stdout}");
-    assert!(stdout.contains("round-robin-shared     latency p99 (ms)"), "{stdout}");
+    assert!(stdout.contains("round-robin-shared     latency p99, ok responses (ms)"), "{stdout}");
     assert!(stdout.contains("(significant)"), "{stdout}");
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("mega-proxy/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["replications"], 4);

@@ -296,7 +296,7 @@ impl Chart for ExposureHistogram<'_> {
             root,
             &self.model.title,
             &format!(
-                "{}: fired users by seconds from the ban to their last request that got in (replication 0; each row its own count scale)",
+                "{}: fired users by seconds from the ban until no server accepted their token (replication 0; each row its own count scale)",
                 self.model.name
             ),
         )?;
@@ -347,7 +347,7 @@ impl Chart for ExposureHistogram<'_> {
             let mut mesh = chart.configure_mesh();
             house_mesh(&mut mesh).disable_x_mesh().x_labels(if last { 8 } else { 0 }).y_labels(3).x_label_formatter(&x_fmt).y_label_formatter(&y_fmt);
             if last {
-                mesh.x_desc("seconds the fired user still got in after the ban").axis_desc_style(label_style());
+                mesh.x_desc("seconds from the ban until no server accepts the token").axis_desc_style(label_style());
             }
             mesh.draw()?;
             chart.draw_series(

@@ -11,7 +11,9 @@
 //! - what a rate limit of L per window lets an abuser have: L, 2L across a boundary with a
 //!   fixed window, N x L with local counters on N servers;
 //! - a fired user's exposure: half the token lifetime on average without a blocklist, the
-//!   lifetime at most, the refresh period with a cached blocklist.
+//!   lifetime at most; with a blocklist cached on k servers refreshing at independent
+//!   phases, k/(k+1) of the refresh period on average (the last of k uniform waits) and
+//!   the refresh period at most.
 
 use crate::metrics::Unit;
 use crate::metrics::catalog::{self as c, Metric};
@@ -94,8 +96,8 @@ pub fn hot_spot_share(model: &Model) -> Option<f64> {
 }
 
 /// Exposure references, each marked whether it is about the mean (else the maximum):
-/// lifetime / 2 and the lifetime for a JWT without a blocklist, the refresh period for a
-/// cached blocklist.
+/// lifetime / 2 and the lifetime for a JWT without a blocklist, k/(k+1) of the refresh
+/// period and the refresh period for a blocklist cached on k servers.
 pub fn exposure_references(model: &Model) -> Vec<(bool, Reference)> {
     let (mean, max) = (&c::REVOCATION_EXPOSURE_MEAN_S, &c::REVOCATION_EXPOSURE_MAX_S);
     let mut out = Vec::new();
@@ -107,7 +109,9 @@ pub fn exposure_references(model: &Model) -> Vec<(bool, Reference)> {
         out.push((false, reference("lifetime", max, lifetime)));
     }
     if let Some(s) = first(model, |s| s.revocation.fire_rate_per_sec > 0.0 && s.sessions.blocklist == BlocklistMode::Cached) {
-        out.push((false, reference("refresh period", max, s.sessions.blocklist_refresh.as_secs_f64())));
+        let (k, refresh) = (f64::from(s.servers.count), s.sessions.blocklist_refresh.as_secs_f64());
+        out.push((true, reference("k/(k+1) x refresh period", mean, k / (k + 1.0) * refresh)));
+        out.push((false, reference("refresh period", max, refresh)));
     }
     out
 }
@@ -130,6 +134,7 @@ mod tests {
         assert!(labels("load-balancing", &c::SERVERS_ROUTED_SHARE_MAX).is_empty(), "a closed workload has no such formula");
         assert_eq!(labels("rate-limits", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW), ["L = 20", "2L = 40", "N x L = 80"]);
         assert_eq!(labels("jwt-revocation", &c::REVOCATION_EXPOSURE_MAX_S), ["lifetime = 600 s", "refresh period = 10.0 s"]);
+        assert_eq!(labels("jwt-revocation", &c::REVOCATION_EXPOSURE_MEAN_S), ["lifetime / 2 = 300 s", "k/(k+1) x refresh period = 8.00 s"]);
         assert_eq!(labels("file-uploads", &c::READS_NOT_FOUND_SHARE), ["(n-1)/n = 75.0%"]);
         assert!(labels("crash-test", &c::CARTS_LOST).is_empty());
     }

@@ -257,9 +257,9 @@ impl Chart for Timeline<'_> {
         let step_s = self.step_s();
         let k = self.merge();
         let point = if k == 1 {
-            format!("one point per {}", model.variants[0].system.run.timeseries_step)
+            format!("one point per {} (latency: of ok responses)", model.variants[0].system.run.timeseries_step)
         } else {
-            format!("one point per {} s (latency: the worst {} s p99 in it)", tick(step_s * k as f64, step_s), tick(step_s, step_s))
+            format!("one point per {} s (latency: the worst {} s p99 of ok responses in it)", tick(step_s * k as f64, step_s), tick(step_s, step_s))
         };
         let area = titled(root, &model.title, &format!("{}: over time, replication 0, {point}; grey: warm-up and faults", model.name))?;
         let measures = self.measures();
