@@ -522,18 +522,28 @@ fn real_time(r: &Run) -> Story {
     let local = r.m("local", &c::WS_DROPPED) / r.m("local", &c::WS_MESSAGES_SENT).max(1.0);
     let storm = r.m("pubsub", &c::WS_RECONNECTS_PEAK_PER_S);
     let jittered = r.m("pubsub-jittered", &c::WS_RECONNECTS_PEAK_PER_S);
+    let (node_reconnects, node_peak, node_lost) = (
+        r.m("gateway-node-dies", &c::WS_RECONNECTS),
+        r.m("gateway-node-dies", &c::WS_RECONNECTS_PEAK_PER_S),
+        r.m("gateway-node-dies", &c::WS_LOST_DISCONNECTED),
+    );
     Story {
             tempting: "\"Each server keeps a map of its WebSocket connections and delivers messages to them.\"".into(),
             shows: format!("10,000 users on 4 servers message each other: {} of the {} messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(local), n(r.m("local", &c::WS_MESSAGES_SENT))),
             senior: "\"Bridge the servers with Redis pub/sub (every server subscribes; the one holding the receiver delivers), or put an external gateway in front that holds the connections and calls stateless handlers.\"".into(),
             numbers: format!("Pub/sub delivered {} of messages and the gateway {}. When server-2 died, its clients reconnected all at once: {} reconnects in one second; with jittered backoff the peak was {}.", pct(r.m("pubsub", &c::WS_DELIVERED_SHARE)), pct(r.m("gateway", &c::WS_DELIVERED_SHARE)), n(storm), n(jittered)),
-            trade_off: format!("With one broadcast channel, as here, every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, so Redis's load grows with the fleet; a channel per user or per room, which only the server holding that user subscribes to, brings it back to about one. And pub/sub delivers at most once: {} of messages ({}) were lost, to users between a dropped connection and the next, so a chat keeps messages in a store (a stream or a mailbox) that a client reads from where it left off.", sig3(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), sig3(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), pct(1.0 - r.m("pubsub", &c::WS_DELIVERED_SHARE)), n(r.m("pubsub", &c::WS_DROPPED))),
+            trade_off: format!("With one broadcast channel, as here, every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, so Redis's load grows with the fleet; a channel per user or per room, which only the server holding that user subscribes to, brings it back to about one. A gateway only moves the failure: when one of its two nodes died, its {} clients reconnected, {} of them in one second. And neither delivers more than once: pub/sub lost {} of messages ({}) and the gateway node's death {}, messages from or to users between a dropped connection and the next, so a chat keeps messages in a store (a stream or a mailbox) that a client reads from where it left off.", sig3(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), sig3(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), n(node_reconnects), n(node_peak), pct(1.0 - r.m("pubsub", &c::WS_DELIVERED_SHARE)), n(r.m("pubsub", &c::WS_DROPPED)), n(node_lost)),
         claims: vec![
             claim(format!("local maps drop about (n-1)/n of messages: {}", pct(local)), local > 0.6 && local < 0.76),
             claim("pub/sub and the gateway deliver them".into(), r.m("pubsub", &c::WS_DELIVERED_SHARE) > 0.98 && r.m("gateway", &c::WS_DELIVERED_SHARE) > 0.98),
             claim(format!("a kill makes a reconnect storm ({}/s) that jitter flattens ({}/s)", n(storm), n(jittered)), storm > 4.0 * jittered),
             claim("one broadcast channel pushes each message to every server".into(), (r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE) - 16.0).abs() < 0.5),
             claim(format!("pub/sub delivers at most once: {} messages lost", n(r.m("pubsub", &c::WS_DROPPED))), r.m("pubsub", &c::WS_DROPPED) > 0.0),
+            claim("a server's death drops no gateway connection".into(), r.m("gateway", &c::WS_RECONNECTS) == 0.0 && r.m("gateway", &c::WS_DROPPED) == 0.0),
+            claim(
+                format!("a gateway node's death drops its connections: {} reconnects, {} messages lost", n(node_reconnects), n(node_lost)),
+                node_reconnects == 5000.0 && node_lost > 0.0,
+            ),
         ],
     }
 }

@@ -493,7 +493,7 @@ mod tests {
 
         let o = overview("websockets");
         let gateway = node(&o, "WebSocket gateway");
-        assert_eq!(o.only_in(gateway), Some(vec!["gateway"]));
+        assert_eq!(o.only_in(gateway), Some(vec!["gateway", "gateway-node-dies"]));
         assert!(o.graph.neighbors(gateway).any(|n| o.graph[n].role == Role::Server), "the gateway calls the servers");
 
         let o = overview("long-jobs");

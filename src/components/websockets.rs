@@ -6,6 +6,12 @@
 //! (at a cost that grows with the subscribers); a gateway holds every connection and
 //! calls a stateless handler on any server. A killed server's clients reconnect after a
 //! delay, with or without jitter.
+//!
+//! The gateway is a fleet of nodes (`websockets.gateways`, users spread over them in
+//! turn) outside the web servers: a server's death drops none of its connections, but a
+//! gateway node can die too (`kill = "gateway-1"`), and then its clients reconnect, to
+//! the next node up in turn. A message whose sender or receiver is between a dropped
+//! connection and the next is lost, in every mode (`ws.lost_disconnected`).
 
 use super::Ctx;
 use super::core::{Core, NO_REQ};
@@ -34,9 +40,12 @@ pub enum WsEvent {
     Arrive { msg: u32 },
     /// A client whose connection dropped tries to connect again.
     Reconnect { user: u32 },
+    /// A killed gateway node starts again.
+    GatewayRestarts { gateway: u16 },
 }
 
-/// A user's connection.
+/// A user's connection: to a server, or in gateway mode to a gateway node (`server` is
+/// then the node, `epoch` the node's).
 #[derive(Clone, Copy, Debug)]
 struct WsConn {
     server: u16,
@@ -59,6 +68,13 @@ pub struct WebSockets {
     sent: u64,
     delivered: u64,
     dropped: u64,
+    /// Dropped because the sender or the receiver had lost its connection.
+    lost_disconnected: u64,
+    /// Gateway nodes: up or not, and bumped on every kill.
+    gateway_up: Vec<bool>,
+    gateway_epoch: Vec<u32>,
+    /// The next gateway node a reconnecting client tries first.
+    gateway_cursor: usize,
     published: u64,
     receipts: u64,
     reconnects: u64,
@@ -81,6 +97,10 @@ impl WebSockets {
             sent: 0,
             delivered: 0,
             dropped: 0,
+            lost_disconnected: 0,
+            gateway_up: vec![true; spec.gateways as usize],
+            gateway_epoch: vec![0; spec.gateways as usize],
+            gateway_cursor: 0,
             published: 0,
             receipts: 0,
             reconnects: 0,
@@ -90,12 +110,16 @@ impl WebSockets {
         }
     }
 
-    /// Every user connects through the load balancer (the gateway holds them all), and
-    /// the first message is scheduled.
+    /// Every user connects through the load balancer (in gateway mode to the gateway
+    /// nodes in turn, which hold them all), and the first message is scheduled.
     pub fn start(&mut self, core: &mut Core, ctx: &mut Ctx) {
+        let gateways = self.gateway_up.len();
         for user in 0..core.population.users {
             let key = RouteKey { user, ip: core.population.ip_of(user) };
-            let server = core.lb.route(&key, &mut core.rng.routing).unwrap_or(0);
+            let mut server = core.lb.route(&key, &mut core.rng.routing).unwrap_or(0);
+            if self.spec.mode == WsMode::Gateway {
+                server = (user as usize % gateways) as u16;
+            }
             self.conns.push(WsConn { server, epoch: 0, connected: true });
         }
         let gap = self.message_gap(core);
@@ -125,11 +149,16 @@ impl WebSockets {
                     let d = core.client_lb.draw(&mut core.rng.network);
                     ctx.emit(d, WsEvent::Arrive { msg });
                 } else {
-                    self.drop_message(core, msg);
+                    self.drop_message(core, msg, true);
                 }
             }
             WsEvent::Arrive { msg } => {
                 let m = self.msgs[msg];
+                if self.spec.mode == WsMode::Gateway && !self.on_gateway(m.receiver) {
+                    // The gateway node holding the receiver died, or the receiver is
+                    // between connections: the push has nowhere to go.
+                    return self.drop_message(core, msg, true);
+                }
                 if core.rec.counts(m.sent_at) {
                     self.delivered += 1;
                     self.times.saturating_record(ctx.now().since(m.sent_at).0.max(1));
@@ -138,12 +167,22 @@ impl WebSockets {
                 self.msgs.remove(msg);
             }
             WsEvent::Reconnect { user } => self.reconnect(core, ctx, user),
+            WsEvent::GatewayRestarts { gateway } => self.gateway_up[gateway as usize] = true,
         }
     }
 
-    fn drop_message(&mut self, core: &Core, msg: u32) {
+    /// Whether `user` holds a connection to a gateway node that is up.
+    fn on_gateway(&self, user: u32) -> bool {
+        let c = self.conns[user as usize];
+        c.connected && self.gateway_up[c.server as usize] && self.gateway_epoch[c.server as usize] == c.epoch
+    }
+
+    /// A message is dropped; `disconnected` when its sender or receiver had lost its
+    /// connection (rather than having nowhere to go, or no handler).
+    fn drop_message(&mut self, core: &Core, msg: u32, disconnected: bool) {
         if core.rec.counts(self.msgs[msg].sent_at) {
             self.dropped += 1;
+            self.lost_disconnected += disconnected as u64;
         }
         self.msgs.remove(msg);
     }
@@ -160,8 +199,8 @@ impl WebSockets {
             self.sent += 1;
         }
         core.rec.add(self.columns[0], now, 1.0);
-        if self.spec.mode != WsMode::Gateway && !self.conns[sender as usize].connected {
-            return self.drop_message(core, msg); // the sender is offline, reconnecting
+        if !self.conns[sender as usize].connected {
+            return self.drop_message(core, msg, true); // the sender is offline, reconnecting
         }
         let d = core.client_lb.draw(&mut core.rng.network) + core.lb_latency.draw(&mut core.rng.network);
         ctx.emit(d, WsEvent::AtServer { msg });
@@ -171,13 +210,16 @@ impl WebSockets {
         let m = self.msgs[msg];
         match self.spec.mode {
             WsMode::Gateway => {
+                if !self.on_gateway(m.sender) {
+                    return self.drop_message(core, msg, true); // its gateway node died on the way
+                }
                 // The gateway calls a stateless handler on any server in rotation; a dead
                 // one refuses and the next is tried.
                 let mut delay = SimDuration::ZERO;
                 let mut tried = 0u64;
                 loop {
                     let key = RouteKey { user: m.sender, ip: 0 };
-                    let Some(s) = core.lb.route_retry(&key, tried) else { return self.drop_message(core, msg) };
+                    let Some(s) = core.lb.route_retry(&key, tried) else { return self.drop_message(core, msg, false) };
                     delay = delay + core.lb_server.draw(&mut core.rng.network) + core.lb_server.draw(&mut core.rng.network);
                     if core.servers[s as usize].state == ServerState::Up {
                         break;
@@ -190,7 +232,7 @@ impl WebSockets {
             _ => {
                 let c = self.conns[m.sender as usize];
                 if !c.connected || !core.is_up(c.server, c.epoch) {
-                    return self.drop_message(core, msg);
+                    return self.drop_message(core, msg, true);
                 }
                 if self.spec.mode == WsMode::Local {
                     let r = self.conns[m.receiver as usize];
@@ -198,7 +240,8 @@ impl WebSockets {
                         let d = core.client_lb.draw(&mut core.rng.network);
                         ctx.emit(d, WsEvent::Arrive { msg });
                     } else {
-                        self.drop_message(core, msg); // the receiver is on another server's map
+                        // The receiver is on another server's map, or reconnecting.
+                        self.drop_message(core, msg, !r.connected);
                     }
                 } else {
                     if core.rec.counts(m.sent_at) {
@@ -236,6 +279,33 @@ impl WebSockets {
         }
     }
 
+    /// A gateway node dies: every connection it held drops, and its clients reconnect
+    /// after their delay (to another node); it starts again after `restart_after`.
+    pub fn kill_gateway(&mut self, ctx: &mut Ctx, gateway: u32, restart_after: Option<SimDuration>) {
+        let g = gateway as usize;
+        self.gateway_up[g] = false;
+        self.gateway_epoch[g] += 1;
+        for user in 0..self.conns.len() {
+            let c = &mut self.conns[user];
+            if c.connected && c.server as usize == g {
+                c.connected = false;
+                let delay = self.reconnect_delay();
+                ctx.emit(delay, WsEvent::Reconnect { user: user as u32 });
+            }
+        }
+        if let Some(after) = restart_after {
+            ctx.emit(after, WsEvent::GatewayRestarts { gateway: gateway as u16 });
+        }
+    }
+
+    /// The next gateway node up, in turn, or None when every node is down.
+    fn next_gateway(&mut self) -> Option<u16> {
+        let n = self.gateway_up.len();
+        let g = (0..n).map(|i| (self.gateway_cursor + i) % n).find(|&g| self.gateway_up[g])?;
+        self.gateway_cursor = g + 1;
+        Some(g as u16)
+    }
+
     fn reconnect(&mut self, core: &mut Core, ctx: &mut Ctx, user: u32) {
         let now = ctx.now();
         let second = (now.0 / 1_000_000_000) as usize;
@@ -246,6 +316,16 @@ impl WebSockets {
             self.reconnects += 1;
         }
         core.rec.add(self.columns[2], now, 1.0);
+        if self.spec.mode == WsMode::Gateway {
+            match self.next_gateway() {
+                Some(g) => self.conns[user as usize] = WsConn { server: g, epoch: self.gateway_epoch[g as usize], connected: true },
+                None => {
+                    let delay = self.reconnect_delay();
+                    ctx.emit(delay, WsEvent::Reconnect { user });
+                }
+            }
+            return;
+        }
         let key = RouteKey { user, ip: core.population.ip_of(user) };
         match core.lb.route(&key, &mut core.rng.routing) {
             Some(s) if core.servers[s as usize].state == ServerState::Up => {
@@ -264,6 +344,7 @@ impl WebSockets {
         m.put(&catalog::WS_MESSAGES_SENT, self.sent as f64);
         m.put(&catalog::WS_DELIVERED, self.delivered as f64);
         m.put(&catalog::WS_DROPPED, self.dropped as f64);
+        m.put(&catalog::WS_LOST_DISCONNECTED, self.lost_disconnected as f64);
         m.put(&catalog::WS_DELIVERED_SHARE, if self.sent == 0 { 0.0 } else { self.delivered as f64 / self.sent as f64 });
         m.put(&catalog::WS_LATENCY_P50, ms(0.5));
         m.put(&catalog::WS_LATENCY_P99, ms(0.99));

@@ -213,6 +213,7 @@ impl WebTier {
                     }
                 }
                 FaultAction::KillWorker { worker } => self.jobs.as_mut().expect("jobs").kill_worker(core, ctx, worker),
+                FaultAction::KillGateway { gateway, restart_after } => self.ws.as_mut().expect("websockets").kill_gateway(ctx, gateway, restart_after),
                 FaultAction::RedisDown { lasting } => {
                     core.redis.go_down(ctx);
                     ctx.emit(lasting, RedisEvent::Recovers);

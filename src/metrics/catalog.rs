@@ -235,10 +235,11 @@ metrics! {
     WS_MESSAGES_SENT: "ws.messages_sent", "messages sent", Count, Messages, "WebSocket messages users sent";
     WS_DELIVERED: "ws.delivered", "messages delivered", Count, Messages, "messages that reached their receiver";
     WS_DROPPED: "ws.dropped", "messages dropped", Count, Messages, "messages that never reached their receiver";
+    WS_LOST_DISCONNECTED: "ws.lost_disconnected", "lost to a dropped connection", Count, Messages, "messages dropped because their sender or receiver was between a lost connection and the next (part of the messages dropped)";
     WS_DELIVERED_SHARE: "ws.delivered_share", "messages delivered", Share, Messages, "messages delivered as a share of messages sent";
     WS_LATENCY_P50: "ws.latency_p50_ms", "message latency p50, delivered", Ms, Messages, "median time from sending a message to its delivery, over delivered messages (dropped ones are left out; see ws.dropped)";
     WS_LATENCY_P99: "ws.latency_p99_ms", "message latency p99, delivered", Ms, Messages, "99th percentile time from sending a message to its delivery, over delivered messages";
-    WS_RECONNECTS: "ws.reconnects", "reconnects", Count, Users, "WebSocket clients reconnecting after losing their server";
+    WS_RECONNECTS: "ws.reconnects", "reconnects", Count, Users, "WebSocket clients reconnecting after losing their server or gateway node";
     WS_RECONNECTS_PEAK_PER_S: "ws.reconnects_peak_per_s", "peak reconnects per second", Count, Users, "the most reconnects in any one second of the run (warm-up included)";
     WS_PUBSUB_RECEIPTS_PER_MESSAGE: "ws.pubsub_receipts_per_message", "pub/sub pushes per message", Number, Messages, "servers a published message was pushed to, on average";
     // Uploads and file reads.

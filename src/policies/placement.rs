@@ -17,6 +17,17 @@ pub enum WsMode {
     Gateway,
 }
 
+impl WsMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            WsMode::None => "none",
+            WsMode::Local => "local",
+            WsMode::Pubsub => "pubsub",
+            WsMode::Gateway => "gateway",
+        }
+    }
+}
+
 // Where uploaded files go: the server's disk, S3 through the server, or S3 straight from the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -69,6 +69,7 @@ static ROWS: &[Row] = &[
     row(&c::DEPLOY_SESSIONS_LOST),
     row(&c::WS_DELIVERED_SHARE),
     row(&c::WS_DROPPED),
+    row(&c::WS_LOST_DISCONNECTED),
     row(&c::WS_LATENCY_P99),
     row(&c::WS_RECONNECTS_PEAK_PER_S),
     row(&c::WS_PUBSUB_RECEIPTS_PER_MESSAGE),

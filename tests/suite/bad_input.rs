@@ -368,3 +368,20 @@ fn choices_without_power_of_two_is_located() {
     ));
     run_bad(&case("choices-name", &format!("{OK_BASE}[load_balancer]\nchoices = \"distinc\"\n"), &["FILE:5:11", "did you mean \"distinct\"?"]));
 }
+
+#[test]
+fn gateway_faults_and_counts_are_located() {
+    let ws = "[websockets]\nmode = \"pubsub\"\n";
+    run_bad(&case(
+        "no-gateway",
+        &format!("{OK_BASE}{ws}[[faults]]\nat = \"1m\"\nkill = \"gateway-1\"\n"),
+        &["FILE:8:8", "faults[0].kill", "no gateway called \"gateway-1\"", "websockets.mode = \"gateway\""],
+    ));
+    run_bad(&case(
+        "gateway-3",
+        &format!("{OK_BASE}[websockets]\nmode = \"gateway\"\n[[faults]]\nat = \"1m\"\nkill = \"gateway-3\"\n"),
+        &["FILE:8:8", "\"gateway-1\" to \"gateway-2\""],
+    ));
+    run_bad(&case("gateways-pubsub", &format!("{OK_BASE}{ws}gateways = 3\n"), &["FILE:6:12", "websockets.gateways", "mode = \"gateway\""]));
+    run_bad(&case("gateways-0", &format!("{OK_BASE}[websockets]\nmode = \"gateway\"\ngateways = 0\n"), &["FILE:6:12", "0 gateways"]));
+}

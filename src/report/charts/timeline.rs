@@ -84,6 +84,8 @@ fn describe_fault_with(f: &Fault, time: &dyn Fn(SimDuration) -> String) -> Strin
         FaultAction::RedisDown { lasting } => format!("Redis down at {at} for {}", time(*lasting)),
         FaultAction::RedisSlow { lasting, .. } => format!("Redis slow at {at} for {}", time(*lasting)),
         FaultAction::KillWorker { worker } => format!("worker-{} killed at {at}", worker + 1),
+        FaultAction::KillGateway { gateway, restart_after: Some(d) } => format!("gateway-{} killed at {at}, restarted {} later", gateway + 1, time(*d)),
+        FaultAction::KillGateway { gateway, restart_after: None } => format!("gateway-{} killed at {at}", gateway + 1),
     }
 }
 
@@ -103,7 +105,7 @@ fn moments(system: &System, time: &dyn Fn(SimDuration) -> String) -> Vec<(f64, S
 /// When a fault starts and how long its effect is scheduled to last, in seconds.
 fn fault_span(f: &Fault) -> (f64, f64) {
     let lasting = match &f.action {
-        FaultAction::Kill { restart_after, .. } => restart_after.map_or(0.0, |d| d.as_secs_f64()),
+        FaultAction::Kill { restart_after, .. } | FaultAction::KillGateway { restart_after, .. } => restart_after.map_or(0.0, |d| d.as_secs_f64()),
         FaultAction::RedisDown { lasting } | FaultAction::RedisSlow { lasting, .. } => lasting.as_secs_f64(),
         FaultAction::KillWorker { .. } => 0.0,
     };

@@ -1,6 +1,7 @@
 //! Scheduled faults: each entry does one thing, uses only the keys of its kind, names a
-//! target that exists, falls inside the run, and does not overlap another fault on the
-//! same target (a server killed again while it is down, two Redis faults at once).
+//! target that exists (a server, a WebSocket gateway, a queue worker, Redis), falls inside
+//! the run, and does not overlap another fault on the same target (a server killed again
+//! while it is down, two Redis faults at once).
 
 use super::checker::Checker;
 use super::{Fault, FaultAction, JobsSpec};
@@ -8,7 +9,7 @@ use crate::engine::SimDuration;
 use crate::scenario::raw::{RawFault, RedisFaultKind};
 
 /// Checks `raw` and returns the faults in time order.
-pub(super) fn resolve_faults(c: &mut Checker, raw: &[RawFault], duration: SimDuration, servers: u32, jobs: Option<&JobsSpec>) -> Vec<Fault> {
+pub(super) fn resolve_faults(c: &mut Checker, raw: &[RawFault], duration: SimDuration, servers: u32, jobs: Option<&JobsSpec>, gateways: u32) -> Vec<Fault> {
     let mut faults: Vec<(usize, Fault)> = Vec::new();
     for (i, f) in raw.iter().enumerate() {
         let path = format!("faults[{i}]");
@@ -42,6 +43,12 @@ pub(super) fn resolve_faults(c: &mut Checker, raw: &[RawFault], duration: SimDur
         }
         match (&f.kill, f.redis) {
             (Some(_), Some(_)) => c.err(&path, "this fault both kills a server and breaks Redis", "write two [[faults]] entries"),
+            (Some(name), None) if name.starts_with("gateway-") => match parse_gateway_name(name, gateways) {
+                Ok(gateway) => {
+                    faults.push((i, Fault { at: f.at.0, action: FaultAction::KillGateway { gateway, restart_after: f.restart_after.map(|d| d.0) } }))
+                }
+                Err(help) => c.err(&format!("{path}.kill"), format!("there is no gateway called \"{name}\""), help),
+            },
             (Some(name), None) => match parse_server_name(name, servers) {
                 Ok(server) => faults.push((i, Fault { at: f.at.0, action: FaultAction::Kill { server, restart_after: f.restart_after.map(|d| d.0) } })),
                 Err(help) => c.err(&format!("{path}.kill"), format!("there is no server called \"{name}\""), help),
@@ -82,6 +89,8 @@ fn unused_keys(c: &mut Checker, f: &RawFault, path: &str) {
     ];
     let (kind, uses): (&str, &[&str]) = if f.kill_worker.is_some() {
         ("a worker kill (kill_worker)", &["at", "kill_worker"])
+    } else if f.kill.as_ref().is_some_and(|k| k.starts_with("gateway-")) && f.redis.is_none() {
+        ("a gateway kill (kill)", &["at", "kill", "restart_after"])
     } else if f.kill.is_some() && f.redis.is_none() {
         ("a server kill (kill)", &["at", "kill", "restart_after"])
     } else if f.kill.is_none() && f.redis == Some(RedisFaultKind::Down) {
@@ -102,6 +111,7 @@ fn unused_keys(c: &mut Checker, f: &RawFault, path: &str) {
 fn target_and_end(f: &Fault, worker_restart: SimDuration) -> (String, Option<SimDuration>) {
     match &f.action {
         FaultAction::Kill { server, restart_after } => (format!("server-{}", server + 1), restart_after.map(|r| f.at + r)),
+        FaultAction::KillGateway { gateway, restart_after } => (format!("gateway-{}", gateway + 1), restart_after.map(|r| f.at + r)),
         FaultAction::KillWorker { worker } => (format!("worker-{}", worker + 1), Some(f.at + worker_restart)),
         FaultAction::RedisDown { lasting } | FaultAction::RedisSlow { lasting, .. } => ("Redis".to_string(), Some(f.at + *lasting)),
     }
@@ -125,6 +135,18 @@ fn overlaps(c: &mut Checker, faults: &[(usize, Fault)], worker_restart: SimDurat
                 "faults on one target must not overlap: move this one later, or shorten the earlier one",
             );
         }
+    }
+}
+
+fn parse_gateway_name(name: &str, count: u32) -> Result<u32, String> {
+    let valid = match count {
+        0 => "gateways exist only with websockets.mode = \"gateway\"".to_string(),
+        1 => "this model has one gateway: \"gateway-1\"".to_string(),
+        n => format!("gateways are named \"gateway-1\" to \"gateway-{n}\""),
+    };
+    match name.strip_prefix("gateway-").and_then(|k| k.parse::<u32>().ok()) {
+        Some(k) if k >= 1 && k <= count => Ok(k - 1),
+        _ => Err(valid),
     }
 }
 

@@ -17,6 +17,8 @@ mod resolve;
 pub use resolve::resolve;
 
 pub const MAX_SERVERS: u32 = 10_000;
+/// Most WebSocket gateway nodes a model may have.
+pub const MAX_GATEWAYS: u32 = 1_000;
 pub const MAX_CORES: u32 = 1_024;
 
 /// One system to simulate: the base model with one variant's overrides applied.
@@ -95,6 +97,8 @@ pub struct WsSpec {
     pub reconnect_after: SimDuration,
     pub reconnect_jitter: SimDuration,
     pub publish_per_subscriber: SimDuration,
+    /// Gateway nodes (mode "gateway"; 0 otherwise).
+    pub gateways: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -296,6 +300,9 @@ pub enum FaultAction {
     Kill { server: u32, restart_after: Option<SimDuration> },
     /// Kill queue worker `worker` (0-based); it comes back after `jobs.worker_restart`.
     KillWorker { worker: u32 },
+    /// Kill WebSocket gateway `gateway` (0-based): its connections drop; it starts again
+    /// after `restart_after` if given.
+    KillGateway { gateway: u32, restart_after: Option<SimDuration> },
     /// Redis refuses connections for `lasting`.
     RedisDown { lasting: SimDuration },
     /// Redis answers slowly for `lasting`.

@@ -360,12 +360,28 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         if clients.users < 2 {
             c.err("clients.users", "messages need at least two users", "use 2 or more");
         }
+        let gateways = match (ws.mode, ws.gateways) {
+            (WsMode::Gateway, g) => g.unwrap_or(2),
+            (_, None) => 0,
+            (mode, Some(_)) => {
+                c.err(
+                    "websockets.gateways",
+                    format!("gateways with mode \"{}\"", mode.name()),
+                    "gateways hold the connections only with mode = \"gateway\": remove gateways, or use that mode",
+                );
+                0
+            }
+        };
+        if ws.mode == WsMode::Gateway && !(1..=MAX_GATEWAYS).contains(&gateways) {
+            c.err("websockets.gateways", format!("{gateways} gateways"), format!("use 1 to {MAX_GATEWAYS}"));
+        }
         WsSpec {
             mode: ws.mode,
             messages_per_user_per_sec: ws.message_rate.per_sec,
             reconnect_after: ws.reconnect_after.0,
             reconnect_jitter: ws.reconnect_jitter.0,
             publish_per_subscriber: ws.publish_per_subscriber.0,
+            gateways,
         }
     });
 
@@ -415,7 +431,8 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     }
 
     // faults
-    let faults = super::faults::resolve_faults(&mut c, &raw.faults, run.duration, servers.count, jobs.as_ref());
+    let gateways = websockets.as_ref().map_or(0, |w| w.gateways);
+    let faults = super::faults::resolve_faults(&mut c, &raw.faults, run.duration, servers.count, jobs.as_ref(), gateways);
 
     if c.problems.is_empty() {
         Ok(System {

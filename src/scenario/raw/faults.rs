@@ -10,9 +10,10 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
     pub at: Duration,
-    /// Kill this server ("server-3"): its queued and in-flight requests fail.
+    /// Kill this server ("server-3"): its queued and in-flight requests fail. Or kill a
+    /// WebSocket gateway ("gateway-1", with websockets.mode = "gateway"): its connections drop.
     pub kill: Option<String>,
-    /// Start the killed server again this long after the kill (it then boots for `servers.boot_time`).
+    /// Start the killed server (or gateway) again this long after the kill (a server then boots for `servers.boot_time`).
     pub restart_after: Option<Duration>,
     /// Kill this queue worker ("worker-2"): its job is delivered again after the visibility timeout.
     pub kill_worker: Option<String>,

@@ -67,7 +67,7 @@ pub struct RawWebsockets {
     /// Messages each user sends, to another user drawn at random. Default "1/min".
     #[serde(default = "d_ws_rate")]
     pub message_rate: Rate,
-    /// After its server dies, a client waits this long before reconnecting. Default "1s".
+    /// After its server (or gateway) dies, a client waits this long before reconnecting. Default "1s".
     #[serde(default = "d_ws_reconnect")]
     pub reconnect_after: Duration,
     /// Plus a random extra wait, uniform up to this ("0s": everyone at once). Default "0s".
@@ -76,6 +76,10 @@ pub struct RawWebsockets {
     /// Redis time per PUBLISH for each subscribed server (fan-out). Default "2us".
     #[serde(default = "d_fanout")]
     pub publish_per_subscriber: Duration,
+    /// With mode "gateway": the gateway nodes holding the connections, named gateway-1 ..
+    /// gateway-N, users spread over them in turn; a fault may kill one (kill = "gateway-1"),
+    /// and its clients reconnect to another. Default 2.
+    pub gateways: Option<u32>,
 }
 
 /// File uploads (profile pictures, videos) and later reads of them.
