@@ -594,7 +594,14 @@ mod tests {
             statesim_version: "0".into(),
             seed: 1,
             replications: 1,
-            variants: vec![VariantSummary { name: "a".into(), model_hash: "h".into(), metrics, servers: Vec::new(), vs_baseline: None }],
+            variants: vec![VariantSummary {
+                name: "a".into(),
+                model_hash: "h".into(),
+                metrics,
+                servers: Vec::new(),
+                vs_baseline: None,
+                per_replication: [(c::REQUESTS_FAILED.key.to_string(), vec![0.0])].into_iter().collect(),
+            }],
         }
     }
 

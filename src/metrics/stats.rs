@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 /// A mean with its 95% confidence half-width (None for a single replication).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    /// NaN (written `null` in JSON) when some replication did not report the metric.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub mean: f64,
     pub ci95: Option<f64>,
     pub n: usize,
@@ -19,6 +21,30 @@ impl Estimate {
     }
     pub fn contains(&self, x: f64) -> bool {
         self.low() <= x && x <= self.high()
+    }
+}
+
+/// JSON has no NaN: serde_json writes it as `null`; these read `null` back as NaN.
+pub(crate) mod nan_as_null {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+/// [`nan_as_null`] for a map of series of numbers.
+pub(crate) mod nan_as_null_vecs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<String, Vec<f64>>, s: S) -> Result<S::Ok, S::Error> {
+        m.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<f64>>, D::Error> {
+        let m = BTreeMap::<String, Vec<Option<f64>>>::deserialize(d)?;
+        Ok(m.into_iter().map(|(k, v)| (k, v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())).collect())
     }
 }
 

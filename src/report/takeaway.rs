@@ -132,6 +132,7 @@ mod tests {
             metrics: [(c::CARTS_LOST.key.to_string(), Estimate { mean: lost, ci95: None, n: 1 })].into_iter().collect(),
             servers: Vec::new(),
             vs_baseline: None,
+            per_replication: [(c::CARTS_LOST.key.to_string(), vec![lost])].into_iter().collect(),
         };
         ModelSummary {
             model: "m".into(),
