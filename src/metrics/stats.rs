@@ -22,6 +22,24 @@ impl Estimate {
     pub fn contains(&self, x: f64) -> bool {
         self.low() <= x && x <= self.high()
     }
+
+    /// Where the interval lies against zero, for a difference: Greater or Less when it
+    /// excludes zero on that side (a difference beyond chance), Equal when it contains
+    /// zero. None without an interval (one replication) or for a mean that is not a
+    /// number.
+    pub fn versus_zero(&self) -> Option<std::cmp::Ordering> {
+        use std::cmp::Ordering;
+        if self.ci95.is_none() || !self.mean.is_finite() {
+            return None;
+        }
+        Some(if self.low() > 0.0 {
+            Ordering::Greater
+        } else if self.high() < 0.0 {
+            Ordering::Less
+        } else {
+            Ordering::Equal
+        })
+    }
 }
 
 /// JSON has no NaN: serde_json writes it as `null`; these read `null` back as NaN.
@@ -89,6 +107,19 @@ mod tests {
         assert_eq!(t975(1), 12.706);
         assert!((t975(60) - 2.000).abs() < 1e-3);
         assert!((t975(120) - 1.980).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_difference_is_beyond_chance_when_its_interval_excludes_zero() {
+        use std::cmp::Ordering;
+        assert_eq!(mean_ci(&[1.0, 1.2, 0.9, 1.1, 1.0]).versus_zero(), Some(Ordering::Greater));
+        assert_eq!(mean_ci(&[-1.0, -1.2, -0.9, -1.1, -1.0]).versus_zero(), Some(Ordering::Less));
+        assert_eq!(mean_ci(&[1.0, -1.2, 0.9, 1.1, 1.0]).versus_zero(), Some(Ordering::Equal));
+        // The same difference in every replication is certain; none at all is no difference.
+        assert_eq!(mean_ci(&[2.0; 5]).versus_zero(), Some(Ordering::Greater));
+        assert_eq!(mean_ci(&[0.0; 5]).versus_zero(), Some(Ordering::Equal));
+        // One replication has no interval to decide on.
+        assert_eq!(mean_ci(&[2.0]).versus_zero(), None);
     }
 
     #[test]

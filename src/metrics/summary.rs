@@ -144,6 +144,44 @@ pub fn summarize(model: &Model, runs: &[Vec<RunResult>]) -> ModelSummary {
     fold.finish(model)
 }
 
+/// Summaries made from given numbers, for the tests of what reads them.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::metrics::Metrics;
+
+    /// A variant's name and, per metric key, its value in each replication.
+    pub type Reported<'a> = (&'a str, &'a [(&'a str, &'a [f64])]);
+
+    /// The summary of a model whose variants (by name, in order) reported, in each
+    /// replication, the given value of each metric key.
+    pub fn summary_of(variants: &[Reported]) -> ModelSummary {
+        let mut text = String::from("schema_version = 1\nname = \"m\"\ntitle = \"t\"\n[clients]\narrival_rate = \"10/s\"\n");
+        for (name, _) in variants {
+            text.push_str(&format!("[variants.{name}]\n"));
+        }
+        let model = crate::scenario::load_str("m.toml", "m", &text, &[]).unwrap();
+        let runs: Vec<Vec<RunResult>> = variants
+            .iter()
+            .map(|(_, metrics)| {
+                let reps = metrics.first().map_or(1, |(_, xs)| xs.len());
+                (0..reps)
+                    .map(|r| RunResult {
+                        metrics: metrics.iter().map(|(k, xs)| (k.to_string(), xs[r])).collect::<Metrics>(),
+                        servers: Vec::new(),
+                        series: Vec::new(),
+                        series_columns: Vec::new(),
+                        exposures_s: Vec::new(),
+                        latency_quantiles_ms: Vec::new(),
+                        auth_quantiles_ms: Vec::new(),
+                    })
+                    .collect()
+            })
+            .collect();
+        summarize(&model, &runs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,7 +79,9 @@ p,li{max-width:82ch}
 .variants code{font-size:.95em}
 .tables{display:flex;flex-wrap:wrap;gap:0 2em;align-items:flex-start}
 table{border-collapse:collapse;font-size:.86em;margin:.6em 0}
-th,td{padding:.2em .6em;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+th,td{padding:.2em .6em;border-bottom:1px solid #e5e5e5;text-align:right;font-variant-numeric:tabular-nums}
+td .v,td .pm{white-space:nowrap}td .pm{color:#555;font-size:.92em}.vs{color:#333}.vs.same{color:#999}
+.legend{max-width:110ch}
 th:first-child,td:first-child{text-align:left;white-space:normal;min-width:9em}
 thead th{background:#f2f2f2;vertical-align:bottom;white-space:normal;overflow-wrap:anywhere}
 td.sub{padding-left:1.8em;color:#555}
@@ -142,11 +144,32 @@ const VALIDATION: &str = "<section id=\"validation\">\n<h2>How far to trust thes
 <p>A section run with one replication shows numbers without intervals. <code>statesim run MODEL -r 10</code> runs ten independent replications and shows each number with its 95% interval, and the paired difference of each variant from the first (the variants share random numbers, so differences are much tighter than the intervals). The same model and seed give the same bytes, on any number of threads.</p>\n\
 <p class=\"top\"><a href=\"#top\">&uarr; back to the top</a></p>\n</section>\n";
 
+/// A cell of the comparison table: the value, and its `±` half-width and mark after
+/// it, each kept whole but free to wrap below the value on a narrow screen.
+fn cell(c: &table::Cell, baseline: &str) -> String {
+    let mut h = format!("<span class=\"v\">{}</span>", esc(&c.value));
+    let mark = c.versus.map(|o| {
+        let (class, title) = match o {
+            std::cmp::Ordering::Greater => ("vs", format!("higher than {baseline} beyond chance")),
+            std::cmp::Ordering::Less => ("vs", format!("lower than {baseline} beyond chance")),
+            std::cmp::Ordering::Equal => ("vs same", format!("not distinguishable from {baseline}")),
+        };
+        format!("<span class=\"{class}\" title=\"{}\">{}</span>", esc(&title), table::mark(o))
+    });
+    match (&c.half, mark) {
+        (Some(half), mark) => h.push_str(&format!(" <span class=\"pm\">± {}{}</span>", esc(half), mark.map_or(String::new(), |m| format!(" {m}")))),
+        (None, Some(mark)) => h.push_str(&format!(" {mark}")),
+        (None, None) => {}
+    }
+    h
+}
+
 /// The comparison table, split into tables of at most [`VARIANTS_PER_TABLE`] variants
-/// of about equal size.
+/// of about equal size, and what its intervals and marks mean.
 fn tables(s: &ModelSummary) -> String {
     let header = table::header(s);
-    let rows = table::rows(s);
+    let rows = table::table_rows(s);
+    let baseline = s.variants.first().map_or("", |v| v.name.as_str());
     let n = s.variants.len();
     let parts = n.div_ceil(VARIANTS_PER_TABLE).max(1);
     let mut h = String::from("<div class=\"tables\">\n");
@@ -160,10 +183,10 @@ fn tables(s: &ModelSummary) -> String {
         }
         h.push_str("</tr></thead>\n<tbody>\n");
         for row in &rows {
-            let class = if row[0].starts_with("  ") { " class=\"sub\"" } else { "" };
-            h.push_str(&format!("<tr><td{class}>{}</td>", esc(row[0].trim())));
-            for c in &row[columns.start + 1..columns.end + 1] {
-                h.push_str(&format!("<td>{}</td>", esc(c.trim())));
+            let class = if row.sub { " class=\"sub\"" } else { "" };
+            h.push_str(&format!("<tr><td{class}>{}</td>", esc(&row.label)));
+            for c in &row.cells[columns.clone()] {
+                h.push_str(&format!("<td>{}</td>", cell(c, baseline)));
             }
             h.push_str("</tr>\n");
         }
@@ -171,6 +194,9 @@ fn tables(s: &ModelSummary) -> String {
         start = columns.end;
     }
     h.push_str("</div>\n");
+    if let Some(legend) = table::legend(s) {
+        h.push_str(&format!("<p class=\"meta legend\">{}</p>\n", esc(&legend)));
+    }
     h
 }
 
