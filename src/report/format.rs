@@ -88,6 +88,16 @@ fn fixed(unit: Unit, x: f64, decimals: i32) -> String {
     if x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') { format!("-{text}") } else { text }
 }
 
+/// `x` rounded to `decimals` places in scientific notation (`2e-8`, `3.20e-6`), for
+/// numbers whose digits start past the sixth decimal.
+fn scientific(x: f64, decimals: i32) -> String {
+    if x == 0.0 {
+        return "0".to_string();
+    }
+    let digits = (x.abs().log10().floor() as i32 + decimals).max(0) as usize;
+    format!("{x:.digits$e}")
+}
+
 /// An estimate as the table writes it: the mean and, with replications, its 95%
 /// half-width, both to the decimal place of the half-width's first significant digit
 /// (its first two when that is a 1): `12.3 ± 0.4`, `59.2% ± 0.2%`, `1,071,600 ± 1,600`.
@@ -112,7 +122,8 @@ pub fn estimate_parts(unit: Unit, e: &Estimate) -> (String, Option<String>) {
             if decimals > value_decimals(unit, m) + 1 {
                 return (value(unit, e.mean), None);
             }
-            (format!("{}{percent}", fixed(unit, m, decimals)), Some(format!("{}{percent}", fixed(unit, h, decimals))))
+            let write = |x: f64| if decimals > 6 { scientific(x, decimals) } else { fixed(unit, x, decimals) };
+            (format!("{}{percent}", write(m)), Some(format!("{}{percent}", write(h))))
         }
         _ => (value(unit, e.mean), None),
     }
@@ -173,6 +184,9 @@ mod tests {
         assert_eq!(estimate(Unit::Count, &e(5.6, Some(2.83))), "6 ± 3");
         assert_eq!(estimate(Unit::Count, &e(0.2, Some(0.44))), "0.2 ± 0.4");
         assert_eq!(estimate_with_unit(Unit::Dollars, &e(0.5863, Some(0.0017))), "$0.5863 ± 0.0017");
+        // Digits that start past the sixth decimal, in scientific notation.
+        assert_eq!(estimate(Unit::Secs, &e(2.3e-8, Some(5.1e-8))), "2e-8 ± 5e-8");
+        assert_eq!(estimate(Unit::Secs, &e(3.2e-6, Some(4.6e-8))), "3.20e-6 ± 5e-8");
         // One replication, every replication the same, or an interval below the last digit
         // shown: no ±.
         assert_eq!(estimate(Unit::Ms, &e(12.34, None)), "12.3");

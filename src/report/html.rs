@@ -50,7 +50,9 @@ pub fn story(model: &Model) -> Vec<String> {
 
 /// Most variants one table shows; more are split into tables of about equal size, which
 /// sit side by side where the page is wide and one under the other where it is not.
-const VARIANTS_PER_TABLE: usize = 4;
+/// Three, since a cell holds a value, its `±` half-width and a mark: a table of three
+/// still fits a phone's 390 px.
+const VARIANTS_PER_TABLE: usize = 3;
 
 /// The smallest width a chart is drawn at, in CSS pixels: its smallest text (a font
 /// size of 11.2 px at its natural 900) stays at 10 px or more. Narrower screens scroll
@@ -141,11 +143,11 @@ pub fn render(sections: &[ModelSection]) -> String {
 const VALIDATION: &str = "<section id=\"validation\">\n<h2>How far to trust these numbers</h2>\n\
 <p>The engine is checked against queueing theory. <code>statesim check</code> runs the models in <code>models/theory/</code> (M/M/1, M/M/c by Erlang C, M/D/1 by Pollaczek-Khinchine, random routing over M/M/1 queues), 20 independent replications each, and prints each analytic figure beside the simulated one with its 95% confidence interval; the test suite fails if a figure leaves its interval, and shows that the check does fail for a wrong queue.</p>\n\
 <p>Each takeaway above states comparisons; each is evaluated on the run that wrote this page and marked with a tick (or a cross, in red, where a changed model no longer bears it out). A walkthrough (<code>statesim walkthrough MODEL</code>) checks each of its claims on its own run the same way.</p>\n\
-<p>A section run with one replication shows numbers without intervals. <code>statesim run MODEL -r 10</code> runs ten independent replications and shows each number with its 95% interval, and the paired difference of each variant from the first (the variants share random numbers, so differences are much tighter than the intervals). The same model and seed give the same bytes, on any number of threads.</p>\n\
+<p>Every number in the tables is the mean over the model's independent replications (five for the bundled models: <code>run.replications</code>) with its 95% confidence interval after the &plusmn;. The variants of a model share random numbers replication by replication, so each variant's difference from the first is measured pair by pair, much more tightly than the two intervals suggest: &#9650; and &#9660; mark a difference whose 95% interval lies above or below zero, &asymp; one whose interval contains zero. <code>statesim run MODEL -r 20</code> narrows the intervals; a run with one replication shows numbers without them. The same model and seed give the same bytes, on any number of threads.</p>\n\
 <p class=\"top\"><a href=\"#top\">&uarr; back to the top</a></p>\n</section>\n";
 
-/// A cell of the comparison table: the value, and its `±` half-width and mark after
-/// it, each kept whole but free to wrap below the value on a narrow screen.
+/// A cell of the comparison table: the value, its `±` half-width and its mark, each
+/// kept whole but free to wrap below the one before on a narrow screen.
 fn cell(c: &table::Cell, baseline: &str) -> String {
     let mut h = format!("<span class=\"v\">{}</span>", esc(&c.value));
     let mark = c.versus.map(|o| {
@@ -156,10 +158,11 @@ fn cell(c: &table::Cell, baseline: &str) -> String {
         };
         format!("<span class=\"{class}\" title=\"{}\">{}</span>", esc(&title), table::mark(o))
     });
-    match (&c.half, mark) {
-        (Some(half), mark) => h.push_str(&format!(" <span class=\"pm\">± {}{}</span>", esc(half), mark.map_or(String::new(), |m| format!(" {m}")))),
-        (None, Some(mark)) => h.push_str(&format!(" {mark}")),
-        (None, None) => {}
+    if let Some(half) = &c.half {
+        h.push_str(&format!(" <span class=\"pm\">± {}</span>", esc(half)));
+    }
+    if let Some(mark) = mark {
+        h.push_str(&format!(" {mark}"));
     }
     h
 }

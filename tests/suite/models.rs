@@ -35,8 +35,8 @@ fn load_balancing_story_holds() {
 }
 
 /// The main job (run once for the suite, see `shared::main_job`) writes every model's
-/// outputs and prints its table; its replication 0 is the library's (the runs the catalog
-/// tests check), number for number.
+/// outputs and prints its table, with at least five replications of every model; its
+/// replication 0 is the library's (the runs the catalog tests check), number for number.
 #[test]
 fn the_main_job_writes_every_model() {
     let job = crate::shared::main_job();
@@ -49,6 +49,7 @@ fn the_main_job_writes_every_model() {
         assert_eq!(summary["model"], b.name);
         assert_eq!(summary["seed"], 42);
         let reps = summary["replications"].as_u64().unwrap();
+        assert!(reps >= 5, "{}: {reps} replications; the main job shows every figure with an interval", b.name);
         assert!(summary["variants"][0]["model_hash"].as_str().unwrap().len() == 16);
         assert!(std::fs::read_to_string(dir.join("timeseries.csv")).unwrap().starts_with("variant,replication,t_s,"));
         assert!(std::fs::read_to_string(dir.join("topology.dot")).unwrap().contains("digraph"));

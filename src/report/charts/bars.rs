@@ -59,7 +59,22 @@ impl Chart for VariantBars<'_> {
             let values: Vec<Estimate> = (0..n).map(|v| estimate(s, v, metric)).collect();
             let refs = references(self.model, metric);
             let high = values.iter().map(|e| e.high().max(e.mean) * scale).chain(refs.iter().map(|r| r.value * scale)).fold(0.0f64, f64::max);
-            let top = if high > 0.0 { high * 1.28 } else { 1.0 };
+            // The value beside each bar, past its whisker, as the table writes it (mean ±
+            // half-width); "n/a" where the variant has no such thing (a deploy's duration
+            // without a deploy). The axis reaches far enough for the longest to fit.
+            let labels: Vec<String> = (0..n)
+                .map(|v| if s.variants[v].metrics.contains_key(metric.key) { format::estimate(metric.unit, &values[v]) } else { "n/a".to_string() })
+                .collect();
+            let plot_width = panel.dim_in_pixel().0 as f64 - name_width as f64 - 24.0;
+            let fit = values
+                .iter()
+                .zip(&labels)
+                .map(|(e, label)| {
+                    let room = (plot_width - 10.0 - text_width(root, label, &label_style()) as f64).max(0.4 * plot_width);
+                    e.high().max(e.mean) * scale * plot_width / room
+                })
+                .fold(0.0f64, f64::max);
+            let top = if high > 0.0 { (high * 1.28).max(fit * 1.02) } else { 1.0 };
             // A row above the bars for the reference lines' labels.
             let above = 0.8 * reference_rows(&refs) as f64 * if n <= 5 { 1.0 } else { 1.4 };
             let integer = metric.unit == Unit::Count;
@@ -86,15 +101,10 @@ impl Chart for VariantBars<'_> {
                 whisker(&chart, (e.low() * scale).max(0.0), e.high() * scale, y_of(i), true)?;
             }
             draw_references(&mut chart, root, &refs, scale, (-0.5, n as f64 - 0.5 + above))?;
-            // The value beside each bar (past its whisker), as the table writes it; "n/a"
-            // where the variant has no such thing (a deploy's duration without a deploy).
-            for (i, e) in values.iter().enumerate() {
+            for (i, (e, label)) in values.iter().zip(labels).enumerate() {
                 let (px, py) = chart.backend_coord(&(e.high().max(e.mean) * scale, y_of(i)));
-                if s.variants[i].metrics.contains_key(metric.key) {
-                    root.draw(&Text::new(format::value(metric.unit, e.mean), (px + 5, py), left_centre(label_style())))?;
-                } else {
-                    root.draw(&Text::new("n/a", (px + 5, py), left_centre(note_style())))?;
-                }
+                let style = if s.variants[i].metrics.contains_key(metric.key) { label_style() } else { note_style() };
+                root.draw(&Text::new(label, (px + 5, py), left_centre(style)))?;
             }
         }
         Ok(())
@@ -238,7 +248,7 @@ impl Chart for ServerShares<'_> {
             head.draw(&Text::new(name.clone(), (x, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
             if let Some((_, b, e)) = busiest {
                 let w = text_width(root, name, &heading_style());
-                head.draw(&Text::new(format!("busiest: {b}, {}", format::value(Unit::Share, e.mean)), (x + w as i32 + 12, 11), left_centre(note_style())))?;
+                head.draw(&Text::new(format!("busiest: {b}, {}", format::estimate(Unit::Share, e)), (x + w as i32 + 12, 11), left_centre(note_style())))?;
             }
             let mut chart = ChartBuilder::on(&plot)
                 .margin_left(14)
