@@ -156,6 +156,11 @@ pub(crate) mod testing {
     /// The summary of a model whose variants (by name, in order) reported, in each
     /// replication, the given value of each metric key.
     pub fn summary_of(variants: &[Reported]) -> ModelSummary {
+        model_and_summary_of(variants).1
+    }
+
+    /// [`summary_of`], with the model it summarizes.
+    pub fn model_and_summary_of(variants: &[Reported]) -> (Model, ModelSummary) {
         let mut text = String::from("schema_version = 1\nname = \"m\"\ntitle = \"t\"\n[clients]\narrival_rate = \"10/s\"\n");
         for (name, _) in variants {
             text.push_str(&format!("[variants.{name}]\n"));
@@ -178,7 +183,8 @@ pub(crate) mod testing {
                     .collect()
             })
             .collect();
-        summarize(&model, &runs)
+        let summary = summarize(&model, &runs);
+        (model, summary)
     }
 }
 

@@ -370,3 +370,68 @@ impl Chart for ExposureHistogram<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::catalog::LATENCY_MS;
+    use crate::metrics::summary::testing::model_and_summary_of;
+
+    /// The numbers of each `<tag ...>` of an SVG whose attributes contain `filter`, by
+    /// attribute name.
+    fn elements(svg: &str, tag: &str, filter: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+        svg.split(&format!("<{tag} "))
+            .skip(1)
+            .map(|e| e.split("/>").next().unwrap())
+            .filter(|e| e.contains(filter))
+            .map(|e| e.split("\" ").filter_map(|kv| kv.split_once("=\"")).map(|(k, v)| (k.trim().to_string(), v.trim_matches('"').to_string())).collect())
+            .collect()
+    }
+
+    /// Black horizontal segments (whiskers' spans): (y, x from, x to).
+    fn whiskers(svg: &str) -> Vec<(f64, f64, f64)> {
+        let mut out: Vec<(f64, f64, f64)> = elements(svg, "polyline", "stroke=\"#000000\"")
+            .iter()
+            .filter_map(|e| {
+                let p: Vec<(f64, f64)> =
+                    e["points"].split_whitespace().map(|xy| xy.split_once(',').unwrap()).map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap())).collect();
+                (p[0].1 == p[1].1 && p[0].0 != p[1].0).then(|| (p[0].1, p[0].0.min(p[1].0), p[0].0.max(p[1].0)))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn each_bar_carries_the_95_percent_interval_of_the_summary() {
+        let p99 = LATENCY_MS.p99.key;
+        let (model, summary) =
+            model_and_summary_of(&[("base", &[(p99, &[100.0, 120.0, 110.0, 105.0, 115.0])]), ("slower", &[(p99, &[200.0, 260.0, 230.0, 215.0, 245.0])])]);
+        let chart = VariantBars { model: &model, summary: &summary, metrics: vec![&LATENCY_MS.p99] };
+        let (svg, _) = crate::report::charts::render(&chart).unwrap();
+        // The bars, top to bottom in variant order: each from zero to its mean.
+        let mut bars: Vec<(f64, f64, f64)> = elements(&svg, "rect", "fill=\"#")
+            .iter()
+            .filter(|r| r["fill"] != "#FFFFFF")
+            .map(|r| (r["y"].parse().unwrap(), r["x"].parse().unwrap(), r["width"].parse().unwrap()))
+            .collect();
+        bars.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let spans = whiskers(&svg);
+        assert_eq!((bars.len(), spans.len()), (2, 2), "{bars:?} {spans:?}");
+        for (v, ((_, x0, width), (_, from, to))) in bars.iter().zip(&spans).enumerate() {
+            let e = summary.variants[v].metrics[p99];
+            let px_per_ms = width / e.mean;
+            // Pixels are whole numbers: within a pixel and a half of the summary's bounds.
+            assert!((from - (x0 + e.low() * px_per_ms)).abs() <= 1.5, "variant {v}: whisker from {from}, low {} ms", e.low());
+            assert!((to - (x0 + e.high() * px_per_ms)).abs() <= 1.5, "variant {v}: whisker to {to}, high {} ms", e.high());
+            assert!(*from < x0 + width && *to > x0 + width, "the whisker straddles the bar's end");
+        }
+        // Each value is labelled as the table writes it.
+        assert!(svg.contains(&format::estimate(Unit::Ms, &summary.variants[1].metrics[p99])));
+
+        // One replication: no interval, no whisker.
+        let (model, summary) = model_and_summary_of(&[("base", &[(p99, &[100.0])]), ("slower", &[(p99, &[200.0])])]);
+        let (svg, _) = crate::report::charts::render(&VariantBars { model: &model, summary: &summary, metrics: vec![&LATENCY_MS.p99] }).unwrap();
+        assert!(whiskers(&svg).is_empty());
+    }
+}
