@@ -12,9 +12,18 @@
 use super::ChartFile;
 use super::charts::{self, css_chip};
 use super::{table, takeaway};
+use crate::check::CheckRow;
 use crate::metrics::ModelSummary;
 use crate::playbook;
 use crate::scenario::Model;
+
+/// The theory check the run made, for the page's last section: its rows and chart, in
+/// `folder` (relative to the page).
+pub struct CheckSection<'a> {
+    pub rows: &'a [CheckRow],
+    pub folder: String,
+    pub chart: ChartFile,
+}
 
 /// What the page shows for one model.
 pub struct ModelSection<'a> {
@@ -109,8 +118,9 @@ fn chapter_of(model: &str) -> &'static str {
 }
 
 /// The page: contents, then per model its takeaway, where to learn more, story,
-/// variants, comparison table and charts, then how far to trust the numbers.
-pub fn render(sections: &[ModelSection]) -> String {
+/// variants, comparison table and charts, then how far to trust the numbers (with the
+/// theory check's picture when the run made one).
+pub fn render(sections: &[ModelSection], check: Option<&CheckSection>) -> String {
     let style = STYLE.replace("CHART_MIN", &CHART_MIN_WIDTH.to_string());
     let mut h = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>statesim report</title>\n<style>\n{style}</style>\n</head>\n<body>\n<h1 id=\"top\">statesim report</h1>\n<p class=\"meta\">{} simulated by statesim {}. Every number on this page comes from the runs that wrote it; each model's folder holds its summary.json, timeseries.csv, charts (SVG and PNG) and the model file that was run.</p>\n",
@@ -134,15 +144,37 @@ pub fn render(sections: &[ModelSection]) -> String {
     for s in &ordered {
         h.push_str(&section(s));
     }
-    h.push_str(VALIDATION);
+    h.push_str(&validation(check));
     h.push_str("</body>\n</html>\n");
     h
 }
 
-/// How the numbers are checked, and how a reader checks them again.
-const VALIDATION: &str = "<section id=\"validation\">\n<h2>How far to trust these numbers</h2>\n\
-<p>The engine is checked against queueing theory. <code>statesim check</code> runs the models in <code>models/theory/</code> (M/M/1, M/M/c by Erlang C, M/D/1 by Pollaczek-Khinchine, random routing over M/M/1 queues), 20 independent replications each, and prints each analytic figure beside the simulated one with its 95% confidence interval; the test suite fails if a figure leaves its interval, and shows that the check does fail for a wrong queue.</p>\n\
-<p>Each takeaway above states comparisons; each is evaluated on the run that wrote this page and marked with a tick (or a cross, in red, where a changed model no longer bears it out). A walkthrough (<code>statesim walkthrough MODEL</code>) checks each of its claims on its own run the same way.</p>\n\
+/// How the numbers are checked, and how a reader checks them again: the theory check
+/// (pictured when the run made it), the takeaways' checks, the intervals.
+fn validation(check: Option<&CheckSection>) -> String {
+    let mut h = String::from("<section id=\"validation\">\n<h2>How far to trust these numbers</h2>\n");
+    h.push_str(THEORY);
+    if let Some(c) = check {
+        let (folder, stem, caption, (w, ht)) = (url_segment(&c.folder), url_segment(&c.chart.stem), esc(&c.chart.caption), c.chart.size);
+        h.push_str("<p>The run that wrote this page made the same check (<code>statesim run</code> of a folder checks the models of its <code>theory/</code> folder too):</p>\n");
+        h.push_str(&format!(
+            "<figure><img src=\"{folder}/{stem}.svg\" width=\"{w}\" height=\"{ht}\" style=\"max-width:{w}px\" alt=\"{caption}\"><figcaption>{caption} <a href=\"{folder}/{stem}.png\">PNG</a>, <a href=\"{folder}/check.json\">check.json</a></figcaption></figure>\n"
+        ));
+        let outside: Vec<String> = c.rows.iter().filter(|r| !r.inside()).map(|r| format!("{} of {}", r.figure, r.model)).collect();
+        if !outside.is_empty() {
+            h.push_str(&format!(
+                "<p class=\"meta\">Outside its interval on this run: {}. At 95% about one figure in twenty falls outside by chance; the test suite checks the figures across seeds as one family.</p>\n",
+                esc(&outside.join(", "))
+            ));
+        }
+    }
+    h.push_str(REST);
+    h
+}
+
+const THEORY: &str = "<p>The engine is checked against queueing theory. <code>statesim check</code> runs the models in <code>models/theory/</code> (M/M/1, M/M/c by Erlang C, M/D/1 by Pollaczek-Khinchine, random routing over M/M/1 queues), 20 independent replications each, and prints each analytic figure beside the simulated one with its 95% confidence interval; the test suite checks every figure at several seeds as one family (Holm, 5% family-wise) and shows that the check fails for a wrong queue.</p>\n";
+
+const REST: &str = "<p>Each takeaway above states comparisons; each is evaluated on the run that wrote this page and marked with a tick (or a cross, in red, where a changed model no longer bears it out). A walkthrough (<code>statesim walkthrough MODEL</code>) checks each of its claims on its own run the same way.</p>\n\
 <p>Every number in the tables is the mean over the model's independent replications (five for the bundled models: <code>run.replications</code>) with its 95% confidence interval after the &plusmn;. The variants of a model share random numbers replication by replication, so each variant's difference from the first is measured pair by pair, much more tightly than the two intervals suggest: &#9650; and &#9660; mark a difference whose 95% interval lies above or below zero, &asymp; one whose interval contains zero. <code>statesim run MODEL -r 20</code> narrows the intervals; a run with one replication shows numbers without them. The same model and seed give the same bytes, on any number of threads.</p>\n\
 <p class=\"top\"><a href=\"#top\">&uarr; back to the top</a></p>\n</section>\n";
 

@@ -174,6 +174,37 @@ fn html_rows(html: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The main job checks the engine against queueing theory (the models of
+/// `models/theory/`, as `statesim check` does) and shows it on the page: a picture of each
+/// simulated figure with its interval beside the analytic value, and its numbers.
+#[test]
+fn the_page_pictures_the_theory_check() {
+    let out = main_job_out();
+    let dir = out.join(statesim::report::CHECK_FOLDER);
+    let rows: serde_json::Value = serde_json::from_str(&read(&dir.join("check.json"))).unwrap();
+    let rows = rows.as_array().unwrap();
+    let theory = statesim::bundled::THEORY;
+    assert_eq!(rows.len(), 23, "every figure of every theory model");
+    for b in theory {
+        assert!(rows.iter().any(|r| r["model"] == b.name), "{} is checked", b.name);
+    }
+    for r in rows {
+        let (low, high, analytic) = (r["ci95_low"].as_f64().unwrap(), r["ci95_high"].as_f64().unwrap(), r["analytic"].as_f64().unwrap());
+        assert!(low < high && r["replications"] == 20, "{r}");
+        assert_eq!(r["inside"].as_bool().unwrap(), low <= analytic && analytic <= high, "{r}");
+    }
+    let svg = read(&dir.join("check.svg"));
+    let inside = rows.iter().filter(|r| r["inside"] == true).count();
+    assert!(svg.contains(&format!("{inside} of 23 inside")), "the chart counts the figures inside");
+    assert_eq!(svg.matches("<circle").count(), 23, "a dot per figure");
+    let (w, h, inked) = decode_png(&dir.join("check.png"));
+    assert_eq!((w, h), svg_size(&svg));
+    assert!(inked > 0.01 && inked < 0.6);
+    let html = read(&out.join("index.html"));
+    let validation = html.split("<section id=\"validation\">").nth(1).unwrap();
+    assert!(validation.contains("<img src=\"theory-check/check.svg\"") && validation.contains("href=\"theory-check/check.json\""), "the page embeds the check");
+}
+
 /// Each scenario's own measure over time, and the chart that fits it, for the models
 /// whose story is not requests and latency alone.
 #[test]

@@ -15,12 +15,15 @@
 //!   per variant, on a log axis;
 //! - [`ExposureHistogram`]: how long each fired user kept getting in;
 //! - [`TopologyPicture`]: the system drawn from its graph;
-//! - [`SweepLines`]: a headline metric across a sweep's grid.
+//! - [`SweepLines`]: a headline metric across a sweep's grid;
+//! - [`CheckChart`]: `statesim check`, each simulated figure with its 95% interval
+//!   beside the analytic value.
 //!
 //! One file per family of charts; `style` holds what they share.
 
 mod bars;
 mod cdf;
+mod check;
 mod raster;
 mod reference;
 mod style;
@@ -30,6 +33,7 @@ mod topology;
 
 pub use bars::{ExposureHistogram, ServerShares, VariantBars, uneven_shares};
 pub use cdf::{LatencyCdf, percentiles_differ};
+pub use check::CheckChart;
 pub use reference::{Reference, references};
 pub use style::{Look, PALETTE, WIDTH, colour, css_chip, css_colour, look, tick};
 pub use sweep::SweepLines;
