@@ -10,6 +10,7 @@
 //! finish in (and equal, to the bit, to computing it from every run kept whole).
 
 use super::catalog::{ServerFigure, ServerFigures};
+use super::replicates::Replicates;
 use super::stats::{Estimate, mean_ci};
 use crate::metrics::RunResult;
 use crate::scenario::Model;
@@ -47,6 +48,17 @@ pub struct VariantSummary {
     /// ([`crate::metrics::Replicates`]).
     #[serde(with = "super::stats::nan_as_null_vecs")]
     pub per_replication: BTreeMap<String, Vec<f64>>,
+}
+
+impl VariantSummary {
+    /// A metric's value in each of the variant's replications, NaN where one did not
+    /// report it; every value NaN (for `replications`) when none did.
+    pub fn replicates(&self, key: &str, replications: usize) -> Replicates {
+        match self.per_replication.get(key) {
+            Some(values) => Replicates::new(values.clone()),
+            None => Replicates::constant(f64::NAN, replications),
+        }
+    }
 }
 
 /// What one variant's replications leave for the summary: one value per metric and per

@@ -174,7 +174,7 @@ fn validation(check: Option<&CheckSection>) -> String {
 
 const THEORY: &str = "<p>The engine is checked against queueing theory. <code>statesim check</code> runs the models in <code>models/theory/</code> (M/M/1, M/M/c by Erlang C, M/D/1 by Pollaczek-Khinchine, random routing over M/M/1 queues), 20 independent replications each, and prints each analytic figure beside the simulated one with its 95% confidence interval; the test suite checks every figure at several seeds as one family (Holm, 5% family-wise) and shows that the check fails for a wrong queue.</p>\n";
 
-const REST: &str = "<p>Each takeaway above states comparisons; each is evaluated on the run that wrote this page and marked with a tick (or a cross, in red, where a changed model no longer bears it out). A walkthrough (<code>statesim walkthrough MODEL</code>) checks each of its claims on its own run the same way.</p>\n\
+const REST: &str = "<p>Each takeaway above states comparisons; each is evaluated on the run that wrote this page and marked with a tick (or a cross, in red, where a changed model no longer bears it out). A comparison holds on the interval, not on one draw: <em>a &gt; b</em> holds when the 95% interval of <em>a &minus; b</em>, taken replication by replication, lies above zero, and an equality when it holds in every replication. A walkthrough (<code>statesim walkthrough MODEL</code>) checks each of its claims on its own run the same way.</p>\n\
 <p>Every number in the tables is the mean over the model's independent replications (five for the bundled models: <code>run.replications</code>) with its 95% confidence interval after the &plusmn;. The variants of a model share random numbers replication by replication, so each variant's difference from the first is measured pair by pair, much more tightly than the two intervals suggest: &#9650; and &#9660; mark a difference whose 95% interval lies above or below zero, &asymp; one whose interval contains zero. <code>statesim run MODEL -r 20</code> narrows the intervals; a run with one replication shows numbers without them. The same model and seed give the same bytes, on any number of threads.</p>\n\
 <p class=\"top\"><a href=\"#top\">&uarr; back to the top</a></p>\n</section>\n";
 
@@ -268,7 +268,7 @@ fn section(s: &ModelSection) -> String {
                     let (class, note) = if c.holds { ("", "") } else { (" class=\"fails\"", " (does not hold on this run)") };
                     h.push_str(&format!("<li{class}>{}{note}</li>\n", esc(&c.text)));
                 }
-                h.push_str("</ul>\n</details>\n");
+                h.push_str(&format!("</ul>\n<p>{}</p>\n</details>\n", esc(&takeaway::how_checked(s.summary))));
             }
         }
         None => h.push_str(&format!("<p class=\"takeaway\">{}</p>\n", esc(&takeaway::generated(s.summary)))),

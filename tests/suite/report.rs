@@ -128,7 +128,10 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
 
     // The takeaway's numbers are the run's: crash-test's logged-out share.
     let summary: serde_json::Value = serde_json::from_str(&read(&out.join("crash-test/summary.json"))).unwrap();
-    let share = |v: usize| format!("{:.1}%", summary["variants"][v]["metrics"][c::SESSIONS_LOGGED_OUT_SHARE.key]["mean"].as_f64().unwrap() * 100.0);
+    let share = |v: usize| {
+        let e: statesim::metrics::Estimate = serde_json::from_value(summary["variants"][v]["metrics"][c::SESSIONS_LOGGED_OUT_SHARE.key].clone()).unwrap();
+        statesim::report::format::estimate_with_unit(statesim::metrics::Unit::Share, &e)
+    };
     let takeaway = html.split("<p class=\"takeaway\">").nth(1).unwrap().split("</p>").next().unwrap();
     assert!(takeaway.contains(&format!("server memory {} of the active users", share(0))), "takeaway {takeaway}");
 
