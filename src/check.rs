@@ -15,6 +15,8 @@ use crate::theory::{QueueFigures, md1, mmc, two_choices};
 /// One compared figure.
 #[derive(Clone, Debug)]
 pub struct CheckRow {
+    /// The model the figure comes from, and the queue it is (`M/M/1, lambda = 0.8, mu = 1`).
+    pub model: String,
     pub case: String,
     pub figure: &'static str,
     pub analytic: f64,
@@ -70,13 +72,15 @@ pub fn check_model(model: &Model, opts: &RunOptions, on_run_done: &(dyn Fn() + S
         let e = get(metric);
         Estimate { mean: e.mean / 1e3, ci95: e.ci95.map(|h| h / 1e3), n: e.n }
     };
+    let row =
+        |figure: &'static str, analytic: f64, simulated: Estimate| CheckRow { model: model.name.clone(), case: case.clone(), figure, analytic, simulated };
     let mut rows = vec![
-        CheckRow { case: case.clone(), figure: "P(wait)", analytic: theory.p_wait, simulated: get(&WAITED_FRACTION) },
-        CheckRow { case: case.clone(), figure: "Wq (s)", analytic: theory.wq, simulated: secs(&QUEUE_WAIT_MS.mean) },
-        CheckRow { case: case.clone(), figure: "W (s)", analytic: theory.w, simulated: secs(&LATENCY_MS.mean) },
+        row("P(wait)", theory.p_wait, get(&WAITED_FRACTION)),
+        row("Wq (s)", theory.wq, secs(&QUEUE_WAIT_MS.mean)),
+        row("W (s)", theory.w, secs(&LATENCY_MS.mean)),
     ];
     if let Some(p99) = theory.w_p99 {
-        rows.push(CheckRow { case, figure: "p99 of W (s)", analytic: p99, simulated: secs(&LATENCY_MS.p99) });
+        rows.push(row("p99 of W (s)", p99, secs(&LATENCY_MS.p99)));
     }
     Ok(rows)
 }

@@ -7,11 +7,12 @@
 
 use crate::bundled;
 use crate::metrics::catalog::{self as c, Metric};
-use crate::metrics::{FailReason, ModelSummary};
-use crate::report::format::{group_thousands, sig3};
+use crate::metrics::{FailReason, ModelSummary, Replicates as R, Unit};
+use crate::report::format;
 use crate::scenario::load_str;
 use crate::sweep::{RunOptions, run_summary};
 use rayon::prelude::*;
+use std::borrow::Borrow;
 use std::cell::RefCell;
 
 /// A topic: a bundled model's name, the names it answered to before, the interview
@@ -87,6 +88,8 @@ pub struct Walkthrough {
     pub runs: Vec<(String, u64)>,
     pub sections: Vec<Section>,
     pub claims: Vec<Claim>,
+    /// How the claims were decided: on the 95% interval over the run's replications.
+    pub how_checked: String,
 }
 
 /// The topic of this name or of one of its aliases.
@@ -113,31 +116,46 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// The mean of a metric in `variant`. Metrics are named by their catalog
-    /// declaration, so an undeclared one does not compile; one the run did not report
-    /// reads as NaN (so no comparison with it holds, not even `== 0.0`) and is recorded;
-    /// [`run`] turns the record into a failed claim.
-    fn m(&self, variant: &str, metric: &Metric) -> f64 {
+    /// A metric's value in each replication of `variant`. Metrics are named by their
+    /// catalog declaration, so an undeclared one does not compile; one the run did not
+    /// report reads as NaN (so no comparison with it holds, not even `equals(0.0)`) and is
+    /// recorded; [`run`] turns the record into a failed claim.
+    fn m(&self, variant: &str, metric: &Metric) -> R {
         let s = self.summary;
         let v = s.variants.iter().find(|v| v.name == variant).unwrap_or_else(|| panic!("{} has no variant {variant}", s.model));
-        let problem = match v.metrics.get(metric.key) {
-            Some(e) => return e.mean,
+        let problem = match v.per_replication.get(metric.key) {
+            Some(values) => return R::new(values.clone()),
             None => format!("{} did not report {} in variant {variant}", s.model, metric.key),
         };
         let mut missing = self.missing.borrow_mut();
         if !missing.contains(&problem) {
             missing.push(problem);
         }
-        f64::NAN
+        R::constant(f64::NAN, s.replications)
     }
 }
 
-fn pct(x: f64) -> String {
-    format!("{}%", sig3(x * 100.0))
+/// A quantity as the text writes it: its mean and 95% half-width (`9.95% ± 0.07%`), or
+/// "n/a" when the run did not report it.
+fn shown(unit: Unit, x: &R) -> String {
+    if x.values().iter().any(|v| v.is_nan()) { "n/a".to_string() } else { format::estimate(unit, &x.estimate()) }
 }
 
-fn n(x: f64) -> String {
-    if x.abs() >= 1000.0 || (x - x.round()).abs() < 1e-9 { group_thousands(x.round() as i64) } else { sig3(x) }
+/// A share, in percent.
+fn pct(x: impl Borrow<R>) -> String {
+    shown(Unit::Share, x.borrow())
+}
+
+/// A count: whole numbers with thousands separators; a fraction to three digits.
+fn n(x: impl Borrow<R>) -> String {
+    let x = x.borrow();
+    let whole = x.values().iter().all(|v| v.fract() == 0.0) || x.mean().abs() >= 1000.0;
+    shown(if whole { Unit::Count } else { Unit::Number }, x)
+}
+
+/// A number to three significant digits.
+fn v(x: impl Borrow<R>) -> String {
+    shown(Unit::Number, x.borrow())
 }
 
 fn claim(text: String, holds: bool) -> Claim {
@@ -180,7 +198,8 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
     for problem in r.missing.into_inner() {
         claims.push(claim(format!("the run reports every metric the text reads: {problem}"), false));
     }
-    Walkthrough { topic: topic.name, question: topic.question, runs, sections, claims }
+    let how_checked = crate::report::takeaway::how_checked(&summaries[0]);
+    Walkthrough { topic: topic.name, question: topic.question, runs, sections, claims, how_checked }
 }
 
 /// What a topic tells, part by part, and the claims its text makes. Every topic has the
@@ -213,24 +232,24 @@ fn crash_test(r: &Run) -> Story {
     let carts = r.m("sticky-memory", &c::CARTS_LOST);
     let items = r.m("sticky-memory", &c::CARTS_ITEMS_LOST);
     let active = r.m("sticky-memory", &c::SESSIONS_ACTIVE_USERS);
-    let failed: Vec<f64> = ["sticky-memory", "redis", "jwt"].iter().map(|v| r.m(v, &c::REQUESTS_FAILED) + r.m(v, &c::REQUESTS_RETRIED)).collect();
+    let failed: Vec<R> = ["sticky-memory", "redis", "jwt"].iter().map(|v| r.m(v, &c::REQUESTS_FAILED) + r.m(v, &c::REQUESTS_RETRIED)).collect();
     let redis_ops = r.m("redis", &c::REDIS_OPS_PER_S);
     let redis_auth = r.m("redis", &c::AUTH_MS.p50);
     Story {
             tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory. If a server dies, the load balancer routes around it.\"".into(),
             shows: format!(
                     "20,000 users on 10 servers; server-5 is killed at minute 5. The load balancer does route around it: only {} requests were on server-5 at that instant. But with sessions in server memory, {} users ({} of the {} active users, about 1/10) were logged out, and {} carts ({} items) of those {} shoppers vanished.",
-                    n(failed[0]), n(users), pct(share), n(active), n(carts), n(items), n(active)
+                    n(&failed[0]), n(&users), pct(&share), n(&active), n(&carts), n(&items), n(&active)
                 ),
             senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request and a dead server takes only its in-flight requests with it.\"".into(),
-            numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(failed[1]), n(failed[2])),
-            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency). A JWT cannot be taken back before it expires (see jwt-revocation).", n(redis_ops), sig3(redis_auth)),
+            numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(&failed[1]), n(&failed[2])),
+            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency). A JWT cannot be taken back before it expires (see jwt-revocation).", n(&redis_ops), v(&redis_auth)),
         claims: vec![
-            claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(share)), (share - 0.1).abs() < 0.03),
-            claim(format!("sticky-memory loses carts: {}", n(carts)), carts > 0.0),
-            claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_STATE_LOST_USERS) == 0.0 && r.m("jwt", &c::SESSIONS_STATE_LOST_USERS) == 0.0 && r.m("redis", &c::CARTS_LOST) == 0.0 && r.m("jwt", &c::CARTS_LOST) == 0.0),
-            claim(format!("the kill itself hits only a handful of requests in every variant: {}", failed.iter().map(|f| n(*f)).collect::<Vec<_>>().join(", ")), failed.iter().all(|f| *f <= 1004.0)),
-            claim(format!("Redis sessions add at least a round trip (0.3 ms): {} ms", sig3(redis_auth)), redis_auth >= 0.3),
+            claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(&share)), share.within(0.07, 0.13)),
+            claim(format!("sticky-memory loses carts: {}", n(&carts)), carts.greater_than(0.0)),
+            claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("jwt", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("redis", &c::CARTS_LOST).equals(0.0) && r.m("jwt", &c::CARTS_LOST).equals(0.0)),
+            claim(format!("the kill itself hits only a handful of requests in every variant: {}", failed.iter().map(n).collect::<Vec<_>>().join(", ")), failed.iter().all(|f| f.at_most(1004.0))),
+            claim(format!("Redis sessions add at least a round trip (0.3 ms): {} ms", v(&redis_auth)), redis_auth.at_least(0.3)),
         ],
     }
 }
@@ -240,14 +259,14 @@ fn sticky_hashing(r: &Run) -> Story {
         (r.m("ip-hash", &c::SESSIONS_STATE_LOST_SHARE), r.m("consistent-hash", &c::SESSIONS_STATE_LOST_SHARE), r.m("cookie", &c::SESSIONS_STATE_LOST_SHARE));
     Story {
             tempting: "\"hash(client IP) modulo the number of servers: no state in the load balancer, and each client always lands on the same server.\"".into(),
-            shows: format!("10 servers, sessions in server memory, server-3 dies. With modulo hashing the divisor changes from 10 to 9 and almost every client is re-hashed: {} of active users were logged out, not 1/10.", pct(ip)),
+            shows: format!("10 servers, sessions in server memory, server-3 dies. With modulo hashing the divisor changes from 10 to 9 and almost every client is re-hashed: {} of active users were logged out, not 1/10.", pct(&ip)),
             senior: "\"If you must be sticky, use a consistent-hash ring with virtual nodes, or a cookie that names the server: a failure moves only the dead server's users. Better still, don't need stickiness.\"".into(),
-            numbers: format!("The ring logged out {} and cookie affinity {}: about 1/n.", pct(ring), pct(cookie)),
+            numbers: format!("The ring logged out {} and cookie affinity {}: about 1/n.", pct(&ring), pct(&cookie)),
             trade_off: "Even 1/n is users logged out on every failure and deploy; and stickiness by IP pins everyone behind a NAT to one server (see mega-proxy).".into(),
         claims: vec![
-            claim(format!("modulo ip-hash logs out about (n-1)/n = 90%: {}", pct(ip)), (ip - 0.9).abs() < 0.05),
-            claim(format!("a consistent-hash ring logs out about 1/n: {}", pct(ring)), (ring - 0.1).abs() < 0.04),
-            claim(format!("cookie affinity logs out about 1/n: {}", pct(cookie)), (cookie - 0.1).abs() < 0.04),
+            claim(format!("modulo ip-hash logs out about (n-1)/n = 90%: {}", pct(&ip)), ip.within(0.85, 0.95)),
+            claim(format!("a consistent-hash ring logs out about 1/n: {}", pct(&ring)), ring.within(0.06, 0.14)),
+            claim(format!("cookie affinity logs out about 1/n: {}", pct(&cookie)), cookie.within(0.06, 0.14)),
         ],
     }
 }
@@ -264,28 +283,31 @@ fn hot_spots(r: &Run) -> Story {
         tempting: "\"Sticky by client IP, sessions in server memory: the load balancer spreads IPs evenly.\"".into(),
         shows: format!(
             "50,000 users, 10,000 of them (f = 0.2) behind one NAT IP, 10 servers. ip-hash sends that whole IP to one server, which receives {} of all requests (theory: f + (1-f)/n = {}). It saturates: p99 {} ms and {} of {} requests refused with 503, while the least busy server idles at {} utilisation.",
-            pct(hot),
-            pct(theory),
-            n(p99),
-            n(drops),
+            pct(&hot),
+            pct(R::from(theory)),
+            n(&p99),
+            n(&drops),
             n(r.m("ip-hash-sticky", &c::REQUESTS_SENT)),
-            pct(idle)
+            pct(&idle)
         ),
         senior: "\"Round robin (or least connections) with sessions in a shared store: a request can go anywhere, so no client can pin a server.\"".into(),
         numbers: format!(
             "Round robin with Redis sessions: the busiest server gets {}, p99 {} ms, {} failures.",
             pct(r.m("round-robin-shared", &c::SERVERS_ROUTED_SHARE_MAX)),
-            n(p99_rr),
+            n(&p99_rr),
             n(r.m("round-robin-shared", &c::REQUESTS_FAILED))
         ),
         trade_off: format!("Every request now reads the session from Redis: {} lookups per second.", n(r.m("round-robin-shared", &c::REDIS_OPS_PER_S))),
         claims: vec![
-            claim(format!("the NAT's server gets f + (1-f)/n = {} of requests: {}", pct(theory), pct(hot)), (hot - theory).abs() < 0.01),
-            claim(format!("the hot server's p99 explodes: {} ms vs {} ms", n(p99), n(p99_rr)), p99 > 5.0 * p99_rr),
-            claim(format!("it drops requests ({}) while another server is below half load ({})", n(drops), pct(idle)), drops > 0.0 && idle < 0.5),
+            claim(format!("the NAT's server gets f + (1-f)/n = {} of requests: {}", pct(R::from(theory)), pct(&hot)), hot.within(theory - 0.01, theory + 0.01)),
+            claim(format!("the hot server's p99 explodes: {} ms vs {} ms", n(&p99), n(&p99_rr)), p99.greater_than(5.0 * &p99_rr)),
+            claim(
+                format!("it drops requests ({}) while another server is below half load ({})", n(&drops), pct(&idle)),
+                drops.greater_than(0.0) && idle.less_than(0.5),
+            ),
             claim(
                 "round robin with shared sessions stays balanced and fails nothing".into(),
-                r.m("round-robin-shared", &c::SERVERS_ROUTED_SHARE_MAX) < 0.11 && r.m("round-robin-shared", &c::REQUESTS_FAILED) == 0.0,
+                r.m("round-robin-shared", &c::SERVERS_ROUTED_SHARE_MAX).less_than(0.11) && r.m("round-robin-shared", &c::REQUESTS_FAILED).equals(0.0),
             ),
         ],
     }
@@ -296,7 +318,7 @@ fn session_latency(r: &Run) -> Story {
     let request = r.m("redis", &c::LATENCY_MS.p50);
     let busy = r.m("redis", &c::REDIS_UTILISATION);
     let algs = [("jwt-hs256", "HS256"), ("jwt-rs256", "RS256"), ("jwt-es256", "ES256"), ("jwt-eddsa", "EdDSA")];
-    let jwt: Vec<String> = algs.iter().map(|(v, a)| format!("{a} {} ms", sig3(r.m(v, &c::AUTH_MS.p50)))).collect();
+    let jwt: Vec<String> = algs.iter().map(|(name, a)| format!("{a} {} ms", v(r.m(name, &c::AUTH_MS.p50)))).collect();
     let eddsa = r.m("jwt-eddsa", &c::AUTH_MS.p50);
     let (p99_r, p99_j) = (r.m("redis-110k", &c::LATENCY_MS.p99), r.m("jwt-hs256-110k", &c::LATENCY_MS.p99));
     let down = r.m("redis-down", c::failed(FailReason::RedisUnavailable));
@@ -304,31 +326,31 @@ fn session_latency(r: &Run) -> Story {
         tempting: "\"Redis does 100,000 operations per second, so a session lookup on every request costs nothing worth thinking about.\"".into(),
         shows: format!(
             "Half true. At 20,000 requests per second a reference token costs a Redis round trip, {} ms at p50 of a {} ms request ({}), with Redis {} busy: fast enough, today. Verifying a JWT costs only CPU: {}. The trouble is Redis's limits, not its speed: at 110,000 requests per second it passes its capacity ({} busy) and reference-token p99 becomes {} ms, while JWT's stays at {} ms; and with Redis down for 10 s, {} reference-token requests failed.",
-            sig3(redis),
-            sig3(request),
-            pct(redis / request),
-            pct(busy),
+            v(&redis),
+            v(&request),
+            pct(&redis / &request),
+            pct(&busy),
             jwt.join(", "),
             pct(r.m("redis-110k", &c::REDIS_UTILISATION)),
-            n(p99_r),
-            n(p99_j),
-            n(down)
+            n(&p99_r),
+            n(&p99_j),
+            n(&down)
         ),
         senior: "\"Reference tokens in Redis are fine while Redis has headroom and a plan for its outage; know the load at which it saturates. For a hot path that must not depend on it, verify a signed token on the CPU. With HS256 every service that verifies tokens holds the secret that signs them, so any of them can mint one: fine for one service, wrong when verifiers are many; then sign with an asymmetric key (EdDSA or ES256) and give verifiers only the public key.\"".into(),
         numbers: format!(
             "An EdDSA check took {} ms, still {} of the Redis round trip. A JWT with a per-request blocklist in Redis goes on through the outage when it fails open: {} failures.",
-            sig3(eddsa),
-            pct(eddsa / redis),
+            v(&eddsa),
+            pct(&eddsa / &redis),
             n(r.m("jwt-blocklist-down", &c::REQUESTS_FAILED))
         ),
         trade_off: "A JWT is valid until it expires: revoking one needs short lifetimes and refresh tokens, or a blocklist, which brings the Redis lookup back (see jwt-revocation).".into(),
         claims: vec![
-            claim(format!("a reference token adds at least a Redis round trip: {} ms >= 0.3 ms", sig3(redis)), redis >= 0.3),
-            claim(format!("at 20,000 requests per second that is under 5% of the request ({}) and Redis is under half busy ({})", pct(redis / request), pct(busy)), redis < 0.05 * request && busy < 0.5),
-            claim("every JWT algorithm verifies faster than a Redis round trip".into(), algs.iter().all(|(v, _)| r.m(v, &c::AUTH_MS.p50) < redis)),
-            claim(format!("an asymmetric EdDSA check costs under a third of the round trip: {}", pct(eddsa / redis)), eddsa < redis / 3.0),
-            claim(format!("past Redis's capacity reference-token p99 explodes ({} ms) while JWT's does not ({} ms)", n(p99_r), n(p99_j)), p99_r > 20.0 * p99_j),
-            claim(format!("with Redis down, reference-token requests fail ({}) and fail-open JWT blocklists go on", n(down)), down > 0.0 && r.m("jwt-blocklist-down", &c::REQUESTS_FAILED) == 0.0),
+            claim(format!("a reference token adds at least a Redis round trip: {} ms >= 0.3 ms", v(&redis)), redis.at_least(0.3)),
+            claim(format!("at 20,000 requests per second that is under 5% of the request ({}) and Redis is under half busy ({})", pct(&redis / &request), pct(&busy)), redis.less_than(0.05 * &request) && busy.less_than(0.5)),
+            claim("every JWT algorithm verifies faster than a Redis round trip".into(), algs.iter().all(|(v, _)| r.m(v, &c::AUTH_MS.p50).less_than(&redis))),
+            claim(format!("an asymmetric EdDSA check costs under a third of the round trip: {}", pct(&eddsa / &redis)), eddsa.less_than(&redis / 3.0)),
+            claim(format!("past Redis's capacity reference-token p99 explodes ({} ms) while JWT's does not ({} ms)", n(&p99_r), n(&p99_j)), p99_r.greater_than(20.0 * &p99_j)),
+            claim(format!("with Redis down, reference-token requests fail ({}) and fail-open JWT blocklists go on", n(&down)), down.greater_than(0.0) && r.m("jwt-blocklist-down", &c::REQUESTS_FAILED).equals(0.0)),
         ],
     }
 }
@@ -341,17 +363,17 @@ fn revocation(r: &Run) -> Story {
     let cached_mean = r.m("jwt-blocklist-cached", &c::REVOCATION_EXPOSURE_MEAN_S);
     Story {
             tempting: "\"We use JWTs, so we are stateless. When someone is fired we disable the account.\"".into(),
-            shows: format!("Tokens live 10 minutes. After the ban a fired user's token was still accepted for {} s on average and up to {} s: about half the lifetime on average and at most all of it, until the token's refresh finally checked the account.", n(mean), n(max)),
+            shows: format!("Tokens live 10 minutes. After the ban a fired user's token was still accepted for {} s on average and up to {} s: about half the lifetime on average and at most all of it, until the token's refresh finally checked the account.", n(&mean), n(&max)),
             senior: "\"Make the access token short-lived and renew it with a refresh token that is checked against the account at every refresh: the exposure is then bounded by the access token's lifetime, as this run shows for 10-minute tokens, so 5-minute tokens halve it. Where minutes are too long, add a blocklist of revoked token ids, checked in Redis on every request or cached on each server and refreshed every few seconds; or use reference tokens, revoked by deleting them.\"".into(),
-            numbers: format!("A per-request blocklist cut the exposure to {} s (a round trip), a cached one refreshed every 10 s to {} s on average and at most {} s (the ban holds only once every server's copy is refreshed, so more than half the period on average), reference tokens to {} s.", sig3(per_req), sig3(cached_mean), sig3(cached), sig3(r.m("reference-token", &c::REVOCATION_EXPOSURE_MAX_S))),
-            trade_off: format!("The per-request blocklist pays {} Redis lookups per request (and Redis is back on the hot path); the cached one {} per request, for a window of up to its refresh period.", sig3(r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST)), sig3(r.m("jwt-blocklist-cached", &c::REVOCATION_LOOKUPS_PER_REQUEST))),
+            numbers: format!("A per-request blocklist cut the exposure to {} s (a round trip), a cached one refreshed every 10 s to {} s on average and at most {} s (the ban holds only once every server's copy is refreshed, so more than half the period on average), reference tokens to {} s.", v(&per_req), v(&cached_mean), v(&cached), v(r.m("reference-token", &c::REVOCATION_EXPOSURE_MAX_S))),
+            trade_off: format!("The per-request blocklist pays {} Redis lookups per request (and Redis is back on the hot path); the cached one {} per request, for a window of up to its refresh period.", v(r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST)), v(r.m("jwt-blocklist-cached", &c::REVOCATION_LOOKUPS_PER_REQUEST))),
         claims: vec![
-            claim(format!("without a blocklist the mean exposure is about half the lifetime: {} s", n(mean)), (mean - lifetime / 2.0).abs() < 0.1 * lifetime),
-            claim(format!("and at most the lifetime, where the refresh checks the account: {} s <= {} s", n(max), n(lifetime)), max <= lifetime),
-            claim(format!("a per-request blocklist cuts it to about a round trip: {} s", sig3(per_req)), per_req < 0.1),
-            claim(format!("a cached blocklist to at most its refresh period (10 s): {} s", sig3(cached)), cached <= 10.1),
-            claim(format!("but more than half of it on average, since every server's copy must be refreshed: {} s", sig3(cached_mean)), cached_mean > 5.0 && cached_mean < 10.0),
-            claim("the per-request blocklist costs at least a lookup per request".into(), r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST) >= 1.0),
+            claim(format!("without a blocklist the mean exposure is about half the lifetime: {} s", n(&mean)), mean.within(0.4 * lifetime, 0.6 * lifetime)),
+            claim(format!("and at most the lifetime, where the refresh checks the account: {} s <= {} s", n(&max), n(R::from(lifetime))), max.at_most(lifetime)),
+            claim(format!("a per-request blocklist cuts it to about a round trip: {} s", v(&per_req)), per_req.less_than(0.1)),
+            claim(format!("a cached blocklist to at most its refresh period (10 s): {} s", v(&cached)), cached.at_most(10.1)),
+            claim(format!("but more than half of it on average, since every server's copy must be refreshed: {} s", v(&cached_mean)), cached_mean.greater_than(5.0) && cached_mean.less_than(10.0)),
+            claim("the per-request blocklist costs at least a lookup per request".into(), r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST).at_least(1.0)),
         ],
     }
 }
@@ -365,9 +387,9 @@ fn carts(r: &Run) -> Story {
         shows: format!(
             "{} guests on 6 servers, server-2 killed at minute 5: {} carts ({} items) were lost, about 1 guest in {}.",
             n(r.m("server-memory", &c::SESSIONS_ACTIVE_USERS)),
-            n(lost),
+            n(&lost),
             n(r.m("server-memory", &c::CARTS_ITEMS_LOST)),
-            n((r.m("server-memory", &c::SESSIONS_ACTIVE_USERS) / lost).round())
+            n((r.m("server-memory", &c::SESSIONS_ACTIVE_USERS) / &lost).map(f64::round))
         ),
         senior: "\"Keep the guest cart in the client (a cookie or localStorage) and merge it into the account's cart at login; or in the database.\"".into(),
         numbers: format!(
@@ -375,19 +397,19 @@ fn carts(r: &Run) -> Story {
             n(r.m("client", &c::CARTS_LOST)),
             n(r.m("client", &c::DATABASE_WRITES)),
             n(r.m("database", &c::CARTS_LOST)),
-            n(writes),
-            n(wasted),
-            pct(wasted / writes.max(1.0))
+            n(&writes),
+            n(&wasted),
+            pct(&wasted / writes.floored(1.0))
         ),
         trade_off: format!(
             "Merging at login meets the account's saved cart: {} merges conflicted (both carts held items), and the product must decide what wins.",
             n(r.m("client", &c::CARTS_MERGE_CONFLICTS))
         ),
         claims: vec![
-            claim(format!("server-memory carts are lost on a kill: {}", n(lost)), lost > 0.0),
-            claim("client and database carts lose nothing".into(), r.m("client", &c::CARTS_LOST) == 0.0 && r.m("database", &c::CARTS_LOST) == 0.0),
-            claim(format!("most database cart writes serve abandoned carts: {}", pct(wasted / writes.max(1.0))), wasted > 0.4 * writes),
-            claim("the client cart writes the database once per checkout".into(), r.m("client", &c::DATABASE_WRITES) == r.m("client", &c::CARTS_MERGES)),
+            claim(format!("server-memory carts are lost on a kill: {}", n(&lost)), lost.greater_than(0.0)),
+            claim("client and database carts lose nothing".into(), r.m("client", &c::CARTS_LOST).equals(0.0) && r.m("database", &c::CARTS_LOST).equals(0.0)),
+            claim(format!("most database cart writes serve abandoned carts: {}", pct(&wasted / writes.floored(1.0))), wasted.greater_than(0.4 * &writes)),
+            claim("the client cart writes the database once per checkout".into(), r.m("client", &c::DATABASE_WRITES).equals(r.m("client", &c::CARTS_MERGES))),
         ],
     }
 }
@@ -402,36 +424,36 @@ fn rate_limits(r: &Run) -> Story {
     let closed = r.m("redis-down-fail-closed", c::failed(FailReason::RedisUnavailable));
     Story {
         tempting: "\"A counter per client in each server's memory: 20 requests per 10 s.\"".into(),
-        shows: format!("Four servers behind round robin each keep their own counter, so the abuser got {} requests per window: 4 x 20.", sig3(local)),
+        shows: format!("Four servers behind round robin each keep their own counter, so the abuser got {} requests per window: 4 x 20.", v(&local)),
         senior: "\"One counter in Redis, shared by every server, with a sliding window or a token bucket, keyed by the authenticated user; by an API key only where a key is one client, not an organisation's key that everyone behind its NAT shares; never by IP.\"".into(),
         numbers: format!(
             "A Redis fixed window held each aligned window to {} but let {} through in a window straddling a boundary; a sliding log never more than {}; a token bucket (b = 20, r = 2/s) at most {}. Keyed by IP, the limit turned away {} requests of ordinary users behind the NAT; keyed by the API key their organisation shares, {}, exactly as many; keyed by user, {}.",
             n(r.m("redis-fixed-window", &c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW)),
-            n(fixed_sliding),
-            n(log),
+            n(&fixed_sliding),
+            n(&log),
             n(r.m("redis-token-bucket", &c::RATELIMIT_ABUSER_MAX_SLIDING_WINDOW)),
-            n(by_ip),
-            n(by_key),
+            n(&by_ip),
+            n(&by_key),
             n(r.m("redis-fixed-window", &c::RATELIMIT_WRONGLY_REJECTED))
         ),
         trade_off: format!(
             "Each check costs a Redis round trip ({} ms at p50), and when Redis is down you choose: fail open let {} requests through unchecked, fail closed rejected {}.",
-            sig3(r.m("redis-fixed-window", &c::RATELIMIT_CHECK_MS.p50)),
-            n(open),
-            n(closed)
+            v(r.m("redis-fixed-window", &c::RATELIMIT_CHECK_MS.p50)),
+            n(&open),
+            n(&closed)
         ),
         claims: vec![
-            claim(format!("local counters behind round robin let the abuser have N x L = 80 per window: {}", sig3(local)), (local - 80.0).abs() < 8.0),
-            claim(format!("a Redis fixed window lets 2L = 40 through across a boundary: {}", n(fixed_sliding)), fixed_sliding == 40.0),
-            claim(format!("a sliding log never lets more than L = 20 through: {}", n(log)), log <= 20.0),
+            claim(format!("local counters behind round robin let the abuser have N x L = 80 per window: {}", v(&local)), local.within(72.0, 88.0)),
+            claim(format!("a Redis fixed window lets 2L = 40 through across a boundary: {}", n(&fixed_sliding)), fixed_sliding.equals(40.0)),
+            claim(format!("a sliding log never lets more than L = 20 through: {}", n(&log)), log.at_most(20.0)),
             claim(
-                format!("keyed by IP the limit rejects users behind the NAT: {}", n(by_ip)),
-                by_ip > 1000.0 && r.m("redis-fixed-window", &c::RATELIMIT_WRONGLY_REJECTED) == 0.0,
+                format!("keyed by IP the limit rejects users behind the NAT: {}", n(&by_ip)),
+                by_ip.greater_than(1000.0) && r.m("redis-fixed-window", &c::RATELIMIT_WRONGLY_REJECTED).equals(0.0),
             ),
-            claim(format!("an API key shared by the NAT's organisation rejects them like an IP key: {} vs {}", n(by_key), n(by_ip)), by_key > 1000.0 && by_key >= 0.9 * by_ip),
+            claim(format!("an API key shared by the NAT's organisation rejects them like an IP key: {} vs {}", n(&by_key), n(&by_ip)), by_key.greater_than(1000.0) && by_key.at_least(0.9 * &by_ip)),
             claim(
                 "fail-open lets everything through while Redis is down, fail-closed nothing".into(),
-                open > 10_000.0 && r.m("redis-down-fail-closed", &c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN) == 0.0 && closed > 10_000.0,
+                open.greater_than(10_000.0) && r.m("redis-down-fail-closed", &c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN).equals(0.0) && closed.greater_than(10_000.0),
             ),
         ],
     }
@@ -448,28 +470,28 @@ fn load_balancing(r: &Run) -> Story {
         tempting: "\"Round robin, or random: every server gets the same share.\"".into(),
         shows: format!(
             "10 servers at about 75% load: the same share is not the same queue. p99 was {} ms with round robin and {} ms with random.",
-            sig3(rr),
-            sig3(random)
+            v(&rr),
+            v(&random)
         ),
         senior: "\"Send work where the queue is short: least connections, or the power of two random choices, which needs no global view.\"".into(),
         numbers: format!(
             "Least connections: p99 {} ms; power of two: {} ms; mean queue wait {} ms vs {} ms with round robin.",
-            sig3(lc),
-            sig3(p2),
-            sig3(r.m("least-connections", &c::QUEUE_WAIT_MS.mean)),
-            sig3(r.m("round-robin", &c::QUEUE_WAIT_MS.mean))
+            v(&lc),
+            v(&p2),
+            v(r.m("least-connections", &c::QUEUE_WAIT_MS.mean)),
+            v(r.m("round-robin", &c::QUEUE_WAIT_MS.mean))
         ),
         trade_off: format!(
             "Queue-aware policies need connection counts at the load balancer; and no algorithm saves a hashed hot spot: ip-hash's p99 was {} ms with a NAT on one server.",
             n(r.m("ip-hash", &c::LATENCY_MS.p99))
         ),
         claims: vec![
-            claim("least connections and power of two beat random at p99".into(), lc < random && p2 < random),
+            claim("least connections and power of two beat random at p99".into(), lc.less_than(&random) && p2.less_than(&random)),
             claim(
                 "least connections waits less than round robin".into(),
-                r.m("least-connections", &c::QUEUE_WAIT_MS.mean) < r.m("round-robin", &c::QUEUE_WAIT_MS.mean),
+                r.m("least-connections", &c::QUEUE_WAIT_MS.mean).less_than(r.m("round-robin", &c::QUEUE_WAIT_MS.mean)),
             ),
-            claim("hashing by IP makes a hot spot".into(), r.m("ip-hash", &c::LATENCY_MS.p99) > 10.0 * rr),
+            claim("hashing by IP makes a hot spot".into(), r.m("ip-hash", &c::LATENCY_MS.p99).greater_than(10.0 * &rr)),
         ],
     }
 }
@@ -484,42 +506,44 @@ fn files(r: &Run) -> Story {
         tempting: "\"Save the upload on the server's disk and serve it from there.\"".into(),
         shows: format!(
             "4 servers behind round robin: {} of reads asked a server that did not have the file and got 404, about (n-1)/n = 75%; and when server-2 died, {} files died with it.",
-            pct(share),
-            n(lost)
+            pct(&share),
+            n(&lost)
         ),
         senior: "\"Put files in object storage (S3), and let the client upload straight to it with a pre-signed URL the server signs.\"".into(),
         numbers: format!(
             "Both S3 variants lost {} and {} files and never answered 404. Streaming through the server moved {} MB through the servers and held their threads for {} thread-seconds, and page p99 rose to {} ms; pre-signed uploads moved {} MB through them, with page p99 {} ms.",
             n(r.m("through-server", &c::FILES_LOST)),
             n(r.m("presigned", &c::FILES_LOST)),
-            n(through_mb),
-            n(through_threads),
-            n(page_through),
+            n(&through_mb),
+            n(&through_threads),
+            n(&page_through),
             n(r.m("presigned", &c::UPLOADS_SERVER_MB)),
-            n(page_presigned)
+            n(&page_presigned)
         ),
         trade_off: format!(
             "The client now talks to S3 itself (its own upload still takes {} ms at p99 for a 50 MB video), and the server must check afterwards that the upload really happened.",
             n(r.m("presigned", &c::UPLOADS_LATENCY_P99))
         ),
         claims: vec![
-            claim(format!("local-disk reads 404 about (n-1)/n = 75% of the time: {}", pct(share)), (share - 0.75).abs() < 0.05),
-            claim(format!("local-disk files vanish with their server: {}", n(lost)), lost > 0.0),
+            claim(format!("local-disk reads 404 about (n-1)/n = 75% of the time: {}", pct(&share)), share.within(0.7, 0.8)),
+            claim(format!("local-disk files vanish with their server: {}", n(&lost)), lost.greater_than(0.0)),
             claim(
                 "both S3 variants lose nothing".into(),
-                r.m("through-server", &c::FILES_LOST) == 0.0 && r.m("presigned", &c::FILES_LOST) == 0.0 && r.m("presigned", &c::READS_NOT_FOUND) == 0.0,
+                r.m("through-server", &c::FILES_LOST).equals(0.0)
+                    && r.m("presigned", &c::FILES_LOST).equals(0.0)
+                    && r.m("presigned", &c::READS_NOT_FOUND).equals(0.0),
             ),
-            claim("pre-signed uploads use no server bandwidth".into(), r.m("presigned", &c::UPLOADS_SERVER_MB) == 0.0 && through_mb > 0.0),
+            claim("pre-signed uploads use no server bandwidth".into(), r.m("presigned", &c::UPLOADS_SERVER_MB).equals(0.0) && through_mb.greater_than(0.0)),
             claim(
-                format!("uploads through the server crowd out ordinary requests: p99 {} vs {} ms", n(page_through), n(page_presigned)),
-                page_through > 2.0 * page_presigned,
+                format!("uploads through the server crowd out ordinary requests: p99 {} vs {} ms", n(&page_through), n(&page_presigned)),
+                page_through.greater_than(2.0 * &page_presigned),
             ),
         ],
     }
 }
 
 fn real_time(r: &Run) -> Story {
-    let local = r.m("local", &c::WS_DROPPED) / r.m("local", &c::WS_MESSAGES_SENT).max(1.0);
+    let local = r.m("local", &c::WS_DROPPED) / r.m("local", &c::WS_MESSAGES_SENT).floored(1.0);
     let storm = r.m("pubsub", &c::WS_RECONNECTS_PEAK_PER_S);
     let jittered = r.m("pubsub-jittered", &c::WS_RECONNECTS_PEAK_PER_S);
     let (node_reconnects, node_peak, node_lost) = (
@@ -529,20 +553,20 @@ fn real_time(r: &Run) -> Story {
     );
     Story {
             tempting: "\"Each server keeps a map of its WebSocket connections and delivers messages to them.\"".into(),
-            shows: format!("10,000 users on 4 servers message each other: {} of the {} messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(local), n(r.m("local", &c::WS_MESSAGES_SENT))),
+            shows: format!("10,000 users on 4 servers message each other: {} of the {} messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(&local), n(r.m("local", &c::WS_MESSAGES_SENT))),
             senior: "\"Bridge the servers with Redis pub/sub (every server subscribes; the one holding the receiver delivers), or put an external gateway in front that holds the connections and calls stateless handlers.\"".into(),
-            numbers: format!("Pub/sub delivered {} of messages and the gateway {}. When server-2 died, its clients reconnected all at once: {} reconnects in one second; with jittered backoff the peak was {}.", pct(r.m("pubsub", &c::WS_DELIVERED_SHARE)), pct(r.m("gateway", &c::WS_DELIVERED_SHARE)), n(storm), n(jittered)),
-            trade_off: format!("With one broadcast channel, as here, every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, so Redis's load grows with the fleet; a channel per user or per room, which only the server holding that user subscribes to, brings it back to about one. A gateway only moves the failure: when one of its two nodes died, its {} clients reconnected, {} of them in one second. And neither delivers more than once: pub/sub lost {} of messages ({}) and the gateway node's death {}, messages from or to users between a dropped connection and the next, so a chat keeps messages in a store (a stream or a mailbox) that a client reads from where it left off.", sig3(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), sig3(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), n(node_reconnects), n(node_peak), pct(1.0 - r.m("pubsub", &c::WS_DELIVERED_SHARE)), n(r.m("pubsub", &c::WS_DROPPED)), n(node_lost)),
+            numbers: format!("Pub/sub delivered {} of messages and the gateway {}. When server-2 died, its clients reconnected all at once: {} reconnects in one second; with jittered backoff the peak was {}.", pct(r.m("pubsub", &c::WS_DELIVERED_SHARE)), pct(r.m("gateway", &c::WS_DELIVERED_SHARE)), n(&storm), n(&jittered)),
+            trade_off: format!("With one broadcast channel, as here, every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, so Redis's load grows with the fleet; a channel per user or per room, which only the server holding that user subscribes to, brings it back to about one. A gateway only moves the failure: when one of its two nodes died, its {} clients reconnected, {} of them in one second. And neither delivers more than once: pub/sub lost {} of messages ({}) and the gateway node's death {}, messages from or to users between a dropped connection and the next, so a chat keeps messages in a store (a stream or a mailbox) that a client reads from where it left off.", v(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), v(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), n(&node_reconnects), n(&node_peak), pct(1.0 - r.m("pubsub", &c::WS_DELIVERED_SHARE)), n(r.m("pubsub", &c::WS_DROPPED)), n(&node_lost)),
         claims: vec![
-            claim(format!("local maps drop about (n-1)/n of messages: {}", pct(local)), local > 0.6 && local < 0.76),
-            claim("pub/sub and the gateway deliver them".into(), r.m("pubsub", &c::WS_DELIVERED_SHARE) > 0.98 && r.m("gateway", &c::WS_DELIVERED_SHARE) > 0.98),
-            claim(format!("a kill makes a reconnect storm ({}/s) that jitter flattens ({}/s)", n(storm), n(jittered)), storm > 4.0 * jittered),
-            claim("one broadcast channel pushes each message to every server".into(), (r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE) - 16.0).abs() < 0.5),
-            claim(format!("pub/sub delivers at most once: {} messages lost", n(r.m("pubsub", &c::WS_DROPPED))), r.m("pubsub", &c::WS_DROPPED) > 0.0),
-            claim("a server's death drops no gateway connection".into(), r.m("gateway", &c::WS_RECONNECTS) == 0.0 && r.m("gateway", &c::WS_DROPPED) == 0.0),
+            claim(format!("local maps drop about (n-1)/n of messages: {}", pct(&local)), local.greater_than(0.6) && local.less_than(0.76)),
+            claim("pub/sub and the gateway deliver them".into(), r.m("pubsub", &c::WS_DELIVERED_SHARE).greater_than(0.98) && r.m("gateway", &c::WS_DELIVERED_SHARE).greater_than(0.98)),
+            claim(format!("a kill makes a reconnect storm ({}/s) that jitter flattens ({}/s)", n(&storm), n(&jittered)), storm.greater_than(4.0 * &jittered)),
+            claim("one broadcast channel pushes each message to every server".into(), r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE).within(15.5, 16.5)),
+            claim(format!("pub/sub delivers at most once: {} messages lost", n(r.m("pubsub", &c::WS_DROPPED))), r.m("pubsub", &c::WS_DROPPED).greater_than(0.0)),
+            claim("a server's death drops no gateway connection".into(), r.m("gateway", &c::WS_RECONNECTS).equals(0.0) && r.m("gateway", &c::WS_DROPPED).equals(0.0)),
             claim(
-                format!("a gateway node's death drops its connections: {} reconnects, {} messages lost", n(node_reconnects), n(node_lost)),
-                node_reconnects == 5000.0 && node_lost > 0.0,
+                format!("a gateway node's death drops its connections: {} reconnects, {} messages lost", n(&node_reconnects), n(&node_lost)),
+                node_reconnects.equals(5000.0) && node_lost.greater_than(0.0),
             ),
         ],
     }
@@ -556,16 +580,16 @@ fn long_jobs(r: &Run) -> Story {
     let (twice, p99) = (r.m("queue", &c::JOBS_RUN_TWICE), r.m("queue", &c::JOBS_COMPLETION_P99_S));
     Story {
             tempting: "\"Process the video in the request handler and return the result.\"".into(),
-            shows: format!("The client gives up after 30 s, but the server cannot know and works on for ten minutes: {} requests timed out, {} of the {} videos finished were finished for no one ({} CPU-seconds wasted), and {} server threads were held on average, so ordinary pages waited: p99 {} ms.", n(timeouts), n(nobody), n(r.m("in-request", &c::JOBS_COMPLETED)), n(wasted), sig3(held), n(r.m("in-request", &c::LATENCY_MS.p99))),
+            shows: format!("The client gives up after 30 s, but the server cannot know and works on for ten minutes: {} requests timed out, {} of the {} videos finished were finished for no one ({} CPU-seconds wasted), and {} server threads were held on average, so ordinary pages waited: p99 {} ms.", n(&timeouts), n(&nobody), n(r.m("in-request", &c::JOBS_COMPLETED)), n(&wasted), v(&held), n(r.m("in-request", &c::LATENCY_MS.p99))),
             senior: "\"Answer 202 Accepted, put the job on a durable queue, and let a worker pool process it, write the result to S3 and the database, and acknowledge; the client polls or is notified.\"".into(),
             numbers: format!("With the queue, page p99 was {} ms; jobs completed in {} s at p50; when worker-3 died mid-job, {} jobs were lost: the job came back after its visibility timeout.", n(r.m("queue", &c::LATENCY_MS.p99)), n(r.m("queue", &c::JOBS_COMPLETION_P50_S)), n(r.m("queue", &c::JOBS_LOST))),
-            trade_off: format!("Delivery is at least once: {} of {} jobs ran twice, though one worker died: the slowest jobs outlive the 15-minute visibility timeout (completion p99 {} s) and are delivered again while still running. A worker should send heartbeats that extend the visibility timeout while it works, so only a dead worker's job comes back; and a handler should be idempotent, with an idempotency key per job written with its result, so a second run finds the result and does nothing.", n(twice), n(r.m("queue", &c::JOBS_ACCEPTED)), n(p99)),
+            trade_off: format!("Delivery is at least once: {} of {} jobs ran twice, though one worker died: the slowest jobs outlive the 15-minute visibility timeout (completion p99 {} s) and are delivered again while still running. A worker should send heartbeats that extend the visibility timeout while it works, so only a dead worker's job comes back; and a handler should be idempotent, with an idempotency key per job written with its result, so a second run finds the result and does nothing.", n(&twice), n(r.m("queue", &c::JOBS_ACCEPTED)), n(&p99)),
         claims: vec![
-            claim(format!("in the request, clients time out ({}) while the server keeps working ({} results for no one)", n(timeouts), n(nobody)), timeouts > 0.0 && nobody > 0.0 && nobody == r.m("in-request", &c::JOBS_COMPLETED)),
-            claim("the queue loses no job when a worker dies".into(), r.m("queue", &c::JOBS_LOST) == 0.0),
-            claim(format!("and may run some twice: {}", n(twice)), twice > 0.0),
-            claim(format!("more than the dead worker's job ran twice, as the slowest jobs outlive the visibility timeout: {} jobs, completion p99 {} s > 900 s", n(twice), n(p99)), twice > 1.0 && p99 > 900.0),
-            claim("ordinary requests are crowded out only in the request variant".into(), r.m("in-request", &c::LATENCY_MS.p99) > 10.0 * r.m("queue", &c::LATENCY_MS.p99)),
+            claim(format!("in the request, clients time out ({}) while the server keeps working ({} results for no one)", n(&timeouts), n(&nobody)), timeouts.greater_than(0.0) && nobody.greater_than(0.0) && nobody.equals(r.m("in-request", &c::JOBS_COMPLETED))),
+            claim("the queue loses no job when a worker dies".into(), r.m("queue", &c::JOBS_LOST).equals(0.0)),
+            claim(format!("and may run some twice: {}", n(&twice)), twice.greater_than(0.0)),
+            claim(format!("more than the dead worker's job ran twice, as the slowest jobs outlive the visibility timeout: {} jobs, completion p99 {} s > 900 s", n(&twice), n(&p99)), twice.greater_than(1.0) && p99.greater_than(900.0)),
+            claim("ordinary requests are crowded out only in the request variant".into(), r.m("in-request", &c::LATENCY_MS.p99).greater_than(10.0 * r.m("queue", &c::LATENCY_MS.p99))),
         ],
     }
 }
@@ -576,15 +600,15 @@ fn scaling(r: &Run) -> Story {
     let drained = r.m("deploy-memory-drain", &c::DEPLOY_SESSIONS_LOST);
     Story {
             tempting: "\"Autoscaling handles it: it adds servers when CPU is high.\"".into(),
-            shows: format!("The rate triples at minute 10. A fixed fleet of 3 failed {} requests. Scaling on CPU added servers, but the first one entered rotation {} s after the step (a 60 s metric period plus a 90 s boot, plus health checks); {} requests failed in that gap.", n(r.m("fixed", &c::REQUESTS_FAILED)), n(lag), n(r.m("target-tracking", &c::REQUESTS_FAILED))),
+            shows: format!("The rate triples at minute 10. A fixed fleet of 3 failed {} requests. Scaling on CPU added servers, but the first one entered rotation {} s after the step (a 60 s metric period plus a 90 s boot, plus health checks); {} requests failed in that gap.", n(r.m("fixed", &c::REQUESTS_FAILED)), n(&lag), n(r.m("target-tracking", &c::REQUESTS_FAILED))),
             senior: "\"Scale on a leading signal or schedule ahead of known peaks, keep boot times short, run part of the fleet on spot, and keep servers stateless so instances can come and go.\"".into(),
-            numbers: format!("Cost per hour: fixed-large {}, target tracking {}, with half on spot {} (and {} spot interruptions). A rolling deploy with sessions in server memory cut {} sessions; draining them for the session lifetime lost {} but took {} s instead of {} s; with sessions in Redis it lost {}.", sig3(r.m("fixed-large", &c::FLEET_COST_PER_HOUR)), sig3(r.m("target-tracking", &c::FLEET_COST_PER_HOUR)), sig3(r.m("spot", &c::FLEET_COST_PER_HOUR)), n(r.m("spot", &c::FLEET_SPOT_INTERRUPTIONS)), n(cut), n(drained), n(r.m("deploy-memory-drain", &c::DEPLOY_DURATION_S)), n(r.m("deploy-memory-cut", &c::DEPLOY_DURATION_S)), n(r.m("deploy-shared", &c::DEPLOY_SESSIONS_LOST))),
+            numbers: format!("Cost per hour: fixed-large {}, target tracking {}, with half on spot {} (and {} spot interruptions). A rolling deploy with sessions in server memory cut {} sessions; draining them for the session lifetime lost {} but took {} s instead of {} s; with sessions in Redis it lost {}.", v(r.m("fixed-large", &c::FLEET_COST_PER_HOUR)), v(r.m("target-tracking", &c::FLEET_COST_PER_HOUR)), v(r.m("spot", &c::FLEET_COST_PER_HOUR)), n(r.m("spot", &c::FLEET_SPOT_INTERRUPTIONS)), n(&cut), n(&drained), n(r.m("deploy-memory-drain", &c::DEPLOY_DURATION_S)), n(r.m("deploy-memory-cut", &c::DEPLOY_DURATION_S)), n(r.m("deploy-shared", &c::DEPLOY_SESSIONS_LOST))),
             trade_off: "Spot saves money at the cost of interruptions (more failed requests); draining protects sticky sessions at the cost of slow deploys; shared sessions remove the problem but add Redis to every request.".into(),
         claims: vec![
-            claim(format!("scaling on CPU lags a step by about metric period + boot time (150 s): {} s", n(lag)), (150.0..=175.0).contains(&lag)),
-            claim("spot is cheaper and gets interrupted".into(), r.m("spot", &c::FLEET_COST_PER_HOUR) < r.m("target-tracking", &c::FLEET_COST_PER_HOUR) && r.m("spot", &c::FLEET_SPOT_INTERRUPTIONS) > 0.0),
-            claim(format!("a deploy with sessions in memory loses them unless it drains: {} vs {}", n(cut), n(drained)), cut > 20.0 * drained.max(1.0)),
-            claim("shared sessions lose none in a deploy".into(), r.m("deploy-shared", &c::DEPLOY_SESSIONS_LOST) == 0.0),
+            claim(format!("scaling on CPU lags a step by about metric period + boot time (150 s): {} s", n(&lag)), lag.within(150.0, 175.0)),
+            claim("spot is cheaper and gets interrupted".into(), r.m("spot", &c::FLEET_COST_PER_HOUR).less_than(r.m("target-tracking", &c::FLEET_COST_PER_HOUR)) && r.m("spot", &c::FLEET_SPOT_INTERRUPTIONS).greater_than(0.0)),
+            claim(format!("a deploy with sessions in memory loses them unless it drains: {} vs {}", n(&cut), n(&drained)), cut.greater_than(20.0 * drained.floored(1.0))),
+            claim("shared sessions lose none in a deploy".into(), r.m("deploy-shared", &c::DEPLOY_SESSIONS_LOST).equals(0.0)),
         ],
     }
 }
@@ -592,20 +616,7 @@ fn scaling(r: &Run) -> Story {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Estimate, VariantSummary};
-
-    fn summary() -> ModelSummary {
-        let metrics = [(c::REQUESTS_FAILED.key.to_string(), Estimate { mean: 0.0, ci95: None, n: 1 })].into_iter().collect();
-        ModelSummary {
-            model: "m".into(),
-            title: "t".into(),
-            source: "m.toml".into(),
-            statesim_version: "0".into(),
-            seed: 1,
-            replications: 1,
-            variants: vec![VariantSummary { name: "a".into(), model_hash: "h".into(), metrics, servers: Vec::new(), vs_baseline: None }],
-        }
-    }
+    use crate::metrics::summary::testing::summary_of;
 
     #[test]
     fn every_bundled_model_is_a_topic_in_playbook_order() {
@@ -619,13 +630,34 @@ mod tests {
 
     #[test]
     fn a_metric_not_reported_is_never_zero() {
-        let s = summary();
+        let s = summary_of(&[("a", &[(c::REQUESTS_FAILED.key, &[0.0, 0.0])])]);
         let r = Run { summary: &s, missing: RefCell::new(Vec::new()) };
-        assert_eq!(r.m("a", &c::REQUESTS_FAILED), 0.0);
-        // Declared but not reported: a `== 0.0` claim on it must not hold.
-        assert!(r.m("a", &c::CARTS_LOST).is_nan());
-        assert!(r.m("a", &c::CARTS_LOST).is_nan());
+        assert!(r.m("a", &c::REQUESTS_FAILED).equals(0.0));
+        // Declared but not reported: an `equals(0.0)` claim on it must not hold.
+        assert!(!r.m("a", &c::CARTS_LOST).equals(0.0));
+        assert_eq!(n(r.m("a", &c::CARTS_LOST)), "n/a");
         let missing = r.missing.into_inner();
         assert_eq!(missing, ["m did not report carts.lost in variant a"]);
+    }
+
+    /// The claims hold on the interval over the replications: sticky-hashing's "a ring
+    /// logs out about 1/n" fails when only replication 0 is near 1/n.
+    #[test]
+    fn a_claim_that_holds_on_one_lucky_draw_fails() {
+        let share = c::SESSIONS_STATE_LOST_SHARE.key;
+        let story = |ring: &[f64]| {
+            let s = summary_of(&[
+                ("ip-hash", &[(share, &[0.9, 0.91, 0.89, 0.9, 0.9])]),
+                ("consistent-hash", &[(share, ring)]),
+                ("cookie", &[(share, &[0.1, 0.1, 0.11, 0.09, 0.1])]),
+            ]);
+            let r = Run { summary: &s, missing: RefCell::new(Vec::new()) };
+            sticky_hashing(&r).claims
+        };
+        let holds = |claims: &[Claim]| claims.iter().map(|c| c.holds).collect::<Vec<_>>();
+        assert_eq!(holds(&story(&[0.1, 0.11, 0.09, 0.1, 0.1])), [true, true, true]);
+        let lucky = story(&[0.1, 0.2, 0.25, 0.18, 0.22]);
+        assert_eq!(holds(&lucky), [true, false, true]);
+        assert!(lucky[1].text.ends_with("19% ± 7%"), "{}", lucky[1].text);
     }
 }

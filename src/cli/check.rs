@@ -32,11 +32,7 @@ pub fn check(models: Vec<String>, replications: Option<u32>, threads: Option<usi
     let outside = rows.iter().filter(|r| !r.inside()).count();
     match format {
         Format::Json => {
-            let json: Vec<_> = rows
-                .iter()
-                .map(|r| serde_json::json!({"case": r.case, "figure": r.figure, "analytic": r.analytic, "simulated": r.simulated.mean, "ci95_low": r.simulated.low(), "ci95_high": r.simulated.high(), "replications": r.simulated.n, "inside": r.inside()}))
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&json).expect("rows serialize"));
+            println!("{}", serde_json::to_string_pretty(&statesim::report::check_json(&rows)).expect("rows serialize"));
         }
         Format::Markdown => {
             println!("| case | figure | analytic | simulated | 95% CI | inside |\n|---|---|---:|---:|---|---|");

@@ -85,6 +85,20 @@ pub fn load_all_with(inputs: &[String], sets: &[String], budget: &Budget) -> Res
     if failed { Err(EXIT_BAD_INPUT) } else { Ok(models) }
 }
 
+/// The theory models of the folders named by `inputs`: every `*.toml` of a `theory/`
+/// folder inside a named folder (`models/theory/` for `statesim run models/`), which the
+/// run checks against queueing theory as `statesim check` does. Loaded without the run's
+/// `--set` overrides, which are meant for the models themselves.
+pub fn load_theory(inputs: &[String]) -> Result<Vec<Model>, u8> {
+    let folders: Vec<String> = inputs
+        .iter()
+        .map(|i| Path::new(i).join("theory"))
+        .filter(|t| t.is_dir() && std::fs::read_dir(t).is_ok_and(|mut e| e.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml")))))
+        .map(|t| t.display().to_string())
+        .collect();
+    if folders.is_empty() { Ok(Vec::new()) } else { load_all(&folders, &[]) }
+}
+
 /// The text of one model named on the command line (a file or a bundled name), with the
 /// name to show in messages and the default model name.
 pub fn load_text(input: &str) -> Result<(String, String, String), u8> {

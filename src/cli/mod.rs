@@ -103,7 +103,9 @@ enum Command {
         after_help = "Examples:\n  statesim run models/\n  statesim run models/load-balancing.toml --replications 10 --threads 2\n  statesim run load-balancing --set load_balancer.health_check.interval=30s\n  statesim run mm1 --set run.replications=40 --format json\n  statesim run big.toml --budget-events 5e9 --budget-memory 16GB   (a model over the default budget)"
     )]
     Run {
-        /// Model files, folders of models (every *.toml in them), or bundled model names.
+        /// Model files, folders of models (every *.toml in them; the models of a folder's
+        /// theory/ folder are checked against queueing theory, as `statesim check` does,
+        /// into OUT/theory-check/ and index.html), or bundled model names.
         #[arg(required = true, value_name = "MODEL or DIR")]
         models: Vec<String>,
         /// Seed of every random stream (default: the model's run.seed).

@@ -1,11 +1,13 @@
 //! `statesim run`: load every model first, then run them all, write outputs, and print
 //! one comparison table per model.
 
-use super::inputs::load_all_with;
+use super::inputs::{load_all_with, load_theory};
 use super::{Format, RunCommon, fancy_terminal};
 use indicatif::{ProgressBar, ProgressStyle};
+use statesim::check::{CheckRow, check_model};
 use statesim::report::atomic::{LockMode, Staging, lock_out, write_atomic};
-use statesim::report::{table, takeaway, write_model_outputs};
+use statesim::report::html::{CheckSection, ModelSection};
+use statesim::report::{CHECK_FOLDER, table, takeaway, write_check_outputs, write_model_outputs};
 use statesim::sweep::{RunOptions, run_and_summarize, run_count};
 
 pub struct RunArgs {
@@ -34,6 +36,18 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(m) => m,
         Err(code) => return code,
     };
+    // A folder's theory/ models are checked against queueing theory too, at their own
+    // replications, unless a model would take their output folder's name.
+    let theory = match load_theory(&args.inputs) {
+        Ok(t) if models.iter().any(|m| m.name == CHECK_FOLDER) => {
+            if !t.is_empty() {
+                eprintln!("warning: a model is called \"{CHECK_FOLDER}\"; the theory check, which writes to that folder, is left out");
+            }
+            Vec::new()
+        }
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     // Held to the end; a second run into the same folder is refused, not queued.
     let _lock = match lock_out(&args.common.out, LockMode::Exclusive) {
         Ok(lock) => lock,
@@ -43,7 +57,8 @@ pub fn run(args: RunArgs) -> u8 {
         }
     };
     let opts = RunOptions { replications: args.common.replications, threads: args.common.threads };
-    let total: u64 = models.iter().map(|m| run_count(m, &opts)).sum();
+    let check_opts = RunOptions { replications: None, threads: args.common.threads };
+    let total: u64 = models.iter().map(|m| run_count(m, &opts)).sum::<u64>() + theory.iter().map(|m| run_count(m, &check_opts)).sum::<u64>();
     let bar = if args.common.quiet || !fancy_terminal() { ProgressBar::hidden() } else { ProgressBar::new(total) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg:<20} [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})").expect("valid template").progress_chars("=> "),
@@ -100,6 +115,33 @@ pub fn run(args: RunArgs) -> u8 {
         }
         summaries.push(summary);
     }
+    let mut check: Option<(Vec<CheckRow>, statesim::report::ChartFile)> = None;
+    if !theory.is_empty() {
+        bar.set_message("theory check");
+        let mut rows = Vec::new();
+        for m in &theory {
+            match check_model(m, &check_opts, &|| bar.inc(1)) {
+                Ok(r) => rows.extend(r),
+                Err(e) => bar.suspend(|| eprintln!("warning: {}: left out of the theory check: {e}", m.source)),
+            }
+        }
+        let dir = args.common.out.join(CHECK_FOLDER);
+        match Staging::new(&dir).and_then(|staging| Ok((write_check_outputs(&staging, &rows)?, staging))) {
+            Ok(((files, chart), staging)) => {
+                if !args.common.quiet {
+                    let inside = rows.iter().filter(|r| r.inside()).count();
+                    let reps = rows.first().map_or(0, |r| r.simulated.n);
+                    bar.suspend(|| eprintln!("theory check: {inside} of {} figures inside their 95% interval ({reps} replications each)", rows.len()));
+                }
+                staged.push((staging, files));
+                check = Some((rows, chart));
+            }
+            Err(e) => {
+                bar.suspend(|| eprintln!("error: cannot write outputs to {}: {e}", dir.display()));
+                failed = true;
+            }
+        }
+    }
     bar.finish_and_clear();
     for (staging, files) in staged {
         let dir = staging.target().to_path_buf();
@@ -113,14 +155,11 @@ pub fn run(args: RunArgs) -> u8 {
         }
     }
     if !sections.is_empty() && !failed {
-        let html_sections: Vec<statesim::report::html::ModelSection> = models
-            .iter()
-            .zip(&summaries)
-            .zip(sections)
-            .map(|((model, summary), (folder, charts))| statesim::report::html::ModelSection { model, summary, folder, charts })
-            .collect();
+        let html_sections: Vec<ModelSection> =
+            models.iter().zip(&summaries).zip(sections).map(|((model, summary), (folder, charts))| ModelSection { model, summary, folder, charts }).collect();
+        let check_section = check.as_ref().map(|(rows, chart)| CheckSection { rows, folder: CHECK_FOLDER.to_string(), chart: chart.clone() });
         let index = args.common.out.join("index.html");
-        match write_atomic(&index, statesim::report::html::render(&html_sections).as_bytes()) {
+        match write_atomic(&index, statesim::report::html::render(&html_sections, check_section.as_ref()).as_bytes()) {
             Ok(()) => {
                 if !args.common.quiet {
                     eprintln!("report: {}", index.display());

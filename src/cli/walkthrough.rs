@@ -98,6 +98,7 @@ fn show(w: &Walkthrough, pause: bool) -> bool {
         }
     }
     println!("{}", bold("Checked against this run"));
+    println!("  {}", wrap(&w.how_checked, 88));
     let mut ok = true;
     for c in &w.claims {
         println!("  [{}] {}", if c.holds { "ok" } else { "FAILS" }, c.text);

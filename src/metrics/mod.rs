@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod recorder;
+pub mod replicates;
 pub mod run;
 pub mod series;
 pub mod sketch;
@@ -11,6 +12,7 @@ pub mod summary;
 
 pub use catalog::{Metric, ServerFigures, Unit};
 pub use recorder::{FailReason, Metrics, Recorder};
+pub use replicates::{Comparison, Replicates};
 pub use run::{KeptRuns, KeptVariant, RunResult, SeriesRow};
 pub use stats::{Estimate, mean_ci};
 pub use summary::{ModelSummary, SummaryFold, VariantSummary};

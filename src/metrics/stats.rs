@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 /// A mean with its 95% confidence half-width (None for a single replication).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    /// NaN (written `null` in JSON) when some replication did not report the metric.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub mean: f64,
     pub ci95: Option<f64>,
     pub n: usize,
@@ -19,6 +21,48 @@ impl Estimate {
     }
     pub fn contains(&self, x: f64) -> bool {
         self.low() <= x && x <= self.high()
+    }
+
+    /// Where the interval lies against zero, for a difference: Greater or Less when it
+    /// excludes zero on that side (a difference beyond chance), Equal when it contains
+    /// zero. None without an interval (one replication) or for a mean that is not a
+    /// number.
+    pub fn versus_zero(&self) -> Option<std::cmp::Ordering> {
+        use std::cmp::Ordering;
+        if self.ci95.is_none() || !self.mean.is_finite() {
+            return None;
+        }
+        Some(if self.low() > 0.0 {
+            Ordering::Greater
+        } else if self.high() < 0.0 {
+            Ordering::Less
+        } else {
+            Ordering::Equal
+        })
+    }
+}
+
+/// JSON has no NaN: serde_json writes it as `null`; these read `null` back as NaN.
+pub(crate) mod nan_as_null {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+/// [`nan_as_null`] for a map of series of numbers.
+pub(crate) mod nan_as_null_vecs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<String, Vec<f64>>, s: S) -> Result<S::Ok, S::Error> {
+        m.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<f64>>, D::Error> {
+        let m = BTreeMap::<String, Vec<Option<f64>>>::deserialize(d)?;
+        Ok(m.into_iter().map(|(k, v)| (k, v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())).collect())
     }
 }
 
@@ -63,6 +107,19 @@ mod tests {
         assert_eq!(t975(1), 12.706);
         assert!((t975(60) - 2.000).abs() < 1e-3);
         assert!((t975(120) - 1.980).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_difference_is_beyond_chance_when_its_interval_excludes_zero() {
+        use std::cmp::Ordering;
+        assert_eq!(mean_ci(&[1.0, 1.2, 0.9, 1.1, 1.0]).versus_zero(), Some(Ordering::Greater));
+        assert_eq!(mean_ci(&[-1.0, -1.2, -0.9, -1.1, -1.0]).versus_zero(), Some(Ordering::Less));
+        assert_eq!(mean_ci(&[1.0, -1.2, 0.9, 1.1, 1.0]).versus_zero(), Some(Ordering::Equal));
+        // The same difference in every replication is certain; none at all is no difference.
+        assert_eq!(mean_ci(&[2.0; 5]).versus_zero(), Some(Ordering::Greater));
+        assert_eq!(mean_ci(&[0.0; 5]).versus_zero(), Some(Ordering::Equal));
+        // One replication has no interval to decide on.
+        assert_eq!(mean_ci(&[2.0]).versus_zero(), None);
     }
 
     #[test]

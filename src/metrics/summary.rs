@@ -10,13 +10,14 @@
 //! finish in (and equal, to the bit, to computing it from every run kept whole).
 
 use super::catalog::{ServerFigure, ServerFigures};
+use super::replicates::Replicates;
 use super::stats::{Estimate, mean_ci};
 use crate::metrics::RunResult;
 use crate::scenario::Model;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelSummary {
     pub model: String,
     pub title: String,
@@ -27,7 +28,7 @@ pub struct ModelSummary {
     pub variants: Vec<VariantSummary>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VariantSummary {
     pub name: String,
     /// Hash of the resolved system this variant ran.
@@ -39,8 +40,25 @@ pub struct VariantSummary {
     #[serde(skip)]
     pub servers: Vec<ServerFigures<Estimate>>,
     /// This variant minus the baseline, replication by replication (absent for the baseline).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vs_baseline: Option<BTreeMap<String, Estimate>>,
+    /// Every metric's value in each replication, in replication order, by key. Variants
+    /// share random numbers replication by replication, so two variants' values at one
+    /// index are a pair: any comparison between variants is made on these pairs
+    /// ([`crate::metrics::Replicates`]).
+    #[serde(with = "super::stats::nan_as_null_vecs")]
+    pub per_replication: BTreeMap<String, Vec<f64>>,
+}
+
+impl VariantSummary {
+    /// A metric's value in each of the variant's replications, NaN where one did not
+    /// report it; every value NaN (for `replications`) when none did.
+    pub fn replicates(&self, key: &str, replications: usize) -> Replicates {
+        match self.per_replication.get(key) {
+            Some(values) => Replicates::new(values.clone()),
+            None => Replicates::constant(f64::NAN, replications),
+        }
+    }
 }
 
 /// What one variant's replications leave for the summary: one value per metric and per
@@ -112,7 +130,8 @@ impl SummaryFold {
                     .collect()
             });
             let servers = f.servers.iter().map(|(name, figures)| ServerFigures::from_fn(name.clone(), |figure| mean_ci(&figures[figure as usize]))).collect();
-            variants.push(VariantSummary { name: variant.name.clone(), model_hash: variant.hash.clone(), metrics, servers, vs_baseline });
+            let per_replication = f.keys.iter().map(|k| (k.clone(), f.values[k].clone())).collect();
+            variants.push(VariantSummary { name: variant.name.clone(), model_hash: variant.hash.clone(), metrics, servers, vs_baseline, per_replication });
         }
         ModelSummary {
             model: model.name.clone(),
@@ -135,6 +154,50 @@ pub fn summarize(model: &Model, runs: &[Vec<RunResult>]) -> ModelSummary {
         }
     }
     fold.finish(model)
+}
+
+/// Summaries made from given numbers, for the tests of what reads them.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::metrics::Metrics;
+
+    /// A variant's name and, per metric key, its value in each replication.
+    pub type Reported<'a> = (&'a str, &'a [(&'a str, &'a [f64])]);
+
+    /// The summary of a model whose variants (by name, in order) reported, in each
+    /// replication, the given value of each metric key.
+    pub fn summary_of(variants: &[Reported]) -> ModelSummary {
+        model_and_summary_of(variants).1
+    }
+
+    /// [`summary_of`], with the model it summarizes.
+    pub fn model_and_summary_of(variants: &[Reported]) -> (Model, ModelSummary) {
+        let mut text = String::from("schema_version = 1\nname = \"m\"\ntitle = \"t\"\n[clients]\narrival_rate = \"10/s\"\n");
+        for (name, _) in variants {
+            text.push_str(&format!("[variants.{name}]\n"));
+        }
+        let model = crate::scenario::load_str("m.toml", "m", &text, &[]).unwrap();
+        let runs: Vec<Vec<RunResult>> = variants
+            .iter()
+            .map(|(_, metrics)| {
+                let reps = metrics.first().map_or(1, |(_, xs)| xs.len());
+                (0..reps)
+                    .map(|r| RunResult {
+                        metrics: metrics.iter().map(|(k, xs)| (k.to_string(), xs[r])).collect::<Metrics>(),
+                        servers: Vec::new(),
+                        series: Vec::new(),
+                        series_columns: Vec::new(),
+                        exposures_s: Vec::new(),
+                        latency_quantiles_ms: Vec::new(),
+                        auth_quantiles_ms: Vec::new(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let summary = summarize(&model, &runs);
+        (model, summary)
+    }
 }
 
 #[cfg(test)]
@@ -175,5 +238,22 @@ mod tests {
         assert_eq!(serde_json::to_string(&folded).unwrap(), whole);
         assert!(folded.variants[1].vs_baseline.is_some());
         assert_eq!(folded.variants[0].servers[1].cpu.n, 7);
+        assert_eq!(folded.variants[1].per_replication["a"], runs[1].iter().map(|r| r.metrics["a"]).collect::<Vec<_>>());
+    }
+
+    /// `summary.json` reads back as the summary it was written from (its typed servers
+    /// aside), a metric some replication lacked (NaN, written `null`) included.
+    #[test]
+    fn a_summary_reads_back_from_its_json() {
+        let text = "schema_version = 1\n[clients]\narrival_rate = \"10/s\"\n[variants.one]\n[variants.two]\nservers.count = 3\n";
+        let model = crate::scenario::load_str("fold.toml", "fold", text, &[]).unwrap();
+        let mut runs: Vec<Vec<RunResult>> = (0..2).map(|v| (0..3).map(|r| run(v as f64 + r as f64 * 0.25)).collect()).collect();
+        runs[1][2].metrics.remove("b");
+        let summary = summarize(&model, &runs);
+        let json = serde_json::to_string(&summary).unwrap();
+        let back: ModelSummary = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert!(back.variants[1].metrics["b"].mean.is_nan() && back.variants[1].per_replication["b"][2].is_nan());
+        assert_eq!(back.variants[0].per_replication["a"], summary.variants[0].per_replication["a"]);
     }
 }

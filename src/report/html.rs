@@ -12,9 +12,18 @@
 use super::ChartFile;
 use super::charts::{self, css_chip};
 use super::{table, takeaway};
+use crate::check::CheckRow;
 use crate::metrics::ModelSummary;
 use crate::playbook;
 use crate::scenario::Model;
+
+/// The theory check the run made, for the page's last section: its rows and chart, in
+/// `folder` (relative to the page).
+pub struct CheckSection<'a> {
+    pub rows: &'a [CheckRow],
+    pub folder: String,
+    pub chart: ChartFile,
+}
 
 /// What the page shows for one model.
 pub struct ModelSection<'a> {
@@ -50,7 +59,9 @@ pub fn story(model: &Model) -> Vec<String> {
 
 /// Most variants one table shows; more are split into tables of about equal size, which
 /// sit side by side where the page is wide and one under the other where it is not.
-const VARIANTS_PER_TABLE: usize = 4;
+/// Three, since a cell holds a value, its `±` half-width and a mark: a table of three
+/// still fits a phone's 390 px.
+const VARIANTS_PER_TABLE: usize = 3;
 
 /// The smallest width a chart is drawn at, in CSS pixels: its smallest text (a font
 /// size of 11.2 px at its natural 900) stays at 10 px or more. Narrower screens scroll
@@ -79,7 +90,9 @@ p,li{max-width:82ch}
 .variants code{font-size:.95em}
 .tables{display:flex;flex-wrap:wrap;gap:0 2em;align-items:flex-start}
 table{border-collapse:collapse;font-size:.86em;margin:.6em 0}
-th,td{padding:.2em .6em;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+th,td{padding:.2em .6em;border-bottom:1px solid #e5e5e5;text-align:right;font-variant-numeric:tabular-nums}
+td .v,td .pm{white-space:nowrap}td .pm{color:#555;font-size:.92em}.vs{color:#333}.vs.same{color:#999}
+.legend{max-width:110ch}
 th:first-child,td:first-child{text-align:left;white-space:normal;min-width:9em}
 thead th{background:#f2f2f2;vertical-align:bottom;white-space:normal;overflow-wrap:anywhere}
 td.sub{padding-left:1.8em;color:#555}
@@ -105,8 +118,9 @@ fn chapter_of(model: &str) -> &'static str {
 }
 
 /// The page: contents, then per model its takeaway, where to learn more, story,
-/// variants, comparison table and charts, then how far to trust the numbers.
-pub fn render(sections: &[ModelSection]) -> String {
+/// variants, comparison table and charts, then how far to trust the numbers (with the
+/// theory check's picture when the run made one).
+pub fn render(sections: &[ModelSection], check: Option<&CheckSection>) -> String {
     let style = STYLE.replace("CHART_MIN", &CHART_MIN_WIDTH.to_string());
     let mut h = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>statesim report</title>\n<style>\n{style}</style>\n</head>\n<body>\n<h1 id=\"top\">statesim report</h1>\n<p class=\"meta\">{} simulated by statesim {}. Every number on this page comes from the runs that wrote it; each model's folder holds its summary.json, timeseries.csv, charts (SVG and PNG) and the model file that was run.</p>\n",
@@ -130,23 +144,67 @@ pub fn render(sections: &[ModelSection]) -> String {
     for s in &ordered {
         h.push_str(&section(s));
     }
-    h.push_str(VALIDATION);
+    h.push_str(&validation(check));
     h.push_str("</body>\n</html>\n");
     h
 }
 
-/// How the numbers are checked, and how a reader checks them again.
-const VALIDATION: &str = "<section id=\"validation\">\n<h2>How far to trust these numbers</h2>\n\
-<p>The engine is checked against queueing theory. <code>statesim check</code> runs the models in <code>models/theory/</code> (M/M/1, M/M/c by Erlang C, M/D/1 by Pollaczek-Khinchine, random routing over M/M/1 queues), 20 independent replications each, and prints each analytic figure beside the simulated one with its 95% confidence interval; the test suite fails if a figure leaves its interval, and shows that the check does fail for a wrong queue.</p>\n\
-<p>Each takeaway above states comparisons; each is evaluated on the run that wrote this page and marked with a tick (or a cross, in red, where a changed model no longer bears it out). A walkthrough (<code>statesim walkthrough MODEL</code>) checks each of its claims on its own run the same way.</p>\n\
-<p>A section run with one replication shows numbers without intervals. <code>statesim run MODEL -r 10</code> runs ten independent replications and shows each number with its 95% interval, and the paired difference of each variant from the first (the variants share random numbers, so differences are much tighter than the intervals). The same model and seed give the same bytes, on any number of threads.</p>\n\
+/// How the numbers are checked, and how a reader checks them again: the theory check
+/// (pictured when the run made it), the takeaways' checks, the intervals.
+fn validation(check: Option<&CheckSection>) -> String {
+    let mut h = String::from("<section id=\"validation\">\n<h2>How far to trust these numbers</h2>\n");
+    h.push_str(THEORY);
+    if let Some(c) = check {
+        let (folder, stem, caption, (w, ht)) = (url_segment(&c.folder), url_segment(&c.chart.stem), esc(&c.chart.caption), c.chart.size);
+        h.push_str("<p>The run that wrote this page made the same check (<code>statesim run</code> of a folder checks the models of its <code>theory/</code> folder too):</p>\n");
+        h.push_str(&format!(
+            "<figure><img src=\"{folder}/{stem}.svg\" width=\"{w}\" height=\"{ht}\" style=\"max-width:{w}px\" alt=\"{caption}\"><figcaption>{caption} <a href=\"{folder}/{stem}.png\">PNG</a>, <a href=\"{folder}/check.json\">check.json</a></figcaption></figure>\n"
+        ));
+        let outside: Vec<String> = c.rows.iter().filter(|r| !r.inside()).map(|r| format!("{} of {}", r.figure, r.model)).collect();
+        if !outside.is_empty() {
+            h.push_str(&format!(
+                "<p class=\"meta\">Outside its interval on this run: {}. At 95% about one figure in twenty falls outside by chance; the test suite checks the figures across seeds as one family.</p>\n",
+                esc(&outside.join(", "))
+            ));
+        }
+    }
+    h.push_str(REST);
+    h
+}
+
+const THEORY: &str = "<p>The engine is checked against queueing theory. <code>statesim check</code> runs the models in <code>models/theory/</code> (M/M/1, M/M/c by Erlang C, M/D/1 by Pollaczek-Khinchine, random routing over M/M/1 queues), 20 independent replications each, and prints each analytic figure beside the simulated one with its 95% confidence interval; the test suite checks every figure at several seeds as one family (Holm, 5% family-wise) and shows that the check fails for a wrong queue.</p>\n";
+
+const REST: &str = "<p>Each takeaway above states comparisons; each is evaluated on the run that wrote this page and marked with a tick (or a cross, in red, where a changed model no longer bears it out). A comparison holds on the interval, not on one draw: <em>a &gt; b</em> holds when the 95% interval of <em>a &minus; b</em>, taken replication by replication, lies above zero, and an equality when it holds in every replication. A walkthrough (<code>statesim walkthrough MODEL</code>) checks each of its claims on its own run the same way.</p>\n\
+<p>Every number in the tables is the mean over the model's independent replications (five for the bundled models: <code>run.replications</code>) with its 95% confidence interval after the &plusmn;. The variants of a model share random numbers replication by replication, so each variant's difference from the first is measured pair by pair, much more tightly than the two intervals suggest: &#9650; and &#9660; mark a difference whose 95% interval lies above or below zero, &asymp; one whose interval contains zero. <code>statesim run MODEL -r 20</code> narrows the intervals; a run with one replication shows numbers without them. The same model and seed give the same bytes, on any number of threads.</p>\n\
 <p class=\"top\"><a href=\"#top\">&uarr; back to the top</a></p>\n</section>\n";
 
+/// A cell of the comparison table: the value, its `±` half-width and its mark, each
+/// kept whole but free to wrap below the one before on a narrow screen.
+fn cell(c: &table::Cell, baseline: &str) -> String {
+    let mut h = format!("<span class=\"v\">{}</span>", esc(&c.value));
+    let mark = c.versus.map(|o| {
+        let (class, title) = match o {
+            std::cmp::Ordering::Greater => ("vs", format!("higher than {baseline} beyond chance")),
+            std::cmp::Ordering::Less => ("vs", format!("lower than {baseline} beyond chance")),
+            std::cmp::Ordering::Equal => ("vs same", format!("not distinguishable from {baseline}")),
+        };
+        format!("<span class=\"{class}\" title=\"{}\">{}</span>", esc(&title), table::mark(o))
+    });
+    if let Some(half) = &c.half {
+        h.push_str(&format!(" <span class=\"pm\">± {}</span>", esc(half)));
+    }
+    if let Some(mark) = mark {
+        h.push_str(&format!(" {mark}"));
+    }
+    h
+}
+
 /// The comparison table, split into tables of at most [`VARIANTS_PER_TABLE`] variants
-/// of about equal size.
+/// of about equal size, and what its intervals and marks mean.
 fn tables(s: &ModelSummary) -> String {
     let header = table::header(s);
-    let rows = table::rows(s);
+    let rows = table::table_rows(s);
+    let baseline = s.variants.first().map_or("", |v| v.name.as_str());
     let n = s.variants.len();
     let parts = n.div_ceil(VARIANTS_PER_TABLE).max(1);
     let mut h = String::from("<div class=\"tables\">\n");
@@ -160,10 +218,10 @@ fn tables(s: &ModelSummary) -> String {
         }
         h.push_str("</tr></thead>\n<tbody>\n");
         for row in &rows {
-            let class = if row[0].starts_with("  ") { " class=\"sub\"" } else { "" };
-            h.push_str(&format!("<tr><td{class}>{}</td>", esc(row[0].trim())));
-            for c in &row[columns.start + 1..columns.end + 1] {
-                h.push_str(&format!("<td>{}</td>", esc(c.trim())));
+            let class = if row.sub { " class=\"sub\"" } else { "" };
+            h.push_str(&format!("<tr><td{class}>{}</td>", esc(&row.label)));
+            for c in &row.cells[columns.clone()] {
+                h.push_str(&format!("<td>{}</td>", cell(c, baseline)));
             }
             h.push_str("</tr>\n");
         }
@@ -171,6 +229,9 @@ fn tables(s: &ModelSummary) -> String {
         start = columns.end;
     }
     h.push_str("</div>\n");
+    if let Some(legend) = table::legend(s) {
+        h.push_str(&format!("<p class=\"meta legend\">{}</p>\n", esc(&legend)));
+    }
     h
 }
 
@@ -207,7 +268,7 @@ fn section(s: &ModelSection) -> String {
                     let (class, note) = if c.holds { ("", "") } else { (" class=\"fails\"", " (does not hold on this run)") };
                     h.push_str(&format!("<li{class}>{}{note}</li>\n", esc(&c.text)));
                 }
-                h.push_str("</ul>\n</details>\n");
+                h.push_str(&format!("</ul>\n<p>{}</p>\n</details>\n", esc(&takeaway::how_checked(s.summary))));
             }
         }
         None => h.push_str(&format!("<p class=\"takeaway\">{}</p>\n", esc(&takeaway::generated(s.summary)))),

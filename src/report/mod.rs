@@ -10,6 +10,7 @@ pub mod sweep;
 pub mod table;
 pub mod takeaway;
 
+use crate::check::CheckRow;
 use crate::components::topology::Overview;
 use crate::metrics::catalog::{AUTH_MS, LATENCY_MS};
 use crate::metrics::series::{PART_COLUMNS, SeriesColumn};
@@ -163,6 +164,37 @@ fn topology_caption(overview: &Overview) -> String {
         caption.push_str(&format!(": {}.", partial.join("; ")));
     }
     caption
+}
+
+/// The folder the theory check is written to, beside the models' folders.
+pub const CHECK_FOLDER: &str = "theory-check";
+
+/// The rows of `statesim check` as JSON: each figure's analytic value beside its
+/// simulated mean, 95% bounds and replications, and whether the interval holds the
+/// analytic value.
+pub fn check_json(rows: &[CheckRow]) -> serde_json::Value {
+    rows.iter()
+        .map(|r| {
+            serde_json::json!({"model": r.model, "case": r.case, "figure": r.figure, "analytic": r.analytic, "simulated": r.simulated.mean, "ci95_low": r.simulated.low(), "ci95_high": r.simulated.high(), "replications": r.simulated.n, "inside": r.inside()})
+        })
+        .collect()
+}
+
+/// Writes the theory check into `dir` (a `Staging` folder): `check.json` and its chart
+/// (`check.svg`, `check.png`); returns the files written and the chart.
+pub fn write_check_outputs<S: Sink + ?Sized>(dir: &S, rows: &[CheckRow]) -> std::io::Result<(Vec<PathBuf>, ChartFile)> {
+    let mut written = Vec::new();
+    let mut json = serde_json::to_string_pretty(&check_json(rows)).expect("rows serialize");
+    json.push('\n');
+    written.push(dir.put("check.json", json.as_bytes())?);
+    let mut list = Vec::new();
+    let inside = rows.iter().filter(|r| r.inside()).count();
+    let caption = format!(
+        "statesim check on this run: {inside} of {} simulated figures of the theory models inside their 95% interval. A dot is a figure's simulated mean, its whisker the 95% interval, as a deviation from the analytic value (the dashed line at zero).",
+        rows.len()
+    );
+    write_chart(dir, "check", &caption, &charts::CheckChart { rows }, &mut written, &mut list)?;
+    Ok((written, list.remove(0)))
 }
 
 /// The per-bucket series of every variant and replication, in long format: the core's

@@ -1,10 +1,11 @@
 //! The comparison table: one column per variant, one row per headline metric, in the
 //! terminal (comfy-table), as Markdown, or as JSON.
 
-use super::format::{self, sig3};
+use super::format;
 use crate::metrics::catalog::{self as c, Metric};
-use crate::metrics::{Estimate, ModelSummary, Unit};
+use crate::metrics::{Estimate, ModelSummary, VariantSummary};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use std::cmp::Ordering;
 
 /// A row of the table: a metric, whether it is indented under the row above, and
 /// whether it is shown even when zero in every variant.
@@ -102,38 +103,106 @@ fn layout() -> impl Iterator<Item = Row> {
     REQUEST_ROWS.iter().map(copy).chain(c::FAILED.iter().map(sub)).chain(ROWS.iter().map(copy))
 }
 
-/// An interval's half-width: shares in percent, everything else to three digits.
-fn fmt_half(x: f64, unit: Unit) -> String {
-    match unit {
-        Unit::Share => format::value(unit, x),
-        _ => sig3(x),
+/// How a variant's value compares with the baseline's (the first variant's), decided on
+/// the 95% interval of their paired difference: higher or lower beyond chance when the
+/// interval excludes zero, else not distinguishable.
+pub fn versus_baseline(v: &VariantSummary, metric: &Metric) -> Option<Ordering> {
+    v.vs_baseline.as_ref()?.get(metric.key)?.versus_zero()
+}
+
+/// The mark a cell carries for its comparison with the baseline.
+pub fn mark(o: Ordering) -> &'static str {
+    match o {
+        Ordering::Greater => "▲",
+        Ordering::Less => "▼",
+        Ordering::Equal => "≈",
     }
 }
 
-fn cell(e: Option<&Estimate>, unit: Unit) -> String {
-    match e {
-        None => "-".into(),
-        Some(e) => match e.ci95 {
-            Some(h) if h > 0.0 => format!("{} ± {}", format::value(unit, e.mean), fmt_half(h, unit)),
-            _ => format::value(unit, e.mean),
-        },
+/// A cell of the table: the value, its 95% half-width where the replications give one
+/// that shows, and for a variant after the first its comparison with the first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    pub value: String,
+    pub half: Option<String>,
+    pub versus: Option<Ordering>,
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.value)?;
+        if let Some(h) = &self.half {
+            write!(f, " ± {h}")?;
+        }
+        if let Some(o) = self.versus {
+            write!(f, " {}", mark(o))?;
+        }
+        Ok(())
     }
 }
 
-/// Rows of label then one cell per variant.
-pub fn rows(s: &ModelSummary) -> Vec<Vec<String>> {
+fn cell(v: &VariantSummary, metric: &Metric) -> Cell {
+    match v.metrics.get(metric.key) {
+        None => Cell { value: "-".into(), half: None, versus: None },
+        Some(e) => {
+            let (value, half) = format::estimate_parts(metric.unit, e);
+            Cell { value, half, versus: versus_baseline(v, metric) }
+        }
+    }
+}
+
+/// A row of the table: the metric's heading (indented under the row above where it
+/// belongs to it) and one cell per variant.
+#[derive(Clone, Debug)]
+pub struct TableRow {
+    pub label: String,
+    pub sub: bool,
+    pub cells: Vec<Cell>,
+}
+
+/// The rows of the table, in order; a metric zero in every variant is left out unless
+/// it is always shown.
+pub fn table_rows(s: &ModelSummary) -> Vec<TableRow> {
     let mut out = Vec::new();
     for Row { metric, sub, always } in layout() {
         let values: Vec<Option<&Estimate>> = s.variants.iter().map(|v| v.metrics.get(metric.key)).collect();
         if !always && values.iter().all(|e| e.is_none_or(|e| e.mean == 0.0)) {
             continue;
         }
-        let indent = if sub { "  " } else { "" };
-        let mut row = vec![format!("{indent}{}", metric.heading())];
-        row.extend(values.iter().map(|e| cell(*e, metric.unit)));
-        out.push(row);
+        out.push(TableRow { label: metric.heading(), sub, cells: s.variants.iter().map(|v| cell(v, metric)).collect() });
     }
     out
+}
+
+/// Rows of label then one cell per variant, as text.
+pub fn rows(s: &ModelSummary) -> Vec<Vec<String>> {
+    table_rows(s)
+        .into_iter()
+        .map(|r| std::iter::once(format!("{}{}", if r.sub { "  " } else { "" }, r.label)).chain(r.cells.iter().map(Cell::to_string)).collect())
+        .collect()
+}
+
+/// What the intervals and marks mean, for the line under a table; None with one
+/// replication (no intervals, no marks).
+pub fn legend(s: &ModelSummary) -> Option<String> {
+    if s.replications < 2 {
+        return None;
+    }
+    let mut text = format!(
+        "± is the 95% confidence interval of the mean over {} replications (left out where it is below the last digit shown or every replication gave the same number).",
+        s.replications
+    );
+    if let Some(base) = s.variants.first().filter(|_| s.variants.iter().skip(1).any(|v| v.vs_baseline.is_some())) {
+        text.push_str(&format!(
+            " {} {}: higher, lower than {} beyond chance (the 95% interval of their difference, replication by replication on the same random numbers, excludes zero); {}: not distinguishable from {}.",
+            mark(Ordering::Greater),
+            mark(Ordering::Less),
+            base.name,
+            mark(Ordering::Equal),
+            base.name
+        ));
+    }
+    Some(text)
 }
 
 /// The header row: `metric` and the variant names.
@@ -159,7 +228,8 @@ pub fn render_terminal(s: &ModelSummary, fancy: bool) -> String {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    format!("{} — {}\nseed {}, {} replication{}\n{t}\n", s.model, s.title, s.seed, s.replications, if s.replications == 1 { "" } else { "s" })
+    let legend = legend(s).map_or(String::new(), |l| format!("{l}\n"));
+    format!("{} — {}\nseed {}, {} replication{}\n{t}\n{legend}", s.model, s.title, s.seed, s.replications, if s.replications == 1 { "" } else { "s" })
 }
 
 /// A GitHub-flavoured Markdown table.
@@ -173,6 +243,9 @@ pub fn render_markdown(s: &ModelSummary) -> String {
     out.push('\n');
     for row in rows(s) {
         out.push_str(&format!("| {} |\n", row.iter().map(|c| c.trim()).collect::<Vec<_>>().join(" | ")));
+    }
+    if let Some(l) = legend(s) {
+        out.push_str(&format!("\n{l}\n"));
     }
     out
 }
@@ -195,13 +268,60 @@ pub fn render_differences(s: &ModelSummary) -> Option<String> {
         let Some(diffs) = &v.vs_baseline else { continue };
         for metric in &metrics {
             let Some(d) = diffs.get(metric.key) else { continue };
-            let scale = if metric.unit == Unit::Share { 100.0 } else { 1.0 };
-            let half = d.ci95.unwrap_or(0.0) * scale;
-            let mean = d.mean * scale;
-            let verdict = if mean.abs() > half { "significant" } else { "not significant" };
-            let sign = if mean >= 0.0 { "+" } else { "" };
-            out.push_str(&format!("  {:<22} {:<34} {sign}{} ± {} ({verdict})\n", v.name, metric.axis_title(), sig3(mean), sig3(half)));
+            let verdict = match versus_baseline(v, metric) {
+                Some(Ordering::Greater | Ordering::Less) => "significant",
+                _ => "not significant",
+            };
+            out.push_str(&format!("  {:<22} {:<34} {} ({verdict})\n", v.name, metric.axis_title(), format::difference(metric.unit, d)));
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::summary::testing::summary_of;
+
+    const P50: &str = "latency_ms.p50";
+
+    fn p50_row(s: &ModelSummary) -> Vec<String> {
+        rows(s).into_iter().find(|r| r[0] == c::LATENCY_MS.p50.heading()).expect("the table has latency p50")
+    }
+
+    #[test]
+    fn with_replications_every_cell_shows_its_interval_and_its_difference_from_the_baseline() {
+        let s = summary_of(&[
+            ("base", &[(P50, &[10.0, 11.0, 10.5, 10.2, 10.8])]),
+            // Higher in every replication by about 2 ms: beyond chance.
+            ("slower", &[(P50, &[12.1, 13.0, 12.4, 12.2, 12.9])]),
+            // Lower in one replication, higher in the others: not distinguishable.
+            ("noisy", &[(P50, &[9.0, 12.5, 10.9, 10.0, 11.7])]),
+            // Lower in every replication.
+            ("faster", &[(P50, &[9.0, 10.1, 9.4, 9.3, 9.8])]),
+        ]);
+        let row = p50_row(&s);
+        assert_eq!(row[1], "10.5 ± 0.5", "{row:?}");
+        assert_eq!(row[2], "12.5 ± 0.5 ▲");
+        assert!(row[3].starts_with("10.8 ± ") && row[3].ends_with(" ≈"), "{row:?}");
+        assert_eq!(row[4], "9.5 ± 0.5 ▼");
+        let legend = legend(&s).unwrap();
+        assert!(legend.contains("over 5 replications") && legend.contains("▲ ▼: higher, lower than base beyond chance"), "{legend}");
+        // The terminal and Markdown tables carry the same cells and the legend.
+        let markdown = render_markdown(&s);
+        assert!(markdown.contains("| latency p50 (ms) | 10.5 ± 0.5 | 12.5 ± 0.5 ▲ |") && markdown.contains(&legend), "{markdown}");
+        assert!(render_terminal(&s, false).contains(&legend));
+        // The paired differences say the same.
+        let diffs = render_differences(&s).unwrap();
+        assert!(diffs.lines().any(|l| l.contains("slower") && l.contains("latency p50") && l.ends_with("(significant)")), "{diffs}");
+        assert!(diffs.lines().any(|l| l.contains("noisy") && l.contains("latency p50") && l.ends_with("(not significant)")), "{diffs}");
+    }
+
+    #[test]
+    fn one_replication_shows_no_interval_and_no_mark() {
+        let s = summary_of(&[("base", &[(P50, &[10.0])]), ("slower", &[(P50, &[12.0])])]);
+        assert_eq!(p50_row(&s)[1..], ["10.0", "12.0"]);
+        assert!(legend(&s).is_none() && render_differences(&s).is_none());
+        assert!(!render_markdown(&s).contains('±'));
+    }
 }

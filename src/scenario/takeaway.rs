@@ -41,37 +41,7 @@ pub enum Factor {
     Value(Operand),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Comparison {
-    Less,
-    LessOrEqual,
-    Greater,
-    GreaterOrEqual,
-    Equal,
-}
-
-impl Comparison {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Comparison::Less => "<",
-            Comparison::LessOrEqual => "≤",
-            Comparison::Greater => ">",
-            Comparison::GreaterOrEqual => "≥",
-            Comparison::Equal => "=",
-        }
-    }
-
-    /// Whether `a` compares to `b` so; never with a NaN (a metric the run lacks).
-    pub fn holds(self, a: f64, b: f64) -> bool {
-        match self {
-            Comparison::Less => a < b,
-            Comparison::LessOrEqual => a <= b,
-            Comparison::Greater => a > b,
-            Comparison::GreaterOrEqual => a >= b,
-            Comparison::Equal => a == b,
-        }
-    }
-}
+pub use crate::metrics::Comparison;
 
 /// A comparison the takeaway states: the product of `left`'s factors against `right`'s.
 #[derive(Clone, Debug, PartialEq)]

@@ -35,7 +35,7 @@ fn the_catalog_declares_exactly_the_metrics_the_bundled_models_produce() {
     let produced: Vec<(String, BTreeSet<String>)> = statesim::bundled::MODELS
         .iter()
         .flat_map(|b| {
-            let ran = crate::shared::bundled(b.name);
+            let ran = crate::shared::first_runs(b.name);
             ran.model
                 .variants
                 .iter()
@@ -57,7 +57,7 @@ fn the_catalog_declares_exactly_the_metrics_the_bundled_models_produce() {
 
 #[test]
 fn every_distribution_is_complete_where_it_appears() {
-    let ran = crate::shared::bundled("session-latency");
+    let ran = crate::shared::first_runs("session-latency");
     for (v, kept) in ran.model.variants.iter().zip(&ran.runs.variants) {
         let metrics = &kept.first.as_ref().expect("replication 0 is kept whole").metrics;
         for d in catalog::DISTRIBUTIONS {

@@ -7,14 +7,14 @@ use statesim::metrics::catalog as c;
 
 #[test]
 fn long_job_claims() {
-    let ran = crate::shared::bundled("long-jobs");
-    let (model, s, runs) = (&ran.model, &ran.summary, &ran.runs);
-    // The queue's depth over time is in the time series.
-    let queue = model.variants.iter().position(|v| v.name == "queue").unwrap();
-    let run = runs.variants[queue].first.as_ref().expect("replication 0 is kept whole");
+    let s = &crate::shared::bundled("long-jobs").summary;
+    // The queue's depth over time is in the time series (replication 0, kept whole).
+    let first = crate::shared::first_runs("long-jobs");
+    let queue = first.model.variants.iter().position(|v| v.name == "queue").unwrap();
+    let run = first.runs.variants[queue].first.as_ref().expect("replication 0 is kept whole");
     let depth = run.column(&statesim::metrics::series::JOBS_QUEUED).expect("the job queue registers its depth column");
     assert!(run.series.iter().any(|r| r.parts[depth] > 0.0));
-    assert!(run.series.iter().all(|r| r.parts[depth] <= s.variants[queue].metrics[c::JOBS_QUEUE_DEPTH_MAX.key].mean));
+    assert!(run.series.iter().all(|r| r.parts[depth] <= run.metrics[c::JOBS_QUEUE_DEPTH_MAX.key]));
     let m = |v: &str, k: &str| s.variants.iter().find(|x| x.name == v).unwrap().metrics[k].mean;
 
     // In the request: the client gives up at 30 s, the server works on for ~10 minutes.

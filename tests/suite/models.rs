@@ -35,7 +35,8 @@ fn load_balancing_story_holds() {
 }
 
 /// The main job (run once for the suite, see `shared::main_job`) writes every model's
-/// outputs and prints its table; its numbers are those of the library's runs.
+/// outputs and prints its table, with at least five replications of every model; its
+/// replication 0 is the library's (the runs the catalog tests check), number for number.
 #[test]
 fn the_main_job_writes_every_model() {
     let job = crate::shared::main_job();
@@ -47,23 +48,29 @@ fn the_main_job_writes_every_model() {
         let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
         assert_eq!(summary["model"], b.name);
         assert_eq!(summary["seed"], 42);
+        let reps = summary["replications"].as_u64().unwrap();
+        assert!(reps >= 5, "{}: {reps} replications; the main job shows every figure with an interval", b.name);
         assert!(summary["variants"][0]["model_hash"].as_str().unwrap().len() == 16);
         assert!(std::fs::read_to_string(dir.join("timeseries.csv")).unwrap().starts_with("variant,replication,t_s,"));
         assert!(std::fs::read_to_string(dir.join("topology.dot")).unwrap().contains("digraph"));
         assert!(stdout.contains(b.name), "no table for {}", b.name);
-        // The binary's numbers are the library's (the runs the other tests check).
-        let ran = crate::shared::bundled(b.name);
-        assert_eq!(summary["variants"].as_array().unwrap().len(), ran.summary.variants.len());
-        for (i, v) in ran.summary.variants.iter().enumerate() {
+        // The binary's numbers are the library's: replication 0 run in process.
+        let ran = crate::shared::first_runs(b.name);
+        assert_eq!(summary["variants"].as_array().unwrap().len(), ran.model.variants.len());
+        for (i, (v, kept)) in ran.model.variants.iter().zip(&ran.runs.variants).enumerate() {
             let written = &summary["variants"][i];
             assert_eq!(written["name"], v.name.as_str());
-            assert_eq!(written["model_hash"], v.model_hash.as_str(), "{}/{}", b.name, v.name);
-            for (key, e) in &v.metrics {
-                let same = match written["metrics"][key]["mean"].as_f64() {
-                    Some(x) => (x - e.mean).abs() <= 1e-12 * x.abs().max(e.mean.abs()),
-                    None => !e.mean.is_finite(),
+            assert_eq!(written["model_hash"], v.hash.as_str(), "{}/{}", b.name, v.name);
+            let first = kept.first.as_ref().expect("replication 0 is kept whole");
+            for (key, x) in &first.metrics {
+                let values = written["per_replication"][key].as_array().unwrap_or_else(|| panic!("{}/{}: no {key}", b.name, v.name));
+                assert_eq!(values.len() as u64, reps);
+                let same = match values[0].as_f64() {
+                    Some(w) => (w - x).abs() <= 1e-12 * w.abs().max(x.abs()),
+                    None => !x.is_finite(),
                 };
-                assert!(same, "{}/{}: {key} is {} in summary.json, {} in process", b.name, v.name, written["metrics"][key]["mean"], e.mean);
+                assert!(same, "{}/{}: {key} is {} in summary.json's replication 0, {x} in process", b.name, v.name, values[0]);
+                assert!(written["metrics"][key]["n"] == reps, "{}/{}: {key}", b.name, v.name);
             }
         }
     }

@@ -132,25 +132,84 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
 
     // The takeaway's numbers are the run's: crash-test's logged-out share.
     let summary: serde_json::Value = serde_json::from_str(&read(&out.join("crash-test/summary.json"))).unwrap();
-    let share = |v: usize| format!("{:.1}%", summary["variants"][v]["metrics"][c::SESSIONS_STATE_LOST_SHARE.key]["mean"].as_f64().unwrap() * 100.0);
+    let share = |v: usize| {
+        let e: statesim::metrics::Estimate = serde_json::from_value(summary["variants"][v]["metrics"][c::SESSIONS_STATE_LOST_SHARE.key].clone()).unwrap();
+        statesim::report::format::estimate_with_unit(statesim::metrics::Unit::Share, &e)
+    };
     let takeaway = html.split("<p class=\"takeaway\">").nth(1).unwrap().split("</p>").next().unwrap();
     assert!(takeaway.contains(&format!("server memory {} of the active users", share(0))), "takeaway {takeaway}");
 
     // The table and the per-server chart show the same hot server's share (of routed
     // requests): f + (1-f)/n for the NAT's server in mega-proxy.
     let hot = servers.split("busiest: ").nth(1).and_then(|t| t.split(", ").nth(1)).and_then(|t| t.split('<').next()).unwrap().trim().to_string();
-    let mega = html.split("<section id=\"mega-proxy\">").nth(1).unwrap();
-    assert!(mega.contains(&format!(">busiest server's share</td><td>{hot}</td>")), "mega-proxy's table shows the chart's {hot}");
+    let mega = html.split("<section id=\"mega-proxy\">").nth(1).unwrap().split("</section>").next().unwrap();
+    let busiest = html_rows(mega).into_iter().find(|r| r[0] == "busiest server's share").expect("mega-proxy's table has the busiest server's share");
+    assert!(busiest[1].starts_with(&hot), "mega-proxy's table shows the chart's {hot}: {busiest:?}");
 
-    // The HTML tables hold the Markdown tables' numbers, row by row.
+    // The HTML tables hold the Markdown tables' numbers, row by row (the page splits a
+    // table of many variants into several).
+    let page_rows = html_rows(&html);
     let mut rows = 0;
     for line in markdown.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| metric")) {
-        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        let values: String = cells[1..].iter().map(|c| format!("<td>{}</td>", c.replace('&', "&amp;"))).collect();
-        assert!(html.contains(&format!(">{}</td>{values}</tr>", cells[0])), "index.html lacks the row {line}");
+        let cells: Vec<String> = line.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect();
+        assert!(page_rows.iter().any(|r| r[0] == cells[0] && cells[1..].windows(r.len() - 1).any(|w| w == &r[1..])), "index.html lacks the row {line}");
         rows += 1;
     }
     assert!(rows >= 40, "{rows} rows compared");
+}
+
+/// The text of each table row of a page, cell by cell (tags dropped, entities read).
+fn html_rows(html: &str) -> Vec<Vec<String>> {
+    let text = |cell: &str| -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for ch in cell.chars() {
+            match ch {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&").trim().to_string()
+    };
+    html.split("<tr>")
+        .skip(1)
+        .filter_map(|r| r.split("</tr>").next())
+        .filter(|r| r.starts_with("<td"))
+        .map(|r| r.split("<td").skip(1).map(|c| text(&format!("<td{c}"))).collect())
+        .collect()
+}
+
+/// The main job checks the engine against queueing theory (the models of
+/// `models/theory/`, as `statesim check` does) and shows it on the page: a picture of each
+/// simulated figure with its interval beside the analytic value, and its numbers.
+#[test]
+fn the_page_pictures_the_theory_check() {
+    let out = main_job_out();
+    let dir = out.join(statesim::report::CHECK_FOLDER);
+    let rows: serde_json::Value = serde_json::from_str(&read(&dir.join("check.json"))).unwrap();
+    let rows = rows.as_array().unwrap();
+    let theory = statesim::bundled::THEORY;
+    assert_eq!(rows.len(), 23, "every figure of every theory model");
+    for b in theory {
+        assert!(rows.iter().any(|r| r["model"] == b.name), "{} is checked", b.name);
+    }
+    for r in rows {
+        let (low, high, analytic) = (r["ci95_low"].as_f64().unwrap(), r["ci95_high"].as_f64().unwrap(), r["analytic"].as_f64().unwrap());
+        assert!(low < high && r["replications"] == 20, "{r}");
+        assert_eq!(r["inside"].as_bool().unwrap(), low <= analytic && analytic <= high, "{r}");
+    }
+    let svg = read(&dir.join("check.svg"));
+    let inside = rows.iter().filter(|r| r["inside"] == true).count();
+    assert!(svg.contains(&format!("{inside} of 23 inside")), "the chart counts the figures inside");
+    assert_eq!(svg.matches("<circle").count(), 23, "a dot per figure");
+    let (w, h, inked) = decode_png(&dir.join("check.png"));
+    assert_eq!((w, h), svg_size(&svg));
+    assert!(inked > 0.01 && inked < 0.6);
+    let html = read(&out.join("index.html"));
+    let validation = html.split("<section id=\"validation\">").nth(1).unwrap();
+    assert!(validation.contains("<img src=\"theory-check/check.svg\"") && validation.contains("href=\"theory-check/check.json\""), "the page embeds the check");
 }
 
 /// Each scenario's own measure over time, and the chart that fits it, for the models

@@ -1,9 +1,11 @@
-//! What several tests read, computed once per suite: each bundled model run in process
-//! with its own settings (every variant and replication, as `statesim run` does), and the
-//! main job's output folder. Simulating every bundled model is most of the suite's cost;
-//! the claims, the walkthroughs, the README's table, the catalog and the report all look
-//! at the same runs, so each model is simulated once here and once by the main job (the
-//! binary under test), not once per test.
+//! What several tests read, computed once per suite: the main job's output folder
+//! (`statesim run models/`, the binary, every bundled model at its own settings: every
+//! variant and replication), and replication 0 of every bundled model run in process.
+//! Simulating the bundled models is most of the suite's cost; the claims, the
+//! walkthroughs, the README's table and the report all read the main job's summaries
+//! (what readers see), so each model's replications are simulated once, by the binary
+//! under test. The catalog tests need whole runs, which replication 0 in process gives,
+//! and which the main-job test compares with the binary's own replication 0.
 
 use statesim::bundled;
 use statesim::metrics::stats::t975;
@@ -15,12 +17,11 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// One bundled model, loaded from its text with no overrides, and its runs.
+/// One bundled model, loaded from its text with no overrides, and the summary of its
+/// runs in the main job (every variant and replication).
 pub struct Ran {
     pub model: Model,
     pub summary: ModelSummary,
-    /// What the outputs keep of the runs: replication 0 of each variant whole.
-    pub runs: KeptRuns,
 }
 
 impl Ran {
@@ -36,17 +37,42 @@ impl Ran {
     }
 }
 
-/// The runs of the bundled model `name`, simulated by the first test that asks (the
-/// others wait for it).
+fn load(name: &str) -> Model {
+    let b = bundled::find(name).unwrap_or_else(|| panic!("no bundled model called {name}"));
+    load_str(b.path, b.name, b.text, &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The bundled model `name` with the summary the main job wrote for it (read back from
+/// its `summary.json`; the first test that asks runs the main job, the others wait).
 pub fn bundled(name: &str) -> &'static Ran {
     static CACHE: OnceLock<BTreeMap<&'static str, OnceLock<Ran>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| bundled::MODELS.iter().map(|b| (b.name, OnceLock::new())).collect());
     let cell = cache.get(name).unwrap_or_else(|| panic!("no bundled model called {name}"));
     cell.get_or_init(|| {
-        let b = bundled::find(name).unwrap();
-        let model = load_str(b.path, b.name, b.text, &[]).unwrap_or_else(|e| panic!("{e}"));
-        let (summary, runs) = run_and_summarize(&model, &RunOptions::default(), &|| {});
-        Ran { model, summary, runs }
+        let job = main_job();
+        assert!(job.output.status.success(), "the main job failed: {}", String::from_utf8_lossy(&job.output.stderr));
+        let path = job.dir.join(name).join("summary.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let summary: ModelSummary = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Ran { model: load(name), summary }
+    })
+}
+
+/// Replication 0 of every variant of a bundled model, run in process and kept whole.
+pub struct FirstRuns {
+    pub model: Model,
+    pub runs: KeptRuns,
+}
+
+/// Replication 0 of the bundled model `name`, simulated by the first test that asks.
+pub fn first_runs(name: &str) -> &'static FirstRuns {
+    static CACHE: OnceLock<BTreeMap<&'static str, OnceLock<FirstRuns>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| bundled::MODELS.iter().map(|b| (b.name, OnceLock::new())).collect());
+    let cell = cache.get(name).unwrap_or_else(|| panic!("no bundled model called {name}"));
+    cell.get_or_init(|| {
+        let model = load(name);
+        let (_, runs) = run_and_summarize(&model, &RunOptions { replications: Some(1), threads: None }, &|| {});
+        FirstRuns { model, runs }
     })
 }
 

@@ -59,7 +59,22 @@ impl Chart for VariantBars<'_> {
             let values: Vec<Estimate> = (0..n).map(|v| estimate(s, v, metric)).collect();
             let refs = references(self.model, metric);
             let high = values.iter().map(|e| e.high().max(e.mean) * scale).chain(refs.iter().map(|r| r.value * scale)).fold(0.0f64, f64::max);
-            let top = if high > 0.0 { high * 1.28 } else { 1.0 };
+            // The value beside each bar, past its whisker, as the table writes it (mean ±
+            // half-width); "n/a" where the variant has no such thing (a deploy's duration
+            // without a deploy). The axis reaches far enough for the longest to fit.
+            let labels: Vec<String> = (0..n)
+                .map(|v| if s.variants[v].metrics.contains_key(metric.key) { format::estimate(metric.unit, &values[v]) } else { "n/a".to_string() })
+                .collect();
+            let plot_width = panel.dim_in_pixel().0 as f64 - name_width as f64 - 24.0;
+            let fit = values
+                .iter()
+                .zip(&labels)
+                .map(|(e, label)| {
+                    let room = (plot_width - 10.0 - text_width(root, label, &label_style()) as f64).max(0.4 * plot_width);
+                    e.high().max(e.mean) * scale * plot_width / room
+                })
+                .fold(0.0f64, f64::max);
+            let top = if high > 0.0 { (high * 1.28).max(fit * 1.02) } else { 1.0 };
             // A row above the bars for the reference lines' labels.
             let above = 0.8 * reference_rows(&refs) as f64 * if n <= 5 { 1.0 } else { 1.4 };
             let integer = metric.unit == Unit::Count;
@@ -86,15 +101,10 @@ impl Chart for VariantBars<'_> {
                 whisker(&chart, (e.low() * scale).max(0.0), e.high() * scale, y_of(i), true)?;
             }
             draw_references(&mut chart, root, &refs, scale, (-0.5, n as f64 - 0.5 + above))?;
-            // The value beside each bar (past its whisker), as the table writes it; "n/a"
-            // where the variant has no such thing (a deploy's duration without a deploy).
-            for (i, e) in values.iter().enumerate() {
+            for (i, (e, label)) in values.iter().zip(labels).enumerate() {
                 let (px, py) = chart.backend_coord(&(e.high().max(e.mean) * scale, y_of(i)));
-                if s.variants[i].metrics.contains_key(metric.key) {
-                    root.draw(&Text::new(format::value(metric.unit, e.mean), (px + 5, py), left_centre(label_style())))?;
-                } else {
-                    root.draw(&Text::new("n/a", (px + 5, py), left_centre(note_style())))?;
-                }
+                let style = if s.variants[i].metrics.contains_key(metric.key) { label_style() } else { note_style() };
+                root.draw(&Text::new(label, (px + 5, py), left_centre(style)))?;
             }
         }
         Ok(())
@@ -238,7 +248,7 @@ impl Chart for ServerShares<'_> {
             head.draw(&Text::new(name.clone(), (x, 11), left_centre(heading_style().color(&PALETTE[v % PALETTE.len()]))))?;
             if let Some((_, b, e)) = busiest {
                 let w = text_width(root, name, &heading_style());
-                head.draw(&Text::new(format!("busiest: {b}, {}", format::value(Unit::Share, e.mean)), (x + w as i32 + 12, 11), left_centre(note_style())))?;
+                head.draw(&Text::new(format!("busiest: {b}, {}", format::estimate(Unit::Share, e)), (x + w as i32 + 12, 11), left_centre(note_style())))?;
             }
             let mut chart = ChartBuilder::on(&plot)
                 .margin_left(14)
@@ -358,5 +368,70 @@ impl Chart for ExposureHistogram<'_> {
             draw_references(&mut chart, root, &shown, 1.0, (0.0, top))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::catalog::LATENCY_MS;
+    use crate::metrics::summary::testing::model_and_summary_of;
+
+    /// The numbers of each `<tag ...>` of an SVG whose attributes contain `filter`, by
+    /// attribute name.
+    fn elements(svg: &str, tag: &str, filter: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+        svg.split(&format!("<{tag} "))
+            .skip(1)
+            .map(|e| e.split("/>").next().unwrap())
+            .filter(|e| e.contains(filter))
+            .map(|e| e.split("\" ").filter_map(|kv| kv.split_once("=\"")).map(|(k, v)| (k.trim().to_string(), v.trim_matches('"').to_string())).collect())
+            .collect()
+    }
+
+    /// Black horizontal segments (whiskers' spans): (y, x from, x to).
+    fn whiskers(svg: &str) -> Vec<(f64, f64, f64)> {
+        let mut out: Vec<(f64, f64, f64)> = elements(svg, "polyline", "stroke=\"#000000\"")
+            .iter()
+            .filter_map(|e| {
+                let p: Vec<(f64, f64)> =
+                    e["points"].split_whitespace().map(|xy| xy.split_once(',').unwrap()).map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap())).collect();
+                (p[0].1 == p[1].1 && p[0].0 != p[1].0).then(|| (p[0].1, p[0].0.min(p[1].0), p[0].0.max(p[1].0)))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn each_bar_carries_the_95_percent_interval_of_the_summary() {
+        let p99 = LATENCY_MS.p99.key;
+        let (model, summary) =
+            model_and_summary_of(&[("base", &[(p99, &[100.0, 120.0, 110.0, 105.0, 115.0])]), ("slower", &[(p99, &[200.0, 260.0, 230.0, 215.0, 245.0])])]);
+        let chart = VariantBars { model: &model, summary: &summary, metrics: vec![&LATENCY_MS.p99] };
+        let (svg, _) = crate::report::charts::render(&chart).unwrap();
+        // The bars, top to bottom in variant order: each from zero to its mean.
+        let mut bars: Vec<(f64, f64, f64)> = elements(&svg, "rect", "fill=\"#")
+            .iter()
+            .filter(|r| r["fill"] != "#FFFFFF")
+            .map(|r| (r["y"].parse().unwrap(), r["x"].parse().unwrap(), r["width"].parse().unwrap()))
+            .collect();
+        bars.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let spans = whiskers(&svg);
+        assert_eq!((bars.len(), spans.len()), (2, 2), "{bars:?} {spans:?}");
+        for (v, ((_, x0, width), (_, from, to))) in bars.iter().zip(&spans).enumerate() {
+            let e = summary.variants[v].metrics[p99];
+            let px_per_ms = width / e.mean;
+            // Pixels are whole numbers: within a pixel and a half of the summary's bounds.
+            assert!((from - (x0 + e.low() * px_per_ms)).abs() <= 1.5, "variant {v}: whisker from {from}, low {} ms", e.low());
+            assert!((to - (x0 + e.high() * px_per_ms)).abs() <= 1.5, "variant {v}: whisker to {to}, high {} ms", e.high());
+            assert!(*from < x0 + width && *to > x0 + width, "the whisker straddles the bar's end");
+        }
+        // Each value is labelled as the table writes it.
+        assert!(svg.contains(&format::estimate(Unit::Ms, &summary.variants[1].metrics[p99])));
+
+        // One replication: no interval, no whisker.
+        let (model, summary) = model_and_summary_of(&[("base", &[(p99, &[100.0])]), ("slower", &[(p99, &[200.0])])]);
+        let (svg, _) = crate::report::charts::render(&VariantBars { model: &model, summary: &summary, metrics: vec![&LATENCY_MS.p99] }).unwrap();
+        assert!(whiskers(&svg).is_empty());
     }
 }

@@ -17,12 +17,15 @@
 //!   log axes;
 //! - [`ExposureHistogram`]: how long each fired user kept getting in;
 //! - [`TopologyPicture`]: the system drawn from its graph, every variant in one picture;
-//! - [`SweepLines`]: a headline metric across a sweep's grid.
+//! - [`SweepLines`]: a headline metric across a sweep's grid;
+//! - [`CheckChart`]: `statesim check`, each simulated figure with its 95% interval
+//!   beside the analytic value.
 //!
 //! One file per family of charts; `style` holds what they share.
 
 mod bars;
 mod cdf;
+mod check;
 mod raster;
 mod reference;
 mod style;
@@ -32,6 +35,7 @@ mod topology;
 
 pub use bars::{ExposureHistogram, ServerShares, VariantBars, uneven_shares};
 pub use cdf::{LatencyCdf, LatencyTail, percentiles_differ};
+pub use check::CheckChart;
 pub use reference::{Reference, references};
 pub use style::{Look, PALETTE, WIDTH, colour, css_chip, css_colour, look, tick};
 pub use sweep::SweepLines;
