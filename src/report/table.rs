@@ -309,7 +309,7 @@ mod tests {
         assert!(legend.contains("over 5 replications") && legend.contains("▲ ▼: higher, lower than base beyond chance"), "{legend}");
         // The terminal and Markdown tables carry the same cells and the legend.
         let markdown = render_markdown(&s);
-        assert!(markdown.contains("| latency p50 (ms) | 10.5 ± 0.5 | 12.5 ± 0.5 ▲ |") && markdown.contains(&legend), "{markdown}");
+        assert!(markdown.contains(&format!("| {} | 10.5 ± 0.5 | 12.5 ± 0.5 ▲ |", c::LATENCY_MS.p50.heading())) && markdown.contains(&legend), "{markdown}");
         assert!(render_terminal(&s, false).contains(&legend));
         // The paired differences say the same.
         let diffs = render_differences(&s).unwrap();

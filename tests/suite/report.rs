@@ -386,7 +386,7 @@ fn topology_labels_stay_off_the_arrows() {
 fn carts_lost_404s_and_page_latency_over_time() {
     use statesim::metrics::series::{CARTS_LOST, FILES_NOT_FOUND, PAGE_LATENCY_P99};
     let first = |model: &str, variant: &str| {
-        let ran = crate::shared::bundled(model);
+        let ran = crate::shared::first_runs(model);
         let v = ran.model.variants.iter().position(|v| v.name == variant).unwrap();
         ran.runs.variants[v].first.as_ref().unwrap()
     };

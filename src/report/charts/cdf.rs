@@ -147,12 +147,16 @@ pub struct LatencyTail<'a> {
     pub runs: &'a KeptRuns,
 }
 
+/// A variant's tail: its (latency ms, share not ok by then) points, and the failed share
+/// it levels off at past its slowest ok response, if any failed.
+type TailLine = (Vec<(f64, f64)>, Option<f64>);
+
 /// The shares slower drawn: 10% (p90) down to 0.01% (p99.99).
 const TAIL_SHARES: (f64, f64) = (1e-4, 0.1);
 
 impl LatencyTail<'_> {
     /// Each variant's (latency ms, share slower) points in the tail.
-    fn lines(&self) -> Vec<Option<(Vec<(f64, f64)>, Option<f64>)>> {
+    fn lines(&self) -> Vec<Option<TailLine>> {
         let quantiles = crate::metrics::recorder::cdf_quantiles();
         self.runs
             .variants
@@ -208,7 +212,11 @@ impl Chart for LatencyTail<'_> {
         DB::ErrorType: 'static,
     {
         let model = self.model;
-        let area = titled(root, &model.title, &format!("{}: the latency tail per variant, from p90 to p99.99 (all responses: a failed one is never ok), replication 0", model.name))?;
+        let area = titled(
+            root,
+            &model.title,
+            &format!("{}: the latency tail per variant, from p90 to p99.99 (all responses: a failed one is never ok), replication 0", model.name),
+        )?;
         let (plot, legend) = area.split_vertically(CDF_PLOT);
         let lines = self.lines();
         let xs: Vec<f64> = lines.iter().flatten().flat_map(|(l, _)| l.iter().map(|(x, _)| *x)).collect();
