@@ -151,13 +151,21 @@ pub struct LatencyTail<'a> {
 /// it levels off at past its slowest ok response, if any failed.
 type TailLine = (Vec<(f64, f64)>, Option<f64>);
 
-/// The shares slower drawn: 10% (p90) down to 0.01% (p99.99).
+/// The shares slower drawn: 10% (p90) down to 0.01% (p99.99); up to 100% when a
+/// variant's failures alone are more than 10% of its responses, so its line is on the chart.
 const TAIL_SHARES: (f64, f64) = (1e-4, 0.1);
 
 impl LatencyTail<'_> {
     /// Each variant's (latency ms, share slower) points in the tail.
+    /// The largest share slower drawn: 10%, or 100% when some variant failed more than that.
+    fn top_share(&self) -> f64 {
+        let failed_most = self.runs.firsts().map(|r| 1.0 - ok_share_of_responses(r)).fold(0.0f64, f64::max);
+        if failed_most > TAIL_SHARES.1 { 1.0 } else { TAIL_SHARES.1 }
+    }
+
     fn lines(&self) -> Vec<Option<TailLine>> {
         let quantiles = crate::metrics::recorder::cdf_quantiles();
+        let top = self.top_share();
         self.runs
             .variants
             .iter()
@@ -171,7 +179,7 @@ impl LatencyTail<'_> {
                     .iter()
                     .zip(&quantiles)
                     .map(|(x, q)| (*x, 1.0 - q * ok_share))
-                    .filter(|(x, slower)| *slower <= TAIL_SHARES.1 + 1e-9 && *slower > 0.0 && *x > 0.0)
+                    .filter(|(x, slower)| *slower <= top + 1e-9 && *slower > 0.0 && *x > 0.0)
                     .map(|(x, slower)| (x, slower.max(TAIL_SHARES.0)))
                     .collect();
                 // Past the slowest ok response the line stays at the failed share.
@@ -215,7 +223,7 @@ impl Chart for LatencyTail<'_> {
         let area = titled(
             root,
             &model.title,
-            &format!("{}: the latency tail per variant, from p90 to p99.99 (all responses: a failed one is never ok), replication 0", model.name),
+            &format!("{}: the latency tail per variant, from {} to p99.99 (all responses: a failed one is never ok), replication 0", model.name, if self.top_share() < 1.0 { "p90" } else { "the fastest" }),
         )?;
         let (plot, legend) = area.split_vertically(CDF_PLOT);
         let lines = self.lines();
@@ -234,7 +242,7 @@ impl Chart for LatencyTail<'_> {
             .margin_right(24)
             .x_label_area_size(44)
             .y_label_area_size(110)
-            .build_cartesian_2d((lo..hi).log_scale(), (TAIL_SHARES.0 * 0.9..TAIL_SHARES.1 * 1.1).log_scale())?;
+            .build_cartesian_2d((lo..hi).log_scale(), (TAIL_SHARES.0 * 0.9..self.top_share() * 1.1).log_scale())?;
         house_mesh(&mut chart.configure_mesh())
             .x_desc("whole request (ms, log scale)")
             .y_desc("share of responses not ok by then (log scale)")
@@ -248,7 +256,7 @@ impl Chart for LatencyTail<'_> {
                 let share = 10f64.powf(y.log10().round());
                 let pct = trim_zeros(&format!("{:.4}", share * 100.0));
                 let p = trim_zeros(&format!("{:.4}", 100.0 - share * 100.0));
-                format!("{pct}% (p{p})")
+                if share >= 1.0 { format!("{pct}%") } else { format!("{pct}% (p{p})") }
             })
             .light_line_style(RGBColor(245, 245, 245))
             .draw()?;

@@ -222,6 +222,16 @@ pub(super) fn wrap(text: &str, style: &TextStyle, max_px: u32) -> Vec<String> {
             _ => lines.push(word.to_string()),
         }
     }
+    // No word alone on the last line ("per s" / "s"): the line before gives it its last
+    // word when both still fit.
+    if let [.., before, last] = lines.as_mut_slice()
+        && !last.contains(' ')
+        && let Some((head, tail)) = before.rsplit_once(' ')
+        && width(&format!("{tail} {last}")) <= max_px
+    {
+        *last = format!("{tail} {last}");
+        *before = head.to_string();
+    }
     lines
 }
 
@@ -296,5 +306,16 @@ mod tests {
         assert_eq!(tick(150000.0, 200000.0), "150k");
         assert_eq!(tick(2500.0, 9000.0), "2500");
         assert_eq!(tick(0.0, 5.0), "0");
+    }
+
+    #[test]
+    fn no_word_is_left_alone_on_the_last_line() {
+        let style = label_style();
+        let text = "logouts, state lost per s";
+        // Narrow enough that greedy wrapping leaves "s" alone.
+        let width = |s: &str| style.font.box_size(s).unwrap().0;
+        let max_px = width("logouts, state lost per") + 2;
+        assert_eq!(wrap(text, &style, max_px), ["logouts, state lost", "per s"]);
+        assert_eq!(wrap(text, &style, width(text) + 2), [text], "what fits stays on one line");
     }
 }
