@@ -236,7 +236,7 @@ metrics! {
     WS_DELIVERED: "ws.delivered", "messages delivered", Count, Messages, "messages that reached their receiver";
     WS_DROPPED: "ws.dropped", "messages dropped", Count, Messages, "messages that never reached their receiver";
     WS_LOST_DISCONNECTED: "ws.lost_disconnected", "lost to a dropped connection", Count, Messages, "messages dropped because their sender or receiver was between a lost connection and the next (part of the messages dropped)";
-    WS_DELIVERED_SHARE: "ws.delivered_share", "messages delivered", Share, Messages, "messages delivered as a share of messages sent";
+    WS_DELIVERED_SHARE: "ws.delivered_share", "share of messages delivered", Share, Messages, "messages delivered as a share of messages sent";
     WS_LATENCY_P50: "ws.latency_p50_ms", "message latency p50, delivered", Ms, Messages, "median time from sending a message to its delivery, over delivered messages (dropped ones are left out; see ws.dropped)";
     WS_LATENCY_P99: "ws.latency_p99_ms", "message latency p99, delivered", Ms, Messages, "99th percentile time from sending a message to its delivery, over delivered messages";
     WS_RECONNECTS: "ws.reconnects", "reconnects", Count, Users, "WebSocket clients reconnecting after losing their server or gateway node";
@@ -252,7 +252,7 @@ metrics! {
     UPLOADS_S3_SLOWDOWNS: "uploads.s3_slowdowns", "S3 slowdowns", Count, Uploads, "S3 PUTs answered 503 SlowDown (over the per-prefix rate) and retried, in the whole run (warm-up included)";
     READS_OK: "reads.ok", "file reads ok", Count, FileReads, "reads of an uploaded file that found it";
     READS_NOT_FOUND: "reads.not_found", "file reads not found", Count, FileReads, "reads of an uploaded file that got 404 (the server asked did not have it)";
-    READS_NOT_FOUND_SHARE: "reads.not_found_share", "file reads not found", Share, FileReads, "reads that got 404 as a share of all file reads";
+    READS_NOT_FOUND_SHARE: "reads.not_found_share", "share of file reads not found", Share, FileReads, "reads that got 404 as a share of all file reads";
     FILES_STORED: "files.stored", "files stored", Count, Files, "files uploaded after the warm-up";
     FILES_LOST: "files.lost", "uploaded files lost", Count, Files, "uploaded files gone with their server's disk";
     // Long jobs.
@@ -563,6 +563,18 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), n);
+    }
+
+    /// One figure, one label: no two metrics share a heading, so a table row or a
+    /// definition names exactly one figure.
+    #[test]
+    fn headings_are_unique() {
+        let mut seen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+        for m in all() {
+            if let Some(other) = seen.insert(m.heading(), m.key) {
+                panic!("{} and {other} are both shown as {:?}", m.key, m.heading());
+            }
+        }
     }
 
     #[test]

@@ -81,6 +81,7 @@ p,li{max-width:82ch}
 .takeaway{font-weight:600;background:#eef6fb;border-left:4px solid #0072b2;padding:.5em .8em;margin:1em 0 .3em;max-width:82ch}
 .checks{margin:.2em 0 1em;font-size:.88em;color:#444}.checks summary{cursor:pointer}
 .checks ul{list-style:none;padding:0;margin:.3em 0}
+.definitions dt{font-weight:600;margin-top:.6em}.definitions dd{margin:.1em 0 0 1.2em;max-width:82ch;color:#333}
 .checks li:before{content:'\\2713  ';color:#009e73;font-weight:700}
 .checks li.fails:before{content:'\\2717  ';color:#d55e00}
 .checks li.fails{color:#d55e00}
@@ -140,12 +141,36 @@ pub fn render(sections: &[ModelSection], check: Option<&CheckSection>) -> String
         }
         h.push_str("</ul></li>\n");
     }
-    h.push_str("<li><a href=\"#validation\">How far to trust these numbers</a></li>\n</ol>\n</nav>\n");
+    h.push_str(
+        "<li><a href=\"#validation\">How far to trust these numbers</a></li>\n<li><a href=\"#definitions\">What each number counts</a></li>\n</ol>\n</nav>\n",
+    );
     for s in &ordered {
         h.push_str(&section(s));
     }
     h.push_str(&validation(check));
+    h.push_str(&definitions(&ordered));
     h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// Every metric in the page's tables with its definition, from the catalog (each row's
+/// tooltip says the same), in the order the tables first show them.
+fn definitions(sections: &[&ModelSection]) -> String {
+    let mut seen: Vec<&'static crate::metrics::catalog::Metric> = Vec::new();
+    for s in sections {
+        for row in table::table_rows(s.summary) {
+            if !seen.iter().any(|m| m.key == row.metric.key) {
+                seen.push(row.metric);
+            }
+        }
+    }
+    let mut h = String::from(
+        "<section id=\"definitions\">\n<h2>What each number counts</h2>\n<p>Each row of the tables above, as the simulator defines it (its key in <code>summary.json</code> after the name). Latency is of ok responses unless the row says all responses; a failed response counts when the client learns of it, a client timeout at the timeout.</p>\n<dl class=\"definitions\">\n",
+    );
+    for m in seen {
+        h.push_str(&format!("<dt>{} <code>{}</code></dt><dd>{}</dd>\n", esc(&m.heading()), esc(m.key), esc(m.definition)));
+    }
+    h.push_str("</dl>\n<p><a href=\"#top\">back to the contents</a></p>\n</section>\n");
     h
 }
 
@@ -219,7 +244,7 @@ fn tables(s: &ModelSummary) -> String {
         h.push_str("</tr></thead>\n<tbody>\n");
         for row in &rows {
             let class = if row.sub { " class=\"sub\"" } else { "" };
-            h.push_str(&format!("<tr><td{class}>{}</td>", esc(&row.label)));
+            h.push_str(&format!("<tr><td{class} title=\"{}\">{}</td>", esc(row.metric.definition), esc(&row.label)));
             for c in &row.cells[columns.clone()] {
                 h.push_str(&format!("<td>{}</td>", cell(c, baseline)));
             }

@@ -155,6 +155,8 @@ fn cell(v: &VariantSummary, metric: &Metric) -> Cell {
 /// belongs to it) and one cell per variant.
 #[derive(Clone, Debug)]
 pub struct TableRow {
+    /// The catalog's declaration of the row's metric (its definition among the rest).
+    pub metric: &'static Metric,
     pub label: String,
     pub sub: bool,
     pub cells: Vec<Cell>,
@@ -169,7 +171,7 @@ pub fn table_rows(s: &ModelSummary) -> Vec<TableRow> {
         if !always && values.iter().all(|e| e.is_none_or(|e| e.mean == 0.0)) {
             continue;
         }
-        out.push(TableRow { label: metric.heading(), sub, cells: s.variants.iter().map(|v| cell(v, metric)).collect() });
+        out.push(TableRow { metric, label: metric.heading(), sub, cells: s.variants.iter().map(|v| cell(v, metric)).collect() });
     }
     out
 }

@@ -156,6 +156,18 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
         rows += 1;
     }
     assert!(rows >= 40, "{rows} rows compared");
+
+    // What each number counts: every row's metric, defined once in the catalog, is
+    // defined on the page, and each row's tooltip says the same.
+    let definitions = html.split("<section id=\"definitions\">").nth(1).expect("the page defines its numbers");
+    let mut defined = 0;
+    for m in c::all().filter(|m| page_rows.iter().any(|r| r[0] == m.heading())) {
+        let definition = m.definition.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        assert!(definitions.contains(&format!("<code>{}</code></dt><dd>{definition}</dd>", m.key)), "the page defines {}", m.key);
+        assert!(html.contains(&format!(" title=\"{definition}\">")), "{}'s rows carry its definition", m.key);
+        defined += 1;
+    }
+    assert!(defined >= 20, "{defined} definitions checked");
 }
 
 /// The text of each table row of a page, cell by cell (tags dropped, entities read).

@@ -223,7 +223,11 @@ impl Chart for LatencyTail<'_> {
         let area = titled(
             root,
             &model.title,
-            &format!("{}: the latency tail per variant, from {} to p99.99 (all responses: a failed one is never ok), replication 0", model.name, if self.top_share() < 1.0 { "p90" } else { "the fastest" }),
+            &format!(
+                "{}: the latency tail per variant, from {} to p99.99 (all responses: a failed one is never ok), replication 0",
+                model.name,
+                if self.top_share() < 1.0 { "p90" } else { "the fastest" }
+            ),
         )?;
         let (plot, legend) = area.split_vertically(CDF_PLOT);
         let lines = self.lines();

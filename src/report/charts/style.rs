@@ -227,6 +227,7 @@ pub(super) fn wrap(text: &str, style: &TextStyle, max_px: u32) -> Vec<String> {
     if let [.., before, last] = lines.as_mut_slice()
         && !last.contains(' ')
         && let Some((head, tail)) = before.rsplit_once(' ')
+        && tail.chars().any(char::is_alphanumeric)
         && width(&format!("{tail} {last}")) <= max_px
     {
         *last = format!("{tail} {last}");
@@ -317,5 +318,9 @@ mod tests {
         let max_px = width("logouts, state lost per") + 2;
         assert_eq!(wrap(text, &style, max_px), ["logouts, state lost", "per s"]);
         assert_eq!(wrap(text, &style, width(text) + 2), [text], "what fits stays on one line");
+        // A separator never starts a line.
+        let list = "round-robin / random / ip-hash";
+        let lines = wrap(list, &style, width("round-robin / random /") + 2);
+        assert!(lines.iter().all(|l| !l.starts_with('/')), "{lines:?}");
     }
 }
