@@ -289,6 +289,10 @@ metrics! {
     REVOCATION_ACCEPTED_PER_FIRED_USER: "revocation.accepted_per_fired_user", "accepted after a ban, per fired user", Number, FiredUsers, "requests accepted after the ban per fired user, on average";
     REVOCATION_LOOKUPS: "revocation.lookups", "revocation lookups", Count, AuthenticatedRequests, "lookups of a token's or session's revocation (a blocklist or the session store), in the whole run (warm-up included)";
     REVOCATION_LOOKUPS_PER_REQUEST: "revocation.lookups_per_request", "revocation lookups per request", Number, Requests, "revocation lookups in the whole run per request sent after the warm-up";
+    REVOCATION_BLOCKLIST_ENTRIES_MEAN: "revocation.blocklist_entries_mean", "blocklist entries, mean when full", Number, FiredUsers, "JWT blocklist entries live in Redis, averaged from one token lifetime after the first ban to the last ban (Little's law: entries added per second x their mean TTL)";
+    REVOCATION_BLOCKLIST_ENTRIES_MAX: "revocation.blocklist_entries_max", "blocklist entries, max", Count, FiredUsers, "the most JWT blocklist entries live in Redis at once";
+    REVOCATION_BLOCKLIST_ADDS_PER_S: "revocation.blocklist_adds_per_s", "blocklist entries added per second", Number, FiredUsers, "JWT blocklist entries written per second over the same span as the mean";
+    REVOCATION_BLOCKLIST_TTL_MEAN_S: "revocation.blocklist_ttl_mean_s", "blocklist entry TTL, mean", Secs, FiredUsers, "the mean TTL of a JWT blocklist entry: its token's remaining lifetime at the ban";
 }
 
 /// The statistics of a distribution, as key suffixes.

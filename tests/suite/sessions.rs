@@ -123,6 +123,30 @@ fn jwt_revocation() {
     assert!(get(&t, "jwt-only", c::REVOCATION_FIRED.key) > 700.0);
 }
 
+/// The interview's 1-hour token: a fired user keeps getting in about 30 minutes on
+/// average and at most 60; a Redis blocklist whose entries live for the token's remaining
+/// lifetime holds, once full, entries added per second x mean TTL (Little's law).
+#[test]
+fn a_one_hour_token_and_its_blocklist() {
+    let t = run("jwt-revocation");
+    let hour_s = 3600.0;
+    let mean = get(&t, "playbook-1h-token", c::REVOCATION_EXPOSURE_MEAN_S.key);
+    assert!((mean - hour_s / 2.0).abs() < 0.1 * hour_s, "1-hour token mean exposure {mean}");
+    let max = get(&t, "playbook-1h-token", c::REVOCATION_EXPOSURE_MAX_S.key);
+    assert!(max <= hour_s && max > 0.9 * hour_s, "1-hour token max exposure {max}");
+    let v = "playbook-1h-blocklist";
+    assert!(get(&t, v, c::REVOCATION_EXPOSURE_MAX_S.key) < 0.1);
+    let ttl = get(&t, v, c::REVOCATION_BLOCKLIST_TTL_MEAN_S.key);
+    assert!((ttl - hour_s / 2.0).abs() < 0.1 * hour_s, "an entry lives the token's remaining lifetime: {ttl}");
+    let (entries, adds) = (get(&t, v, c::REVOCATION_BLOCKLIST_ENTRIES_MEAN.key), get(&t, v, c::REVOCATION_BLOCKLIST_ADDS_PER_S.key));
+    assert!((entries / (adds * ttl) - 1.0).abs() < 0.1, "Little's law: {entries} vs {adds} x {ttl}");
+    // 10 bans a minute, each entry about half an hour: some 300 entries, and the peak
+    // not far above the mean: entries leave as fast as they come.
+    assert!((entries - 10.0 / 60.0 * hour_s / 2.0).abs() < 0.2 * 300.0, "{entries}");
+    assert!(get(&t, v, c::REVOCATION_BLOCKLIST_ENTRIES_MAX.key) < 1.3 * entries);
+    assert!(get(&t, v, c::REVOCATION_LOOKUPS_PER_REQUEST.key) > 0.9);
+}
+
 /// Guest carts in server memory are lost on a kill; in the database nothing is lost but
 /// most writes serve abandoned carts; in the client nothing is lost and the database is
 /// written once per checkout.
