@@ -27,7 +27,12 @@ pub struct Topic {
 /// One topic per bundled model, named after it, in the playbook's order
 /// (`crate::playbook`; a unit test keeps the two in step).
 pub const TOPICS: &[Topic] = &[
-    Topic { name: "crash-test", aliases: &[], question: "One of your ten app servers dies. Who notices?", models: &["crash-test"] },
+    Topic {
+        name: "crash-test",
+        aliases: &[],
+        question: "I terminate server #5 of your ten, at random. Who notices: is anyone logged out, does a cart or an upload vanish?",
+        models: &["crash-test"],
+    },
     Topic { name: "sticky-hashing", aliases: &[], question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
     Topic {
         name: "session-latency",
@@ -245,16 +250,34 @@ fn crash_test(r: &Run) -> Story {
     let failed: Vec<R> = ["sticky-memory", "redis", "jwt"].iter().map(|v| r.m(v, &c::REQUESTS_FAILED) + r.m(v, &c::REQUESTS_RETRIED)).collect();
     let redis_ops = r.m("redis", &c::REDIS_OPS_PER_S);
     let redis_auth = r.m("redis", &c::AUTH_MS.p50);
+    let (sf, sl) = ("playbook-stateful", "playbook-stateless");
+    let (sf_users, sf_carts, sf_uploads) = (r.m(sf, &c::SESSIONS_STATE_LOST_USERS), r.m(sf, &c::CARTS_LOST), r.m(sf, &c::UPLOADS_CUT_OFF));
+    let (retried, top, top_share) = (r.m(sl, &c::REQUESTS_RETRIED_ON_ANOTHER_SERVER), r.m(sl, &c::REQUESTS_RETRY_TOP_SERVER), r.m(sl, &c::REQUESTS_RETRY_TOP_SERVER_SHARE));
+    let sl_failed = r.m(sl, &c::REQUESTS_FAILED);
+    let sl_sent = r.m(sl, &c::REQUESTS_SENT);
+    let sl_noticed = r.m(sl, &c::SESSIONS_STATE_LOST_USERS) + r.m(sl, &c::CARTS_LOST) + r.m(sl, &c::UPLOADS_CUT_OFF);
     Story {
-            tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory. If a server dies, the load balancer routes around it.\"".into(),
+            tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory and the files they upload on its disk. If a server dies, the load balancer routes around it.\"".into(),
             shows: format!(
-                    "20,000 users on 10 servers; server-5 is killed at minute 5. The load balancer does route around it: only {} requests were on server-5 at that instant. But with sessions in server memory, {} users ({} of the {} active users, about 1/10) were logged out, and {} carts ({} items) of those {} shoppers vanished.",
-                    n(&failed[0]), n(&users), pct(&share), n(&active), n(&carts), n(&items), n(&active)
+                    "5,000 users on 10 servers, some uploading 20 MB files; server-5 is terminated at minute 5. In that one run the stateful design logged out {} users, lost {} carts and cut off {} uploads in progress. The load balancer did route around the dead server, but it could not bring back what lived in it. With the model's own numbers (20,000 users, no uploads) the same kill logged out {} users ({} of the {} active users, about 1/10) and lost {} carts ({} items), though only {} requests were on server-5 at that instant.",
+                    n(&sf_users), n(&sf_carts), n(&sf_uploads), n(&users), pct(&share), n(&active), n(&carts), n(&items), n(&failed[0])
                 ),
-            senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request and a dead server takes only its in-flight requests with it.\"".into(),
-            numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(&failed[1]), n(&failed[2])),
+            senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database, files uploaded straight to S3 with a pre-signed URL. Then any server can serve any request: when one dies, the load balancer sends its requests to the next server and a dead server takes only its in-flight requests with it.\"".into(),
+            numbers: format!("The stateless design under the same kill: {} requests that met the dead server (refused, or in flight on it) were retried on another server, {} of them on server-{} (the next one after server-5); nothing was lost ({} logouts, lost carts and cut-off uploads in all), and {} of {} requests failed (a request that is not idempotent is not sent twice). With the model's own numbers Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests there (idempotent ones were retried elsewhere).", n(&retried), pct(&top_share), n(&top), n(&sl_noticed), n(&sl_failed), n(&sl_sent), n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(&failed[1]), n(&failed[2])),
             trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency). A JWT cannot be taken back before it expires (see jwt-revocation).", n(&redis_ops), v(&redis_auth)),
         claims: vec![
+            claim(
+                format!("in one run the stateful design logs users out ({}), loses carts ({}) and cuts off uploads in progress ({})", n(&sf_users), n(&sf_carts), n(&sf_uploads)),
+                sf_users.greater_than(0.0) && sf_carts.greater_than(0.0) && sf_uploads.greater_than(0.0),
+            ),
+            claim(
+                format!("the stateless design's load balancer retries on another server ({}), all on server-6: server-{} took {}", n(&retried), n(&top), pct(&top_share)),
+                retried.greater_than(0.0) && top.equals(6.0) && top_share.equals(1.0),
+            ),
+            claim(
+                format!("and hardly anyone notices: no one logged out, no cart or upload lost ({}), at most 1 request in 10,000 failed ({} of {})", n(&sl_noticed), n(&sl_failed), n(&sl_sent)),
+                sl_noticed.equals(0.0) && sl_failed.at_most(1e-4 * &sl_sent),
+            ),
             claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(&share)), share.within(0.07, 0.13)),
             claim(format!("sticky-memory loses carts: {}", n(&carts)), carts.greater_than(0.0)),
             claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("jwt", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("redis", &c::CARTS_LOST).equals(0.0) && r.m("jwt", &c::CARTS_LOST).equals(0.0)),
