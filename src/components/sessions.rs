@@ -515,7 +515,8 @@ impl Sessions {
             m.put(&catalog::REVOCATION_BLOCKLIST_ENTRIES_MEAN, held / span);
             m.put(&catalog::REVOCATION_BLOCKLIST_ADDS_PER_S, added as f64 / span);
         }
-        let ttl_mean = if entries.is_empty() { 0.0 } else { entries.iter().map(|&(at, ends)| ends.since(at).as_secs_f64()).sum::<f64>() / entries.len() as f64 };
+        let ttl_mean =
+            if entries.is_empty() { 0.0 } else { entries.iter().map(|&(at, ends)| ends.since(at).as_secs_f64()).sum::<f64>() / entries.len() as f64 };
         m.put(&catalog::REVOCATION_BLOCKLIST_TTL_MEAN_S, ttl_mean);
         // The peak: entries in and out in time order (an entry leaving at the instant
         // another arrives has left).

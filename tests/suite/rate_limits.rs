@@ -13,9 +13,8 @@ use statesim::sweep::run_once;
 #[test]
 fn a_hundred_a_minute_on_ten_servers() {
     let ran = crate::shared::bundled("rate-limits");
-    let per_rep = |v: &str, k: &str| -> Vec<f64> {
-        ran.summary.variants.iter().find(|x| x.name == v).unwrap_or_else(|| panic!("{v}")).per_replication[k].clone()
-    };
+    let per_rep =
+        |v: &str, k: &str| -> Vec<f64> { ran.summary.variants.iter().find(|x| x.name == v).unwrap_or_else(|| panic!("{v}")).per_replication[k].clone() };
     let local = per_rep("playbook-local-10-servers", c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW.key);
     assert!(local.iter().all(|&x| (950.0..=1000.0).contains(&x)), "local counters on 10 servers: {local:?}");
     let local_max = per_rep("playbook-local-10-servers", c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW.key);

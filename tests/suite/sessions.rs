@@ -129,9 +129,8 @@ fn jwt_revocation() {
 #[test]
 fn terminate_server_five() {
     let ran = crate::shared::bundled("crash-test");
-    let per_rep = |v: &str, k: &str| -> Vec<f64> {
-        ran.summary.variants.iter().find(|x| x.name == v).unwrap_or_else(|| panic!("{v}")).per_replication[k].clone()
-    };
+    let per_rep =
+        |v: &str, k: &str| -> Vec<f64> { ran.summary.variants.iter().find(|x| x.name == v).unwrap_or_else(|| panic!("{v}")).per_replication[k].clone() };
     for k in [c::SESSIONS_STATE_LOST_USERS.key, c::CARTS_LOST.key, c::UPLOADS_CUT_OFF.key] {
         assert!(per_rep("playbook-stateful", k).iter().all(|&x| x > 0.0), "playbook-stateful {k}");
         assert!(per_rep("playbook-stateless", k).iter().all(|&x| x == 0.0), "playbook-stateless {k}");
