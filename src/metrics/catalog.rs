@@ -190,7 +190,7 @@ metrics! {
     SERVERS_UTILISATION_MAX: "servers.utilisation_max", "busiest server's utilisation", Share, Servers, "utilisation of the busiest server, each over its own time in service";
     SERVERS_CPU_MEAN: "servers.cpu_mean", "server CPU", Share, Servers, "share of CPU time spent on requests while in service: CPU time summed over the servers, over their cores' time up (an instance never launched, or a server's downtime, counts for nothing)";
     REQUESTS_RETRIED_ON_ANOTHER_SERVER: "requests.retried_on_another_server", "retried on another server", Count, Requests, "requests the load balancer sent again to another server after theirs refused the connection or died with them";
-    REQUESTS_RETRY_TOP_SERVER: "requests.retry_top_server", "server that took most retries", Number, Requests, "the number N of server-N, the server that took the most of those retries (0: there were none)";
+    REQUESTS_RETRY_TOP_SERVER: "requests.retry_top_server", "server that took most retries", Count, Requests, "the number N of server-N, the server that took the most of those retries (0: there were none)";
     REQUESTS_RETRY_TOP_SERVER_SHARE: "requests.retry_top_server_share", "retries on that server", Share, Requests, "the share of those retries that server took";
     SERVERS_ROUTED_SHARE_MAX: "servers.routed_share_max", "busiest server's share", Share, Servers, "the largest share of the requests the load balancer routed to one server (retries included): a hot spot's load";
     SERVERS_SHARE_MAX: "servers.share_max", "busiest server's share of completions", Share, Servers, "the largest share of the completed requests that one server completed (a dead or refusing server completes less than it was sent)";
