@@ -27,7 +27,12 @@ pub struct Topic {
 /// One topic per bundled model, named after it, in the playbook's order
 /// (`crate::playbook`; a unit test keeps the two in step).
 pub const TOPICS: &[Topic] = &[
-    Topic { name: "crash-test", aliases: &[], question: "One of your ten app servers dies. Who notices?", models: &["crash-test"] },
+    Topic {
+        name: "crash-test",
+        aliases: &[],
+        question: "I terminate server #5 of your ten, at random. Who notices: is anyone logged out, does a cart or an upload vanish?",
+        models: &["crash-test"],
+    },
     Topic { name: "sticky-hashing", aliases: &[], question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
     Topic {
         name: "session-latency",
@@ -35,7 +40,12 @@ pub const TOPICS: &[Topic] = &[
         question: "Sessions in Redis or JWTs: which is faster, and what breaks when Redis struggles?",
         models: &["session-latency"],
     },
-    Topic { name: "jwt-revocation", aliases: &["revocation"], question: "You fired someone. How long do they keep getting in?", models: &["jwt-revocation"] },
+    Topic {
+        name: "jwt-revocation",
+        aliases: &["revocation"],
+        question: "We use JWTs, and we just fired someone whose token is valid for another hour. How do we lock them out now?",
+        models: &["jwt-revocation"],
+    },
     Topic { name: "shopping-cart", aliases: &["carts"], question: "Where does a guest's shopping cart live?", models: &["shopping-cart"] },
     Topic {
         name: "file-uploads",
@@ -50,11 +60,16 @@ pub const TOPICS: &[Topic] = &[
         question: "Your biggest customer sits behind one corporate NAT. What happens to your fleet?",
         models: &["mega-proxy"],
     },
-    Topic { name: "rate-limits", aliases: &[], question: "Rate-limit an API that runs on four servers.", models: &["rate-limits"] },
+    Topic {
+        name: "rate-limits",
+        aliases: &[],
+        question: "Limit every user to 100 requests a minute, on ten servers. Will a counter in each server's memory do?",
+        models: &["rate-limits"],
+    },
     Topic {
         name: "long-jobs",
         aliases: &[],
-        question: "Users upload a video that takes ten minutes to process. How do you handle it?",
+        question: "A user uploads a video that takes 10 minutes to compress, and the HTTP request times out after 30 s. How do you handle it?",
         models: &["long-jobs"],
     },
     Topic {
@@ -235,16 +250,35 @@ fn crash_test(r: &Run) -> Story {
     let failed: Vec<R> = ["sticky-memory", "redis", "jwt"].iter().map(|v| r.m(v, &c::REQUESTS_FAILED) + r.m(v, &c::REQUESTS_RETRIED)).collect();
     let redis_ops = r.m("redis", &c::REDIS_OPS_PER_S);
     let redis_auth = r.m("redis", &c::AUTH_MS.p50);
+    let (sf, sl) = ("playbook-stateful", "playbook-stateless");
+    let (sf_users, sf_carts, sf_uploads) = (r.m(sf, &c::SESSIONS_STATE_LOST_USERS), r.m(sf, &c::CARTS_LOST), r.m(sf, &c::UPLOADS_CUT_OFF));
+    let (retried, top, top_share) =
+        (r.m(sl, &c::REQUESTS_RETRIED_ON_ANOTHER_SERVER), r.m(sl, &c::REQUESTS_RETRY_TOP_SERVER), r.m(sl, &c::REQUESTS_RETRY_TOP_SERVER_SHARE));
+    let sl_failed = r.m(sl, &c::REQUESTS_FAILED);
+    let sl_sent = r.m(sl, &c::REQUESTS_SENT);
+    let sl_noticed = r.m(sl, &c::SESSIONS_STATE_LOST_USERS) + r.m(sl, &c::CARTS_LOST) + r.m(sl, &c::UPLOADS_CUT_OFF);
     Story {
-            tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory. If a server dies, the load balancer routes around it.\"".into(),
+            tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory and the files they upload on its disk. If a server dies, the load balancer routes around it.\"".into(),
             shows: format!(
-                    "20,000 users on 10 servers; server-5 is killed at minute 5. The load balancer does route around it: only {} requests were on server-5 at that instant. But with sessions in server memory, {} users ({} of the {} active users, about 1/10) were logged out, and {} carts ({} items) of those {} shoppers vanished.",
-                    n(&failed[0]), n(&users), pct(&share), n(&active), n(&carts), n(&items), n(&active)
+                    "5,000 users on 10 servers, some uploading 20 MB files; server-5 is terminated at minute 5. In that one run the stateful design logged out {} users, lost {} carts and cut off {} uploads in progress. The load balancer did route around the dead server, but it could not bring back what lived in it. With the model's own numbers (20,000 users, no uploads) the same kill logged out {} users ({} of the {} active users, about 1/10) and lost {} carts ({} items), though only {} requests were on server-5 at that instant.",
+                    n(&sf_users), n(&sf_carts), n(&sf_uploads), n(&users), pct(&share), n(&active), n(&carts), n(&items), n(&failed[0])
                 ),
-            senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request and a dead server takes only its in-flight requests with it.\"".into(),
-            numbers: format!("The same kill: Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(&failed[1]), n(&failed[2])),
+            senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database, files uploaded straight to S3 with a pre-signed URL. Then any server can serve any request: when one dies, the load balancer sends its requests to the next server and a dead server takes only its in-flight requests with it.\"".into(),
+            numbers: format!("The stateless design under the same kill: {} requests that met the dead server (refused, or in flight on it) were retried on another server, {} of them on server-{} (the next one after server-5); nothing was lost ({} logouts, lost carts and cut-off uploads in all), and {} of {} requests failed (a request that is not idempotent is not sent twice). With the model's own numbers Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests there (idempotent ones were retried elsewhere).", n(&retried), pct(&top_share), n(&top), n(&sl_noticed), n(&sl_failed), n(&sl_sent), n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(&failed[1]), n(&failed[2])),
             trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency). A JWT cannot be taken back before it expires (see jwt-revocation).", n(&redis_ops), v(&redis_auth)),
         claims: vec![
+            claim(
+                format!("in one run the stateful design logs users out ({}), loses carts ({}) and cuts off uploads in progress ({})", n(&sf_users), n(&sf_carts), n(&sf_uploads)),
+                sf_users.greater_than(0.0) && sf_carts.greater_than(0.0) && sf_uploads.greater_than(0.0),
+            ),
+            claim(
+                format!("the stateless design's load balancer retries on another server ({}), all on server-6: server-{} took {}", n(&retried), n(&top), pct(&top_share)),
+                retried.greater_than(0.0) && top.equals(6.0) && top_share.equals(1.0),
+            ),
+            claim(
+                format!("and hardly anyone notices: no one logged out, no cart or upload lost ({}), at most 1 request in 10,000 failed ({} of {})", n(&sl_noticed), n(&sl_failed), n(&sl_sent)),
+                sl_noticed.equals(0.0) && sl_failed.at_most(1e-4 * &sl_sent),
+            ),
             claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(&share)), share.within(0.07, 0.13)),
             claim(format!("sticky-memory loses carts: {}", n(&carts)), carts.greater_than(0.0)),
             claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("jwt", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("redis", &c::CARTS_LOST).equals(0.0) && r.m("jwt", &c::CARTS_LOST).equals(0.0)),
@@ -356,19 +390,37 @@ fn session_latency(r: &Run) -> Story {
 }
 
 fn revocation(r: &Run) -> Story {
+    let hour = 3600.0;
+    let (mean_1h, max_1h) = (r.m("playbook-1h-token", &c::REVOCATION_EXPOSURE_MEAN_S), r.m("playbook-1h-token", &c::REVOCATION_EXPOSURE_MAX_S));
+    let accepted_1h = r.m("playbook-1h-token", &c::REVOCATION_ACCEPTED_PER_FIRED_USER);
+    let blocked_1h = r.m("playbook-1h-blocklist", &c::REVOCATION_EXPOSURE_MAX_S);
+    let entries = r.m("playbook-1h-blocklist", &c::REVOCATION_BLOCKLIST_ENTRIES_MEAN);
+    let adds = r.m("playbook-1h-blocklist", &c::REVOCATION_BLOCKLIST_ADDS_PER_S);
+    let ttl = r.m("playbook-1h-blocklist", &c::REVOCATION_BLOCKLIST_TTL_MEAN_S);
+    let little = &adds * &ttl;
+    let lookups_1h = r.m("playbook-1h-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST);
     let (mean, max) = (r.m("jwt-only", &c::REVOCATION_EXPOSURE_MEAN_S), r.m("jwt-only", &c::REVOCATION_EXPOSURE_MAX_S));
     let lifetime = 600.0;
     let per_req = r.m("jwt-blocklist", &c::REVOCATION_EXPOSURE_MAX_S);
     let cached = r.m("jwt-blocklist-cached", &c::REVOCATION_EXPOSURE_MAX_S);
     let cached_mean = r.m("jwt-blocklist-cached", &c::REVOCATION_EXPOSURE_MEAN_S);
     Story {
-            tempting: "\"We use JWTs, so we are stateless. When someone is fired we disable the account.\"".into(),
-            shows: format!("Tokens live 10 minutes. After the ban a fired user's token was still accepted for {} s on average and up to {} s: about half the lifetime on average and at most all of it, until the token's refresh finally checked the account.", n(&mean), n(&max)),
-            senior: "\"Make the access token short-lived and renew it with a refresh token that is checked against the account at every refresh: the exposure is then bounded by the access token's lifetime, as this run shows for 10-minute tokens, so 5-minute tokens halve it. Where minutes are too long, add a blocklist of revoked token ids, checked in Redis on every request or cached on each server and refreshed every few seconds; or use reference tokens, revoked by deleting them.\"".into(),
-            numbers: format!("A per-request blocklist cut the exposure to {} s (a round trip), a cached one refreshed every 10 s to {} s on average and at most {} s (the ban holds only once every server's copy is refreshed, so more than half the period on average), reference tokens to {} s.", v(&per_req), v(&cached_mean), v(&cached), v(r.m("reference-token", &c::REVOCATION_EXPOSURE_MAX_S))),
-            trade_off: format!("The per-request blocklist pays {} Redis lookups per request (and Redis is back on the hot path); the cached one {} per request, for a window of up to its refresh period.", v(r.m("jwt-blocklist", &c::REVOCATION_LOOKUPS_PER_REQUEST)), v(r.m("jwt-blocklist-cached", &c::REVOCATION_LOOKUPS_PER_REQUEST))),
+            tempting: "\"We disable the account. The token is signed and the servers never look anything up, so that is all we can do: it will run out.\"".into(),
+            shows: format!("Tokens valid for 1 hour, issued at random moments, 10 users fired a minute. After the ban a fired user's token was still accepted for {} s on average and up to {} s: about half an hour and at most the full hour, {} requests per fired user, until the token expired and its refresh checked the account. With the model's own 10-minute tokens the same holds at a tenth of the scale: {} s on average, at most {} s.", n(&mean_1h), n(&max_1h), n(&accepted_1h), n(&mean), n(&max)),
+            senior: "\"Bring back a little state: when someone is banned, put their token's id (jti) in Redis with a TTL equal to what is left of the token's lifetime, and check that blocklist on every request. The entry disappears when the token would have expired anyway, so the list stays small. Keep access tokens short-lived and renew them with a refresh token checked against the account, so the list only has to cover one lifetime. Or use reference tokens, revoked by deleting them.\"".into(),
+            numbers: format!("With 1-hour tokens a blocklist checked in Redis on every request ended the exposure within {} s (a round trip). It is as small as Little's law says: entries were added at {} per second and each lived {} s on average (half the hour: the token's remaining lifetime), so once the firing had gone on for a token lifetime the list held {} entries on average against {} x {} = {}, and never more than {}, however long the firing went on. With 10-minute tokens, a per-request blocklist cut the exposure to {} s, a cached one refreshed every 10 s to {} s on average and at most {} s (the ban holds only once every server's copy is refreshed, so more than half the period on average), reference tokens to {} s.", v(&blocked_1h), v(&adds), n(&ttl), n(&entries), v(&adds), n(&ttl), n(&little), n(r.m("playbook-1h-blocklist", &c::REVOCATION_BLOCKLIST_ENTRIES_MAX)), v(&per_req), v(&cached_mean), v(&cached), v(r.m("reference-token", &c::REVOCATION_EXPOSURE_MAX_S))),
+            trade_off: format!("The lookup is back on every request: {} lookups per request sent (every authenticated request; a login looks nothing up), {} Redis commands per second, and Redis on the hot path again, though only for this one check. A blocklist cached on each server pays {} lookups per request, for a window of up to its refresh period.", v(&lookups_1h), n(r.m("playbook-1h-blocklist", &c::REDIS_OPS_PER_S)), v(r.m("jwt-blocklist-cached", &c::REVOCATION_LOOKUPS_PER_REQUEST))),
         claims: vec![
-            claim(format!("without a blocklist the mean exposure is about half the lifetime: {} s", n(&mean)), mean.within(0.4 * lifetime, 0.6 * lifetime)),
+            claim(format!("a fired user's 1-hour token keeps working about half an hour on average: {} s", n(&mean_1h)), mean_1h.within(0.4 * hour, 0.6 * hour)),
+            claim(
+                format!("and up to the hour, never more (in every replication): {} s <= {} s", n(&max_1h), n(R::from(hour))),
+                max_1h.values().iter().all(|&x| x <= hour) && max_1h.greater_than(0.9 * hour),
+            ),
+            claim(format!("a blocklist checked in Redis on every request ends it within a round trip: {} s", v(&blocked_1h)), blocked_1h.less_than(0.1)),
+            claim(format!("an entry's TTL, the token's remaining lifetime, is about half the hour: {} s", n(&ttl)), ttl.within(0.4 * hour, 0.6 * hour)),
+            claim(format!("Little's law: the full blocklist holds entries added per second x their mean TTL: {} vs {}", n(&entries), n(&little)), (&entries / little.floored(1e-9)).within(0.9, 1.1)),
+            claim(format!("the blocklist costs a lookup for every authenticated request: {} per request sent", v(&lookups_1h)), lookups_1h.within(0.9, 1.0)),
+            claim(format!("with 10-minute tokens and no blocklist the mean exposure is about half the lifetime: {} s", n(&mean)), mean.within(0.4 * lifetime, 0.6 * lifetime)),
             claim(format!("and at most the lifetime, where the refresh checks the account: {} s <= {} s", n(&max), n(R::from(lifetime))), max.at_most(lifetime)),
             claim(format!("a per-request blocklist cuts it to about a round trip: {} s", v(&per_req)), per_req.less_than(0.1)),
             claim(format!("a cached blocklist to at most its refresh period (10 s): {} s", v(&cached)), cached.at_most(10.1)),
@@ -422,12 +474,23 @@ fn rate_limits(r: &Run) -> Story {
     let by_key = r.m("redis-by-api-key", &c::RATELIMIT_WRONGLY_REJECTED);
     let open = r.m("redis-down-fail-open", &c::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN);
     let closed = r.m("redis-down-fail-closed", c::failed(FailReason::RedisUnavailable));
+    let (local10, redis10) =
+        (r.m("playbook-local-10-servers", &c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW), r.m("playbook-redis-10-servers", &c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW));
+    // The user's requests per window: sent, times windows per allowed request.
+    let sent10 =
+        r.m("playbook-local-10-servers", &c::RATELIMIT_ABUSER_SENT) * &local10 / r.m("playbook-local-10-servers", &c::RATELIMIT_ABUSER_ALLOWED).floored(1.0);
     Story {
-        tempting: "\"A counter per client in each server's memory: 20 requests per 10 s.\"".into(),
-        shows: format!("Four servers behind round robin each keep their own counter, so the abuser got {} requests per window: 4 x 20.", v(&local)),
-        senior: "\"One counter in Redis, shared by every server, with a sliding window or a token bucket, keyed by the authenticated user; by an API key only where a key is one client, not an organisation's key that everyone behind its NAT shares; never by IP.\"".into(),
+        tempting: "\"Yes: a hash map from user to a counter in each server's memory, reset every minute.\"".into(),
+        shows: format!(
+            "10 servers behind round robin, a limit of 100 per minute, and one user sending {} requests a minute: each server counts only the requests it sees, so each lets the user have its own 100, and the user got {} a minute, about 10 x 100. A limit that depends on how many servers you run is not a limit. The same happens with the model's own numbers (4 servers, 20 per 10 s): the abuser got {} per window, about 4 x 20.",
+            n(&sent10),
+            v(&local10),
+            v(&local)
+        ),
+        senior: "\"One counter in Redis that every server shares: INCR the user's key and, on the first request of a window, EXPIRE it after the window; better a sliding window or a token bucket run as one script, keyed by the authenticated user; by an API key only where a key is one client, not an organisation's key that everyone behind its NAT shares; never by IP.\"".into(),
         numbers: format!(
-            "A Redis fixed window held each aligned window to {} but let {} through in a window straddling a boundary; a sliding log never more than {}; a token bucket (b = 20, r = 2/s) at most {}. Keyed by IP, the limit turned away {} requests of ordinary users behind the NAT; keyed by the API key their organisation shares, {}, exactly as many; keyed by user, {}.",
+            "INCR then EXPIRE in Redis held the same user to {} a minute on the same 10 servers. On 4 servers at 20 per 10 s, a Redis fixed window held each aligned window to {} but let {} through in a window straddling a boundary; a sliding log never more than {}; a token bucket (b = 20, r = 2/s) at most {}. Keyed by IP, the limit turned away {} requests of ordinary users behind the NAT; keyed by the API key their organisation shares, {}, exactly as many; keyed by user, {}.",
+            v(&redis10),
             n(r.m("redis-fixed-window", &c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW)),
             n(&fixed_sliding),
             n(&log),
@@ -443,6 +506,11 @@ fn rate_limits(r: &Run) -> Story {
             n(&closed)
         ),
         claims: vec![
+            claim(
+                format!("at 100 per minute on 10 servers, counters in memory let a user through about 10 x 100 = 1,000 a minute, never more: {}", v(&local10)),
+                local10.at_least(950.0) && local10.values().iter().all(|&x| x <= 1000.0),
+            ),
+            claim(format!("and Redis INCR + EXPIRE holds the user to 100 a minute: {}", v(&redis10)), redis10.within(95.0, 100.0)),
             claim(format!("local counters behind round robin let the abuser have N x L = 80 per window: {}", v(&local)), local.within(72.0, 88.0)),
             claim(format!("a Redis fixed window lets 2L = 40 through across a boundary: {}", n(&fixed_sliding)), fixed_sliding.equals(40.0)),
             claim(format!("a sliding log never lets more than L = 20 through: {}", n(&log)), log.at_most(20.0)),
@@ -581,11 +649,19 @@ fn long_jobs(r: &Run) -> Story {
     Story {
             tempting: "\"Process the video in the request handler and return the result.\"".into(),
             shows: format!("The client gives up after 30 s, but the server cannot know and works on for ten minutes: {} requests timed out, {} of the {} videos finished were finished for no one ({} CPU-seconds wasted), and {} server threads were held on average, so ordinary pages waited: p99 {} ms.", n(&timeouts), n(&nobody), n(r.m("in-request", &c::JOBS_COMPLETED)), n(&wasted), v(&held), n(r.m("in-request", &c::LATENCY_MS.p99))),
-            senior: "\"Answer 202 Accepted, put the job on a durable queue, and let a worker pool process it, write the result to S3 and the database, and acknowledge; the client polls or is notified.\"".into(),
-            numbers: format!("With the queue, page p99 was {} ms; jobs completed in {} s at p50; when worker-3 died mid-job, {} jobs were lost: the job came back after its visibility timeout.", n(r.m("queue", &c::LATENCY_MS.p99)), n(r.m("queue", &c::JOBS_COMPLETION_P50_S)), n(r.m("queue", &c::JOBS_LOST))),
+            senior: "\"Accept the upload, push a job onto a durable queue (SQS, RabbitMQ) and answer 202 Accepted at once. A worker pool pulls the job, compresses the video, updates the database and puts the result in S3, then acknowledges; the client polls or is notified. The web servers stay stateless and free for new traffic.\"".into(),
+            numbers: format!("With the queue, all {} submissions were answered 202 Accepted well inside the 30 s timeout ({} client timeouts), and workers finished {} jobs, each writing its result to S3 and its status to the database; page p99 was {} ms; jobs completed in {} s at p50; when worker-3 died mid-job, {} jobs were lost: the job came back after its visibility timeout.", n(r.m("queue", &c::JOBS_ACCEPTED)), n(r.m("queue", c::failed(FailReason::ClientTimeout))), n(r.m("queue", &c::JOBS_COMPLETED)), n(r.m("queue", &c::LATENCY_MS.p99)), n(r.m("queue", &c::JOBS_COMPLETION_P50_S)), n(r.m("queue", &c::JOBS_LOST))),
             trade_off: format!("Delivery is at least once: {} of {} jobs ran twice, though one worker died: the slowest jobs outlive the 15-minute visibility timeout (completion p99 {} s) and are delivered again while still running. A worker should send heartbeats that extend the visibility timeout while it works, so only a dead worker's job comes back; and a handler should be idempotent, with an idempotency key per job written with its result, so a second run finds the result and does nothing.", n(&twice), n(r.m("queue", &c::JOBS_ACCEPTED)), n(&p99)),
         claims: vec![
             claim(format!("in the request, clients time out ({}) while the server keeps working ({} results for no one)", n(&timeouts), n(&nobody)), timeouts.greater_than(0.0) && nobody.greater_than(0.0) && nobody.equals(r.m("in-request", &c::JOBS_COMPLETED))),
+            claim(
+                format!("with the queue every submission is answered 202 before the 30 s timeout: {} accepted of {} submitted, {} timeouts", n(r.m("queue", &c::JOBS_ACCEPTED)), n(r.m("queue", &c::JOBS_SUBMITTED)), n(r.m("queue", c::failed(FailReason::ClientTimeout)))),
+                r.m("queue", &c::JOBS_ACCEPTED).equals(r.m("queue", &c::JOBS_SUBMITTED)) && r.m("queue", c::failed(FailReason::ClientTimeout)).equals(0.0),
+            ),
+            claim(
+                format!("and a job takes about the 10-minute compression: {} s at p50", n(r.m("queue", &c::JOBS_COMPLETION_P50_S))),
+                r.m("queue", &c::JOBS_COMPLETION_P50_S).within(480.0, 720.0) && r.m("queue", &c::JOBS_COMPLETED).greater_than(0.0),
+            ),
             claim("the queue loses no job when a worker dies".into(), r.m("queue", &c::JOBS_LOST).equals(0.0)),
             claim(format!("and may run some twice: {}", n(&twice)), twice.greater_than(0.0)),
             claim(format!("more than the dead worker's job ran twice, as the slowest jobs outlive the visibility timeout: {} jobs, completion p99 {} s > 900 s", n(&twice), n(&p99)), twice.greater_than(1.0) && p99.greater_than(900.0)),

@@ -172,6 +172,9 @@ pub struct Core {
     /// Latency of ordinary requests, where uploads or jobs share the servers.
     pub pages: Option<PageLatency>,
     pub retried_after_failure: u64,
+    /// Counted requests the load balancer tried again on another server (after a
+    /// refused connection or a kill), by the server that took the retry.
+    pub retried_on: Vec<u64>,
     /// Set by the world when a part may extend an answer's trip: answers then always
     /// arrive as events it sees.
     pub answers_through_parts: bool,
@@ -275,6 +278,7 @@ impl Core {
             rec: Recorder::new(n, warmup, system.run.timeseries_step, system.run.duration),
             pages: None,
             retried_after_failure: 0,
+            retried_on: vec![0; n],
             answers_through_parts: false,
             sessions_lost: 0,
             max_requests: system.run.max_requests,
@@ -548,9 +552,12 @@ impl Core {
         }
         r.attempts += 1;
         let key = RouteKey { user: r.user, ip: r.ip };
-        let tried = r.tried;
-        match self.lb.route_retry(&key, tried) {
+        let (tried, failed, counts) = (r.tried, r.server, r.sent_at >= self.rec.warmup_end);
+        match self.lb.route_retry(&key, tried, failed) {
             Some(next) => {
+                if counts {
+                    self.retried_on[next as usize] += 1;
+                }
                 let delay = self.forward(req, next);
                 ctx.hop(delay, CoreEvent::ReachServer { req, server: next });
                 true
@@ -738,6 +745,9 @@ impl Core {
             // Whether the request is idempotent is drawn only when it matters: each
             // request is idempotent with probability `idempotent_share`.
             let idempotent = self.idempotent_share > 0.0 && self.rng.behaviour.random::<f64>() < self.idempotent_share;
+            // An upload's body was streamed to the dead server: the load balancer does
+            // not hold it, so it cannot send it again.
+            let idempotent = idempotent && self.requests[req].kind != Kind::Upload;
             if idempotent && self.retry_idempotent && !self.requests[req].timed_out && self.retry_elsewhere(ctx, req) {
                 self.retried_after_failure += 1;
                 continue;
@@ -824,6 +834,12 @@ impl Core {
         m.put(&catalog::REDIS_UTILISATION, self.redis.station.utilisation(end));
         m.put(&catalog::REDIS_KEYS, self.redis.kv.len() as f64);
         m.put(&catalog::REQUESTS_RETRIED, self.retried_after_failure as f64);
+        let retried: u64 = self.retried_on.iter().sum();
+        m.put(&catalog::REQUESTS_RETRIED_ON_ANOTHER_SERVER, retried as f64);
+        // The server that took the most retries (the first of equals), by number.
+        let top = (0..self.retried_on.len()).rev().max_by_key(|&s| self.retried_on[s]).filter(|_| retried > 0);
+        m.put(&catalog::REQUESTS_RETRY_TOP_SERVER, top.map_or(0.0, |s| s as f64 + 1.0));
+        m.put(&catalog::REQUESTS_RETRY_TOP_SERVER_SHARE, top.map_or(0.0, |s| self.retried_on[s] as f64 / retried as f64));
         if let Some(p) = &self.pages {
             let h = &p.counted;
             let ms = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };

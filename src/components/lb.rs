@@ -3,7 +3,7 @@
 //! delegated to the pure functions of [`crate::policies::lb`].
 
 use crate::engine::SimRng;
-use crate::policies::lb::{Choices, HashRing, LbPolicy, fewer_of_two, least_loaded, modulo_pick, two_candidates};
+use crate::policies::lb::{Choices, HashRing, LbPolicy, RetryTarget, fewer_of_two, least_loaded, modulo_pick, next_after, two_candidates};
 use crate::scenario::model::LbSpec;
 use rand::RngExt;
 
@@ -14,6 +14,8 @@ pub struct LoadBalancer {
     /// How the power of two choices draws its candidates.
     pub choices: Choices,
     pub retries: u32,
+    /// Where a retry goes.
+    retry_to: RetryTarget,
     /// Servers in rotation, ascending.
     pub rotation: Vec<u16>,
     in_rotation: Vec<bool>,
@@ -46,6 +48,7 @@ impl LoadBalancer {
             policy,
             choices: spec.choices,
             retries: spec.retries,
+            retry_to: spec.retry_to,
             rotation: (0..servers as u16).collect(),
             in_rotation: vec![true; servers],
             connections: vec![0; servers],
@@ -139,9 +142,12 @@ impl LoadBalancer {
 
     /// Picks another server after a refused connection: round-robin over servers in
     /// rotation not yet tried (`tried` is a bitmask of the first 64 servers).
-    pub fn route_retry(&mut self, key: &RouteKey, tried: u64) -> Option<u16> {
+    pub fn route_retry(&mut self, key: &RouteKey, tried: u64, failed: u16) -> Option<u16> {
         let candidates: Vec<u16> = self.rotation.iter().copied().filter(|&s| s >= 64 || tried & (1u64 << s) == 0).collect();
-        let s = self.round_robin(&candidates)?;
+        let s = match self.retry_to {
+            RetryTarget::RoundRobin => self.round_robin(&candidates)?,
+            RetryTarget::NextServer => next_after(&candidates, failed)?,
+        };
         if self.policy == LbPolicy::Cookie {
             self.cookies[key.user as usize] = s;
         }

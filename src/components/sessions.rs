@@ -83,6 +83,9 @@ pub struct Sessions {
     open: Vec<u32>,
     /// The time of the Redis state each server's blocklist copy reflects.
     blocklist_as_of: Vec<SimTime>,
+    /// Each JWT blocklist entry written: when, and when its TTL (the token's remaining
+    /// lifetime) ends it.
+    blocklist_entries: Vec<(SimTime, SimTime)>,
     logins: u64,
     /// Logouts because the session or token reached the end of its lifetime.
     logouts_expired: u64,
@@ -104,6 +107,7 @@ impl Sessions {
             fired: BTreeMap::new(),
             open: Vec::new(),
             blocklist_as_of: vec![SimTime::ZERO; system.fleet.max as usize],
+            blocklist_entries: Vec::new(),
             logins: 0,
             logouts_expired: 0,
             auth_lookups: 0,
@@ -191,8 +195,13 @@ impl Sessions {
         match (self.spec.store, self.spec.blocklist) {
             (SessionStoreKind::Redis, _) => core.redis.send(ctx, Command::Del(Key::Session(user)), NO_REQ, NO_SERVER, 0),
             (SessionStoreKind::Jwt, BlocklistMode::PerRequest | BlocklistMode::Cached) => {
-                let ttl = self.spec.lifetime;
-                core.redis.send(ctx, Command::Set(Key::Blocklist(user), 1, Some(ttl)), NO_REQ, NO_SERVER, 0);
+                // The entry lives as long as the token would: its TTL is the token's
+                // remaining lifetime. A token already expired needs none.
+                if expires > now {
+                    let ttl = expires.since(now);
+                    self.blocklist_entries.push((now, expires));
+                    core.redis.send(ctx, Command::Set(Key::Blocklist(user), 1, Some(ttl)), NO_REQ, NO_SERVER, 0);
+                }
                 if self.spec.blocklist == BlocklistMode::Cached {
                     self.open.push(user);
                     self.close_where_every_copy_has_it(core, now);
@@ -486,7 +495,39 @@ impl Sessions {
             m.put(&catalog::REVOCATION_ACCEPTED_PER_FIRED_USER, if k == 0.0 { 0.0 } else { accepted as f64 / k });
             m.put(&catalog::REVOCATION_LOOKUPS, self.auth_lookups as f64);
             m.put(&catalog::REVOCATION_LOOKUPS_PER_REQUEST, if rec.sent == 0 { 0.0 } else { self.auth_lookups as f64 / rec.sent as f64 });
+            if self.spec.store == SessionStoreKind::Jwt && self.spec.blocklist != BlocklistMode::Off {
+                self.report_blocklist(rec.warmup_end, end, m);
+            }
         }
+    }
+
+    /// The blocklist's size: its mean over the firing once it is full (from one token
+    /// lifetime after the first ban to the last, where entries leave as fast as they
+    /// come), its peak, and what Little's law multiplies: entries added per second and
+    /// their mean TTL.
+    fn report_blocklist(&self, firing_from: SimTime, end: SimTime, m: &mut Metrics) {
+        let entries = &self.blocklist_entries;
+        let (from, until) = (firing_from + self.spec.lifetime, self.fire_until.min(end));
+        if until > from {
+            let span = until.since(from).as_secs_f64();
+            let held: f64 = entries.iter().map(|&(at, ends)| ends.min(until).0.saturating_sub(at.max(from).0) as f64 / 1e9).sum();
+            let added = entries.iter().filter(|&&(at, _)| at >= from && at < until).count();
+            m.put(&catalog::REVOCATION_BLOCKLIST_ENTRIES_MEAN, held / span);
+            m.put(&catalog::REVOCATION_BLOCKLIST_ADDS_PER_S, added as f64 / span);
+        }
+        let ttl_mean =
+            if entries.is_empty() { 0.0 } else { entries.iter().map(|&(at, ends)| ends.since(at).as_secs_f64()).sum::<f64>() / entries.len() as f64 };
+        m.put(&catalog::REVOCATION_BLOCKLIST_TTL_MEAN_S, ttl_mean);
+        // The peak: entries in and out in time order (an entry leaving at the instant
+        // another arrives has left).
+        let mut changes: Vec<(SimTime, i64)> = entries.iter().flat_map(|&(at, ends)| [(at, 1), (ends, -1)]).filter(|&(t, _)| t < end).collect();
+        changes.sort_unstable();
+        let (mut live, mut peak) = (0i64, 0i64);
+        for (_, d) in changes {
+            live += d;
+            peak = peak.max(live);
+        }
+        m.put(&catalog::REVOCATION_BLOCKLIST_ENTRIES_MAX, peak as f64);
     }
 
     /// Each fired user's exposure (seconds from the ban until no server accepts their

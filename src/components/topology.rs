@@ -475,10 +475,10 @@ mod tests {
     #[test]
     fn every_variants_nodes_are_drawn_once_with_the_variants_that_have_them() {
         let o = overview("rate-limits");
-        assert_eq!(o.variants.len(), 14);
+        assert_eq!(o.variants.len(), 16);
         let redis = node(&o, "Redis");
         let with_redis = o.only_in(redis).expect("not every variant uses Redis");
-        assert!(with_redis.iter().all(|v| v.starts_with("redis")) && with_redis.len() == 11, "{with_redis:?}");
+        assert!(with_redis.iter().all(|v| v.starts_with("redis") || v.starts_with("playbook-redis")) && with_redis.len() == 12, "{with_redis:?}");
         assert_eq!(o.only_in(node(&o, "load balancer")), None, "every variant has the load balancer");
         // The policies of the variants, each once.
         assert_eq!(o.graph[node(&o, "load balancer")].lines[1], "round-robin / random / ip-hash");

@@ -38,6 +38,8 @@ pub struct Uploads {
     /// Latency of completed uploads, in ns.
     times: hdrhistogram::Histogram<u64>,
     rng: SimRng,
+    /// Counted uploads whose transfer a server's death cut off.
+    cut_off: u64,
     /// The files-not-found column, where files live on the servers' own disks.
     not_found_column: Option<ColumnId>,
 }
@@ -58,6 +60,7 @@ impl Uploads {
             s3_puts_this_second: 0,
             times: crate::metrics::recorder::new_hist(),
             rng: streams.stream("uploads"),
+            cut_off: 0,
             not_found_column,
         }
     }
@@ -115,6 +118,20 @@ impl Uploads {
         }
         ctx.emit(hold, CoreEvent::ServiceDone { req, server, epoch });
         Step::Wait
+    }
+
+    /// A server died with these requests in service: each upload among them was being
+    /// streamed through it (a pre-signed upload goes to S3 and only asked it for a URL).
+    pub fn on_server_killed(&mut self, core: &Core, in_service: &[(ReqId, SimTime)]) {
+        if self.spec.store == UploadStore::Presigned {
+            return;
+        }
+        for &(req, _) in in_service {
+            let r = &core.requests[req];
+            if r.kind == Kind::Upload && core.rec.counts(r.sent_at) {
+                self.cut_off += 1;
+            }
+        }
     }
 
     /// The server finished an upload: a file on its disk or in S3.
@@ -181,6 +198,7 @@ impl Uploads {
         m.put(&catalog::UPLOADS_SERVER_WORKER_S, self.server_worker_ns as f64 / 1e9);
         m.put(&catalog::UPLOADS_SERVER_CPU_S, self.server_cpu_ns as f64 / 1e9);
         m.put(&catalog::UPLOADS_S3_SLOWDOWNS, self.slowdowns as f64);
+        m.put(&catalog::UPLOADS_CUT_OFF, self.cut_off as f64);
         m.put(&catalog::READS_OK, self.reads as f64);
         m.put(&catalog::READS_NOT_FOUND, self.not_found as f64);
         let reads = self.reads + self.not_found;

@@ -216,15 +216,16 @@ impl WebSockets {
                 // The gateway calls a stateless handler on any server in rotation; a dead
                 // one refuses and the next is tried.
                 let mut delay = SimDuration::ZERO;
-                let mut tried = 0u64;
+                let (mut tried, mut last) = (0u64, u16::MAX);
                 loop {
                     let key = RouteKey { user: m.sender, ip: 0 };
-                    let Some(s) = core.lb.route_retry(&key, tried) else { return self.drop_message(core, msg, false) };
+                    let Some(s) = core.lb.route_retry(&key, tried, last) else { return self.drop_message(core, msg, false) };
                     delay = delay + core.lb_server.draw(&mut core.rng.network) + core.lb_server.draw(&mut core.rng.network);
                     if core.servers[s as usize].state == ServerState::Up {
                         break;
                     }
                     tried |= 1u64 << (s.min(63));
+                    last = s;
                 }
                 delay = delay + core.client_lb.draw(&mut core.rng.network);
                 ctx.emit(delay, WsEvent::Arrive { msg });

@@ -396,6 +396,9 @@ impl WebTier {
         if let Some(jobs) = &mut self.jobs {
             jobs.on_server_killed(&self.core, now, &held.in_service);
         }
+        if let Some(u) = &mut self.uploads {
+            u.on_server_killed(&self.core, &held.in_service);
+        }
         let victims = held.in_service.into_iter().map(|(r, _)| r).chain(held.queued);
         self.core.fail_with_server(ctx, server, victims);
     }

@@ -189,6 +189,9 @@ metrics! {
     SERVERS_UTILISATION_MIN: "servers.utilisation_min", "least busy server's utilisation", Share, Servers, "utilisation of the least busy server, each over its own time in service (servers never up left out)";
     SERVERS_UTILISATION_MAX: "servers.utilisation_max", "busiest server's utilisation", Share, Servers, "utilisation of the busiest server, each over its own time in service";
     SERVERS_CPU_MEAN: "servers.cpu_mean", "server CPU", Share, Servers, "share of CPU time spent on requests while in service: CPU time summed over the servers, over their cores' time up (an instance never launched, or a server's downtime, counts for nothing)";
+    REQUESTS_RETRIED_ON_ANOTHER_SERVER: "requests.retried_on_another_server", "retried on another server", Count, Requests, "requests the load balancer sent again to another server after theirs refused the connection or died with them";
+    REQUESTS_RETRY_TOP_SERVER: "requests.retry_top_server", "server that took most retries", Count, Requests, "the number N of server-N, the server that took the most of those retries (0: there were none)";
+    REQUESTS_RETRY_TOP_SERVER_SHARE: "requests.retry_top_server_share", "retries on that server", Share, Requests, "the share of those retries that server took";
     SERVERS_ROUTED_SHARE_MAX: "servers.routed_share_max", "busiest server's share", Share, Servers, "the largest share of the requests the load balancer routed to one server (retries included): a hot spot's load";
     SERVERS_SHARE_MAX: "servers.share_max", "busiest server's share of completions", Share, Servers, "the largest share of the completed requests that one server completed (a dead or refusing server completes less than it was sent)";
     SERVERS_THREADS_HELD_MEAN: "servers.threads_held_mean", "server threads held, mean", Number, Servers, "workers held by requests at a time, summed over the servers and averaged over time";
@@ -249,6 +252,7 @@ metrics! {
     UPLOADS_SERVER_MB: "uploads.server_mb", "uploaded through the servers", Megabytes, Uploads, "upload bytes that passed through the web servers";
     UPLOADS_SERVER_WORKER_S: "uploads.server_worker_s", "server thread time on uploads", Secs, Uploads, "worker-seconds the web servers spent holding uploads";
     UPLOADS_SERVER_CPU_S: "uploads.server_cpu_s", "server CPU time on uploads", Secs, Uploads, "CPU-seconds the web servers spent on uploads";
+    UPLOADS_CUT_OFF: "uploads.cut_off", "uploads cut off by a kill", Count, Uploads, "uploads whose transfer was passing through a server when it died (the client must start again)";
     UPLOADS_S3_SLOWDOWNS: "uploads.s3_slowdowns", "S3 slowdowns", Count, Uploads, "S3 PUTs answered 503 SlowDown (over the per-prefix rate) and retried, in the whole run (warm-up included)";
     READS_OK: "reads.ok", "file reads ok", Count, FileReads, "reads of an uploaded file that found it";
     READS_NOT_FOUND: "reads.not_found", "file reads not found", Count, FileReads, "reads of an uploaded file that got 404 (the server asked did not have it)";
@@ -289,6 +293,10 @@ metrics! {
     REVOCATION_ACCEPTED_PER_FIRED_USER: "revocation.accepted_per_fired_user", "accepted after a ban, per fired user", Number, FiredUsers, "requests accepted after the ban per fired user, on average";
     REVOCATION_LOOKUPS: "revocation.lookups", "revocation lookups", Count, AuthenticatedRequests, "lookups of a token's or session's revocation (a blocklist or the session store), in the whole run (warm-up included)";
     REVOCATION_LOOKUPS_PER_REQUEST: "revocation.lookups_per_request", "revocation lookups per request", Number, Requests, "revocation lookups in the whole run per request sent after the warm-up";
+    REVOCATION_BLOCKLIST_ENTRIES_MEAN: "revocation.blocklist_entries_mean", "blocklist entries, mean when full", Number, FiredUsers, "JWT blocklist entries live in Redis, averaged from one token lifetime after the first ban to the last ban (Little's law: entries added per second x their mean TTL)";
+    REVOCATION_BLOCKLIST_ENTRIES_MAX: "revocation.blocklist_entries_max", "blocklist entries, max", Count, FiredUsers, "the most JWT blocklist entries live in Redis at once";
+    REVOCATION_BLOCKLIST_ADDS_PER_S: "revocation.blocklist_adds_per_s", "blocklist entries added per second", Number, FiredUsers, "JWT blocklist entries written per second over the same span as the mean";
+    REVOCATION_BLOCKLIST_TTL_MEAN_S: "revocation.blocklist_ttl_mean_s", "blocklist entry TTL, mean", Secs, FiredUsers, "the mean TTL of a JWT blocklist entry: its token's remaining lifetime at the ban";
 }
 
 /// The statistics of a distribution, as key suffixes.

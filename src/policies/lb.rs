@@ -58,6 +58,24 @@ impl LbPolicy {
     }
 }
 
+/// Where the load balancer sends a request again after its server refused it or died
+/// with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetryTarget {
+    /// The next server in the round-robin rotation.
+    RoundRobin,
+    /// The server after the failed one, by number (server-6 after server-5), as a load
+    /// balancer that walks its list of upstreams does.
+    NextServer,
+}
+
+/// The first of `candidates` (ascending, none of them `failed`) after `failed`, wrapping
+/// round to the lowest.
+pub fn next_after(candidates: &[u16], failed: u16) -> Option<u16> {
+    candidates.iter().copied().find(|&s| s > failed).or_else(|| candidates.first().copied())
+}
+
 /// How the power of two choices draws its two servers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -156,6 +174,14 @@ impl HashRing {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_retry_goes_to_the_server_after_the_failed_one() {
+        assert_eq!(next_after(&[0, 1, 2, 3, 5, 6, 7], 4), Some(5));
+        assert_eq!(next_after(&[0, 1, 2, 3, 5, 6], 6), Some(0), "wraps round");
+        assert_eq!(next_after(&[], 4), None);
+        assert_eq!(next_after(&[2, 3], u16::MAX), Some(2), "no failed server: the first");
+    }
     use super::*;
 
     /// Removing one of n servers moves about 1/n of keys on a ring but about (n-1)/n

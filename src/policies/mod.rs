@@ -6,7 +6,7 @@ pub mod placement;
 pub mod rate_limit;
 pub mod session;
 
-pub use lb::{Choices, HashRing, LbPolicy};
+pub use lb::{Choices, HashRing, LbPolicy, RetryTarget};
 pub use placement::{UploadStore, WsMode};
 pub use rate_limit::{Algorithm, Limit, LimitCommands, LimitKey, LimitState, LimitStore};
 pub use session::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, SessionStoreKind};

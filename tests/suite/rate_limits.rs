@@ -8,6 +8,26 @@ use statesim::metrics::catalog as c;
 use statesim::scenario::load_str;
 use statesim::sweep::run_once;
 
+/// The interview's numbers: 100 requests a minute on 10 servers. Local counters let one
+/// user have 10 x 100 in each minute (never more), INCR + EXPIRE in Redis 100.
+#[test]
+fn a_hundred_a_minute_on_ten_servers() {
+    let ran = crate::shared::bundled("rate-limits");
+    let per_rep =
+        |v: &str, k: &str| -> Vec<f64> { ran.summary.variants.iter().find(|x| x.name == v).unwrap_or_else(|| panic!("{v}")).per_replication[k].clone() };
+    let local = per_rep("playbook-local-10-servers", c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW.key);
+    assert!(local.iter().all(|&x| (950.0..=1000.0).contains(&x)), "local counters on 10 servers: {local:?}");
+    let local_max = per_rep("playbook-local-10-servers", c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW.key);
+    assert!(local_max.iter().all(|&x| x == 1000.0), "at most 10 x 100 in a minute: {local_max:?}");
+    let redis = per_rep("playbook-redis-10-servers", c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW.key);
+    assert!(redis.iter().all(|&x| (95.0..=100.0).contains(&x)), "Redis INCR + EXPIRE: {redis:?}");
+    let redis_max = per_rep("playbook-redis-10-servers", c::RATELIMIT_ABUSER_MAX_ALIGNED_WINDOW.key);
+    assert!(redis_max.iter().all(|&x| x <= 100.0), "{redis_max:?}");
+    // The abuser asked for far more than either let through.
+    let sent = per_rep("playbook-local-10-servers", c::RATELIMIT_ABUSER_SENT.key);
+    assert!(sent.iter().all(|&x| x > 10_000.0), "{sent:?}");
+}
+
 #[test]
 fn rate_limit_claims() {
     let t = crate::shared::bundled("rate-limits").table();

@@ -258,7 +258,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
     // to, the abuser, the WebSocket gateway, and which variants have what.
     let topology = [
         ("long-jobs", &["job queue", "60 workers", "job results", "job status", "only in queue"][..]),
-        ("rate-limits", &["abusive client", "in 11 of 14 variants", "round-robin / random /", "ip-hash"][..]),
+        ("rate-limits", &["abusive client", "in 12 of 16 variants", "round-robin / random /", "ip-hash"][..]),
         ("websockets", &["WebSocket gateway", "only in gateway,", "server-5 to server-16"][..]),
     ];
     for (model, texts) in topology {

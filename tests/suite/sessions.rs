@@ -123,6 +123,51 @@ fn jwt_revocation() {
     assert!(get(&t, "jwt-only", c::REVOCATION_FIRED.key) > 700.0);
 }
 
+/// The playbook's litmus test, server #5 terminated: in every replication the stateful
+/// design logs users out, loses carts and cuts off uploads; the stateless one's load
+/// balancer retries on server-6 and nothing is lost.
+#[test]
+fn terminate_server_five() {
+    let ran = crate::shared::bundled("crash-test");
+    let per_rep =
+        |v: &str, k: &str| -> Vec<f64> { ran.summary.variants.iter().find(|x| x.name == v).unwrap_or_else(|| panic!("{v}")).per_replication[k].clone() };
+    for k in [c::SESSIONS_STATE_LOST_USERS.key, c::CARTS_LOST.key, c::UPLOADS_CUT_OFF.key] {
+        assert!(per_rep("playbook-stateful", k).iter().all(|&x| x > 0.0), "playbook-stateful {k}");
+        assert!(per_rep("playbook-stateless", k).iter().all(|&x| x == 0.0), "playbook-stateless {k}");
+    }
+    assert!(per_rep("playbook-stateless", c::REQUESTS_RETRIED_ON_ANOTHER_SERVER.key).iter().all(|&x| x > 100.0));
+    assert!(per_rep("playbook-stateless", c::REQUESTS_RETRY_TOP_SERVER.key).iter().all(|&x| x == 6.0));
+    assert!(per_rep("playbook-stateless", c::REQUESTS_RETRY_TOP_SERVER_SHARE.key).iter().all(|&x| x == 1.0));
+    let (failed, sent) = (per_rep("playbook-stateless", c::REQUESTS_FAILED.key), per_rep("playbook-stateless", c::REQUESTS_SENT.key));
+    assert!(failed.iter().zip(&sent).all(|(f, s)| *f <= 1e-4 * s), "{failed:?}");
+    // The round-robin retries of the other variants spread over the servers.
+    assert!(per_rep("redis", c::REQUESTS_RETRY_TOP_SERVER_SHARE.key).iter().all(|&x| x < 0.5));
+}
+
+/// The interview's 1-hour token: a fired user keeps getting in about 30 minutes on
+/// average and at most 60; a Redis blocklist whose entries live for the token's remaining
+/// lifetime holds, once full, entries added per second x mean TTL (Little's law).
+#[test]
+fn a_one_hour_token_and_its_blocklist() {
+    let t = run("jwt-revocation");
+    let hour_s = 3600.0;
+    let mean = get(&t, "playbook-1h-token", c::REVOCATION_EXPOSURE_MEAN_S.key);
+    assert!((mean - hour_s / 2.0).abs() < 0.1 * hour_s, "1-hour token mean exposure {mean}");
+    let max = get(&t, "playbook-1h-token", c::REVOCATION_EXPOSURE_MAX_S.key);
+    assert!(max <= hour_s && max > 0.9 * hour_s, "1-hour token max exposure {max}");
+    let v = "playbook-1h-blocklist";
+    assert!(get(&t, v, c::REVOCATION_EXPOSURE_MAX_S.key) < 0.1);
+    let ttl = get(&t, v, c::REVOCATION_BLOCKLIST_TTL_MEAN_S.key);
+    assert!((ttl - hour_s / 2.0).abs() < 0.1 * hour_s, "an entry lives the token's remaining lifetime: {ttl}");
+    let (entries, adds) = (get(&t, v, c::REVOCATION_BLOCKLIST_ENTRIES_MEAN.key), get(&t, v, c::REVOCATION_BLOCKLIST_ADDS_PER_S.key));
+    assert!((entries / (adds * ttl) - 1.0).abs() < 0.1, "Little's law: {entries} vs {adds} x {ttl}");
+    // 10 bans a minute, each entry about half an hour: some 300 entries, and the peak
+    // not far above the mean: entries leave as fast as they come.
+    assert!((entries - 10.0 / 60.0 * hour_s / 2.0).abs() < 0.2 * 300.0, "{entries}");
+    assert!(get(&t, v, c::REVOCATION_BLOCKLIST_ENTRIES_MAX.key) < 1.3 * entries);
+    assert!(get(&t, v, c::REVOCATION_LOOKUPS_PER_REQUEST.key) > 0.9);
+}
+
 /// Guest carts in server memory are lost on a kill; in the database nothing is lost but
 /// most writes serve abandoned carts; in the client nothing is lost and the database is
 /// written once per checkout.

@@ -6,7 +6,8 @@
 
 use crate::engine::{Distribution, SimDuration};
 use crate::policies::{
-    BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, SessionStoreKind, UploadStore, WsMode,
+    BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, RetryTarget, SessionStoreKind,
+    UploadStore, WsMode,
 };
 use serde::Serialize;
 
@@ -268,6 +269,7 @@ pub struct LbSpec {
     pub health_check: Option<HealthCheck>,
     pub retries: u32,
     pub retry_idempotent: bool,
+    pub retry_to: RetryTarget,
     pub virtual_nodes: u32,
 }
 

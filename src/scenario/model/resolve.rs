@@ -199,6 +199,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         health_check: hc.enabled.then_some(HealthCheck { interval: hc.interval.0, unhealthy_after: hc.unhealthy_after, healthy_after: hc.healthy_after }),
         retries: lb.retries,
         retry_idempotent: lb.retry_idempotent,
+        retry_to: lb.retry_to,
         virtual_nodes: lb.virtual_nodes,
     };
 

@@ -1,7 +1,7 @@
 //! Who sends what, over which network, to which load balancer and servers, for how long.
 
 use super::{DurationOrOff, RawDist, RawDistSpec, d_one, d_one_u64, d_true, d_two, d_zero, dur};
-use crate::policies::{Choices, LbPolicy};
+use crate::policies::{Choices, LbPolicy, RetryTarget};
 use crate::scenario::units::{Duration, Rate};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -124,6 +124,11 @@ pub struct RawLoadBalancer {
     /// Also retry idempotent requests (see clients.idempotent_share) on another server after a 502. Default true.
     #[serde(default = "d_true")]
     pub retry_idempotent: bool,
+    /// Where a retry goes: "round-robin" (the next server in the rotation) or
+    /// "next-server" (the server after the one that failed: server-6 after server-5).
+    /// Default "round-robin".
+    #[serde(default = "d_retry_to")]
+    pub retry_to: RetryTarget,
     /// Points per server on the consistent-hash ring. Default 150.
     #[serde(default = "d_vnodes")]
     pub virtual_nodes: u32,
@@ -203,6 +208,10 @@ fn d_choices() -> Choices {
 
 fn d_lb_latency() -> RawDist<Duration> {
     RawDist::Fixed(dur("1ms"))
+}
+
+fn d_retry_to() -> RetryTarget {
+    RetryTarget::RoundRobin
 }
 
 fn d_vnodes() -> u32 {
