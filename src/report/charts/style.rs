@@ -213,7 +213,24 @@ pub(super) fn wrap(text: &str, style: &TextStyle, max_px: u32) -> Vec<String> {
     let width = |s: &str| style.font.box_size(s).map(|(w, _)| w).unwrap_or(8 * s.len() as u32);
     let text = text.replace(" cv ", " cv\u{a0}");
     let mut lines: Vec<String> = Vec::new();
+    // A word wider than the line (a long variant name) breaks after a hyphen.
+    let mut words: Vec<String> = Vec::new();
     for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if width(word) <= max_px || !word.contains('-') {
+            words.push(word.to_string());
+            continue;
+        }
+        let mut piece = String::new();
+        for part in word.split_inclusive('-') {
+            if !piece.is_empty() && width(&format!("{piece}{part}")) > max_px {
+                words.push(piece.clone());
+                piece.clear();
+            }
+            piece.push_str(part);
+        }
+        words.push(piece);
+    }
+    for word in words.iter().map(String::as_str) {
         match lines.last_mut() {
             Some(line) if width(&format!("{line} {word}")) <= max_px => {
                 line.push(' ');
@@ -322,5 +339,11 @@ mod tests {
         let list = "round-robin / random / ip-hash";
         let lines = wrap(list, &style, width("round-robin / random /") + 2);
         assert!(lines.iter().all(|l| !l.starts_with('/')), "{lines:?}");
+        // A name wider than the line breaks after a hyphen, and every line fits.
+        let name = "only in playbook-local-10-servers, playbook-redis-10-servers";
+        let max_px = width("playbook-local-10-servers") - 10;
+        let lines = wrap(name, &style, max_px);
+        assert!(lines.iter().all(|l| width(l) <= max_px), "{lines:?}");
+        assert_eq!(lines.concat().replace(' ', ""), name.replace(' ', ""), "nothing lost: {lines:?}");
     }
 }
