@@ -117,6 +117,7 @@ impl ReadReplicas {
         m.put(&catalog::DATABASE_CART_READS, self.cart_reads as f64);
         m.put(&catalog::DATABASE_STALE_READS, self.stale_reads as f64);
         m.put(&catalog::DATABASE_STALE_READ_SHARE, share(self.stale_reads, self.cart_reads));
+        m.put(&catalog::DATABASE_READS_AFTER_WRITE, self.reads_after_write as f64);
         m.put(&catalog::DATABASE_STALE_AFTER_WRITE_SHARE, share(self.stale_after_write, self.reads_after_write));
         m.put(&catalog::DATABASE_PRIMARY_READ_SHARE, share(self.primary_reads, self.primary_reads + self.replica_reads));
         m.put(&catalog::DATABASE_REPLICA_UTILISATION, replica_utilisation);

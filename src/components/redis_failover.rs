@@ -241,6 +241,29 @@ mod tests {
         assert_eq!(r.kv.apply(Command::Get(k), ms(100_000)), super::super::redis::Reply::Value(Some(3)));
     }
 
+    proptest::proptest! {
+        /// With a constant lag L, a kill at T loses exactly the writes applied in (T - L, T],
+        /// whatever their times, and the replica holds all the others.
+        #[test]
+        fn a_kill_loses_exactly_the_writes_of_the_last_lag(
+            mut times in proptest::collection::vec(0u64..10_000, 0..200),
+            lag_ms in 0u64..2_000,
+            kill_ms in 0u64..12_000,
+        ) {
+            times.sort_unstable();
+            times.retain(|&t| t <= kill_ms);
+            let mut r = replica(ReplicationMode::Async, lag_ms as f64);
+            for (i, &t) in times.iter().enumerate() {
+                r.record(Change::Kv(Command::Set(Key::Session(i as u32), 1, None), ms(t)), ms(t));
+            }
+            let lost = r.primary_dies(ms(kill_ms));
+            let expected = times.iter().filter(|&&t| t + lag_ms > kill_ms).count() as u64;
+            proptest::prop_assert_eq!(lost.total(), expected);
+            proptest::prop_assert_eq!(lost.sessions, expected);
+            proptest::prop_assert_eq!(r.kv.len() as u64, times.len() as u64 - expected);
+        }
+    }
+
     #[test]
     fn writes_are_classified_by_what_they_keep() {
         assert_eq!(set(1).kind(), WriteKind::Session);
