@@ -3,8 +3,8 @@
 //! command for a request; the reply comes back as an event, and the world resumes the
 //! request at the stage that asked.
 
-use super::redis::{Command, Key, KeyHasher, KvStore, Reply};
 use super::read_replicas::{Node, ReadReplicas};
+use super::redis::{Command, Key, KeyHasher, KvStore, Reply};
 use super::redis_failover::{Change, Lost, Replica, WriteKind, is_write};
 use super::slab::Slab;
 use super::station::Station;

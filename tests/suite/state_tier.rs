@@ -165,13 +165,9 @@ fn the_first_read_after_a_write_is_stale_with_the_probability_theory_gives() {
     let two_sided = erfc(z.abs() / std::f64::consts::SQRT_2);
     assert!(two_sided > 0.01, "pooled: {share:.4} of {reads} stale against {p:.4} (z = {z:.2}, p = {two_sided:.1e})");
     // Reads that follow the writer to the primary for longer than the lag are never stale.
-    let fixed = load_str(
-        "replicas.toml",
-        "replicas",
-        text,
-        &["database.read_from=\"primary-after-write\"".into(), "database.primary_after_write=\"500ms\"".into()],
-    )
-    .unwrap();
+    let fixed =
+        load_str("replicas.toml", "replicas", text, &["database.read_from=\"primary-after-write\"".into(), "database.primary_after_write=\"500ms\"".into()])
+            .unwrap();
     let r = run_once(&fixed.variants[0].system, 0);
     assert_eq!(r.metrics[c::DATABASE_STALE_READS.key], 0.0);
     assert!(r.metrics[c::DATABASE_PRIMARY_READ_SHARE.key] > 0.0 && r.metrics[c::DATABASE_PRIMARY_READ_SHARE.key] < 0.2);

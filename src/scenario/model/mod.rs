@@ -6,7 +6,8 @@
 
 use crate::engine::{Distribution, SimDuration};
 use crate::policies::{
-    BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode, SessionStoreKind, UploadStore, WsMode,
+    BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode,
+    SessionStoreKind, UploadStore, WsMode,
 };
 use serde::Serialize;
 

@@ -262,7 +262,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         page_reads: ca.page_reads,
     };
     if ca.page_reads && ca.store != CartStoreKind::Database {
-        c.err("carts.page_reads", "pages read the cart from the database, but carts are not kept there", "set carts.store = \"database\", or remove page_reads");
+        c.err(
+            "carts.page_reads",
+            "pages read the cart from the database, but carts are not kept there",
+            "set carts.store = \"database\", or remove page_reads",
+        );
     }
     if ca.guests && ca.store == CartStoreKind::None {
         c.err("carts.guests", "guest shoppers with no cart store", "set carts.store to \"server-memory\", \"database\" or \"client\"");

@@ -1,7 +1,9 @@
 //! Where state lives: sessions, Redis, the database, carts, revocation, rate limits.
 
 use super::{RawDist, d_fail_open, d_true, dur};
-use crate::policies::{Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode, SessionStoreKind};
+use crate::policies::{
+    Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode, SessionStoreKind,
+};
 use crate::scenario::units::{Duration, Rate};
 use schemars::JsonSchema;
 use serde::Deserialize;
