@@ -22,6 +22,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "session-latency" => "models/session-latency.toml",
     "jwt-revocation" => "models/jwt-revocation.toml",
     "shopping-cart" => "models/shopping-cart.toml",
+    "state-tier" => "models/state-tier.toml",
     "rate-limits" => "models/rate-limits.toml",
     "long-jobs" => "models/long-jobs.toml",
     "file-uploads" => "models/file-uploads.toml",

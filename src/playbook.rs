@@ -38,6 +38,7 @@ pub const CHAPTERS: &[Chapter] = &[
             lesson("session-latency", "notebooks/02-sessions-and-revocation.ipynb"),
             lesson("jwt-revocation", "notebooks/02-sessions-and-revocation.ipynb"),
             lesson("shopping-cart", "notebooks/03-hot-spots-and-carts.ipynb"),
+            lesson("state-tier", "notebooks/08-state-tier.ipynb"),
         ],
     },
     Chapter { title: "Files", lessons: &[lesson("file-uploads", "notebooks/06-files-realtime-jobs.ipynb")] },

@@ -48,6 +48,12 @@ pub const TOPICS: &[Topic] = &[
     },
     Topic { name: "shopping-cart", aliases: &["carts"], question: "Where does a guest's shopping cart live?", models: &["shopping-cart"] },
     Topic {
+        name: "state-tier",
+        aliases: &[],
+        question: "Your servers are stateless and the state lives in Redis and the database. What happens when that tier fails?",
+        models: &["state-tier"],
+    },
+    Topic {
         name: "file-uploads",
         aliases: &["files"],
         question: "Users upload profile pictures and videos. Where do the files go?",
@@ -201,6 +207,7 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
         "session-latency" => session_latency(&r),
         "jwt-revocation" => revocation(&r),
         "shopping-cart" => carts(&r),
+        "state-tier" => state_tier(&r),
         "rate-limits" => rate_limits(&r),
         "load-balancing" => load_balancing(&r),
         "file-uploads" => files(&r),
@@ -462,6 +469,70 @@ fn carts(r: &Run) -> Story {
             claim("client and database carts lose nothing".into(), r.m("client", &c::CARTS_LOST).equals(0.0) && r.m("database", &c::CARTS_LOST).equals(0.0)),
             claim(format!("most database cart writes serve abandoned carts: {}", pct(&wasted / writes.floored(1.0))), wasted.greater_than(0.4 * &writes)),
             claim("the client cart writes the database once per checkout".into(), r.m("client", &c::DATABASE_WRITES).equals(r.m("client", &c::CARTS_MERGES))),
+        ],
+    }
+}
+
+fn state_tier(r: &Run) -> Story {
+    let users_lost = |v: &str| r.m(v, &c::SESSIONS_STATE_LOST_USERS);
+    let lost = |v: &str| r.m(v, &c::REDIS_FAILOVER_LOST_WRITES);
+    let expected = |v: &str| r.m(v, &c::REDIS_FAILOVER_LOST_WRITES_EXPECTED);
+    let abuser = |v: &str| r.m(v, &c::RATELIMIT_ABUSER_ALLOWED_PER_WINDOW);
+    let failed = |v: &str| r.m(v, c::failed(FailReason::RedisUnavailable));
+    let p99 = |v: &str| r.m(v, &c::LATENCY_MS.p99);
+    let stale = |v: &str| r.m(v, &c::DATABASE_STALE_AFTER_WRITE_SHARE);
+    // The read replicas' lag and the users' mean think time, as the model sets them.
+    let (lag_s, think_s) = (1.0, 2.0);
+    let theory = 1.0 - f64::exp(-lag_s / think_s);
+    let ratio = |v: &str| &lost(v) / expected(v).floored(1e-9);
+    Story {
+        tempting: "\"Make the web servers stateless: sessions, rate-limit counters and the blocklist go to Redis, carts to the database. Now a server can die and nobody notices.\"".into(),
+        shows: format!(
+            "The state did not go away; it moved to a tier of its own, which fails too. The Redis primary dies 30 s into the run. With no replica an empty Redis takes over 5 s later: {} users had to log in again, and the abuser's spent counter came back empty ({} requests allowed per one-minute window against a limit of 100; {} with a replica). Meanwhile every request that needed Redis failed: {} of them in those 5 s.",
+            n(users_lost("no-replica")),
+            n(abuser("no-replica")),
+            n(abuser("lag-50ms")),
+            n(failed("no-replica"))
+        ),
+        senior: "\"Give the state tier a replica and automatic failover, and know what it promises: with asynchronous replication the replica is promoted with what had reached it, so the writes of the last replication lag are lost: sessions, counter updates, bans. Watch the lag, keep failover short, and where a lost write is unacceptable (a ban, a payment) make the write wait for the replica or keep it in a durable store. For read replicas, read your own writes from the primary for a while after writing.\"".into(),
+        numbers: format!(
+            "The promoted replica lost {} writes at 50 ms of lag, {} at 500 ms and {} at 5 s: the write rate times the lag ({} and {} expected at 50 ms and 5 s). At 5 s that was {} users logged out again and {} blocklist entries gone; {} requests of banned users were accepted after their ban had held (through a lost entry, or a blocklist check that failed open while Redis was away). A 30 s failover failed {} requests against {} in 5 s. Read replicas 1 s behind showed a stale cart on {} of the first reads after a write (theory for 2 s think times: 1 - e^(-L/T) = {}), {} at 200 ms; reading from the primary for 2 s after a write made it {}.",
+            n(lost("lag-50ms")),
+            n(lost("lag-500ms")),
+            n(lost("lag-5s")),
+            v(expected("lag-50ms")),
+            v(expected("lag-5s")),
+            n(users_lost("lag-5s")),
+            n(r.m("jwt-blocklist", &c::REDIS_FAILOVER_LOST_BANS)),
+            n(r.m("jwt-blocklist", &c::REVOCATION_ACCEPTED_AFTER_IN_FORCE)),
+            n(failed("failover-30s")),
+            n(failed("lag-50ms")),
+            pct(stale("lag-50ms")),
+            pct(R::from(theory)),
+            pct(stale("db-lag-200ms")),
+            pct(stale("db-primary-after-write"))
+        ),
+        trade_off: format!(
+            "Waiting for the replica (WAIT) lost {} writes, but every write waits for it: with the rate limit's counter written on every request, p99 went from {} ms to {} ms. Reading from the primary after a write put {} of the reads back on the primary ({} when every read goes there): the replicas exist to take that load.",
+            n(lost("sync")),
+            v(p99("lag-50ms")),
+            v(p99("sync")),
+            pct(r.m("db-primary-after-write", &c::DATABASE_PRIMARY_READ_SHARE)),
+            pct(r.m("db-read-primary", &c::DATABASE_PRIMARY_READ_SHARE))
+        ),
+        claims: vec![
+            claim(format!("with no replica, far more users are logged out than with one: {} against {}", n(users_lost("no-replica")), n(users_lost("lag-50ms"))), users_lost("no-replica").greater_than(100.0 * &users_lost("lag-50ms"))),
+            claim(format!("with no replica the abuser gets a fresh allowance: {} against {} per window", n(abuser("no-replica")), n(abuser("lag-50ms"))), abuser("no-replica").greater_than(1.3 * &abuser("lag-50ms"))),
+            claim(format!("a replica's lost counter writes give the abuser nothing more, even at 5 s of lag: {}", n(abuser("lag-5s"))), abuser("lag-5s").equals(abuser("lag-50ms"))),
+            claim(format!("writes lost are about rate x lag at 50 ms: {} of expected", v(ratio("lag-50ms"))), ratio("lag-50ms").within(0.7, 1.3)),
+            claim(format!("and at 5 s: {} of expected", v(ratio("lag-5s"))), ratio("lag-5s").within(0.9, 1.1)),
+            claim(format!("more lag, more users logged out again: {} at 5 s, {} at 50 ms", n(users_lost("lag-5s")), n(users_lost("lag-50ms"))), users_lost("lag-5s").greater_than(10.0 * &users_lost("lag-50ms"))),
+            claim(format!("a lagging replica loses bans: {}", n(r.m("jwt-blocklist", &c::REDIS_FAILOVER_LOST_BANS))), r.m("jwt-blocklist", &c::REDIS_FAILOVER_LOST_BANS).greater_than(0.0)),
+            claim(format!("a longer failover fails more requests: {} against {}", n(failed("failover-30s")), n(failed("lag-50ms"))), failed("failover-30s").greater_than(4.0 * &failed("lag-50ms"))),
+            claim("WAIT loses no write".into(), lost("sync").equals(0.0)),
+            claim(format!("and costs every write the lag: p99 {} ms against {} ms", v(p99("sync")), v(p99("lag-50ms"))), p99("sync").greater_than(10.0 * &p99("lag-50ms"))),
+            claim(format!("the first read after a write is stale about 1 - e^(-L/T) = {} of the time: {}", pct(R::from(theory)), pct(stale("lag-50ms"))), stale("lag-50ms").within(theory - 0.02, theory + 0.02)),
+            claim("reading from the primary after a write leaves no stale read".into(), r.m("db-primary-after-write", &c::DATABASE_STALE_READS).equals(0.0)),
         ],
     }
 }

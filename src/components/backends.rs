@@ -3,12 +3,16 @@
 //! command for a request; the reply comes back as an event, and the world resumes the
 //! request at the stage that asked.
 
-use super::redis::{Command, KeyHasher, KvStore, Reply};
+use super::read_replicas::{Node, ReadReplicas};
+use super::redis::{Command, Key, KeyHasher, KvStore, Reply};
+use super::redis_failover::{Change, Lost, Replica, WriteKind, is_write};
 use super::slab::Slab;
 use super::station::Station;
 use super::{Ctx, ReqId};
 use crate::engine::{Distribution, SimDuration, SimRng, SimTime};
-use crate::policies::{Limit, LimitState};
+use crate::metrics::Metrics;
+use crate::metrics::catalog::{self, Put};
+use crate::policies::{Limit, LimitState, ReplicationMode};
 use crate::scenario::model::System;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -30,6 +34,8 @@ pub enum RedisEvent {
     },
     /// A Redis fault ends.
     Recovers,
+    /// The replica is promoted after the primary died (or an empty replacement starts).
+    Promoted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,10 +72,21 @@ pub struct RedisNode {
     pub ops: u64,
     pub ops_refused: u64,
     pub rng: SimRng,
+    /// The replica and the writes on their way to it.
+    pub replica: Replica,
+    /// Writes applied after the warm-up and before the primary died, and from when they count.
+    writes: u64,
+    warmup: SimTime,
+    /// When the primary died, and what the failover lost.
+    pub killed_at: Option<SimTime>,
+    pub lost: Lost,
+    /// How the model replicates (the replica's own mode turns to none once it is promoted).
+    replication: ReplicationMode,
+    replication_lag_mean_s: f64,
 }
 
 impl RedisNode {
-    pub fn new(system: &System, warmup: SimTime, rng: SimRng) -> RedisNode {
+    pub fn new(system: &System, warmup: SimTime, rng: SimRng, replica_rng: SimRng) -> RedisNode {
         let mut station = Station::new(1);
         station.window_start = warmup;
         RedisNode {
@@ -88,6 +105,13 @@ impl RedisNode {
             ops: 0,
             ops_refused: 0,
             rng,
+            replica: Replica::new(system.redis.replication, system.redis.replication_lag.clone(), replica_rng),
+            writes: 0,
+            warmup,
+            killed_at: None,
+            lost: Lost::default(),
+            replication: system.redis.replication,
+            replication_lag_mean_s: system.redis.replication_lag.mean() / 1e9,
         }
     }
 
@@ -146,26 +170,108 @@ impl RedisNode {
 
     /// Applies a data command to the store (rate checks run their algorithm on the
     /// key's state, as a script would).
+    /// A write goes to the replica too.
     pub fn apply(&mut self, cmd: Command, now: SimTime) -> Reply {
         match cmd {
             Command::RateCheck(key) => {
                 let limit = self.limit.expect("a rate limit");
                 let state = self.limits.entry(key).or_insert_with(|| limit.new_state(now));
+                let before = state.clone();
                 if limit.expired(state, now) {
                     *state = limit.new_state(now);
                 }
-                Reply::Value(Some(limit.check(state, now) as i64))
+                let allowed = limit.check(state, now);
+                if *state != before {
+                    let change = Change::Limit(key, state.clone());
+                    self.replicate(change, now);
+                }
+                Reply::Value(Some(allowed as i64))
             }
-            _ => self.kv.apply(cmd, now),
+            _ => {
+                let reply = self.kv.apply(cmd, now);
+                if is_write(&cmd) {
+                    self.replicate(Change::Kv(cmd, now), now);
+                }
+                reply
+            }
         }
     }
 
+    fn replicate(&mut self, change: Change, now: SimTime) {
+        if now >= self.warmup && self.killed_at.is_none() {
+            self.writes += 1;
+        }
+        self.replica.record(change, now);
+    }
+
+    /// The replica starts as a copy of what the primary holds at the start.
+    pub fn sync_replica(&mut self) {
+        self.replica.sync_from(&self.kv, &self.limits);
+    }
+
+    /// Writes per second the primary applied from the warm-up until it died (or until `end`).
+    pub fn write_rate_per_s(&self, end: SimTime) -> f64 {
+        let until = self.killed_at.unwrap_or(end);
+        let s = until.since(self.warmup.min(until)).as_secs_f64();
+        if s > 0.0 { self.writes as f64 / s } else { 0.0 }
+    }
+
+    /// The primary dies: the replica keeps what reached it (with no replica nothing is
+    /// kept), commands in flight are lost with the connection, and after the failover
+    /// delay the replica is promoted.
+    pub fn kill_primary(&mut self, ctx: &mut Ctx, failover_after: SimDuration) {
+        let now = ctx.now();
+        self.killed_at = Some(now);
+        self.lost = if self.replica.mode.has_replica() {
+            self.replica.primary_dies(now)
+        } else {
+            let mut lost = Lost::default();
+            for key in self.kv.live_keys(now) {
+                lost.add(match key {
+                    Key::Session(_) => WriteKind::Session,
+                    Key::Blocklist(_) => WriteKind::Ban,
+                    Key::Counter(_) => WriteKind::Counter,
+                });
+            }
+            for _ in 0..self.limits.len() {
+                lost.add(WriteKind::Counter);
+            }
+            lost
+        };
+        self.go_down(ctx);
+        ctx.emit(failover_after, RedisEvent::Promoted);
+    }
+
+    /// What the failover lost, and what theory expects an asynchronous replica to lose.
+    pub fn report_failover(&self, end: SimTime, m: &mut Metrics) {
+        m.put(&catalog::REDIS_FAILOVER_LOST_WRITES, self.lost.total() as f64);
+        m.put(&catalog::REDIS_FAILOVER_LOST_SESSIONS, self.lost.sessions as f64);
+        m.put(&catalog::REDIS_FAILOVER_LOST_BANS, self.lost.bans as f64);
+        m.put(&catalog::REDIS_FAILOVER_LOST_COUNTER_WRITES, self.lost.counters as f64);
+        if self.replication == ReplicationMode::Async {
+            m.put(&catalog::REDIS_FAILOVER_LOST_WRITES_EXPECTED, self.write_rate_per_s(end) * self.replication_lag_mean_s);
+        }
+    }
+
+    /// The replica (or an empty replacement) becomes the primary, with no replica of its own.
+    pub fn promote(&mut self) {
+        self.kv = std::mem::take(&mut self.replica.kv);
+        self.limits = std::mem::take(&mut self.replica.limits);
+        self.replica.mode = ReplicationMode::None;
+        self.recover();
+    }
+
     /// Sends the reply back and starts the next waiting command.
+    /// A write under synchronous replication is answered once the replica has it.
     pub fn answer(&mut self, ctx: &mut Ctx, job: u32, reply: Reply) {
         let j = &mut self.jobs[job];
         j.reply = Some(reply);
         j.served_at = ctx.now();
-        let d = self.one_way();
+        let write = is_write(&j.cmd) || matches!(j.cmd, Command::RateCheck(_));
+        let mut d = self.one_way();
+        if write && self.replica.mode == ReplicationMode::Sync {
+            d = d + self.replica.ack_delay();
+        }
         ctx.emit(d, RedisEvent::Reply { job });
         if let Some((next, _)) = self.station.next_waiting() {
             self.start(ctx, next);
@@ -212,10 +318,18 @@ pub struct DbJob {
     pub server: u16,
     pub epoch: u32,
     pub write: bool,
+    /// The user whose cart this reads or writes, if it is a cart query.
+    pub cart_of: Option<u32>,
+    /// Where it runs: the primary, or a read replica.
+    pub node: Node,
 }
 
+/// The database: a primary, and read replicas when the model has them, each with a pool
+/// of connections.
 pub struct DbNode {
     pub station: Station,
+    pub replica_stations: Vec<Station>,
+    pub replicas: Option<ReadReplicas>,
     read: Distribution,
     write: Distribution,
     pub jobs: Slab<DbJob>,
@@ -225,41 +339,89 @@ pub struct DbNode {
 }
 
 impl DbNode {
-    pub fn new(system: &System, warmup: SimTime, rng: SimRng) -> DbNode {
-        let mut station = Station::new(system.database.connections);
-        station.window_start = warmup;
-        DbNode { station, read: system.database.read.clone(), write: system.database.write.clone(), jobs: Slab::default(), reads: 0, writes: 0, rng }
+    pub fn new(system: &System, warmup: SimTime, users: usize, rng: SimRng, replica_rng: SimRng) -> DbNode {
+        let pool = |_| {
+            let mut station = Station::new(system.database.connections);
+            station.window_start = warmup;
+            station
+        };
+        let spec = &system.database;
+        DbNode {
+            station: pool(0),
+            replica_stations: (0..spec.read_replicas).map(pool).collect(),
+            replicas: (spec.read_replicas > 0).then(|| ReadReplicas::new(spec, users, warmup, replica_rng)),
+            read: spec.read.clone(),
+            write: spec.write.clone(),
+            jobs: Slab::default(),
+            reads: 0,
+            writes: 0,
+            rng,
+        }
     }
 
-    /// A read or a write for request `req` on `server`; it waits for a connection.
-    pub fn send(&mut self, ctx: &mut Ctx, req: ReqId, server: u16, epoch: u32, write: bool) {
-        let id = self.jobs.insert(DbJob { req, server, epoch, write });
+    fn station_mut(&mut self, node: Node) -> &mut Station {
+        match node {
+            Node::Primary => &mut self.station,
+            Node::Replica(k) => &mut self.replica_stations[k as usize],
+        }
+    }
+
+    /// A read or a write for request `req` on `server` (of `cart_of`'s cart, if a cart
+    /// query); a write goes to the primary, a read where the replicas' policy says; it
+    /// waits for a connection there.
+    pub fn send(&mut self, ctx: &mut Ctx, req: ReqId, server: u16, epoch: u32, write: bool, cart_of: Option<u32>) {
+        let node = match &mut self.replicas {
+            Some(r) if !write => r.route(cart_of, ctx.now()),
+            _ => Node::Primary,
+        };
+        let id = self.jobs.insert(DbJob { req, server, epoch, write, cart_of, node });
         if write {
             self.writes += 1;
         } else {
             self.reads += 1;
         }
-        if self.station.has_free() {
+        let now = ctx.now();
+        let station = self.station_mut(node);
+        if station.has_free() {
             self.start(ctx, id);
         } else {
-            self.station.queue.push_back((id, ctx.now()));
+            station.queue.push_back((id, now));
         }
     }
 
     fn start(&mut self, ctx: &mut Ctx, job: u32) {
-        self.station.start(job, ctx.now());
+        let now = ctx.now();
         let j = self.jobs[job];
+        self.station_mut(j.node).start(job, now);
+        if let (Some(r), Some(user), false) = (&mut self.replicas, j.cart_of, j.write) {
+            r.cart_read(user, j.node, now);
+        }
         let t = if j.write { self.write.draw(&mut self.rng) } else { self.read.draw(&mut self.rng) };
         ctx.emit(t, DbEvent::Done { job });
     }
 
     /// A command finished: its connection takes the next one; returns the finished job.
+    /// A cart write has committed on the primary, and starts on its way to the replicas.
     pub fn done(&mut self, ctx: &mut Ctx, job: u32) -> DbJob {
-        self.station.finish(job, ctx.now());
+        let now = ctx.now();
+        let j = self.jobs[job];
+        self.station_mut(j.node).finish(job, now);
         self.jobs.remove(job);
-        if let Some((next, _)) = self.station.next_waiting() {
+        if let (Some(r), Some(user), true) = (&mut self.replicas, j.cart_of, j.write) {
+            r.cart_written(user, now);
+        }
+        if let Some((next, _)) = self.station_mut(j.node).next_waiting() {
             self.start(ctx, next);
         }
-        self.jobs[job]
+        j
+    }
+
+    /// The read replicas' figures: stale reads, the primary's share of reads, and the
+    /// replicas' mean utilisation.
+    pub fn report_replicas(&self, end: SimTime, m: &mut Metrics) {
+        if let Some(r) = &self.replicas {
+            let util = self.replica_stations.iter().map(|s| s.utilisation(end)).sum::<f64>() / r.replicas().max(1) as f64;
+            r.report(util, m);
+        }
     }
 }

@@ -111,16 +111,23 @@ impl Carts {
                 return Self::write(core, ctx, server, req);
             }
         }
+        if kind == Kind::Page && self.spec.page_reads {
+            // The page shows the cart: a read, from a replica or the primary.
+            let epoch = core.servers[server as usize].epoch;
+            core.db.send(ctx, req, server, epoch, false, Some(user));
+            return Step::Wait;
+        }
         Step::Next
     }
 
     fn write(core: &mut Core, ctx: &mut Ctx, server: u16, req: ReqId) -> Step {
         let epoch = core.servers[server as usize].epoch;
-        core.db.send(ctx, req, server, epoch, true);
+        let user = core.requests[req].user;
+        core.db.send(ctx, req, server, epoch, true, Some(user));
         Step::Wait
     }
 
-    /// The database write is done.
+    /// The database write (or the page's read of the cart) is done.
     pub fn on_db_reply(&mut self) -> Step {
         Step::Next
     }

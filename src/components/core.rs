@@ -263,8 +263,8 @@ impl Core {
             routed: vec![0; n],
             abuser: system.clients.abuser.clone(),
             abuser_id,
-            redis: RedisNode::new(system, warmup, streams.stream("redis")),
-            db: DbNode::new(system, warmup, streams.stream("database")),
+            redis: RedisNode::new(system, warmup, streams.stream("redis"), streams.stream("redis-replica")),
+            db: DbNode::new(system, warmup, all_users, streams.stream("database"), streams.stream("db-replicas")),
             rng: CoreStreams {
                 arrivals: streams.stream("arrivals"),
                 users: streams.stream("users"),
@@ -828,6 +828,7 @@ impl Core {
         m.put(&catalog::DATABASE_READS, self.db.reads as f64);
         m.put(&catalog::DATABASE_WRITES, self.db.writes as f64);
         m.put(&catalog::DATABASE_UTILISATION, self.db.station.utilisation(end));
+        self.db.report_replicas(end, m);
         m.put(&catalog::REDIS_OPS, self.redis.ops as f64);
         m.put(&catalog::REDIS_OPS_PER_S, self.redis.ops as f64 / window_s);
         m.put(&catalog::REDIS_REFUSED, self.redis.ops_refused as f64);

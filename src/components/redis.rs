@@ -99,6 +99,11 @@ impl KvStore {
         self.map.len()
     }
 
+    /// The keys still live at `now` (in no particular order: for counting only).
+    pub fn live_keys(&self, now: SimTime) -> impl Iterator<Item = &Key> {
+        self.map.iter().filter(move |(_, (_, exp))| *exp > now).map(|(k, _)| k)
+    }
+
     /// Live keys whose value exists but that will never expire.
     pub fn keys_without_ttl(&self, now: SimTime) -> usize {
         self.map.values().filter(|(_, exp)| *exp == SimTime::MAX && *exp > now).count()

@@ -56,6 +56,8 @@ struct Firing {
     accepted: u64,
     /// Turned away (401) at least once since.
     refused: bool,
+    /// Requests accepted after the ban had reached every server (a ban the store lost).
+    accepted_after_in_force: u64,
 }
 
 impl Firing {
@@ -191,7 +193,7 @@ impl Sessions {
             return;
         }
         let expires = core.users[user as usize].token_expires;
-        self.fired.insert(user, Firing { at: now, expires, closed: None, accepted: 0, refused: false });
+        self.fired.insert(user, Firing { at: now, expires, closed: None, accepted: 0, refused: false, accepted_after_in_force: 0 });
         match (self.spec.store, self.spec.blocklist) {
             (SessionStoreKind::Redis, _) => core.redis.send(ctx, Command::Del(Key::Session(user)), NO_REQ, NO_SERVER, 0),
             (SessionStoreKind::Jwt, BlocklistMode::PerRequest | BlocklistMode::Cached) => {
@@ -417,6 +419,10 @@ impl Sessions {
         let user = core.requests[req].user;
         if let Some(f) = self.fired.get_mut(&user) {
             f.accepted += 1;
+            if f.closed.is_some_and(|closed| closed < ctx.now()) {
+                // The ban had held everywhere: the store has lost it.
+                f.accepted_after_in_force += 1;
+            }
         }
         self.after_auth(core, ctx, server, req)
     }
@@ -431,7 +437,7 @@ impl Sessions {
         if matches!(r.kind, Kind::Login { .. }) {
             core.requests[req].step = WAIT_CREDENTIALS_READ;
             let epoch = core.servers[server as usize].epoch;
-            core.db.send(ctx, req, server, epoch, false);
+            core.db.send(ctx, req, server, epoch, false, None);
             return Step::Wait;
         }
         Step::Next
@@ -494,6 +500,10 @@ impl Sessions {
             m.put(&catalog::REVOCATION_ACCEPTED_AFTER_BAN, accepted as f64);
             m.put(&catalog::REVOCATION_ACCEPTED_PER_FIRED_USER, if k == 0.0 { 0.0 } else { accepted as f64 / k });
             m.put(&catalog::REVOCATION_LOOKUPS, self.auth_lookups as f64);
+            if core.redis.killed_at.is_some() {
+                let again: u64 = self.fired.values().filter(|f| f.at < self.fire_until).map(|f| f.accepted_after_in_force).sum();
+                m.put(&catalog::REVOCATION_ACCEPTED_AFTER_IN_FORCE, again as f64);
+            }
             m.put(&catalog::REVOCATION_LOOKUPS_PER_REQUEST, if rec.sent == 0 { 0.0 } else { self.auth_lookups as f64 / rec.sent as f64 });
             if self.spec.store == SessionStoreKind::Jwt && self.spec.blocklist != BlocklistMode::Off {
                 self.report_blocklist(rec.warmup_end, end, m);

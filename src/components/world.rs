@@ -87,6 +87,7 @@ impl WebTier {
         if sessions.warm_start && sessions.store != SessionStoreKind::None && !self.carts.spec.guests {
             self.sessions.warm_start(core);
         }
+        core.redis.sync_replica();
         core.start_health_checks(ctx);
         self.sessions.start_blocklist_refreshes(core, ctx);
         if let Some(ws) = &mut self.ws {
@@ -218,6 +219,7 @@ impl WebTier {
                     core.redis.go_down(ctx);
                     ctx.emit(lasting, RedisEvent::Recovers);
                 }
+                FaultAction::KillRedisPrimary { failover_after } => core.redis.kill_primary(ctx, failover_after),
                 FaultAction::RedisSlow { lasting, service, round_trip } => {
                     core.redis.slow_down(service, round_trip);
                     ctx.emit(lasting, RedisEvent::Recovers);
@@ -264,6 +266,7 @@ impl WebTier {
                 self.resume(ctx, j.req, j.server, BackendReply::Redis(j.cmd, j.reply));
             }
             RedisEvent::Recovers => core.redis.recover(),
+            RedisEvent::Promoted => core.redis.promote(),
         }
     }
 
@@ -414,6 +417,9 @@ impl WebTier {
         let servers = core.report(end, window_s, events, &mut m);
         self.sessions.report(core, end, &mut m);
         self.carts.report(&mut m);
+        if self.faults.iter().any(|f| matches!(f.action, FaultAction::KillRedisPrimary { .. })) {
+            core.redis.report_failover(end, &mut m);
+        }
         self.fleet.report(end, window_s, &mut m);
         if let Some(ws) = &self.ws {
             ws.report(&mut m);

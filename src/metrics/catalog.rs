@@ -216,12 +216,24 @@ metrics! {
     // The database and Redis.
     DATABASE_READS: "database.reads", "database reads", Count, Database, "database read queries, in the whole run (warm-up included)";
     DATABASE_WRITES: "database.writes", "database writes", Count, Database, "database write queries, in the whole run (warm-up included)";
-    DATABASE_UTILISATION: "database.utilisation", "database utilisation", Share, Database, "share of the connection pool's time held by queries";
+    DATABASE_UTILISATION: "database.utilisation", "database utilisation", Share, Database, "share of the connection pool's time held by queries (with read replicas: the primary's pool)";
+    DATABASE_CART_READS: "database.cart_reads", "cart reads", Count, Database, "reads of a user's cart (a page showing it), after the warm-up";
+    DATABASE_STALE_READS: "database.stale_reads", "stale cart reads", Count, Database, "cart reads a read replica served before the user's own latest cart write had reached it, after the warm-up";
+    DATABASE_STALE_READ_SHARE: "database.stale_read_share", "stale cart reads", Share, Database, "stale cart reads as a share of all cart reads";
+    DATABASE_READS_AFTER_WRITE: "database.reads_after_write", "first cart reads after a write", Count, Database, "the first read of a user's cart after that user's cart write (an item added, a cart merged), after the warm-up";
+    DATABASE_STALE_AFTER_WRITE_SHARE: "database.stale_after_write_share", "first read after a write stale", Share, Database, "of the first cart reads after a user's cart write (an item added, a cart merged), the share that did not show it: read-your-writes broken";
+    DATABASE_PRIMARY_READ_SHARE: "database.primary_read_share", "reads on the primary", Share, Database, "share of database reads the primary served rather than a read replica, after the warm-up";
+    DATABASE_REPLICA_UTILISATION: "database.replica_utilisation", "read replica utilisation", Share, Database, "share of a read replica's connection pool time held by queries, averaged over the replicas";
     REDIS_OPS: "redis.ops", "Redis ops", Count, Redis, "Redis commands served";
     REDIS_OPS_PER_S: "redis.ops_per_s", "Redis ops per second", PerSec, Redis, "Redis commands served per second of the statistics window";
     REDIS_REFUSED: "redis.refused", "Redis commands refused", Count, Redis, "Redis commands refused because Redis was down";
     REDIS_UTILISATION: "redis.utilisation", "Redis utilisation", Share, Redis, "share of time Redis's command thread was busy";
     REDIS_KEYS: "redis.keys", "Redis keys", Count, Redis, "keys held in Redis at the end of the run";
+    REDIS_FAILOVER_LOST_WRITES: "redis.failover.lost_writes", "writes lost in the failover", Count, Redis, "writes the Redis primary had applied and answered that the promoted replica never got (still on their way when the primary died); with no replica, every key the primary held";
+    REDIS_FAILOVER_LOST_SESSIONS: "redis.failover.lost_sessions", "sessions lost in the failover", Count, Redis, "of the writes lost in the failover, sessions stored at login";
+    REDIS_FAILOVER_LOST_BANS: "redis.failover.lost_bans", "bans lost in the failover", Count, Redis, "of the writes lost in the failover, bans: a revoked session's deletion or a token's blocklist entry";
+    REDIS_FAILOVER_LOST_COUNTER_WRITES: "redis.failover.lost_counter_writes", "counter writes lost in the failover", Count, Redis, "of the writes lost in the failover, rate-limit counter updates";
+    REDIS_FAILOVER_LOST_WRITES_EXPECTED: "redis.failover.lost_writes_expected", "writes lost, expected (rate x lag)", Number, Redis, "the primary's writes per second from the warm-up until it died, times the mean replication lag: what an asynchronous replica is expected to lose";
     // The fleet over time.
     FLEET_COST_PER_HOUR: "fleet.cost_per_hour", "cost per hour", Dollars, Instances, "what the fleet's running instances cost, averaged per hour of the whole run (warm-up included; on-demand and spot prices)";
     FLEET_INSTANCES_MEAN: "fleet.instances_mean", "instances, mean", Number, Instances, "running instances, averaged over the statistics window";
@@ -292,6 +304,7 @@ metrics! {
     REVOCATION_ACCEPTED_AFTER_BAN: "revocation.accepted_after_ban", "requests accepted after a ban", Count, FiredUsers, "requests of fired users whose session or token a server accepted after the ban (a fired user keeps trying until no server accepts it)";
     REVOCATION_ACCEPTED_PER_FIRED_USER: "revocation.accepted_per_fired_user", "accepted after a ban, per fired user", Number, FiredUsers, "requests accepted after the ban per fired user, on average";
     REVOCATION_LOOKUPS: "revocation.lookups", "revocation lookups", Count, AuthenticatedRequests, "lookups of a token's or session's revocation (a blocklist or the session store), in the whole run (warm-up included)";
+    REVOCATION_ACCEPTED_AFTER_IN_FORCE: "revocation.accepted_after_in_force", "accepted after the ban held", Count, FiredUsers, "requests of fired users accepted after their ban had reached every server: the store lost the ban, or a blocklist check failed open while Redis was down";
     REVOCATION_LOOKUPS_PER_REQUEST: "revocation.lookups_per_request", "revocation lookups per request", Number, Requests, "revocation lookups in the whole run per request sent after the warm-up";
     REVOCATION_BLOCKLIST_ENTRIES_MEAN: "revocation.blocklist_entries_mean", "blocklist entries, mean when full", Number, FiredUsers, "JWT blocklist entries live in Redis, averaged from one token lifetime after the first ban to the last ban (Little's law: entries added per second x their mean TTL)";
     REVOCATION_BLOCKLIST_ENTRIES_MAX: "revocation.blocklist_entries_max", "blocklist entries, max", Count, FiredUsers, "the most JWT blocklist entries live in Redis at once";

@@ -4,9 +4,11 @@
 pub mod lb;
 pub mod placement;
 pub mod rate_limit;
+pub mod replication;
 pub mod session;
 
 pub use lb::{Choices, HashRing, LbPolicy, RetryTarget};
 pub use placement::{UploadStore, WsMode};
 pub use rate_limit::{Algorithm, Limit, LimitCommands, LimitKey, LimitState, LimitStore};
+pub use replication::{ReadFrom, ReplicationMode};
 pub use session::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, SessionStoreKind};

@@ -24,6 +24,9 @@ const fn cost(metric: &'static Metric) -> Headline {
 /// and that differ between its variants.
 pub static HEADLINE: &[Headline] = &[
     outcome(&catalog::SESSIONS_STATE_LOST_SHARE),
+    outcome(&catalog::REDIS_FAILOVER_LOST_WRITES),
+    outcome(&catalog::REVOCATION_ACCEPTED_AFTER_IN_FORCE),
+    outcome(&catalog::DATABASE_STALE_AFTER_WRITE_SHARE),
     outcome(&catalog::CARTS_LOST),
     outcome(&catalog::FILES_LOST),
     outcome(&catalog::READS_NOT_FOUND_SHARE),

@@ -40,6 +40,8 @@ pub const BYTES_PER_USER_SOCKET: f64 = 16.0;
 /// A per-user key in Redis (a session) or a rate-limit counter per user, IP or API key
 /// (measured 101 bytes for a local sliding log).
 pub const BYTES_PER_USER_KEY: f64 = 128.0;
+/// Per-user read-your-writes state with read replicas (17 bytes in three vectors).
+pub const BYTES_PER_USER_READ_REPLICAS: f64 = 24.0;
 /// A request waiting in a server's queue (measured 111 bytes).
 pub const BYTES_PER_QUEUED_REQUEST: f64 = 128.0;
 /// A time-series bucket with its latency sketch while the run goes on, and its row kept
@@ -219,8 +221,21 @@ pub fn estimate(s: &System) -> Estimate {
     if s.sessions.store == SessionStoreKind::Redis {
         add(BYTES_PER_USER_KEY, "for a session key in Redis");
     }
-    if s.rate_limit.as_ref().is_some_and(|r| matches!(r.key, LimitKey::User | LimitKey::Ip | LimitKey::ApiKey)) {
+    let limited = s.rate_limit.as_ref().is_some_and(|r| matches!(r.key, LimitKey::User | LimitKey::Ip | LimitKey::ApiKey));
+    if limited {
         add(BYTES_PER_USER_KEY, "for a rate-limit counter");
+    }
+    if s.redis.replication.has_replica() {
+        // The replica holds its own copy of every key.
+        if s.sessions.store == SessionStoreKind::Redis {
+            add(BYTES_PER_USER_KEY, "for the replica's copy of a session key");
+        }
+        if limited {
+            add(BYTES_PER_USER_KEY, "for the replica's copy of a counter");
+        }
+    }
+    if s.database.read_replicas > 0 {
+        add(BYTES_PER_USER_READ_REPLICAS, "for when a user's own writes reach the read replicas");
     }
     if per_user > 0.0 {
         let users = s.clients.users as f64;

@@ -385,3 +385,32 @@ fn gateway_faults_and_counts_are_located() {
     run_bad(&case("gateways-pubsub", &format!("{OK_BASE}{ws}gateways = 3\n"), &["FILE:6:12", "websockets.gateways", "mode = \"gateway\""]));
     run_bad(&case("gateways-0", &format!("{OK_BASE}[websockets]\nmode = \"gateway\"\ngateways = 0\n"), &["FILE:6:12", "0 gateways"]));
 }
+
+#[test]
+fn state_tier_keys_need_what_they_act_on() {
+    run_bad(&case(
+        "lag-without-replica",
+        &format!("{OK_BASE}[redis]\nreplication_lag = \"50ms\"\n"),
+        &["FILE:5:19", "redis.replication_lag", "a replication lag with no replica", "set redis.replication = \"async\" (or \"sync\")"],
+    ));
+    run_bad(&case(
+        "read-from-without-replicas",
+        &format!("{OK_BASE}[database]\nread_from = \"primary-after-write\"\n"),
+        &["FILE:5:13", "database.read_from", "read_from with no read replicas", "set database.read_replicas to 1 or more"],
+    ));
+    run_bad(&case(
+        "page-reads-without-database-carts",
+        &format!("{OK_BASE}[carts]\nstore = \"server-memory\"\npage_reads = true\n"),
+        &["FILE:6:14", "carts.page_reads", "carts are not kept there", "set carts.store = \"database\""],
+    ));
+    run_bad(&case(
+        "redis-primary-restart",
+        &format!("{OK_BASE}[redis]\nreplication = \"async\"\n[[faults]]\nat = \"1m\"\nkill = \"redis-primary\"\nrestart_after = \"10s\"\n"),
+        &["FILE:9:17", "faults[0].restart_after", "restart_after does nothing in a Redis primary kill", "this kind of fault uses at, kill"],
+    ));
+    run_bad(&case(
+        "replication-typo",
+        &format!("{OK_BASE}[redis]\nreplication = \"asynchronous\"\n"),
+        &["FILE:5:15", "redis.replication", "none", "async", "sync"],
+    ));
+}

@@ -21,6 +21,7 @@ mod report;
 mod serve;
 mod sessions;
 mod shared;
+mod state_tier;
 mod sweep;
 mod teaching;
 mod theory;

@@ -83,6 +83,7 @@ fn describe_fault_with(f: &Fault, time: &dyn Fn(SimDuration) -> String) -> Strin
         FaultAction::Kill { server, restart_after: None } => format!("server-{} killed at {at}", server + 1),
         FaultAction::RedisDown { lasting } => format!("Redis down at {at} for {}", time(*lasting)),
         FaultAction::RedisSlow { lasting, .. } => format!("Redis slow at {at} for {}", time(*lasting)),
+        FaultAction::KillRedisPrimary { failover_after } => format!("Redis primary killed at {at}, replaced {} later", time(*failover_after)),
         FaultAction::KillWorker { worker } => format!("worker-{} killed at {at}", worker + 1),
         FaultAction::KillGateway { gateway, restart_after: Some(d) } => format!("gateway-{} killed at {at}, restarted {} later", gateway + 1, time(*d)),
         FaultAction::KillGateway { gateway, restart_after: None } => format!("gateway-{} killed at {at}", gateway + 1),
@@ -107,6 +108,7 @@ fn fault_span(f: &Fault) -> (f64, f64) {
     let lasting = match &f.action {
         FaultAction::Kill { restart_after, .. } | FaultAction::KillGateway { restart_after, .. } => restart_after.map_or(0.0, |d| d.as_secs_f64()),
         FaultAction::RedisDown { lasting } | FaultAction::RedisSlow { lasting, .. } => lasting.as_secs_f64(),
+        FaultAction::KillRedisPrimary { failover_after } => failover_after.as_secs_f64(),
         FaultAction::KillWorker { .. } => 0.0,
     };
     (f.at.as_secs_f64(), lasting)

@@ -9,7 +9,15 @@ use crate::engine::SimDuration;
 use crate::scenario::raw::{RawFault, RedisFaultKind};
 
 /// Checks `raw` and returns the faults in time order.
-pub(super) fn resolve_faults(c: &mut Checker, raw: &[RawFault], duration: SimDuration, servers: u32, jobs: Option<&JobsSpec>, gateways: u32) -> Vec<Fault> {
+pub(super) fn resolve_faults(
+    c: &mut Checker,
+    raw: &[RawFault],
+    duration: SimDuration,
+    servers: u32,
+    jobs: Option<&JobsSpec>,
+    gateways: u32,
+    failover_after: SimDuration,
+) -> Vec<Fault> {
     let mut faults: Vec<(usize, Fault)> = Vec::new();
     for (i, f) in raw.iter().enumerate() {
         let path = format!("faults[{i}]");
@@ -43,6 +51,7 @@ pub(super) fn resolve_faults(c: &mut Checker, raw: &[RawFault], duration: SimDur
         }
         match (&f.kill, f.redis) {
             (Some(_), Some(_)) => c.err(&path, "this fault both kills a server and breaks Redis", "write two [[faults]] entries"),
+            (Some(name), None) if name == REDIS_PRIMARY => faults.push((i, Fault { at: f.at.0, action: FaultAction::KillRedisPrimary { failover_after } })),
             (Some(name), None) if name.starts_with("gateway-") => match parse_gateway_name(name, gateways) {
                 Ok(gateway) => {
                     faults.push((i, Fault { at: f.at.0, action: FaultAction::KillGateway { gateway, restart_after: f.restart_after.map(|d| d.0) } }))
@@ -89,6 +98,8 @@ fn unused_keys(c: &mut Checker, f: &RawFault, path: &str) {
     ];
     let (kind, uses): (&str, &[&str]) = if f.kill_worker.is_some() {
         ("a worker kill (kill_worker)", &["at", "kill_worker"])
+    } else if f.kill.as_deref() == Some(REDIS_PRIMARY) && f.redis.is_none() {
+        ("a Redis primary kill (kill = \"redis-primary\"; redis.failover_after says when it is replaced)", &["at", "kill"])
     } else if f.kill.as_ref().is_some_and(|k| k.starts_with("gateway-")) && f.redis.is_none() {
         ("a gateway kill (kill)", &["at", "kill", "restart_after"])
     } else if f.kill.is_some() && f.redis.is_none() {
@@ -114,6 +125,8 @@ fn target_and_end(f: &Fault, worker_restart: SimDuration) -> (String, Option<Sim
         FaultAction::KillGateway { gateway, restart_after } => (format!("gateway-{}", gateway + 1), restart_after.map(|r| f.at + r)),
         FaultAction::KillWorker { worker } => (format!("worker-{}", worker + 1), Some(f.at + worker_restart)),
         FaultAction::RedisDown { lasting } | FaultAction::RedisSlow { lasting, .. } => ("Redis".to_string(), Some(f.at + *lasting)),
+        // The primary dies once: what takes over is another node, not this one back.
+        FaultAction::KillRedisPrimary { .. } => ("Redis".to_string(), None),
     }
 }
 
@@ -150,11 +163,14 @@ fn parse_gateway_name(name: &str, count: u32) -> Result<u32, String> {
     }
 }
 
+/// The name a fault kills the Redis primary by.
+pub const REDIS_PRIMARY: &str = "redis-primary";
+
 fn parse_server_name(name: &str, count: u32) -> Result<u32, String> {
     let valid = match count {
-        0 => "this model has no servers".to_string(),
-        1 => "this model has one server: \"server-1\"".to_string(),
-        n => format!("servers are named \"server-1\" to \"server-{n}\""),
+        0 => "this model has no servers (the Redis primary is \"redis-primary\")".to_string(),
+        1 => "this model has one server: \"server-1\" (the Redis primary is \"redis-primary\")".to_string(),
+        n => format!("servers are named \"server-1\" to \"server-{n}\" (the Redis primary is \"redis-primary\")"),
     };
     match name.strip_prefix("server-").and_then(|k| k.parse::<u32>().ok()) {
         Some(k) if k >= 1 && k <= count => Ok(k - 1),

@@ -6,8 +6,8 @@
 
 use crate::engine::{Distribution, SimDuration};
 use crate::policies::{
-    BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, RetryTarget, SessionStoreKind,
-    UploadStore, WsMode,
+    BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode,
+    RetryTarget, SessionStoreKind, UploadStore, WsMode,
 };
 use serde::Serialize;
 
@@ -161,6 +161,11 @@ pub struct SessionSpec {
 pub struct RedisSpec {
     pub round_trip: Distribution,
     pub service: Distribution,
+    pub replication: ReplicationMode,
+    /// From a write on the primary until the replica has applied it.
+    pub replication_lag: Distribution,
+    /// From the primary's death until the replica (or an empty replacement) takes commands.
+    pub failover_after: SimDuration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -168,6 +173,13 @@ pub struct DatabaseSpec {
     pub connections: u32,
     pub read: Distribution,
     pub write: Distribution,
+    /// Read replicas (0: the primary serves everything).
+    pub read_replicas: u32,
+    /// From a write committed on the primary until the read replicas have it.
+    pub replication_lag: Distribution,
+    pub read_from: ReadFrom,
+    /// With `ReadFrom::PrimaryAfterWrite`: how long a user's reads go to the primary.
+    pub primary_after_write: SimDuration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -177,6 +189,8 @@ pub struct CartSpec {
     pub guests: bool,
     pub visit_requests: f64,
     pub login_share: f64,
+    /// Every page reads the user's cart from the database.
+    pub page_reads: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -307,6 +321,9 @@ pub enum FaultAction {
     KillGateway { gateway: u32, restart_after: Option<SimDuration> },
     /// Redis refuses connections for `lasting`.
     RedisDown { lasting: SimDuration },
+    /// The Redis primary dies; after `redis.failover_after` its replica is promoted (or,
+    /// with none, an empty replacement takes over).
+    KillRedisPrimary { failover_after: SimDuration },
     /// Redis answers slowly for `lasting`.
     RedisSlow { lasting: SimDuration, service: Option<Distribution>, round_trip: Option<Distribution> },
 }

@@ -248,15 +248,11 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         login_cpu: se.login_cpu.0,
         warm_start: se.warm_start,
     };
-    let redis = RedisSpec { round_trip: c.time_dist(&raw.redis.round_trip, "redis.round_trip"), service: c.time_dist(&raw.redis.service, "redis.service") };
+    let redis = resolve_redis(&mut c, &raw.redis);
     if raw.database.connections == 0 || raw.database.connections > 100_000 {
         c.err("database.connections", format!("{} connections", raw.database.connections), "use 1 to 100000");
     }
-    let database = DatabaseSpec {
-        connections: raw.database.connections.max(1),
-        read: c.time_dist(&raw.database.read, "database.read"),
-        write: c.time_dist(&raw.database.write, "database.write"),
-    };
+    let database = resolve_database(&mut c, &raw.database);
     let ca = &raw.carts;
     let carts = CartSpec {
         store: ca.store,
@@ -264,7 +260,15 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         guests: ca.guests,
         visit_requests: ca.visit_requests,
         login_share: c.share(ca.login_share, "carts.login_share"),
+        page_reads: ca.page_reads,
     };
+    if ca.page_reads && ca.store != CartStoreKind::Database {
+        c.err(
+            "carts.page_reads",
+            "pages read the cart from the database, but carts are not kept there",
+            "set carts.store = \"database\", or remove page_reads",
+        );
+    }
     if ca.guests && ca.store == CartStoreKind::None {
         c.err("carts.guests", "guest shoppers with no cart store", "set carts.store to \"server-memory\", \"database\" or \"client\"");
     }
@@ -433,7 +437,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
 
     // faults
     let gateways = websockets.as_ref().map_or(0, |w| w.gateways);
-    let faults = super::faults::resolve_faults(&mut c, &raw.faults, run.duration, servers.count, jobs.as_ref(), gateways);
+    let faults = super::faults::resolve_faults(&mut c, &raw.faults, run.duration, servers.count, jobs.as_ref(), gateways, redis.failover_after);
 
     if c.problems.is_empty() {
         Ok(System {
@@ -456,5 +460,71 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         })
     } else {
         Err(c.problems)
+    }
+}
+
+/// Redis and its replica: the lag and the failover time mean something only with a replica
+/// to copy to (the failover time also with none: the time an empty replacement takes).
+fn resolve_redis(c: &mut Checker, r: &RawRedis) -> RedisSpec {
+    let replication_lag = match &r.replication_lag {
+        Some(lag) => {
+            if !r.replication.has_replica() {
+                c.err(
+                    "redis.replication_lag",
+                    "a replication lag with no replica",
+                    "set redis.replication = \"async\" (or \"sync\"), or remove replication_lag",
+                );
+            }
+            c.time_dist(lag, "redis.replication_lag")
+        }
+        None => Distribution::constant(1e6),
+    };
+    RedisSpec {
+        round_trip: c.time_dist(&r.round_trip, "redis.round_trip"),
+        service: c.time_dist(&r.service, "redis.service"),
+        replication: r.replication,
+        replication_lag,
+        failover_after: r.failover_after.map_or(SimDuration::from_secs(30), |d| d.0),
+    }
+}
+
+/// The database's read replicas: the lag and where reads go mean something only with
+/// replicas, and the time reads stay on the primary only when they go there after a write.
+fn resolve_database(c: &mut Checker, d: &RawDatabase) -> DatabaseSpec {
+    let replicas = d.read_replicas;
+    if replicas > 1_000 {
+        c.err("database.read_replicas", format!("{replicas} read replicas"), "use 0 to 1000");
+    }
+    let only_with_replicas = |c: &mut Checker, key: &str| {
+        if replicas == 0 {
+            c.err(&format!("database.{key}"), format!("{key} with no read replicas"), "set database.read_replicas to 1 or more, or remove it");
+        }
+    };
+    let replication_lag = match &d.replication_lag {
+        Some(lag) => {
+            only_with_replicas(c, "replication_lag");
+            c.time_dist(lag, "database.replication_lag")
+        }
+        None => Distribution::constant(1e8),
+    };
+    if d.read_from.is_some() {
+        only_with_replicas(c, "read_from");
+    }
+    let read_from = d.read_from.unwrap_or_default();
+    if d.primary_after_write.is_some() && read_from != ReadFrom::PrimaryAfterWrite {
+        c.err(
+            "database.primary_after_write",
+            "a time on the primary after a write, but reads do not go there after a write",
+            "set database.read_from = \"primary-after-write\", or remove primary_after_write",
+        );
+    }
+    DatabaseSpec {
+        connections: d.connections.max(1),
+        read: c.time_dist(&d.read, "database.read"),
+        write: c.time_dist(&d.write, "database.write"),
+        read_replicas: replicas.min(1_000),
+        replication_lag,
+        read_from,
+        primary_after_write: d.primary_after_write.map_or(SimDuration::from_secs(1), |p| p.0),
     }
 }

@@ -1,7 +1,9 @@
 //! Where state lives: sessions, Redis, the database, carts, revocation, rate limits.
 
 use super::{RawDist, d_fail_open, d_true, dur};
-use crate::policies::{Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LimitCommands, LimitKey, LimitStore, SessionStoreKind};
+use crate::policies::{
+    Algorithm, BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode, SessionStoreKind,
+};
 use crate::scenario::units::{Duration, Rate};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -47,6 +49,17 @@ pub struct RawRedis {
     /// Time the single command thread spends per command. Default "10us" (about 100k ops/s).
     #[serde(default = "d_redis_service")]
     pub service: RawDist<Duration>,
+    /// A replica: "none" (if Redis dies, a replacement starts empty), "async" (writes reach
+    /// the replica `replication_lag` after the primary answered) or "sync" (WAIT: a write is
+    /// answered once the replica has it). Default "none".
+    #[serde(default)]
+    pub replication: ReplicationMode,
+    /// Time from a write applied on the primary until the replica has applied it (a
+    /// distribution allowed; the stream stays in order). Only with a replica. Default "1ms".
+    pub replication_lag: Option<RawDist<Duration>>,
+    /// Time from the primary's death (a fault kill = "redis-primary") until the replica is
+    /// promoted, or with no replica an empty replacement takes commands. Default "30s".
+    pub failover_after: Option<Duration>,
 }
 
 /// The database (carts, credentials).
@@ -62,6 +75,19 @@ pub struct RawDatabase {
     /// Time of one write (network included). Default "3ms".
     #[serde(default = "d_db_write")]
     pub write: RawDist<Duration>,
+    /// Read replicas, each with a pool of `connections`; writes go to the primary. Default 0.
+    #[serde(default)]
+    pub read_replicas: u32,
+    /// Time from a write committed on the primary until the read replicas have it. Only
+    /// with read replicas. Default "100ms".
+    pub replication_lag: Option<RawDist<Duration>>,
+    /// Where reads go: "replicas", "primary", or "primary-after-write" (a user's reads go to
+    /// the primary for `primary_after_write` after their own write). Only with read
+    /// replicas. Default "replicas".
+    pub read_from: Option<ReadFrom>,
+    /// With read_from = "primary-after-write": how long after a write the user's reads go
+    /// to the primary. Default "1s".
+    pub primary_after_write: Option<Duration>,
 }
 
 /// Shopping carts.
@@ -83,6 +109,9 @@ pub struct RawCarts {
     /// Guests: share of visits that end in a login (checkout); the rest abandon the cart. Default 0.3.
     #[serde(default = "d_login_share")]
     pub login_share: f64,
+    /// Every page shows the user's cart: a database read of it (database carts). Default false.
+    #[serde(default)]
+    pub page_reads: bool,
 }
 
 /// A rate limit checked by every server before anything else.
