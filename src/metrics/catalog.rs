@@ -219,7 +219,7 @@ metrics! {
     DATABASE_UTILISATION: "database.utilisation", "database utilisation", Share, Database, "share of the connection pool's time held by queries (with read replicas: the primary's pool)";
     DATABASE_CART_READS: "database.cart_reads", "cart reads", Count, Database, "reads of a user's cart (a page showing it), after the warm-up";
     DATABASE_STALE_READS: "database.stale_reads", "stale cart reads", Count, Database, "cart reads a read replica served before the user's own latest cart write had reached it, after the warm-up";
-    DATABASE_STALE_READ_SHARE: "database.stale_read_share", "stale cart reads", Share, Database, "stale cart reads as a share of all cart reads";
+    DATABASE_STALE_READ_SHARE: "database.stale_read_share", "share of cart reads stale", Share, Database, "stale cart reads as a share of all cart reads";
     DATABASE_READS_AFTER_WRITE: "database.reads_after_write", "first cart reads after a write", Count, Database, "the first read of a user's cart after that user's cart write (an item added, a cart merged), after the warm-up";
     DATABASE_STALE_AFTER_WRITE_SHARE: "database.stale_after_write_share", "first read after a write stale", Share, Database, "of the first cart reads after a user's cart write (an item added, a cart merged), the share that did not show it: read-your-writes broken";
     DATABASE_PRIMARY_READ_SHARE: "database.primary_read_share", "reads on the primary", Share, Database, "share of database reads the primary served rather than a read replica, after the warm-up";
