@@ -156,3 +156,21 @@ pub fn holm(tests: &[(f64, String)], alpha: f64) -> Vec<String> {
     let m = ps.len();
     ps.iter().enumerate().take_while(|(i, (p, _))| *p <= alpha / (m - i) as f64).map(|(_, (p, what))| format!("{what}, p = {p:.2e}")).collect()
 }
+
+/// P(X <= k) for X ~ Poisson(mu), summed in log space.
+fn poisson_cdf(k: u64, mu: f64) -> f64 {
+    let mut log_term = -mu; // log P(X = 0)
+    let mut sum = log_term.exp();
+    for i in 1..=k {
+        log_term += mu.ln() - (i as f64).ln();
+        sum += log_term.exp();
+    }
+    sum.min(1.0)
+}
+
+/// The two-sided p-value of a count `k` under Poisson(mu): twice the smaller tail.
+pub fn poisson_two_sided_p(k: u64, mu: f64) -> f64 {
+    let below = poisson_cdf(k, mu);
+    let above = 1.0 - poisson_cdf(k.saturating_sub(1), mu);
+    (2.0 * below.min(above)).min(1.0)
+}
