@@ -17,6 +17,7 @@ macro_rules! bundled {
 /// The scenario models: what `statesim run models/` runs.
 pub const MODELS: &[Bundled] = bundled! {
     "crash-test" => "models/crash-test.toml",
+    "litmus-test" => "models/litmus-test.toml",
     "sticky-hashing" => "models/sticky-hashing.toml",
     "mega-proxy" => "models/mega-proxy.toml",
     "session-latency" => "models/session-latency.toml",

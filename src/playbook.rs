@@ -30,7 +30,11 @@ const fn lesson(model: &'static str, notebook: &'static str) -> Lesson {
 pub const CHAPTERS: &[Chapter] = &[
     Chapter {
         title: "Crash test",
-        lessons: &[lesson("crash-test", "notebooks/01-crash-test.ipynb"), lesson("sticky-hashing", "notebooks/01-crash-test.ipynb")],
+        lessons: &[
+            lesson("crash-test", "notebooks/01-crash-test.ipynb"),
+            lesson("litmus-test", "notebooks/01-crash-test.ipynb"),
+            lesson("sticky-hashing", "notebooks/01-crash-test.ipynb"),
+        ],
     },
     Chapter {
         title: "Sessions",

@@ -36,8 +36,14 @@ pub const TOPICS: &[Topic] = &[
     Topic {
         name: "crash-test",
         aliases: &[],
-        question: "I terminate server #5 of your ten, at random. Who notices: is anyone logged out, does a cart or an upload vanish?",
+        question: "I kill one of your ten servers at random. Who notices: is anyone logged out, does a cart vanish?",
         models: &["crash-test"],
+    },
+    Topic {
+        name: "litmus-test",
+        aliases: &[],
+        question: "I randomly terminate server #5 in your cluster. Does user A lose their shopping cart, is user B logged out, does an upload in progress fail? Or does the load balancer retry on server #6 and nobody notice?",
+        models: &["litmus-test"],
     },
     Topic { name: "sticky-hashing", aliases: &[], question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
     Topic {
@@ -143,6 +149,13 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// The resolved system of `variant` of the bundled model this run is of: the model's
+    /// own parameters, for a story that names them.
+    fn system(&self, variant: &str) -> crate::scenario::System {
+        let model = load(&self.summary.model);
+        model.variants.into_iter().find(|v| v.name == variant).unwrap_or_else(|| panic!("{} has no variant {variant}", self.summary.model)).system
+    }
+
     /// A metric's value in each replication of `variant`. Metrics are named by their
     /// catalog declaration, so an undeclared one does not compile; one the run did not
     /// report reads as NaN (so no comparison with it holds, not even `equals(0.0)`) and is
@@ -185,6 +198,21 @@ fn v(x: impl Borrow<R>) -> String {
     shown(Unit::Number, x.borrow())
 }
 
+/// A setting of the model (a lag, a timeout), in seconds: "50 ms", "2 s", "5 min".
+fn dur(secs: f64) -> String {
+    let trim = |x: f64| {
+        let t = format::sig3(x);
+        if t.contains('.') { t.trim_end_matches('0').trim_end_matches('.').to_string() } else { t }
+    };
+    if secs < 1.0 {
+        format!("{} ms", trim(secs * 1e3))
+    } else if secs >= 120.0 && (secs % 60.0) == 0.0 {
+        format!("{} min", trim(secs / 60.0))
+    } else {
+        format!("{} s", trim(secs))
+    }
+}
+
 fn claim(text: String, holds: bool) -> Claim {
     Claim { text, holds }
 }
@@ -208,6 +236,7 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
     let r = Run { summary: &summaries[0], missing: RefCell::new(Vec::new()) };
     let story = match topic.name {
         "crash-test" => crash_test(&r),
+        "litmus-test" => litmus_test(&r),
         "sticky-hashing" => sticky_hashing(&r),
         "mega-proxy" => hot_spots(&r),
         "session-latency" => session_latency(&r),

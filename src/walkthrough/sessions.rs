@@ -12,8 +12,29 @@ pub(super) fn crash_test(r: &Run) -> Story {
     let failed: Vec<R> = ["sticky-memory", "redis", "jwt"].iter().map(|v| r.m(v, &c::REQUESTS_FAILED) + r.m(v, &c::REQUESTS_RETRIED)).collect();
     let redis_ops = r.m("redis", &c::REDIS_OPS_PER_S);
     let redis_auth = r.m("redis", &c::AUTH_MS.p50);
-    let (sf, sl) = ("playbook-stateful", "playbook-stateless");
+    Story {
+            tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory. If a server dies, the load balancer routes around it.\"".into(),
+            shows: format!(
+                    "20,000 shoppers on 10 servers; server-5 is terminated at minute 5. The load balancer did route around the dead server, but it could not bring back what lived in it: the kill logged out {} users ({} of the {} active users, about 1/10) and lost {} carts ({} items), though only {} requests were on server-5 at that instant. (The playbook's own litmus test, 5,000 users with uploads in progress, is the topic litmus-test.)",
+                    n(&users), pct(&share), n(&active), n(&carts), n(&items), n(&failed[0])
+                ),
+            senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database. Then any server can serve any request: when one dies, the load balancer sends its requests elsewhere and a dead server takes only its in-flight requests with it.\"".into(),
+            numbers: format!("Under the same kill Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests there (idempotent ones were retried elsewhere).", n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(&failed[1]), n(&failed[2])),
+            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency and state-tier). A JWT cannot be taken back before it expires (see jwt-revocation).", n(&redis_ops), v(&redis_auth)),
+        claims: vec![
+            claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(&share)), share.within(0.07, 0.13)),
+            claim(format!("sticky-memory loses carts: {}", n(&carts)), carts.greater_than(0.0)),
+            claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("jwt", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("redis", &c::CARTS_LOST).equals(0.0) && r.m("jwt", &c::CARTS_LOST).equals(0.0)),
+            claim(format!("the kill itself hits only a handful of requests in every variant: {}", failed.iter().map(n).collect::<Vec<_>>().join(", ")), failed.iter().all(|f| f.at_most(1004.0))),
+            claim(format!("Redis sessions add at least a round trip (0.3 ms): {} ms", v(&redis_auth)), redis_auth.at_least(0.3)),
+        ],
+    }
+}
+
+pub(super) fn litmus_test(r: &Run) -> Story {
+    let (sf, sl) = ("stateful", "stateless");
     let (sf_users, sf_carts, sf_uploads) = (r.m(sf, &c::SESSIONS_STATE_LOST_USERS), r.m(sf, &c::CARTS_LOST), r.m(sf, &c::UPLOADS_CUT_OFF));
+    let sf_active = r.m(sf, &c::SESSIONS_ACTIVE_USERS);
     let (retried, top, top_share) =
         (r.m(sl, &c::REQUESTS_RETRIED_ON_ANOTHER_SERVER), r.m(sl, &c::REQUESTS_RETRY_TOP_SERVER), r.m(sl, &c::REQUESTS_RETRY_TOP_SERVER_SHARE));
     let sl_failed = r.m(sl, &c::REQUESTS_FAILED);
@@ -22,30 +43,25 @@ pub(super) fn crash_test(r: &Run) -> Story {
     Story {
             tempting: "\"Sticky sessions: each user stays on one server, which keeps their session and cart in memory and the files they upload on its disk. If a server dies, the load balancer routes around it.\"".into(),
             shows: format!(
-                    "5,000 users on 10 servers, some uploading 20 MB files; server-5 is terminated at minute 5. In that one run the stateful design logged out {} users, lost {} carts and cut off {} uploads in progress. The load balancer did route around the dead server, but it could not bring back what lived in it. With the model's own numbers (20,000 users, no uploads) the same kill logged out {} users ({} of the {} active users, about 1/10) and lost {} carts ({} items), though only {} requests were on server-5 at that instant.",
-                    n(&sf_users), n(&sf_carts), n(&sf_uploads), n(&users), pct(&share), n(&active), n(&carts), n(&items), n(&failed[0])
+                    "5,000 users on 10 servers, some uploading 20 MB files; server #5 is terminated at minute 5. In that one run the stateful design logged out {} users (user B: {} of the {} active ones), lost {} shopping carts (user A) and cut off {} uploads in progress. Health checks took server-5 out of rotation, but what lived in its memory and on its disk was gone.",
+                    n(&sf_users), pct(&sf_users / sf_active.floored(1.0)), n(&sf_active), n(&sf_carts), n(&sf_uploads)
                 ),
-            senior: "\"Keep the web tier stateless: sessions in a shared store (Redis) or in a signed token (JWT), carts in the database, files uploaded straight to S3 with a pre-signed URL. Then any server can serve any request: when one dies, the load balancer sends its requests to the next server and a dead server takes only its in-flight requests with it.\"".into(),
-            numbers: format!("The stateless design under the same kill: {} requests that met the dead server (refused, or in flight on it) were retried on another server, {} of them on server-{} (the next one after server-5); nothing was lost ({} logouts, lost carts and cut-off uploads in all), and {} of {} requests failed (a request that is not idempotent is not sent twice). With the model's own numbers Redis sessions logged out {} users and JWT {}; neither lost a cart. The kill hit {} and {} requests there (idempotent ones were retried elsewhere).", n(&retried), pct(&top_share), n(&top), n(&sl_noticed), n(&sl_failed), n(&sl_sent), n(r.m("redis", &c::SESSIONS_STATE_LOST_USERS)), n(r.m("jwt", &c::SESSIONS_STATE_LOST_USERS)), n(&failed[1]), n(&failed[2])),
-            trade_off: format!("Redis is now on every request's path: {} lookups per second here and {} ms added at p50, and a shared dependency that can fail (see session-latency). A JWT cannot be taken back before it expires (see jwt-revocation).", n(&redis_ops), v(&redis_auth)),
+            senior: "\"Keep the web tier stateless: sessions in a signed token (JWT) or a shared store, carts in the database, files uploaded straight to S3 with a pre-signed URL. Then any server can serve any request: the load balancer retries what met server #5 on server #6, and nobody notices.\"".into(),
+            numbers: format!("The stateless design under the same kill: {} requests that met the dead server (refused, or in flight on it) were retried on another server, {} of them on server-{}, the next one after server-5. Nothing was lost ({} logouts, lost carts and cut-off uploads in all), and {} of {} requests failed: a request that is not idempotent is not sent twice.", n(&retried), pct(&top_share), n(&top), n(&sl_noticed), n(&sl_failed), n(&sl_sent)),
+            trade_off: format!("The state has moved, not gone: every cart change is a database write ({} of them here), each upload is signed by a server and stored in S3, and a JWT cannot be taken back before it expires (see jwt-revocation); the tier holding the state fails too (see state-tier).", n(r.m(sl, &c::DATABASE_WRITES))),
         claims: vec![
             claim(
                 format!("in one run the stateful design logs users out ({}), loses carts ({}) and cuts off uploads in progress ({})", n(&sf_users), n(&sf_carts), n(&sf_uploads)),
                 sf_users.greater_than(0.0) && sf_carts.greater_than(0.0) && sf_uploads.greater_than(0.0),
             ),
             claim(
-                format!("the stateless design's load balancer retries on another server ({}), all on server-6: server-{} took {}", n(&retried), n(&top), pct(&top_share)),
+                format!("the stateless design's load balancer retries on another server ({}), all on server #6: server-{} took {}", n(&retried), n(&top), pct(&top_share)),
                 retried.greater_than(0.0) && top.equals(6.0) && top_share.equals(1.0),
             ),
             claim(
-                format!("and hardly anyone notices: no one logged out, no cart or upload lost ({}), at most 1 request in 10,000 failed ({} of {})", n(&sl_noticed), n(&sl_failed), n(&sl_sent)),
+                format!("and nobody notices: no one logged out, no cart or upload lost ({}), at most 1 request in 10,000 failed ({} of {})", n(&sl_noticed), n(&sl_failed), n(&sl_sent)),
                 sl_noticed.equals(0.0) && sl_failed.at_most(1e-4 * &sl_sent),
             ),
-            claim(format!("sticky-memory logs out about 1/n = 10% of active users: {}", pct(&share)), share.within(0.07, 0.13)),
-            claim(format!("sticky-memory loses carts: {}", n(&carts)), carts.greater_than(0.0)),
-            claim("Redis and JWT sessions log out no one and lose no cart".into(), r.m("redis", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("jwt", &c::SESSIONS_STATE_LOST_USERS).equals(0.0) && r.m("redis", &c::CARTS_LOST).equals(0.0) && r.m("jwt", &c::CARTS_LOST).equals(0.0)),
-            claim(format!("the kill itself hits only a handful of requests in every variant: {}", failed.iter().map(n).collect::<Vec<_>>().join(", ")), failed.iter().all(|f| f.at_most(1004.0))),
-            claim(format!("Redis sessions add at least a round trip (0.3 ms): {} ms", v(&redis_auth)), redis_auth.at_least(0.3)),
         ],
     }
 }
@@ -236,35 +252,64 @@ pub(super) fn state_tier(r: &Run) -> Story {
     let failed = |v: &str| r.m(v, c::failed(FailReason::RedisUnavailable));
     let p99 = |v: &str| r.m(v, &c::LATENCY_MS.p99);
     let stale = |v: &str| r.m(v, &c::DATABASE_STALE_AFTER_WRITE_SHARE);
-    // The read replicas' lag and the users' mean think time, as the model sets them.
-    let (lag_s, think_s) = (1.0, 2.0);
+    // The read replicas' lag, the users' mean think time and the other settings the text
+    // names, as the model sets them.
+    let base = r.system("lag-50ms");
+    let secs = |d: &crate::engine::Distribution| d.mean() / 1e9;
+    let lag_s = secs(&base.database.replication_lag);
+    let think_s = match &base.clients.workload {
+        crate::scenario::Workload::Closed { think_time } => secs(think_time),
+        crate::scenario::Workload::Open { .. } => f64::NAN,
+    };
+    let short_lag_s = secs(&r.system("db-lag-200ms").database.replication_lag);
+    let primary_after_s = r.system("db-primary-after-write").database.primary_after_write.as_secs_f64();
+    let failover_s = base.redis.failover_after.as_secs_f64();
+    let long_failover_s = r.system("failover-30s").redis.failover_after.as_secs_f64();
+    let redis_lag = |v: &str| secs(&r.system(v).redis.replication_lag);
+    let kill_s = base.faults.iter().map(|f| f.at.as_secs_f64()).next().unwrap_or(f64::NAN);
+    let no_replica_failover_s = r.system("no-replica").redis.failover_after.as_secs_f64();
     let theory = 1.0 - f64::exp(-lag_s / think_s);
     let ratio = |v: &str| &lost(v) / expected(v).floored(1e-9);
     Story {
         tempting: "\"Make the web servers stateless: sessions, rate-limit counters and the blocklist go to Redis, carts to the database. Now a server can die and nobody notices.\"".into(),
         shows: format!(
-            "The state did not go away; it moved to a tier of its own, which fails too. The Redis primary dies 30 s into the run. With no replica an empty Redis takes over 5 s later: {} users had to log in again, and the abuser's spent counter came back empty ({} requests allowed per one-minute window against a limit of 100; {} with a replica). Meanwhile every request that needed Redis failed: {} of them in those 5 s.",
+            "The state did not go away; it moved to a tier of its own, which fails too. The Redis primary dies {} into the run. With no replica an empty Redis takes over {} later: {} users had to log in again, and the abuser's spent counter came back empty ({} requests allowed per one-minute window against a limit of 100; {} with a replica). Meanwhile every request that needed Redis failed: {} of them in those {}.",
+            dur(kill_s),
+            dur(no_replica_failover_s),
             n(users_lost("no-replica")),
             n(abuser("no-replica")),
             n(abuser("lag-50ms")),
-            n(failed("no-replica"))
+            n(failed("no-replica")),
+            dur(no_replica_failover_s)
         ),
         senior: "\"Give the state tier a replica and automatic failover, and know what it promises: with asynchronous replication the replica is promoted with what had reached it, so the writes of the last replication lag are lost: sessions, counter updates, bans. Watch the lag, keep failover short, and where a lost write is unacceptable (a ban, a payment) make the write wait for the replica or keep it in a durable store. For read replicas, read your own writes from the primary for a while after writing.\"".into(),
         numbers: format!(
-            "The promoted replica lost {} writes at 50 ms of lag, {} at 500 ms and {} at 5 s: the write rate times the lag ({} and {} expected at 50 ms and 5 s). At 5 s that was {} users logged out again and {} blocklist entries gone; {} requests of banned users were accepted after their ban had held (through a lost entry, or a blocklist check that failed open while Redis was away). A 30 s failover failed {} requests against {} in 5 s. Read replicas 1 s behind showed a stale cart on {} of the first reads after a write (theory for 2 s think times: 1 - e^(-L/T) = {}), {} at 200 ms; reading from the primary for 2 s after a write made it {}.",
+            "The promoted replica lost {} writes at {} of lag, {} at {} and {} at {}: the write rate times the lag ({} and {} expected at {} and {}). At {} that was {} users logged out again and {} blocklist entries gone; {} requests of banned users were accepted after their ban had held (through a lost entry, or a blocklist check that failed open while Redis was away). A {} failover failed {} requests against {} in {}. Read replicas {} behind showed a stale cart on {} of the first reads after a write (theory for {} think times: 1 - e^(-L/T) = {}), {} at {}; reading from the primary for {} after a write made it {}.",
             n(lost("lag-50ms")),
+            dur(redis_lag("lag-50ms")),
             n(lost("lag-500ms")),
+            dur(redis_lag("lag-500ms")),
             n(lost("lag-5s")),
+            dur(redis_lag("lag-5s")),
             v(expected("lag-50ms")),
             v(expected("lag-5s")),
+            dur(redis_lag("lag-50ms")),
+            dur(redis_lag("lag-5s")),
+            dur(redis_lag("lag-5s")),
             n(users_lost("lag-5s")),
             n(r.m("jwt-blocklist", &c::REDIS_FAILOVER_LOST_BANS)),
             n(r.m("jwt-blocklist", &c::REVOCATION_ACCEPTED_AFTER_IN_FORCE)),
+            dur(long_failover_s),
             n(failed("failover-30s")),
             n(failed("lag-50ms")),
+            dur(failover_s),
+            dur(lag_s),
             pct(stale("lag-50ms")),
+            dur(think_s),
             pct(R::from(theory)),
             pct(stale("db-lag-200ms")),
+            dur(short_lag_s),
+            dur(primary_after_s),
             pct(stale("db-primary-after-write"))
         ),
         trade_off: format!(
@@ -278,10 +323,10 @@ pub(super) fn state_tier(r: &Run) -> Story {
         claims: vec![
             claim(format!("with no replica, far more users are logged out than with one: {} against {}", n(users_lost("no-replica")), n(users_lost("lag-50ms"))), users_lost("no-replica").greater_than(100.0 * &users_lost("lag-50ms"))),
             claim(format!("with no replica the abuser gets a fresh allowance: {} against {} per window", n(abuser("no-replica")), n(abuser("lag-50ms"))), abuser("no-replica").greater_than(1.3 * &abuser("lag-50ms"))),
-            claim(format!("a replica's lost counter writes give the abuser nothing more, even at 5 s of lag: {}", n(abuser("lag-5s"))), abuser("lag-5s").equals(abuser("lag-50ms"))),
-            claim(format!("writes lost are about rate x lag at 50 ms: {} of expected", v(ratio("lag-50ms"))), ratio("lag-50ms").within(0.7, 1.3)),
-            claim(format!("and at 5 s: {} of expected", v(ratio("lag-5s"))), ratio("lag-5s").within(0.9, 1.1)),
-            claim(format!("more lag, more users logged out again: {} at 5 s, {} at 50 ms", n(users_lost("lag-5s")), n(users_lost("lag-50ms"))), users_lost("lag-5s").greater_than(10.0 * &users_lost("lag-50ms"))),
+            claim(format!("a replica's lost counter writes give the abuser nothing more, even at {} of lag: {}", dur(redis_lag("lag-5s")), n(abuser("lag-5s"))), abuser("lag-5s").equals(abuser("lag-50ms"))),
+            claim(format!("writes lost are about rate x lag at {}: {} of expected", dur(redis_lag("lag-50ms")), v(ratio("lag-50ms"))), ratio("lag-50ms").within(0.7, 1.3)),
+            claim(format!("and at {}: {} of expected", dur(redis_lag("lag-5s")), v(ratio("lag-5s"))), ratio("lag-5s").within(0.9, 1.1)),
+            claim(format!("more lag, more users logged out again: {} at {}, {} at {}", n(users_lost("lag-5s")), dur(redis_lag("lag-5s")), n(users_lost("lag-50ms")), dur(redis_lag("lag-50ms"))), users_lost("lag-5s").greater_than(10.0 * &users_lost("lag-50ms"))),
             claim(format!("a lagging replica loses bans: {}", n(r.m("jwt-blocklist", &c::REDIS_FAILOVER_LOST_BANS))), r.m("jwt-blocklist", &c::REDIS_FAILOVER_LOST_BANS).greater_than(0.0)),
             claim(format!("a longer failover fails more requests: {} against {}", n(failed("failover-30s")), n(failed("lag-50ms"))), failed("failover-30s").greater_than(4.0 * &failed("lag-50ms"))),
             claim("WAIT loses no write".into(), lost("sync").equals(0.0)),
