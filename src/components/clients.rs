@@ -42,6 +42,16 @@ impl Population {
         unreachable!("user below direct_from belongs to a group")
     }
 
+    /// Whether a user is behind a proxy group (they are numbered first).
+    pub fn proxied(&self, user: u32) -> bool {
+        user < self.direct_from
+    }
+
+    /// Whether the population has proxy groups.
+    pub fn has_proxies(&self) -> bool {
+        !self.groups.is_empty()
+    }
+
     /// The proxy group a user is behind, if any.
     pub fn group_of(&self, user: u32) -> Option<usize> {
         self.groups.iter().position(|&(first, n, _, _)| user >= first && user < first + n)

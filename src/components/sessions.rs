@@ -488,6 +488,18 @@ impl Sessions {
             m.put(&catalog::SESSIONS_STATE_LOST_USERS, lost as f64);
             m.put(&catalog::SESSIONS_STATE_LOST_SHARE, if active == 0 { 0.0 } else { lost as f64 / active as f64 });
             m.put(&catalog::SESSIONS_ACTIVE_USERS, active as f64);
+            if core.population.has_proxies() {
+                let (mut by_nat, mut direct) = ([0usize; 2], [0usize; 2]);
+                for (i, u) in core.users.iter().enumerate().filter(|(_, u)| u.active) {
+                    let tally = if core.population.proxied(i as u32) { &mut by_nat } else { &mut direct };
+                    tally[0] += 1;
+                    tally[1] += u.lost_session as usize;
+                }
+                let share = |t: [usize; 2]| if t[0] == 0 { 0.0 } else { t[1] as f64 / t[0] as f64 };
+                m.put(&catalog::SESSIONS_PROXY_STATE_LOST_USERS, by_nat[1] as f64);
+                m.put(&catalog::SESSIONS_PROXY_STATE_LOST_SHARE, share(by_nat));
+                m.put(&catalog::SESSIONS_DIRECT_STATE_LOST_SHARE, share(direct));
+            }
             put_distribution(m, &catalog::AUTH_MS, &rec.auth_ns, rec.auth_sum_ns);
         }
         if self.fire_rate > 0.0 {

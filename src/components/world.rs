@@ -200,10 +200,22 @@ impl WebTier {
             }
             CoreEvent::ClientTimeout { req, generation } => core.client_timeout(ctx, req, generation),
             CoreEvent::HealthCheck => {
-                if core.health_check(ctx) {
+                let (changed, taken_out) = core.health_check(ctx);
+                if changed {
                     let now = ctx.now();
                     self.fleet.rotation_changed(core, now);
                     core.fleet_changed(now);
+                }
+                if core.health.is_some_and(|h| h.replace) {
+                    // Replaced as an autoscaling group replaces an unhealthy instance:
+                    // the process dies with what it held, and a new one boots.
+                    for server in taken_out {
+                        if self.core.rec.counts(ctx.now()) {
+                            self.core.health_replaced += 1;
+                        }
+                        self.kill(ctx, server);
+                        ctx.emit(SimDuration::ZERO, CoreEvent::ServerBoots { server });
+                    }
                 }
             }
             CoreEvent::Fault { index } => match self.faults[index as usize].action.clone() {

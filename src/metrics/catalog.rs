@@ -195,6 +195,9 @@ metrics! {
     SERVERS_ROUTED_SHARE_MAX: "servers.routed_share_max", "busiest server's share", Share, Servers, "the largest share of the requests the load balancer routed to one server (retries included): a hot spot's load";
     SERVERS_SHARE_MAX: "servers.share_max", "busiest server's share of completions", Share, Servers, "the largest share of the completed requests that one server completed (a dead or refusing server completes less than it was sent)";
     SERVERS_THREADS_HELD_MEAN: "servers.threads_held_mean", "server threads held, mean", Number, Servers, "workers held by requests at a time, summed over the servers and averaged over time";
+    HEALTH_PROBES_FAILED: "health.probes_failed_running", "health probes a running server failed", Count, Servers, "health probes of running servers that failed after the warm-up: the probe met a full queue, or its wait behind the queued work passed the probe's timeout";
+    HEALTH_MARKED_DOWN: "health.marked_down_running", "running servers marked down", Count, Servers, "times health checks took a running (overloaded) server out of rotation after the warm-up";
+    HEALTH_REPLACED: "health.replaced", "servers replaced by health checks", Count, Servers, "running servers that health checks took out of rotation and that were then terminated and replaced (their memory lost), after the warm-up";
     // The run.
     RUN_WINDOW_S: "run.window_s", "statistics window", Secs, Run, "seconds from the end of the warm-up to the end of the run";
     ENGINE_EVENTS: "engine.events", "events simulated", Count, Run, "events the engine processed in the whole run";
@@ -205,6 +208,9 @@ metrics! {
     SESSIONS_LOGOUTS_REVOKED: "sessions.logouts_revoked", "logouts, revoked", Count, FiredUsers, "fired users turned away (401) at least once: their session or token refused, or their login denied";
     SESSIONS_STATE_LOST_USERS: "sessions.state_lost_users", "users whose session was lost", Count, Users, "active users who lost a still valid session at least once (state lost: its server died or was stopped, or they landed elsewhere; expiry and revocation not counted)";
     SESSIONS_STATE_LOST_SHARE: "sessions.state_lost_share", "active users whose session was lost", Share, Users, "users whose session was lost (state lost) as a share of the active users";
+    SESSIONS_PROXY_STATE_LOST_USERS: "sessions.proxy_state_lost_users", "NAT users whose session was lost", Count, Users, "active users behind a proxy group (one corporate NAT's few IPs) who lost a still valid session at least once";
+    SESSIONS_PROXY_STATE_LOST_SHARE: "sessions.proxy_state_lost_share", "active NAT users whose session was lost", Share, Users, "NAT users whose session was lost as a share of the active users behind proxy groups";
+    SESSIONS_DIRECT_STATE_LOST_SHARE: "sessions.direct_state_lost_share", "active users not behind a NAT whose session was lost", Share, Users, "users not behind a proxy group whose session was lost, as a share of such active users";
     SESSIONS_ACTIVE_USERS: "sessions.active_users", "active users", Count, Users, "users who sent at least one request after the warm-up";
     // Carts.
     CARTS_LOST: "carts.lost", "carts lost", Count, Carts, "carts with items that vanished (their server died or forgot them), in the whole run (warm-up included)";

@@ -75,7 +75,7 @@ pub const TOPICS: &[Topic] = &[
     Topic {
         name: "mega-proxy",
         aliases: &["hot-spots"],
-        question: "Your biggest customer sits behind one corporate NAT. What happens to your fleet?",
+        question: "Sticky sessions by IP hash, and a corporate Wi-Fi routes 10,000 users through one IP. What happens to that server, and to those 10,000 users when it dies?",
         models: &["mega-proxy"],
     },
     Topic {

@@ -85,29 +85,53 @@ pub(super) fn sticky_hashing(r: &Run) -> Story {
 
 pub(super) fn hot_spots(r: &Run) -> Story {
     let hot = r.m("ip-hash-sticky", &c::SERVERS_ROUTED_SHARE_MAX);
-    let (f, servers) = (0.2, 10.0);
+    let base = r.system("ip-hash-sticky");
+    let servers = base.servers.count as f64;
+    let group = base.clients.proxies.first().map_or(f64::NAN, |g| g.users as f64);
+    let f = group / base.clients.users as f64;
     let theory = f + (1.0 - f) / servers;
     let p99 = r.m("ip-hash-sticky", &c::LATENCY_MS.p99);
     let p99_rr = r.m("round-robin-shared", &c::LATENCY_MS.p99);
     let drops = r.m("ip-hash-sticky", c::failed(FailReason::Overloaded));
     let idle = r.m("ip-hash-sticky", &c::SERVERS_UTILISATION_MIN);
+    let melt = "playbook-ip-hash-meltdown";
+    let hc = r.system(melt).load_balancer.health_check;
+    let probe_timeout = hc.and_then(|h| h.timeout).map_or(f64::NAN, |t| t.as_secs_f64());
+    let (replaced, nat_lost, nat_share, others) = (
+        r.m(melt, &c::HEALTH_REPLACED),
+        r.m(melt, &c::SESSIONS_PROXY_STATE_LOST_USERS),
+        r.m(melt, &c::SESSIONS_PROXY_STATE_LOST_SHARE),
+        r.m(melt, &c::SESSIONS_DIRECT_STATE_LOST_SHARE),
+    );
+    let window_min = r.m(melt, &c::RUN_WINDOW_S) / 60.0;
     Story {
-        tempting: "\"Sticky by client IP, sessions in server memory: the load balancer spreads IPs evenly.\"".into(),
+        tempting: "\"Sticky sessions by IP hash, sessions in server memory: the load balancer spreads IPs evenly, and each user always lands on the server that holds their session.\"".into(),
         shows: format!(
-            "50,000 users, 10,000 of them (f = 0.2) behind one NAT IP, 10 servers. ip-hash sends that whole IP to one server, which receives {} of all requests (theory: f + (1-f)/n = {}). It saturates: p99 {} ms and {} of {} requests refused with 503, while the least busy server idles at {} utilisation.",
+            "{} users, {} of them (f = {}) behind one corporate NAT IP, {} servers. IP hash sends that whole IP to one server, which receives {} of all requests (theory: f + (1-f)/n = {}). It saturates: p99 {} ms and {} of {} requests refused with 503, while the least busy server idles at {} utilisation. Now let its health probes wait in its queue like any request ({} timeout), and let the health check replace a server it takes out of rotation: the hot server fails its probes and is terminated, and the sessions in its memory die with it. {} of the NAT's active users ({}) were logged out, against {} of everyone else; and the ring hands the NAT to the next server, which melts in turn: {} servers replaced in {} minutes.",
+            n(R::from(base.clients.users as f64)),
+            n(R::from(group)),
+            v(R::from(f)),
+            n(R::from(servers)),
             pct(&hot),
             pct(R::from(theory)),
             n(&p99),
             n(&drops),
             n(r.m("ip-hash-sticky", &c::REQUESTS_SENT)),
-            pct(&idle)
+            pct(&idle),
+            dur(probe_timeout),
+            pct(&nat_share),
+            n(&nat_lost),
+            pct(&others),
+            n(&replaced),
+            v(&window_min)
         ),
-        senior: "\"Round robin (or least connections) with sessions in a shared store: a request can go anywhere, so no client can pin a server.\"".into(),
+        senior: "\"Round robin (or least connections) with sessions in a shared store: a request can go anywhere, so no client can pin a server, and a server's death takes no session with it.\"".into(),
         numbers: format!(
-            "Round robin with Redis sessions: the busiest server gets {}, p99 {} ms, {} failures.",
+            "Round robin with Redis sessions: the busiest server gets {}, p99 {} ms, {} failures, {} users logged out.",
             pct(r.m("round-robin-shared", &c::SERVERS_ROUTED_SHARE_MAX)),
             n(&p99_rr),
-            n(r.m("round-robin-shared", &c::REQUESTS_FAILED))
+            n(r.m("round-robin-shared", &c::REQUESTS_FAILED)),
+            n(r.m("round-robin-shared", &c::SESSIONS_STATE_LOST_USERS))
         ),
         trade_off: format!("Every request now reads the session from Redis: {} lookups per second.", n(r.m("round-robin-shared", &c::REDIS_OPS_PER_S))),
         claims: vec![
@@ -116,6 +140,11 @@ pub(super) fn hot_spots(r: &Run) -> Story {
             claim(
                 format!("it drops requests ({}) while another server is below half load ({})", n(&drops), pct(&idle)),
                 drops.greater_than(0.0) && idle.less_than(0.5),
+            ),
+            claim(format!("when its probes time out behind the queue, the health check replaces the hot server: {} replaced", n(&replaced)), replaced.at_least(1.0)),
+            claim(
+                format!("and the NAT's users are logged out together: {} of them ({} of the NAT's {}), against {} of the others", pct(&nat_share), n(&nat_lost), n(R::from(group)), pct(&others)),
+                nat_share.greater_than(0.95) && nat_lost.within(0.9 * group, group) && nat_share.greater_than(2.0 * &others),
             ),
             claim(
                 "round robin with shared sessions stays balanced and fails nothing".into(),

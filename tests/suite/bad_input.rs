@@ -414,3 +414,27 @@ fn state_tier_keys_need_what_they_act_on() {
         &["FILE:5:15", "redis.replication", "none", "async", "sync"],
     ));
 }
+
+#[test]
+fn health_check_timeout_and_replace_are_located() {
+    run_bad(&case(
+        "zero-probe-timeout",
+        &format!("{OK_BASE}[load_balancer]\nhealth_check = {{ timeout = \"0s\" }}\n"),
+        &["FILE:5:", "load_balancer.health_check.timeout", "a zero timeout fails every probe", "\"off\""],
+    ));
+    run_bad(&case(
+        "replace-without-health-checks",
+        &format!("{OK_BASE}[load_balancer]\nhealth_check = {{ enabled = false, replace = true }}\n"),
+        &["FILE:5:", "load_balancer.health_check.replace", "with health checks off does nothing", "enabled = true"],
+    ));
+    run_bad(&case(
+        "probe-timeout-not-a-duration",
+        &format!("{OK_BASE}[load_balancer]\nhealth_check = {{ timeout = \"soon\" }}\n"),
+        &["FILE:5:", "load_balancer.health_check.timeout", "\"off\""],
+    ));
+    run_bad(&case(
+        "replace-not-a-bool",
+        &format!("{OK_BASE}[load_balancer]\nhealth_check = {{ replace = \"yes\" }}\n"),
+        &["FILE:5:", "load_balancer.health_check.replace", "expected"],
+    ));
+}

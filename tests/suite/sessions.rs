@@ -123,6 +123,43 @@ fn jwt_revocation() {
     assert!(get(&t, "jwt-only", c::REVOCATION_FIRED.key) > 700.0);
 }
 
+/// The playbook's chain, item by item: sticky by IP hash, 10,000 users behind one NAT IP;
+/// the hot server's probes time out behind its queue, the health check replaces it, and
+/// in every replication nearly all of the NAT's active users are logged out (about the
+/// group's size), far more in share than the other users. With the probe timeout off the
+/// same overload never fails a probe: the chain is the timeout's doing.
+#[test]
+fn ip_hash_meltdown() {
+    let ran = crate::shared::bundled("mega-proxy");
+    let per_rep = |k: &str| -> Vec<f64> {
+        ran.summary.variants.iter().find(|x| x.name == "playbook-ip-hash-meltdown").expect("the variant").per_replication[k].clone()
+    };
+    let (replaced, nat, nat_share, others) = (
+        per_rep(c::HEALTH_REPLACED.key),
+        per_rep(c::SESSIONS_PROXY_STATE_LOST_USERS.key),
+        per_rep(c::SESSIONS_PROXY_STATE_LOST_SHARE.key),
+        per_rep(c::SESSIONS_DIRECT_STATE_LOST_SHARE.key),
+    );
+    for i in 0..replaced.len() {
+        assert!(replaced[i] >= 1.0, "replication {i}: {replaced:?}");
+        assert!(nat_share[i] > 0.95 && (9_000.0..=10_000.0).contains(&nat[i]), "replication {i}: {nat:?} {nat_share:?}");
+        assert!(nat_share[i] > 2.0 * others[i], "replication {i}: {nat_share:?} {others:?}");
+    }
+    let b = statesim::bundled::find("mega-proxy").unwrap();
+    let off = statesim::scenario::load_str(
+        b.path,
+        b.name,
+        b.text,
+        &["variants.playbook-ip-hash-meltdown.load_balancer.health_check.timeout=\"off\"".to_string()],
+    )
+    .unwrap();
+    let v = off.variants.iter().find(|v| v.name == "playbook-ip-hash-meltdown").unwrap();
+    let m = statesim::sweep::run_once(&v.system, 0).metrics;
+    assert_eq!(m[c::HEALTH_PROBES_FAILED.key], 0.0);
+    assert_eq!(m[c::HEALTH_REPLACED.key], 0.0);
+    assert_eq!(m[c::SESSIONS_PROXY_STATE_LOST_USERS.key], 0.0);
+}
+
 /// The playbook's litmus test (the model litmus-test), server #5 terminated: in every replication the stateful
 /// design logs users out, loses carts and cuts off uploads; the stateless one's load
 /// balancer retries on server-6 and nothing is lost.

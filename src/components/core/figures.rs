@@ -26,6 +26,11 @@ impl Core {
         let started = rec.queue_wait_ns.len();
         m.put(&catalog::WAITED_FRACTION, if started == 0 { 0.0 } else { rec.waited as f64 / started as f64 });
         m.put(&catalog::THROUGHPUT_OK_PER_S, rec.ok as f64 / window_s);
+        if self.health.is_some_and(|h| h.timeout.is_some() || h.replace) {
+            m.put(&catalog::HEALTH_PROBES_FAILED, self.health_probes_failed as f64);
+            m.put(&catalog::HEALTH_MARKED_DOWN, self.health_marked_down as f64);
+            m.put(&catalog::HEALTH_REPLACED, self.health_replaced as f64);
+        }
         let total_served: u64 = rec.servers.iter().map(|s| s.requests).sum();
         let total_routed: u64 = self.routed.iter().sum();
         // Utilisation and CPU are over the time each server was in service: an instance

@@ -183,6 +183,13 @@ pub struct Core {
     /// Times a user's session was lost while still valid (its server died or was
     /// stopped, or the request landed elsewhere) and they had to log in again.
     pub sessions_lost: u64,
+    /// Health probes of running servers that failed (queue full, or a wait past the
+    /// probe's timeout), in the statistics window.
+    pub health_probes_failed: u64,
+    /// Running servers health checks took out of rotation, and of those the ones
+    /// terminated and replaced, in the statistics window.
+    pub health_marked_down: u64,
+    pub health_replaced: u64,
     max_requests: Option<u64>,
     generated_counted: u64,
     outstanding_counted: u64,
@@ -283,6 +290,9 @@ impl Core {
             retried_on: vec![0; n],
             answers_through_parts: false,
             sessions_lost: 0,
+            health_probes_failed: 0,
+            health_marked_down: 0,
+            health_replaced: 0,
             max_requests: system.run.max_requests,
             generated_counted: 0,
             outstanding_counted: 0,
@@ -694,16 +704,39 @@ impl Core {
         ctx.emit(cpu, CoreEvent::ServiceDone { req, server, epoch });
     }
 
-    /// Health checks probe every server; returns whether the rotation changed.
-    pub fn health_check(&mut self, ctx: &mut Ctx) -> bool {
+    /// Health checks probe every server; returns whether the rotation changed, and the
+    /// running servers the probes took out of rotation (to be replaced, if the model says
+    /// so). With a probe timeout a probe waits behind the queued work: it fails when the
+    /// queue is full (a 503) or when the queued requests' mean service time over the
+    /// server's workers passes the timeout.
+    pub fn health_check(&mut self, ctx: &mut Ctx) -> (bool, Vec<u16>) {
         let h = self.health.expect("health checks are on");
+        let mean_service_s = self.service.mean() / 1e9;
+        let counts = self.rec.counts(ctx.now());
         let mut changed = false;
+        let mut taken_out = Vec::new();
         for i in 0..self.servers.len() {
-            let healthy = self.servers[i].state == ServerState::Up;
-            changed |= self.lb.probe(i as u16, healthy, h.unhealthy_after, h.healthy_after);
+            let s = &self.servers[i];
+            let up = s.state == ServerState::Up;
+            let answers = up
+                && h.timeout.is_none_or(|t| {
+                    let queued = s.workers.queue.len() as u64;
+                    queued < s.queue_limit && queued as f64 * mean_service_s / s.workers.capacity as f64 <= t.as_secs_f64()
+                });
+            if up && !answers && counts {
+                self.health_probes_failed += 1;
+            }
+            let moved = self.lb.probe(i as u16, answers, h.unhealthy_after, h.healthy_after);
+            if moved && up && !answers {
+                if counts {
+                    self.health_marked_down += 1;
+                }
+                taken_out.push(i as u16);
+            }
+            changed |= moved;
         }
         ctx.emit(h.interval, CoreEvent::HealthCheck);
-        changed
+        (changed, taken_out)
     }
 
     pub fn server_boots(&mut self, ctx: &mut Ctx, server: u16) {

@@ -292,6 +292,10 @@ pub struct HealthCheck {
     pub interval: SimDuration,
     pub unhealthy_after: u32,
     pub healthy_after: u32,
+    /// A probe that would wait longer than this behind the queued work fails.
+    pub timeout: Option<SimDuration>,
+    /// A running server taken out of rotation is terminated and replaced.
+    pub replace: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -173,7 +173,18 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         if hc.healthy_after == 0 {
             c.err("load_balancer.health_check.healthy_after", "0 successes before return", "use 1 or more (2 is usual)");
         }
+        if matches!(hc.timeout, DurationOrOff::On(d) if d.0.is_zero()) {
+            c.err("load_balancer.health_check.timeout", "a zero timeout fails every probe of a server with work queued", "use \"2s\" to \"10s\", or \"off\"");
+        }
     }
+    if !hc.enabled && (hc.replace || matches!(hc.timeout, DurationOrOff::On(_))) {
+        let key = if hc.replace { "load_balancer.health_check.replace" } else { "load_balancer.health_check.timeout" };
+        c.err(key, "a probe timeout or replacement with health checks off does nothing", "set load_balancer.health_check.enabled = true, or remove the key");
+    }
+    let hc_timeout = match hc.timeout {
+        DurationOrOff::On(d) => Some(d.0),
+        DurationOrOff::Off => None,
+    };
     let servers = &raw.servers;
     if lb.virtual_nodes == 0 || lb.virtual_nodes as u64 * servers.count as u64 > 10_000_000 {
         c.err(
@@ -196,7 +207,13 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         policy: lb.policy,
         choices: lb.choices,
         latency: c.time_dist(&lb.latency, "load_balancer.latency"),
-        health_check: hc.enabled.then_some(HealthCheck { interval: hc.interval.0, unhealthy_after: hc.unhealthy_after, healthy_after: hc.healthy_after }),
+        health_check: hc.enabled.then_some(HealthCheck {
+            interval: hc.interval.0,
+            unhealthy_after: hc.unhealthy_after,
+            healthy_after: hc.healthy_after,
+            timeout: hc_timeout,
+            replace: hc.replace,
+        }),
         retries: lb.retries,
         retry_idempotent: lb.retry_idempotent,
         retry_to: lb.retry_to,

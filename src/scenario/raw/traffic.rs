@@ -151,6 +151,21 @@ pub struct RawHealthCheck {
     /// Default 2.
     #[serde(default = "d_two")]
     pub healthy_after: u32,
+    /// A probe waits in the server's queue behind the real work, like any request: it
+    /// fails when the queue is full or its wait (queued requests x mean service time /
+    /// cores) passes this timeout, so an overloaded server fails its health checks.
+    /// Default "off": a probe of a running server always passes.
+    #[serde(default = "d_off")]
+    pub timeout: DurationOrOff,
+    /// A running server taken out of rotation by failed probes is terminated and replaced,
+    /// as an autoscaling group replaces an unhealthy instance: its process dies (what it
+    /// held in memory is lost) and a new one boots. Default false.
+    #[serde(default)]
+    pub replace: bool,
+}
+
+fn d_off() -> DurationOrOff {
+    DurationOrOff::Off
 }
 
 /// The web servers.
