@@ -100,7 +100,12 @@ impl RedisNode {
             normal_round_trip: system.redis.round_trip.clone(),
             normal_service: system.redis.service.clone(),
             publish_per_subscriber: system.websockets.as_ref().map_or(SimDuration::ZERO, |w| w.publish_per_subscriber),
-            subscribers: system.fleet.max as u64,
+            // A broadcast channel has every server as a subscriber; a user's inbox
+            // channel only the server holding that user.
+            subscribers: match system.websockets.as_ref().map(|w| w.channels) {
+                Some(crate::policies::WsChannels::PerUser) => 1,
+                _ => system.fleet.max as u64,
+            },
             jobs: Slab::default(),
             ops: 0,
             ops_refused: 0,

@@ -38,8 +38,10 @@ pub struct Uploads {
     /// Latency of completed uploads, in ns.
     times: hdrhistogram::Histogram<u64>,
     rng: SimRng,
-    /// Counted uploads whose transfer a server's death cut off.
+    /// Counted uploads whose transfer a server's death cut off, and the bytes they had
+    /// already sent (the client sends them again).
     cut_off: u64,
+    interrupted_bytes: f64,
     /// The files-not-found column, where files live on the servers' own disks.
     not_found_column: Option<ColumnId>,
 }
@@ -61,6 +63,7 @@ impl Uploads {
             times: crate::metrics::recorder::new_hist(),
             rng: streams.stream("uploads"),
             cut_off: 0,
+            interrupted_bytes: 0.0,
             not_found_column,
         }
     }
@@ -122,14 +125,19 @@ impl Uploads {
 
     /// A server died with these requests in service: each upload among them was being
     /// streamed through it (a pre-signed upload goes to S3 and only asked it for a URL).
-    pub fn on_server_killed(&mut self, core: &Core, in_service: &[(ReqId, SimTime)]) {
-        if self.spec.store == UploadStore::Presigned {
-            return;
-        }
-        for &(req, _) in in_service {
+    pub fn on_server_killed(&mut self, core: &Core, now: SimTime, in_service: &[(ReqId, SimTime)]) {
+        let u = &self.spec;
+        let rate = match u.store {
+            UploadStore::Presigned | UploadStore::None => return,
+            UploadStore::LocalDisk => u.client_bytes_per_s,
+            UploadStore::ThroughServer => u.client_bytes_per_s.min(u.s3_bytes_per_s),
+        };
+        for &(req, started) in in_service {
             let r = &core.requests[req];
             if r.kind == Kind::Upload && core.rec.counts(r.sent_at) {
                 self.cut_off += 1;
+                // What had reached the server since it took the upload, at the client's rate.
+                self.interrupted_bytes += (now.since(started).as_secs_f64() * rate).min(r.bytes as f64);
             }
         }
     }
@@ -199,6 +207,7 @@ impl Uploads {
         m.put(&catalog::UPLOADS_SERVER_CPU_S, self.server_cpu_ns as f64 / 1e9);
         m.put(&catalog::UPLOADS_S3_SLOWDOWNS, self.slowdowns as f64);
         m.put(&catalog::UPLOADS_CUT_OFF, self.cut_off as f64);
+        m.put(&catalog::UPLOADS_INTERRUPTED_RESENT_MB, self.interrupted_bytes / 1e6);
         m.put(&catalog::READS_OK, self.reads as f64);
         m.put(&catalog::READS_NOT_FOUND, self.not_found as f64);
         let reads = self.reads + self.not_found;

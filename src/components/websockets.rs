@@ -23,7 +23,7 @@ use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
 use crate::metrics::catalog::{self, Put};
 use crate::metrics::series::{self, ColumnId};
-use crate::policies::WsMode;
+use crate::policies::{WsChannels, WsMode};
 use crate::scenario::model::WsSpec;
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1};
@@ -258,7 +258,14 @@ impl WebSockets {
     /// Redis served a PUBLISH: every server in service receives it; the push reaches
     /// the subscribers after `delay`.
     pub fn published(&mut self, core: &Core, ctx: &mut Ctx, msg: u32, delay: SimDuration) {
-        let up = core.servers_up() as u64;
+        let up = match self.spec.channels {
+            WsChannels::Broadcast => core.servers_up() as u64,
+            // Only the server holding the receiver subscribes to their inbox.
+            WsChannels::PerUser => {
+                let r = self.conns[self.msgs[msg].receiver as usize];
+                (r.connected && core.is_up(r.server, r.epoch)) as u64
+            }
+        };
         if core.rec.counts(self.msgs[msg].sent_at) {
             self.receipts += up;
         }
@@ -340,7 +347,7 @@ impl WebSockets {
         }
     }
 
-    pub fn report(&self, m: &mut Metrics) {
+    pub fn report(&self, window_s: f64, m: &mut Metrics) {
         let ms = |q: f64| if self.times.is_empty() { 0.0 } else { self.times.value_at_quantile(q) as f64 / 1e6 };
         m.put(&catalog::WS_MESSAGES_SENT, self.sent as f64);
         m.put(&catalog::WS_DELIVERED, self.delivered as f64);
@@ -351,6 +358,9 @@ impl WebSockets {
         m.put(&catalog::WS_LATENCY_P99, ms(0.99));
         m.put(&catalog::WS_RECONNECTS, self.reconnects as f64);
         m.put(&catalog::WS_RECONNECTS_PEAK_PER_S, self.reconnects_per_s.iter().copied().max().unwrap_or(0) as f64);
+        if self.spec.mode == WsMode::Pubsub {
+            m.put(&catalog::WS_PUBSUB_PUSHES_PER_S, self.receipts as f64 / window_s);
+        }
         m.put(&catalog::WS_PUBSUB_RECEIPTS_PER_MESSAGE, if self.published == 0 { 0.0 } else { self.receipts as f64 / self.published as f64 });
     }
 }

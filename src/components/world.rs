@@ -412,7 +412,7 @@ impl WebTier {
             jobs.on_server_killed(&self.core, now, &held.in_service);
         }
         if let Some(u) = &mut self.uploads {
-            u.on_server_killed(&self.core, &held.in_service);
+            u.on_server_killed(&self.core, now, &held.in_service);
         }
         let victims = held.in_service.into_iter().map(|(r, _)| r).chain(held.queued);
         self.core.fail_with_server(ctx, server, victims);
@@ -434,7 +434,7 @@ impl WebTier {
         }
         self.fleet.report(end, window_s, &mut m);
         if let Some(ws) = &self.ws {
-            ws.report(&mut m);
+            ws.report(window_s, &mut m);
         }
         if let Some(u) = &self.uploads {
             u.report(core, &mut m);

@@ -262,6 +262,7 @@ metrics! {
     WS_LATENCY_P99: "ws.latency_p99_ms", "message latency p99, delivered", Ms, Messages, "99th percentile time from sending a message to its delivery, over delivered messages";
     WS_RECONNECTS: "ws.reconnects", "reconnects", Count, Users, "WebSocket clients reconnecting after losing their server or gateway node";
     WS_RECONNECTS_PEAK_PER_S: "ws.reconnects_peak_per_s", "peak reconnects per second", Count, Users, "the most reconnects in any one second of the run (warm-up included)";
+    WS_PUBSUB_PUSHES_PER_S: "ws.pubsub_pushes_per_s", "pub/sub pushes per second", PerSec, Messages, "messages Redis pushed to subscribed servers per second of the statistics window (a message to n subscribers counts n)";
     WS_PUBSUB_RECEIPTS_PER_MESSAGE: "ws.pubsub_receipts_per_message", "pub/sub pushes per message", Number, Messages, "servers a published message was pushed to, on average";
     // Uploads and file reads.
     UPLOADS_COUNT: "uploads.count", "uploads", Count, Uploads, "uploads completed";
@@ -270,6 +271,7 @@ metrics! {
     UPLOADS_SERVER_MB: "uploads.server_mb", "uploaded through the servers", Megabytes, Uploads, "upload bytes that passed through the web servers";
     UPLOADS_SERVER_WORKER_S: "uploads.server_worker_s", "server thread time on uploads", Secs, Uploads, "worker-seconds the web servers spent holding uploads";
     UPLOADS_SERVER_CPU_S: "uploads.server_cpu_s", "server CPU time on uploads", Secs, Uploads, "CPU-seconds the web servers spent on uploads";
+    UPLOADS_INTERRUPTED_RESENT_MB: "uploads.interrupted_resent_mb", "MB of interrupted uploads sent again", Megabytes, Uploads, "megabytes the uploads cut off by a kill had already sent to the dying server (the client sends them again)";
     UPLOADS_CUT_OFF: "uploads.cut_off", "uploads cut off by a kill", Count, Uploads, "uploads whose transfer was passing through a server when it died (the client must start again)";
     UPLOADS_S3_SLOWDOWNS: "uploads.s3_slowdowns", "S3 slowdowns", Count, Uploads, "S3 PUTs answered 503 SlowDown (over the per-prefix rate) and retried, in the whole run (warm-up included)";
     READS_OK: "reads.ok", "file reads ok", Count, FileReads, "reads of an uploaded file that found it";

@@ -8,7 +8,7 @@ pub mod replication;
 pub mod session;
 
 pub use lb::{Choices, HashRing, LbPolicy, RetryTarget};
-pub use placement::{UploadStore, WsMode};
+pub use placement::{UploadStore, WsChannels, WsMode};
 pub use rate_limit::{Algorithm, Limit, LimitCommands, LimitKey, LimitState, LimitStore};
 pub use replication::{ReadFrom, ReplicationMode};
 pub use session::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, SessionStoreKind};

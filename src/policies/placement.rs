@@ -28,6 +28,15 @@ impl WsMode {
     }
 }
 
+// How servers subscribe to Redis pub/sub: every server to one broadcast channel, or each
+// server to the channels of the users it holds (user_b_inbox).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WsChannels {
+    Broadcast,
+    PerUser,
+}
+
 // Where uploaded files go: the server's disk, S3 through the server, or S3 straight from the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -141,16 +141,54 @@ pub fn render(sections: &[ModelSection], check: Option<&CheckSection>) -> String
         }
         h.push_str("</ul></li>\n");
     }
+    let checklist = checklist(&ordered);
+    if checklist.is_some() {
+        h.push_str("<li><a href=\"#checklist\">The final checklist, beside the runs</a></li>\n");
+    }
     h.push_str(
         "<li><a href=\"#validation\">How far to trust these numbers</a></li>\n<li><a href=\"#definitions\">What each number counts</a></li>\n</ol>\n</nav>\n",
     );
     for s in &ordered {
         h.push_str(&section(s));
     }
+    if let Some(c) = checklist {
+        h.push_str(&c);
+    }
     h.push_str(&validation(check));
     h.push_str(&definitions(&ordered));
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// The playbook's final checklist walked beside the runs that measure it (the walkthrough
+/// topic `checklist`, told from this page's own summaries), when the page has every model
+/// it reads.
+fn checklist(sections: &[&ModelSection]) -> Option<String> {
+    let topic = &crate::walkthrough::CHECKLIST;
+    let summaries: Vec<ModelSummary> =
+        topic.models.iter().map(|name| sections.iter().find(|s| s.model.name == *name).map(|s| s.summary.clone())).collect::<Option<_>>()?;
+    let w = crate::walkthrough::tell(topic, &summaries);
+    let mut h = String::from("<section id=\"checklist\">\n<p class=\"kicker\">The playbook's last page</p>\n<h2>The final checklist, beside the runs</h2>\n");
+    h.push_str(&format!(
+        "<p class=\"meta\">From the runs above of {}; the walkthrough <code>statesim walkthrough checklist</code> tells the same.</p>\n",
+        topic.models.iter().map(|m| format!("<a href=\"#{0}\">{0}</a>", esc(m))).collect::<Vec<_>>().join(", ")
+    ));
+    h.push_str(&format!("<p class=\"takeaway\">{}</p>\n", esc(w.question)));
+    for s in &w.sections {
+        h.push_str(&format!("<h3>{}</h3>\n<p>{}</p>\n", esc(s.heading), esc(&s.text)));
+    }
+    let failing = w.claims.iter().filter(|c| !c.holds).count();
+    let (open, summary) = match failing {
+        0 => ("", format!("Checked on this run: the {} claims all hold", w.claims.len())),
+        k => (" open", format!("Checked on this run: {k} of the {} claims do not hold", w.claims.len())),
+    };
+    h.push_str(&format!("<details class=\"checks\"{open}><summary>{summary}</summary>\n<ul>\n"));
+    for c in &w.claims {
+        let (class, note) = if c.holds { ("", "") } else { (" class=\"fails\"", " (does not hold on this run)") };
+        h.push_str(&format!("<li{class}>{}{note}</li>\n", esc(&c.text)));
+    }
+    h.push_str(&format!("</ul>\n<p>{}</p>\n</details>\n<p class=\"top\"><a href=\"#contents\">&uarr; contents</a></p>\n</section>\n", esc(&w.how_checked)));
+    Some(h)
 }
 
 /// Every metric in the page's tables with its definition, from the catalog (each row's

@@ -15,9 +15,11 @@ use rayon::prelude::*;
 use std::borrow::Borrow;
 use std::cell::RefCell;
 
+mod checklist;
 mod sessions;
 mod traffic;
 
+use checklist::*;
 use sessions::*;
 use traffic::*;
 
@@ -65,13 +67,13 @@ pub const TOPICS: &[Topic] = &[
         question: "Your servers are stateless and the state lives in Redis and the database. What happens when that tier fails?",
         models: &["state-tier"],
     },
+    Topic { name: "file-uploads", aliases: &["files"], question: "A user uploads a profile picture. Where do you store it?", models: &["file-uploads"] },
     Topic {
-        name: "file-uploads",
-        aliases: &["files"],
-        question: "Users upload profile pictures and videos. Where do the files go?",
-        models: &["file-uploads"],
+        name: "websockets",
+        aliases: &["real-time"],
+        question: "User A on server 1 sends a chat message to user B, whose WebSocket is on server 2. How does it get there, and what does the bridge cost once you spin up 1,000 nodes?",
+        models: &["websockets"],
     },
-    Topic { name: "websockets", aliases: &["real-time"], question: "Add chat over WebSockets to a fleet of stateless servers.", models: &["websockets"] },
     Topic {
         name: "mega-proxy",
         aliases: &["hot-spots"],
@@ -97,7 +99,17 @@ pub const TOPICS: &[Topic] = &[
         models: &["autoscaling"],
     },
     Topic { name: "load-balancing", aliases: &[], question: "Which load-balancing algorithm would you pick?", models: &["load-balancing"] },
+    CHECKLIST,
 ];
+
+/// The playbook's final checklist, walked item by item beside the runs that measure it:
+/// the one topic that is not a model's, after every model's.
+pub const CHECKLIST: Topic = Topic {
+    name: "checklist",
+    aliases: &["final-checklist"],
+    question: "Your closing checklist: sessions in Redis or a JWT, never in local RAM; uploads to S3 with pre-signed URLs, never to the local disk; WebSockets bridged by Redis pub/sub; auto-scaling groups on CPU load. What does each item buy, in numbers?",
+    models: &["crash-test", "file-uploads", "websockets", "autoscaling"],
+};
 
 /// One part of a walkthrough.
 #[derive(Clone, Debug)]
@@ -233,26 +245,28 @@ pub fn run_with_progress(topic: &Topic, on_run_done: &(dyn Fn() + Sync)) -> Walk
 pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
     assert_eq!(summaries.len(), topic.models.len(), "{}: one summary per model", topic.name);
     let runs = summaries.iter().map(|s| (s.model.clone(), s.seed)).collect();
-    let r = Run { summary: &summaries[0], missing: RefCell::new(Vec::new()) };
+    let all: Vec<Run> = summaries.iter().map(|s| Run { summary: s, missing: RefCell::new(Vec::new()) }).collect();
+    let r = &all[0];
     let story = match topic.name {
-        "crash-test" => crash_test(&r),
-        "litmus-test" => litmus_test(&r),
-        "sticky-hashing" => sticky_hashing(&r),
-        "mega-proxy" => hot_spots(&r),
-        "session-latency" => session_latency(&r),
-        "jwt-revocation" => revocation(&r),
-        "shopping-cart" => carts(&r),
-        "state-tier" => state_tier(&r),
-        "rate-limits" => rate_limits(&r),
-        "load-balancing" => load_balancing(&r),
-        "file-uploads" => files(&r),
-        "websockets" => real_time(&r),
-        "long-jobs" => long_jobs(&r),
-        "autoscaling" => scaling(&r),
+        "checklist" => checklist(&all),
+        "crash-test" => crash_test(r),
+        "litmus-test" => litmus_test(r),
+        "sticky-hashing" => sticky_hashing(r),
+        "mega-proxy" => hot_spots(r),
+        "session-latency" => session_latency(r),
+        "jwt-revocation" => revocation(r),
+        "shopping-cart" => carts(r),
+        "state-tier" => state_tier(r),
+        "rate-limits" => rate_limits(r),
+        "load-balancing" => load_balancing(r),
+        "file-uploads" => files(r),
+        "websockets" => real_time(r),
+        "long-jobs" => long_jobs(r),
+        "autoscaling" => scaling(r),
         other => unreachable!("topic {other} has no text"),
     };
     let (sections, mut claims) = story.sections();
-    for problem in r.missing.into_inner() {
+    for problem in all.into_iter().flat_map(|r| r.missing.into_inner()) {
         claims.push(claim(format!("the run reports every metric the text reads: {problem}"), false));
     }
     let how_checked = crate::report::takeaway::how_checked(&summaries[0]);
@@ -291,7 +305,8 @@ mod tests {
     #[test]
     fn every_bundled_model_is_a_topic_in_playbook_order() {
         let names: Vec<&str> = TOPICS.iter().map(|t| t.name).collect();
-        let lessons: Vec<&str> = crate::playbook::lessons().map(|(_, l)| l.model).collect();
+        let mut lessons: Vec<&str> = crate::playbook::lessons().map(|(_, l)| l.model).collect();
+        lessons.push(CHECKLIST.name);
         assert_eq!(names, lessons);
         for (old, new) in [("hot-spots", "mega-proxy"), ("revocation", "jwt-revocation"), ("carts", "shopping-cart"), ("scaling", "autoscaling")] {
             assert_eq!(find(old).map(|t| t.name), Some(new));

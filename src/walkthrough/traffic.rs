@@ -107,6 +107,8 @@ pub(super) fn files(r: &Run) -> Story {
     let through_mb = r.m("through-server", &c::UPLOADS_SERVER_MB);
     let through_threads = r.m("through-server", &c::UPLOADS_SERVER_WORKER_S);
     let (page_through, page_presigned) = (r.m("through-server", &c::PAGE_LATENCY_P99), r.m("presigned", &c::PAGE_LATENCY_P99));
+    let (cut, resent) = (r.m("through-server", &c::UPLOADS_CUT_OFF), r.m("through-server", &c::UPLOADS_INTERRUPTED_RESENT_MB));
+    let presigned_cut = r.m("presigned", &c::UPLOADS_CUT_OFF);
     Story {
         tempting: "\"Save the upload on the server's disk and serve it from there.\"".into(),
         shows: format!(
@@ -116,14 +118,17 @@ pub(super) fn files(r: &Run) -> Story {
         ),
         senior: "\"Put files in object storage (S3), and let the client upload straight to it with a pre-signed URL the server signs.\"".into(),
         numbers: format!(
-            "Both S3 variants lost {} and {} files and never answered 404. Streaming through the server moved {} MB through the servers and held their threads for {} thread-seconds, and page p99 rose to {} ms; pre-signed uploads moved {} MB through them, with page p99 {} ms.",
+            "Both S3 variants lost {} and {} files and never answered 404. Streaming through the server moved {} MB through the servers and held their threads for {} thread-seconds, and page p99 rose to {} ms; pre-signed uploads moved {} MB through them, with page p99 {} ms. When server-2 died it interrupted {} uploads streaming through it, whose clients had to send {} MB again; pre-signed, the kill interrupted {}.",
             n(r.m("through-server", &c::FILES_LOST)),
             n(r.m("presigned", &c::FILES_LOST)),
             n(&through_mb),
             n(&through_threads),
             n(&page_through),
             n(r.m("presigned", &c::UPLOADS_SERVER_MB)),
-            n(&page_presigned)
+            n(&page_presigned),
+            n(&cut),
+            n(&resent),
+            n(&presigned_cut)
         ),
         trade_off: format!(
             "The client now talks to S3 itself (its own upload still takes {} ms at p99 for a 50 MB video), and the server must check afterwards that the upload really happened.",
@@ -137,6 +142,16 @@ pub(super) fn files(r: &Run) -> Story {
                 r.m("through-server", &c::FILES_LOST).equals(0.0)
                     && r.m("presigned", &c::FILES_LOST).equals(0.0)
                     && r.m("presigned", &c::READS_NOT_FOUND).equals(0.0),
+            ),
+            claim(
+                format!(
+                    "a kill interrupts only uploads streaming through the server: {} in all {} replications ({} MB to send again), none pre-signed ({})",
+                    n(R::from(cut.values().iter().sum::<f64>())),
+                    cut.values().len(),
+                    n(R::from(resent.values().iter().sum::<f64>())),
+                    n(&presigned_cut)
+                ),
+                cut.values().iter().sum::<f64>() > 0.0 && presigned_cut.equals(0.0),
             ),
             claim("pre-signed uploads use no server bandwidth".into(), r.m("presigned", &c::UPLOADS_SERVER_MB).equals(0.0) && through_mb.greater_than(0.0)),
             claim(
@@ -156,17 +171,28 @@ pub(super) fn real_time(r: &Run) -> Story {
         r.m("gateway-node-dies", &c::WS_RECONNECTS_PEAK_PER_S),
         r.m("gateway-node-dies", &c::WS_LOST_DISCONNECTED),
     );
+    let (fan, per_user) = ("playbook-1000-servers-fanout", "playbook-1000-servers-per-user-channels");
+    let fleet = r.system(fan).servers.count as f64;
+    let (fan_per_msg, user_per_msg) = (r.m(fan, &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE), r.m(per_user, &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE));
+    let (fan_pushes, user_pushes) = (r.m(fan, &c::WS_PUBSUB_PUSHES_PER_S), r.m(per_user, &c::WS_PUBSUB_PUSHES_PER_S));
+    let (fan_busy, user_busy) = (r.m(fan, &c::REDIS_UTILISATION), r.m(per_user, &c::REDIS_UTILISATION));
+    let (fan_p99, user_p99) = (r.m(fan, &c::WS_LATENCY_P99), r.m(per_user, &c::WS_LATENCY_P99));
     Story {
             tempting: "\"Each server keeps a map of its WebSocket connections and delivers messages to them.\"".into(),
             shows: format!("10,000 users on 4 servers message each other: {} of the {} messages were dropped, because the receiver was on another server's map (about (n-1)/n).", pct(&local), n(r.m("local", &c::WS_MESSAGES_SENT))),
             senior: "\"Bridge the servers with Redis pub/sub (every server subscribes; the one holding the receiver delivers), or put an external gateway in front that holds the connections and calls stateless handlers.\"".into(),
             numbers: format!("Pub/sub delivered {} of messages and the gateway {}. When server-2 died, its clients reconnected all at once: {} reconnects in one second; with jittered backoff the peak was {}.", pct(r.m("pubsub", &c::WS_DELIVERED_SHARE)), pct(r.m("gateway", &c::WS_DELIVERED_SHARE)), n(&storm), n(&jittered)),
-            trade_off: format!("With one broadcast channel, as here, every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, so Redis's load grows with the fleet; a channel per user or per room, which only the server holding that user subscribes to, brings it back to about one. A gateway only moves the failure: when one of its two nodes died, its {} clients reconnected, {} of them in one second. And neither delivers more than once: pub/sub lost {} of messages ({}) and the gateway node's death {}, messages from or to users between a dropped connection and the next, so a chat keeps messages in a store (a stream or a mailbox) that a client reads from where it left off.", v(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), v(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), n(&node_reconnects), n(&node_peak), pct(1.0 - r.m("pubsub", &c::WS_DELIVERED_SHARE)), n(r.m("pubsub", &c::WS_DROPPED)), n(&node_lost)),
+            trade_off: format!("With one broadcast channel, as here, every message is pushed to every server: {} pushes per message with 4 servers, {} with 16, so Redis's load grows with the fleet. Spin up {} nodes, as statelessness promises, and every message is pushed {} times: {} pushes per second, Redis {} busy, message p99 {} ms. A channel per user (user_b_inbox), which only the server holding that user subscribes to, pushes it {} times: {} pushes per second, Redis {} busy, p99 {} ms. A gateway only moves the failure: when one of its two nodes died, its {} clients reconnected, {} of them in one second. And neither delivers more than once: pub/sub lost {} of messages ({}) and the gateway node's death {}, messages from or to users between a dropped connection and the next, so a chat keeps messages in a store (a stream or a mailbox) that a client reads from where it left off.", v(r.m("pubsub", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), v(r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE)), n(R::from(fleet)), v(&fan_per_msg), n(&fan_pushes), pct(&fan_busy), v(&fan_p99), v(&user_per_msg), n(&user_pushes), pct(&user_busy), v(&user_p99), n(&node_reconnects), n(&node_peak), pct(1.0 - r.m("pubsub", &c::WS_DELIVERED_SHARE)), n(r.m("pubsub", &c::WS_DROPPED)), n(&node_lost)),
         claims: vec![
             claim(format!("local maps drop about (n-1)/n of messages: {}", pct(&local)), local.greater_than(0.6) && local.less_than(0.76)),
             claim("pub/sub and the gateway deliver them".into(), r.m("pubsub", &c::WS_DELIVERED_SHARE).greater_than(0.98) && r.m("gateway", &c::WS_DELIVERED_SHARE).greater_than(0.98)),
             claim(format!("a kill makes a reconnect storm ({}/s) that jitter flattens ({}/s)", n(&storm), n(&jittered)), storm.greater_than(4.0 * &jittered)),
             claim("one broadcast channel pushes each message to every server".into(), r.m("pubsub-16-servers", &c::WS_PUBSUB_RECEIPTS_PER_MESSAGE).within(15.5, 16.5)),
+            claim(
+                format!("on {} servers a broadcast channel pushes each message to about all of them ({}), a per-user channel once at most ({})", n(R::from(fleet)), v(&fan_per_msg), v(&user_per_msg)),
+                fan_per_msg.greater_than(0.99 * fleet) && user_per_msg.values().iter().all(|&x| x <= 1.0),
+            ),
+            claim(format!("and the fan-out costs Redis far more: {} busy against {}", pct(&fan_busy), pct(&user_busy)), fan_busy.greater_than(20.0 * &user_busy)),
             claim(format!("pub/sub delivers at most once: {} messages lost", n(r.m("pubsub", &c::WS_DROPPED))), r.m("pubsub", &c::WS_DROPPED).greater_than(0.0)),
             claim("a server's death drops no gateway connection".into(), r.m("gateway", &c::WS_RECONNECTS).equals(0.0) && r.m("gateway", &c::WS_DROPPED).equals(0.0)),
             claim(

@@ -438,3 +438,17 @@ fn health_check_timeout_and_replace_are_located() {
         &["FILE:5:", "load_balancer.health_check.replace", "expected"],
     ));
 }
+
+#[test]
+fn per_user_channels_need_pubsub() {
+    run_bad(&case(
+        "channels-without-pubsub",
+        &format!("{OK_BASE}[websockets]\nmode = \"local\"\nchannels = \"per-user\"\n"),
+        &["FILE:6:12", "websockets.channels", "per-user channels with mode \"local\"", "use mode = \"pubsub\""],
+    ));
+    run_bad(&case(
+        "channels-typo",
+        &format!("{OK_BASE}[websockets]\nmode = \"pubsub\"\nchannels = \"per-room\"\n"),
+        &["FILE:6:12", "websockets.channels", "broadcast", "per-user"],
+    ));
+}

@@ -101,7 +101,7 @@ fn every_model_gets_charts_and_the_page_links_only_existing_files() {
     let crash = |chart: &str| read(&out.join("crash-test").join(format!("{chart}.svg")));
     assert!(crash("variants").contains(&svg_text(&c::SESSIONS_STATE_LOST_SHARE.axis_title())));
     assert!(crash("variants").contains(&svg_text(&c::LATENCY_MS.p99.heading())) && crash("variants").contains("failed requests"));
-    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5 min", "latency p99 (ms,", "of ok responses", "logouts, state lost", "time (min)"] {
+    for text in ["sticky-memory", "redis", "jwt", "server-5 killed at 5 min", "latency p99 (ms)", "of ok responses", "logouts, state lost", "time (min)"] {
         assert!(crash("timeline").contains(&svg_text(text)), "crash-test timeline shows {text}");
     }
     let servers = read(&out.join("mega-proxy/servers.svg"));

@@ -131,9 +131,8 @@ fn jwt_revocation() {
 #[test]
 fn ip_hash_meltdown() {
     let ran = crate::shared::bundled("mega-proxy");
-    let per_rep = |k: &str| -> Vec<f64> {
-        ran.summary.variants.iter().find(|x| x.name == "playbook-ip-hash-meltdown").expect("the variant").per_replication[k].clone()
-    };
+    let per_rep =
+        |k: &str| -> Vec<f64> { ran.summary.variants.iter().find(|x| x.name == "playbook-ip-hash-meltdown").expect("the variant").per_replication[k].clone() };
     let (replaced, nat, nat_share, others) = (
         per_rep(c::HEALTH_REPLACED.key),
         per_rep(c::SESSIONS_PROXY_STATE_LOST_USERS.key),
@@ -146,13 +145,9 @@ fn ip_hash_meltdown() {
         assert!(nat_share[i] > 2.0 * others[i], "replication {i}: {nat_share:?} {others:?}");
     }
     let b = statesim::bundled::find("mega-proxy").unwrap();
-    let off = statesim::scenario::load_str(
-        b.path,
-        b.name,
-        b.text,
-        &["variants.playbook-ip-hash-meltdown.load_balancer.health_check.timeout=\"off\"".to_string()],
-    )
-    .unwrap();
+    let off =
+        statesim::scenario::load_str(b.path, b.name, b.text, &["variants.playbook-ip-hash-meltdown.load_balancer.health_check.timeout=\"off\"".to_string()])
+            .unwrap();
     let v = off.variants.iter().find(|v| v.name == "playbook-ip-hash-meltdown").unwrap();
     let m = statesim::sweep::run_once(&v.system, 0).metrics;
     assert_eq!(m[c::HEALTH_PROBES_FAILED.key], 0.0);

@@ -29,6 +29,23 @@ fn section<'h>(html: &'h str, model: &str) -> &'h str {
     &rest[..rest.find("</section>").unwrap()]
 }
 
+/// The playbook's final checklist is a section of the page (after the models, linked from
+/// the contents): each item beside the runs' numbers, every claim holding on this run.
+#[test]
+fn the_page_walks_the_final_checklist() {
+    let out = main_job();
+    let html = read(&out.join("index.html"));
+    let contents = html.split("<nav id=\"contents\">").nth(1).unwrap().split("</nav>").next().unwrap();
+    assert!(contents.contains("<a href=\"#checklist\">"));
+    let s = section(&html, "checklist");
+    for item in ["Sessions:", "Uploads:", "Connections:", "Scaling:", "statesim walkthrough checklist"] {
+        assert!(s.contains(item), "the checklist section lacks {item}");
+    }
+    assert!(s.contains("claims all hold") && !s.contains("class=\"fails\"") && !s.contains("n/a"), "{s}");
+    let last_model = playbook::lessons().last().unwrap().1.model;
+    assert!(html.find("<section id=\"checklist\">") > html.find(&format!("<section id=\"{last_model}\">")));
+}
+
 #[test]
 fn the_page_is_a_course_in_the_playbooks_order() {
     let out = main_job();
@@ -159,6 +176,6 @@ fn walkthrough_topics_answer_to_the_models_names() {
     let run = Command::cargo_bin("statesim").unwrap().args(["walkthrough", "hot-spots"]).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = String::from_utf8_lossy(&run.stdout);
-    assert!(text.starts_with("\n== mega-proxy ==\nInterviewer: Your biggest customer"), "{text}");
-    assert!(String::from_utf8_lossy(&run.stderr).contains("running mega-proxy (10 simulations)"));
+    assert!(text.starts_with("\n== mega-proxy ==\nInterviewer: Sticky sessions by IP hash"), "{text}");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("running mega-proxy (15 simulations)"));
 }

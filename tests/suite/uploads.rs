@@ -25,6 +25,14 @@ fn upload_claims() {
         m("through-server", c::PAGE_LATENCY_P99.key) > 2.0 * m("presigned", c::PAGE_LATENCY_P99.key),
         "uploads through the server crowd out ordinary requests"
     );
+    // The kill at minute 5 interrupts the uploads streaming into server-2: each had sent
+    // at most its file (50 MB at most), and none is interrupted when it goes to S3 direct.
+    for v in ["local-disk", "through-server"] {
+        let (cut, resent) = (m(v, c::UPLOADS_CUT_OFF.key), m(v, c::UPLOADS_INTERRUPTED_RESENT_MB.key));
+        assert!(cut > 0.0 && resent > 0.0 && resent <= 50.0 * cut, "{v}: {cut} interrupted, {resent} MB");
+    }
+    assert_eq!(m("presigned", c::UPLOADS_CUT_OFF.key), 0.0);
+    assert_eq!(m("presigned", c::UPLOADS_INTERRUPTED_RESENT_MB.key), 0.0);
     // A 50 MB video at the client's 5 MB/s takes about 10 s whichever way it goes.
     for v in ["local-disk", "through-server", "presigned"] {
         let p99 = m(v, c::UPLOADS_LATENCY_P99.key);

@@ -37,6 +37,17 @@ fn websocket_claims() {
     let storm = m("pubsub", c::WS_RECONNECTS_PEAK_PER_S.key);
     assert!(storm >= 2000.0, "all of server-2's clients at once: {storm}");
     assert!(m("pubsub-jittered", c::WS_RECONNECTS_PEAK_PER_S.key) < storm / 4.0);
+    // "Spin up 1,000 nodes": a broadcast channel pushes each message to every server up
+    // (999 while server-2 is down), a per-user channel to the receiver's server only, at
+    // most once; Redis's time goes with the pushes.
+    let fan = m("playbook-1000-servers-fanout", c::WS_PUBSUB_RECEIPTS_PER_MESSAGE.key);
+    assert!((990.0..=1000.0).contains(&fan), "{fan}");
+    let one = m("playbook-1000-servers-per-user-channels", c::WS_PUBSUB_RECEIPTS_PER_MESSAGE.key);
+    assert!((0.95..=1.0).contains(&one), "{one}");
+    let pushes = |v: &str| m(v, c::WS_PUBSUB_PUSHES_PER_S.key) / m(v, c::WS_PUBSUB_RECEIPTS_PER_MESSAGE.key);
+    assert!((pushes("playbook-1000-servers-fanout") / pushes("playbook-1000-servers-per-user-channels") - 1.0).abs() < 0.01, "the same messages");
+    assert!(m("playbook-1000-servers-fanout", c::REDIS_UTILISATION.key) > 20.0 * m("playbook-1000-servers-per-user-channels", c::REDIS_UTILISATION.key));
+    assert!(m("playbook-1000-servers-per-user-channels", c::WS_DELIVERED_SHARE.key) > 0.98);
     // Fan-out: each message is pushed to every server, so the cost grows with the fleet.
     assert!((m("pubsub", c::WS_PUBSUB_RECEIPTS_PER_MESSAGE.key) - n).abs() < 0.5);
     assert!((m("pubsub-16-servers", c::WS_PUBSUB_RECEIPTS_PER_MESSAGE.key) - 16.0).abs() < 0.5);

@@ -7,7 +7,7 @@
 use crate::engine::{Distribution, SimDuration};
 use crate::policies::{
     BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode,
-    RetryTarget, SessionStoreKind, UploadStore, WsMode,
+    RetryTarget, SessionStoreKind, UploadStore, WsChannels, WsMode,
 };
 use serde::Serialize;
 
@@ -98,6 +98,8 @@ pub struct WsSpec {
     pub reconnect_after: SimDuration,
     pub reconnect_jitter: SimDuration,
     pub publish_per_subscriber: SimDuration,
+    /// With pub/sub: one broadcast channel, or a channel per user.
+    pub channels: WsChannels,
     /// Gateway nodes (mode "gateway"; 0 otherwise).
     pub gateways: u32,
 }

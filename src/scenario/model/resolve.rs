@@ -394,6 +394,13 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
                 0
             }
         };
+        if ws.channels != WsChannels::Broadcast && ws.mode != WsMode::Pubsub {
+            c.err(
+                "websockets.channels",
+                format!("per-user channels with mode \"{}\"", ws.mode.name()),
+                "channels are Redis pub/sub's: use mode = \"pubsub\", or remove channels",
+            );
+        }
         if ws.mode == WsMode::Gateway && !(1..=MAX_GATEWAYS).contains(&gateways) {
             c.err("websockets.gateways", format!("{gateways} gateways"), format!("use 1 to {MAX_GATEWAYS}"));
         }
@@ -403,6 +410,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
             reconnect_after: ws.reconnect_after.0,
             reconnect_jitter: ws.reconnect_jitter.0,
             publish_per_subscriber: ws.publish_per_subscriber.0,
+            channels: ws.channels,
             gateways,
         }
     });

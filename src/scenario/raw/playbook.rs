@@ -1,7 +1,7 @@
 //! The rest of the playbook: long jobs, uploads and S3, WebSockets, the fleet over time.
 
 use super::{RawDist, RawDistSpec, d_zero, dur};
-use crate::policies::{UploadStore, WsMode};
+use crate::policies::{UploadStore, WsChannels, WsMode};
 use crate::scenario::units::{Bandwidth, ByteSize, Duration, Rate};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -73,6 +73,12 @@ pub struct RawWebsockets {
     /// Plus a random extra wait, uniform up to this ("0s": everyone at once). Default "0s".
     #[serde(default = "d_zero")]
     pub reconnect_jitter: Duration,
+    /// With mode "pubsub": "broadcast" (every server subscribes to one channel, so each
+    /// message is pushed to every server) or "per-user" (a server subscribes to the inbox
+    /// channel of each user it holds, so a message is pushed only to the receiver's
+    /// server). Default "broadcast".
+    #[serde(default = "d_ws_channels")]
+    pub channels: WsChannels,
     /// Redis time per PUBLISH for each subscribed server (fan-out). Default "2us".
     #[serde(default = "d_fanout")]
     pub publish_per_subscriber: Duration,
@@ -196,6 +202,10 @@ fn d_on_demand() -> f64 {
 
 fn d_spot_price() -> f64 {
     0.03
+}
+
+fn d_ws_channels() -> WsChannels {
+    WsChannels::Broadcast
 }
 
 fn d_ws_mode() -> WsMode {
