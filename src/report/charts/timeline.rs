@@ -6,7 +6,7 @@ use super::style::*;
 use crate::engine::SimDuration;
 use crate::metrics::series::{
     ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS_STATE_LOST, PAGE_LATENCY_P99, PART_COLUMNS, SeriesColumn,
-    WS_DELIVERED, WS_RECONNECTS, WS_SENT,
+    RETRY_GOODPUT, RETRY_RETRIES, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
 };
 use crate::metrics::{KeptRuns, RunResult, SeriesRow};
 use crate::scenario::Model;
@@ -222,6 +222,12 @@ impl Timeline<'_> {
         }
         if shows(&ABUSER_ALLOWED) {
             m.push(part_measure(&ABUSER_ALLOWED));
+        }
+        if self.runs.firsts().any(|r| r.column(&RETRY_GOODPUT).is_some()) {
+            m.push(part_measure(&RETRY_GOODPUT));
+        }
+        if shows(&RETRY_RETRIES) {
+            m.push(part_measure(&RETRY_RETRIES));
         }
         m
     }

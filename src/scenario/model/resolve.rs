@@ -435,6 +435,8 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
     }
 
+    let client_retries = raw.client_retries.as_ref().map(|r| super::retries::resolve_client_retries(&mut c, r, &clients.workload));
+
     // faults
     let gateways = websockets.as_ref().map_or(0, |w| w.gateways);
     let faults = super::faults::resolve_faults(&mut c, &raw.faults, run.duration, servers.count, jobs.as_ref(), gateways, redis.failover_after);
@@ -455,6 +457,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
             jobs,
             uploads,
             websockets,
+            client_retries,
             fleet,
             faults,
         })
