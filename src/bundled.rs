@@ -18,6 +18,7 @@ macro_rules! bundled {
 pub const MODELS: &[Bundled] = bundled! {
     "crash-test" => "models/crash-test.toml",
     "sticky-hashing" => "models/sticky-hashing.toml",
+    "retry-storm" => "models/retry-storm.toml",
     "mega-proxy" => "models/mega-proxy.toml",
     "session-latency" => "models/session-latency.toml",
     "jwt-revocation" => "models/jwt-revocation.toml",

@@ -2,7 +2,8 @@
 //! at length.
 //!
 //! A reader preparing for a system-design interview meets the models as a course, not as
-//! an alphabet: first what a crash does to state, then sessions, files, real time, the
+//! an alphabet: first what a crash does to state (and what clients' retries do after
+//! it), then sessions, files, real time, the
 //! interview's question-and-answer scenarios, scaling and load balancing. `index.html`
 //! builds its contents and sections in this order, `statesim walkthrough` lists its
 //! topics in it, and each model's section links its walkthrough and its notebook from
@@ -30,7 +31,11 @@ const fn lesson(model: &'static str, notebook: &'static str) -> Lesson {
 pub const CHAPTERS: &[Chapter] = &[
     Chapter {
         title: "Crash test",
-        lessons: &[lesson("crash-test", "notebooks/01-crash-test.ipynb"), lesson("sticky-hashing", "notebooks/01-crash-test.ipynb")],
+        lessons: &[
+            lesson("crash-test", "notebooks/01-crash-test.ipynb"),
+            lesson("sticky-hashing", "notebooks/01-crash-test.ipynb"),
+            lesson("retry-storm", "notebooks/01-crash-test.ipynb"),
+        ],
     },
     Chapter {
         title: "Sessions",

@@ -15,9 +15,11 @@ use rayon::prelude::*;
 use std::borrow::Borrow;
 use std::cell::RefCell;
 
+mod seniors;
 mod sessions;
 mod traffic;
 
+use seniors::*;
 use sessions::*;
 use traffic::*;
 
@@ -40,6 +42,12 @@ pub const TOPICS: &[Topic] = &[
         models: &["crash-test"],
     },
     Topic { name: "sticky-hashing", aliases: &[], question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
+    Topic {
+        name: "retry-storm",
+        aliases: &["retries"],
+        question: "A server dies for half a minute and your clients retry failed requests. Does the service come back when the server does?",
+        models: &["retry-storm"],
+    },
     Topic {
         name: "session-latency",
         aliases: &[],
@@ -209,6 +217,7 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
     let story = match topic.name {
         "crash-test" => crash_test(&r),
         "sticky-hashing" => sticky_hashing(&r),
+        "retry-storm" => retry_storm(&r),
         "mega-proxy" => hot_spots(&r),
         "session-latency" => session_latency(&r),
         "jwt-revocation" => revocation(&r),
