@@ -156,20 +156,7 @@ impl ClientRetries {
             }
             return None;
         }
-        let op = Op {
-            user,
-            kind,
-            authenticated,
-            service,
-            current: u32::MAX,
-            attempts: 0,
-            executions: 0,
-            live: 0,
-            done: false,
-            counted,
-            after,
-            generation: 0,
-        };
+        let op = Op { user, kind, authenticated, service, current: u32::MAX, attempts: 0, executions: 0, live: 0, done: false, counted, after, generation: 0 };
         Some(self.ops.insert_with(|old| Op { generation: old.map_or(0, |o| o.generation.wrapping_add(1)), ..op }))
     }
 

@@ -18,6 +18,7 @@ mod rate_limits;
 mod readme;
 mod regressions;
 mod report;
+mod retry_storm;
 mod serve;
 mod sessions;
 mod shared;

@@ -5,8 +5,8 @@ use super::Chart;
 use super::style::*;
 use crate::engine::SimDuration;
 use crate::metrics::series::{
-    ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS_STATE_LOST, PAGE_LATENCY_P99, PART_COLUMNS, SeriesColumn,
-    RETRY_GOODPUT, RETRY_RETRIES, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
+    ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS_STATE_LOST, PAGE_LATENCY_P99, PART_COLUMNS, RETRY_GOODPUT,
+    RETRY_RETRIES, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
 };
 use crate::metrics::{KeptRuns, RunResult, SeriesRow};
 use crate::scenario::Model;

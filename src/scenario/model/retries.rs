@@ -45,7 +45,11 @@ pub(super) fn resolve_client_retries(c: &mut Checker, raw: &RawClientRetries, wo
     }
     let breaker = raw.breaker.as_ref().map(|b| {
         if !(b.failure_share > 0.0 && b.failure_share <= 1.0) {
-            c.err(&format!("{P}.breaker.failure_share"), format!("{} is not a failure share", b.failure_share), "use a share above 0 and at most 1, such as 0.5");
+            c.err(
+                &format!("{P}.breaker.failure_share"),
+                format!("{} is not a failure share", b.failure_share),
+                "use a share above 0 and at most 1, such as 0.5",
+            );
         }
         for (key, d) in [("window", b.window.0), ("open_for", b.open_for.0)] {
             if d.is_zero() {
