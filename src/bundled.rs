@@ -30,6 +30,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "websockets" => "models/websockets.toml",
     "autoscaling" => "models/autoscaling.toml",
     "load-balancing" => "models/load-balancing.toml",
+    "stale-load" => "models/stale-load.toml",
 };
 
 /// The queueing-theory models that `statesim check` runs.

@@ -57,7 +57,13 @@ pub const CHAPTERS: &[Chapter] = &[
         ],
     },
     Chapter { title: "Scaling", lessons: &[lesson("autoscaling", "notebooks/07-autoscaling.ipynb")] },
-    Chapter { title: "Load balancing", lessons: &[lesson("load-balancing", "notebooks/05-load-balancing-and-sweeps.ipynb")] },
+    Chapter {
+        title: "Load balancing",
+        lessons: &[
+            lesson("load-balancing", "notebooks/05-load-balancing-and-sweeps.ipynb"),
+            lesson("stale-load", "notebooks/05-load-balancing-and-sweeps.ipynb"),
+        ],
+    },
 ];
 
 /// Every lesson in playbook order, with its chapter.

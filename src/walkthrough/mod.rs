@@ -99,6 +99,12 @@ pub const TOPICS: &[Topic] = &[
         models: &["autoscaling"],
     },
     Topic { name: "load-balancing", aliases: &[], question: "Which load-balancing algorithm would you pick?", models: &["load-balancing"] },
+    Topic {
+        name: "stale-load",
+        aliases: &["herding"],
+        question: "Least connections needs each server's load. What if the load balancer's numbers are a second old?",
+        models: &["stale-load"],
+    },
 ];
 
 /// One part of a walkthrough.
@@ -218,6 +224,7 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
         "crash-test" => crash_test(&r),
         "sticky-hashing" => sticky_hashing(&r),
         "retry-storm" => retry_storm(&r),
+        "stale-load" => stale_load(&r),
         "mega-proxy" => hot_spots(&r),
         "session-latency" => session_latency(&r),
         "jwt-revocation" => revocation(&r),

@@ -1,4 +1,5 @@
-//! The stories of the topics a senior adds to the playbook: retry storms.
+//! The stories of the topics a senior adds to the playbook: retry storms, and load
+//! balancing on stale load data.
 
 use super::*;
 
@@ -57,6 +58,53 @@ pub(super) fn retry_storm(r: &Run) -> Story {
                 rec("budget").less_than(20.0) && rec("breaker").less_than(20.0) && r.m("breaker", &c::RETRY_BREAKER_OPENINGS).greater_than(0.0),
             ),
             claim(format!("retries execute requests twice: {}", n(&dup)), dup.greater_than(0.0) && r.m("no-retries", &c::RETRY_DUPLICATE_EXECUTIONS).equals(0.0)),
+        ],
+    }
+}
+
+pub(super) fn stale_load(r: &Run) -> Story {
+    let p99 = |v: &str| r.m(v, &c::LATENCY_MS.p99);
+    let wait = |v: &str| r.m(v, &c::QUEUE_WAIT_MS.mean);
+    Story {
+        tempting: "\"Least connections: always send the request to the least busy server. It is the smartest policy there is.\"".into(),
+        shows: format!(
+            "850 requests per second reach 10 single-worker servers, 85% busy. With live counts least connections waits {} ms on average in the queue (random: {} ms). But a load balancer rarely sees live counts: when its view is a snapshot refreshed every 100 ms the wait is {} ms, and every 1 s {} ms, worse than random: between two refreshes every request goes to the server that looked least loaded at the last one, so the 'best' server gets the herd (p99 {} ms against {} ms for random).",
+            v(wait("least-connections")),
+            v(wait("random")),
+            v(wait("stale-100ms")),
+            v(wait("stale-1s")),
+            n(p99("stale-1s")),
+            n(p99("random")),
+        ),
+        senior: "\"Use the power of two choices: pick two servers at random and send the request to the less loaded of the two. It needs no fresh global view: when the load numbers are a little old it stays good, because two random servers rarely share the same 'best' one, so the herd is spread.\"".into(),
+        numbers: format!(
+            "On the same 100 ms snapshot two random choices wait {} ms in the queue, less than random ({} ms) and far less than least connections on it ({} ms); p99 {} ms. Fresh enough data (10 ms) keeps least connections good: {} ms.",
+            v(wait("power-of-two-stale-100ms")),
+            v(wait("random")),
+            v(wait("stale-100ms")),
+            n(p99("power-of-two-stale-100ms")),
+            v(wait("stale-10ms")),
+        ),
+        trade_off: format!(
+            "Two choices are robust, not immune: on a 1 s-old snapshot they herd too, onto the servers that looked lighter, and wait {} ms, worse than random, though far less than least connections on it ({} ms). The remedy is fresher numbers (a load balancer counting its own connections, as one does here with live counts) or more randomness; never a deterministic best pick on stale data. Several load balancers, each counting only its own connections, see the others' load late in the same way.",
+            v(wait("power-of-two-stale-1s")),
+            v(wait("stale-1s")),
+        ),
+        claims: vec![
+            claim("with live counts least connections waits less than random".into(), wait("least-connections").less_than(wait("random"))),
+            claim(
+                format!("on a 1 s-old snapshot least connections herds: it waits more than random ({} ms vs {} ms)", v(wait("stale-1s")), v(wait("random"))),
+                wait("stale-1s").greater_than(wait("random")) && p99("stale-1s").greater_than(p99("random")),
+            ),
+            claim("the older the snapshot, the longer the wait".into(), wait("stale-100ms").less_than(wait("stale-1s")) && wait("stale-10ms").less_than(wait("stale-100ms"))),
+            claim(
+                "two random choices on a 100 ms snapshot beat least connections on it, and random".into(),
+                wait("power-of-two-stale-100ms").less_than(wait("stale-100ms")) && wait("power-of-two-stale-100ms").less_than(wait("random")),
+            ),
+            claim(
+                "on a 1 s snapshot two choices herd too (worse than random), far less than least connections".into(),
+                wait("power-of-two-stale-1s").greater_than(wait("random")) && wait("power-of-two-stale-1s").less_than(wait("stale-1s")),
+            ),
         ],
     }
 }

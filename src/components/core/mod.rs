@@ -522,6 +522,7 @@ impl Core {
     pub fn reach_lb(&mut self, ctx: &mut Ctx, req: ReqId) -> Option<u16> {
         let r = &self.requests[req];
         let key = RouteKey { user: r.user, ip: r.ip };
+        self.lb.clock = ctx.now();
         match self.lb.route(&key, &mut self.rng.routing) {
             Some(server) => {
                 let delay = self.forward(req, server);

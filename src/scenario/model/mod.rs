@@ -308,6 +308,8 @@ pub struct LbSpec {
     pub retry_idempotent: bool,
     pub retry_to: RetryTarget,
     pub virtual_nodes: u32,
+    /// How often the policy's view of open connections is refreshed (zero: live).
+    pub load_info_period: SimDuration,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]

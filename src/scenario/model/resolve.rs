@@ -201,7 +201,15 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         retry_idempotent: lb.retry_idempotent,
         retry_to: lb.retry_to,
         virtual_nodes: lb.virtual_nodes,
+        load_info_period: lb.load_info_period.0,
     };
+    if !lb.load_info_period.0.is_zero() && !matches!(lb.policy, LbPolicy::LeastConnections | LbPolicy::PowerOfTwo) {
+        c.err(
+            "load_balancer.load_info_period",
+            format!("a load snapshot with policy \"{}\", which reads no load", lb.policy.name()),
+            "use it with policy = \"least-connections\" or \"power-of-two\", or remove it",
+        );
+    }
 
     // servers
     if servers.count == 0 {
