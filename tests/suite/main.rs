@@ -22,6 +22,7 @@ mod retry_storm;
 mod serve;
 mod sessions;
 mod shared;
+mod stale_load;
 mod state_tier;
 mod sweep;
 mod teaching;
