@@ -19,6 +19,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "crash-test" => "models/crash-test.toml",
     "litmus-test" => "models/litmus-test.toml",
     "sticky-hashing" => "models/sticky-hashing.toml",
+    "retry-storm" => "models/retry-storm.toml",
     "mega-proxy" => "models/mega-proxy.toml",
     "session-latency" => "models/session-latency.toml",
     "jwt-revocation" => "models/jwt-revocation.toml",
@@ -30,6 +31,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "websockets" => "models/websockets.toml",
     "autoscaling" => "models/autoscaling.toml",
     "load-balancing" => "models/load-balancing.toml",
+    "stale-load" => "models/stale-load.toml",
 };
 
 /// The queueing-theory models that `statesim check` runs.

@@ -2,7 +2,8 @@
 //! at length.
 //!
 //! A reader preparing for a system-design interview meets the models as a course, not as
-//! an alphabet: first what a crash does to state, then sessions, files, real time, the
+//! an alphabet: first what a crash does to state (and what clients' retries do after
+//! it), then sessions, files, real time, the
 //! interview's question-and-answer scenarios, scaling and load balancing. `index.html`
 //! builds its contents and sections in this order, `statesim walkthrough` lists its
 //! topics in it, and each model's section links its walkthrough and its notebook from
@@ -34,6 +35,7 @@ pub const CHAPTERS: &[Chapter] = &[
             lesson("crash-test", "notebooks/01-crash-test.ipynb"),
             lesson("litmus-test", "notebooks/01-crash-test.ipynb"),
             lesson("sticky-hashing", "notebooks/01-crash-test.ipynb"),
+            lesson("retry-storm", "notebooks/01-crash-test.ipynb"),
         ],
     },
     Chapter {
@@ -56,7 +58,13 @@ pub const CHAPTERS: &[Chapter] = &[
         ],
     },
     Chapter { title: "Scaling", lessons: &[lesson("autoscaling", "notebooks/07-autoscaling.ipynb")] },
-    Chapter { title: "Load balancing", lessons: &[lesson("load-balancing", "notebooks/05-load-balancing-and-sweeps.ipynb")] },
+    Chapter {
+        title: "Load balancing",
+        lessons: &[
+            lesson("load-balancing", "notebooks/05-load-balancing-and-sweeps.ipynb"),
+            lesson("stale-load", "notebooks/05-load-balancing-and-sweeps.ipynb"),
+        ],
+    },
 ];
 
 /// Every lesson in playbook order, with its chapter.

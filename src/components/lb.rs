@@ -2,7 +2,7 @@
 //! server, the round-robin cursor, cookies, and health-check counters. Decisions are
 //! delegated to the pure functions of [`crate::policies::lb`].
 
-use crate::engine::SimRng;
+use crate::engine::{SimDuration, SimRng, SimTime};
 use crate::policies::lb::{Choices, HashRing, LbPolicy, RetryTarget, fewer_of_two, least_loaded, modulo_pick, next_after, two_candidates};
 use crate::scenario::model::LbSpec;
 use rand::RngExt;
@@ -33,6 +33,13 @@ pub struct LoadBalancer {
     admin_out: Vec<bool>,
     /// Draining: out of rotation, but sticky users pinned to it still reach it.
     draining: Vec<bool>,
+    /// Stale load information: the connections as of the last refresh, refreshed every
+    /// `info_period` (zero: the policy reads live counts).
+    info_period: SimDuration,
+    snapshot: Vec<u32>,
+    snapshot_at: Option<SimTime>,
+    /// The time of the request being routed (set by the core before `route`).
+    pub clock: SimTime,
 }
 
 /// What a routing decision needs to know about the request.
@@ -59,6 +66,10 @@ impl LoadBalancer {
             passes: vec![0; servers],
             admin_out: vec![false; servers],
             draining: vec![false; servers],
+            info_period: spec.load_info_period,
+            snapshot: Vec::new(),
+            snapshot_at: None,
+            clock: SimTime::ZERO,
         }
     }
 
@@ -100,12 +111,27 @@ impl LoadBalancer {
         Some(s)
     }
 
+    /// Refreshes the load snapshot if it is due (stale load information only).
+    fn refresh_snapshot(&mut self) {
+        if self.info_period.is_zero() {
+            return;
+        }
+        let due = self.snapshot_at.is_none_or(|at| self.clock >= at + self.info_period);
+        if due {
+            self.snapshot.clone_from(&self.connections);
+            // Refreshes fall on multiples of the period.
+            self.snapshot_at = Some(SimTime(self.clock.0 - self.clock.0 % self.info_period.0));
+        }
+    }
+
     /// Picks a server for a first attempt.
     pub fn route(&mut self, key: &RouteKey, rng: &mut SimRng) -> Option<u16> {
         let n = self.rotation.len();
         if n == 0 {
             return None;
         }
+        self.refresh_snapshot();
+        let load = if self.info_period.is_zero() { &self.connections } else { &self.snapshot };
         match self.policy {
             LbPolicy::Random => Some(self.rotation[rng.random_range(0..n)]),
             LbPolicy::RoundRobin => {
@@ -114,10 +140,10 @@ impl LoadBalancer {
                 self.rotation = rotation;
                 s
             }
-            LbPolicy::LeastConnections => least_loaded(&self.rotation, &self.connections, rng),
+            LbPolicy::LeastConnections => least_loaded(&self.rotation, load, rng),
             LbPolicy::PowerOfTwo => {
                 let (a, b) = two_candidates(n, self.choices, rng);
-                Some(fewer_of_two(self.rotation[a], self.rotation[b], &self.connections))
+                Some(fewer_of_two(self.rotation[a], self.rotation[b], load))
             }
             LbPolicy::IpHash => modulo_pick(key.ip as u64, &self.rotation),
             LbPolicy::ConsistentHash => {

@@ -6,7 +6,8 @@
 //! playbook part is a module with its own state, its own events, its stage in a
 //! request's pipeline where it has one, its reaction to a server kill, and the metrics
 //! it reports: [`sessions`] (auth, logins, revocation), [`carts`], [`rate_limit`],
-//! [`uploads`], [`websockets`], [`jobs`] and [`fleet`] (autoscaling, spot, deploys).
+//! [`uploads`], [`websockets`], [`jobs`], [`fleet`] (autoscaling, spot, deploys) and
+//! [`retries`] (what clients do when a request fails).
 //! [`world::WebTier`] holds the core and the parts, is the engine's `World`, routes each
 //! event to its owner, and moves requests along their pipeline.
 //!
@@ -28,6 +29,7 @@ pub mod read_replicas;
 pub mod redis;
 pub mod redis_failover;
 pub mod request;
+pub mod retries;
 pub mod server;
 pub mod sessions;
 pub mod slab;
@@ -72,6 +74,7 @@ events! {
     Fleet(fleet::FleetEvent),
     Redis(backends::RedisEvent),
     Db(backends::DbEvent),
+    Retry(retries::RetryEvent),
 }
 
 /// What a handler may do besides changing state: read the clock and schedule events.

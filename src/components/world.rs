@@ -12,6 +12,7 @@ use super::fleet::Fleet;
 use super::jobs::Jobs;
 use super::rate_limit::RateLimits;
 use super::redis::{Command, Reply};
+use super::retries::{ClientRetries, RetryEvent};
 use super::sessions::Sessions;
 use super::uploads::Uploads;
 use super::websockets::WebSockets;
@@ -39,6 +40,7 @@ pub struct WebTier {
     ws: Option<WebSockets>,
     jobs: Option<Jobs>,
     fleet: Fleet,
+    retries: Option<ClientRetries>,
     faults: Vec<Fault>,
     /// The stages a request walks on a server, built from the system.
     pipeline: Vec<Stage>,
@@ -74,7 +76,10 @@ impl WebTier {
         }
         let carts = Carts::new(system, &mut core);
         let uploads = system.uploads.as_ref().map(|spec| Uploads::new(spec, &streams, &mut core));
-        WebTier { sessions, carts, rate_limit, uploads, ws, jobs, fleet, faults: system.faults.clone(), pipeline, core }
+        let retries = system.client_retries.as_ref().map(|spec| ClientRetries::new(spec, system, &streams, &mut core));
+        // Client retries follow every answer, so every answer arrives as an event.
+        core.answers_through_parts |= retries.is_some();
+        WebTier { sessions, carts, rate_limit, uploads, ws, jobs, fleet, retries, faults: system.faults.clone(), pipeline, core }
     }
 
     /// Schedules the first events: arrivals or every user's first wake-up, health
@@ -114,6 +119,7 @@ impl WebTier {
                 }
             }
             Event::Redis(ev) => self.on_redis(ev, ctx),
+            Event::Retry(RetryEvent::Send { op, generation }) => self.send_retry(ctx, op, generation),
             Event::Db(DbEvent::Done { job }) => {
                 let j = self.core.db.done(ctx, job);
                 if self.core.is_up(j.server, j.epoch) {
@@ -176,6 +182,9 @@ impl WebTier {
                     return; // the server was killed; this request already failed
                 }
                 core.service_done(ctx.now(), req, server);
+                if let Some(rt) = &mut self.retries {
+                    rt.on_executed(req);
+                }
                 let kind = core.requests[req].kind;
                 if kind == Kind::Job
                     && let Some(jobs) = &mut self.jobs
@@ -196,9 +205,17 @@ impl WebTier {
                     }
                     u.on_answered(core, req, ctx.now());
                 }
+                if let Some(rt) = &mut self.retries {
+                    rt.on_answer(core, ctx, req);
+                }
                 core.reach_client(ctx, req);
             }
-            CoreEvent::ClientTimeout { req, generation } => core.client_timeout(ctx, req, generation),
+            CoreEvent::ClientTimeout { req, generation } => {
+                if let Some(rt) = &mut self.retries {
+                    rt.on_timeout(core, ctx, req, generation);
+                }
+                core.client_timeout(ctx, req, generation)
+            }
             CoreEvent::HealthCheck => {
                 let (changed, taken_out) = core.health_check(ctx);
                 if changed {
@@ -332,7 +349,33 @@ impl WebTier {
         if let Some(rl) = &mut self.rate_limit {
             rl.on_send(&self.core, user, now);
         }
-        if let Some((req, server)) = self.core.send(ctx, user, kind, authenticated, service, job_cpu, bytes, file) {
+        let op = match &mut self.retries {
+            Some(rt) => match rt.start(&self.core, now, user, kind, authenticated, service) {
+                Some(op) => Some(op),
+                None => return, // the open circuit breaker failed it at once
+            },
+            None => None,
+        };
+        let sent = self.core.send(ctx, user, kind, authenticated, service, job_cpu, bytes, file);
+        if let (Some(rt), Some(op)) = (&mut self.retries, op) {
+            rt.attach(self.core.last_sent, op);
+        }
+        if let Some((req, server)) = sent {
+            self.start_pipeline(ctx, req, server);
+        }
+    }
+
+    /// A client's backoff is over: it sends its request again.
+    fn send_retry(&mut self, ctx: &mut Ctx, op: u32, generation: u32) {
+        let rt = self.retries.as_mut().expect("client retries");
+        let Some((user, kind, authenticated, service)) = rt.next_attempt(op, generation) else { return };
+        if self.core.stop_generating {
+            return;
+        }
+        let sent = self.core.send(ctx, user, kind, authenticated, service, SimDuration::ZERO, 0, 0);
+        let req = self.core.last_sent;
+        rt.retry_sent(&mut self.core, ctx.now(), req, op);
+        if let Some((req, server)) = sent {
             self.start_pipeline(ctx, req, server);
         }
     }
@@ -444,6 +487,9 @@ impl WebTier {
         }
         if let Some(rl) = &self.rate_limit {
             rl.report(core, end, window_s, &mut m);
+        }
+        if let Some(rt) = &self.retries {
+            rt.report(core, end, window_s, &mut m);
         }
         RunResult {
             metrics: m,

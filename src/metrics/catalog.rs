@@ -109,6 +109,9 @@ pub enum Population {
     RateLimitKeys,
     /// Instances of a fleet that scales or deploys.
     Instances,
+    /// Requests as their users see them (client retries): the first attempt and its
+    /// retries together, sent after the warm-up.
+    ClientRequests,
     /// The run as a whole.
     Run,
 }
@@ -252,6 +255,21 @@ metrics! {
     DEPLOY_DURATION_S: "deploy.duration_s", "deploy duration", Secs, Instances, "seconds from the start of the rolling deploy to its end (-1: it did not finish)";
     DEPLOY_SESSIONS_LOST: "deploy.sessions_lost", "sessions lost in the deploy", Count, Users, "sessions lost while still valid because the deploy stopped the server holding them (state lost)";
     DEPLOY_REQUESTS_FAILED: "deploy.requests_failed", "requests failed in the deploy", Count, Requests, "requests that failed because the deploy stopped their server";
+    // Client retries.
+    RETRY_GOODPUT_PER_S: "retry.goodput_per_s", "goodput", PerSec, ClientRequests, "requests that ended ok (after any retries), per second of the window";
+    RETRY_GOODPUT_BEFORE_PER_S: "retry.goodput_before_per_s", "goodput before the fault", PerSec, ClientRequests, "requests that ended ok per second, from the warm-up's end to the first fault";
+    RETRY_GOODPUT_AFTER_SHARE: "retry.goodput_after_share", "goodput after the fault is gone", Share, ClientRequests, "requests that ended ok per second from 30 s after the last fault is gone (a server back in service, Redis back) to the end, as a share of the goodput before the fault";
+    RETRY_RECOVERY_S: "retry.recovery_s", "recovery time", Secs, ClientRequests, "seconds from the moment the last fault is gone until goodput over the next 10 s is back to 90% of the goodput before the fault (the rest of the run when it never is)";
+    RETRY_RECOVERED: "retry.recovered", "runs that recovered", Share, Run, "runs in which goodput came back to 90% of its level before the fault (see retry.recovery_s)";
+    RETRY_REQUESTS: "retry.requests", "requests, first attempts", Count, ClientRequests, "requests clients started (first attempts), including those the breaker failed at once";
+    RETRY_GAVE_UP: "retry.gave_up", "requests given up", Count, ClientRequests, "requests that failed on their last allowed attempt, or whose retry the budget or the breaker refused";
+    RETRY_RETRIES_SENT: "retry.retries_sent", "retries sent", Count, ClientRequests, "attempts after the first that clients sent";
+    RETRY_AMPLIFICATION: "retry.amplification", "attempts per request", Number, ClientRequests, "attempts sent (first attempts and retries) per request started: the load amplification";
+    RETRY_AMPLIFICATION_AFTER: "retry.amplification_after", "attempts per request after the fault", Number, ClientRequests, "attempts per request for requests started from 30 s after the last fault is gone";
+    RETRY_BUDGET_DENIED: "retry.budget_denied", "retries refused by the budget", Count, ClientRequests, "retries the retry budget refused (the request failed instead)";
+    RETRY_BREAKER_REJECTED: "retry.breaker_rejected", "failed fast by the breaker", Count, ClientRequests, "requests and retries the open circuit breaker failed at once, without sending them";
+    RETRY_BREAKER_OPENINGS: "retry.breaker_openings", "breaker openings", Count, Run, "times the circuit breaker opened";
+    RETRY_DUPLICATE_EXECUTIONS: "retry.duplicate_executions", "requests executed twice or more", Count, ClientRequests, "requests whose work a server completed more than once (a timed-out attempt still ran, and a retry ran too): harmless for idempotent requests, a double charge for a payment";
     // WebSockets.
     WS_MESSAGES_SENT: "ws.messages_sent", "messages sent", Count, Messages, "WebSocket messages users sent";
     WS_DELIVERED: "ws.delivered", "messages delivered", Count, Messages, "messages that reached their receiver";

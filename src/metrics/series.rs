@@ -61,8 +61,12 @@ pub static CARTS_LOST: SeriesColumn = column("carts_lost", "carts lost", Aggrega
 /// Reads of a file that is on another server's disk, or on one that restarted (uploads).
 pub static FILES_NOT_FOUND: SeriesColumn = column("files_not_found_404", "404 not found", Aggregate::Sum, 0);
 
+/// Requests that ended ok after any retries (goodput), and retries sent (client retries).
+pub static RETRY_GOODPUT: SeriesColumn = column("goodput", "goodput", Aggregate::Sum, 0);
+pub static RETRY_RETRIES: SeriesColumn = column("retries", "retries sent", Aggregate::Sum, 0);
+
 /// Every part's column, in the order `timeseries.csv` writes them.
-pub static PART_COLUMNS: [&SeriesColumn; 10] = [
+pub static PART_COLUMNS: [&SeriesColumn; 12] = [
     &LOGOUTS_STATE_LOST,
     &JOBS_QUEUED,
     &ABUSER_ALLOWED,
@@ -73,6 +77,8 @@ pub static PART_COLUMNS: [&SeriesColumn; 10] = [
     &PAGE_LATENCY_P99,
     &CARTS_LOST,
     &FILES_NOT_FOUND,
+    &RETRY_GOODPUT,
+    &RETRY_RETRIES,
 ];
 
 /// A registered column's place in a run's rows.

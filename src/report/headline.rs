@@ -23,6 +23,10 @@ const fn cost(metric: &'static Metric) -> Headline {
 /// What each model's own story is about, most telling first; a model gets those it has
 /// and that differ between its variants.
 pub static HEADLINE: &[Headline] = &[
+    outcome(&catalog::RETRY_GOODPUT_AFTER_SHARE),
+    outcome(&catalog::RETRY_RECOVERY_S),
+    cost(&catalog::RETRY_AMPLIFICATION_AFTER),
+    outcome(&catalog::RETRY_DUPLICATE_EXECUTIONS),
     outcome(&catalog::SESSIONS_STATE_LOST_SHARE),
     outcome(&catalog::REDIS_FAILOVER_LOST_WRITES),
     outcome(&catalog::REVOCATION_ACCEPTED_AFTER_IN_FORCE),

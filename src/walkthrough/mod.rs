@@ -16,10 +16,12 @@ use std::borrow::Borrow;
 use std::cell::RefCell;
 
 mod checklist;
+mod seniors;
 mod sessions;
 mod traffic;
 
 use checklist::*;
+use seniors::*;
 use sessions::*;
 use traffic::*;
 
@@ -48,6 +50,12 @@ pub const TOPICS: &[Topic] = &[
         models: &["litmus-test"],
     },
     Topic { name: "sticky-hashing", aliases: &[], question: "If sessions must be sticky, how should the load balancer hash?", models: &["sticky-hashing"] },
+    Topic {
+        name: "retry-storm",
+        aliases: &["retries"],
+        question: "A server dies for half a minute and your clients retry failed requests. Does the service come back when the server does?",
+        models: &["retry-storm"],
+    },
     Topic {
         name: "session-latency",
         aliases: &[],
@@ -99,6 +107,12 @@ pub const TOPICS: &[Topic] = &[
         models: &["autoscaling"],
     },
     Topic { name: "load-balancing", aliases: &[], question: "Which load-balancing algorithm would you pick?", models: &["load-balancing"] },
+    Topic {
+        name: "stale-load",
+        aliases: &["herding"],
+        question: "Least connections needs each server's load. What if the load balancer's numbers are a second old?",
+        models: &["stale-load"],
+    },
     CHECKLIST,
 ];
 
@@ -252,6 +266,8 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
         "crash-test" => crash_test(r),
         "litmus-test" => litmus_test(r),
         "sticky-hashing" => sticky_hashing(r),
+        "retry-storm" => retry_storm(r),
+        "stale-load" => stale_load(r),
         "mega-proxy" => hot_spots(r),
         "session-latency" => session_latency(r),
         "jwt-revocation" => revocation(r),

@@ -194,6 +194,8 @@ pub struct Core {
     generated_counted: u64,
     outstanding_counted: u64,
     pub stop_generating: bool,
+    /// The request `send` created last (parts that follow attempts read it).
+    pub last_sent: ReqId,
 }
 
 /// The latency of ordinary requests (no upload, no job): a histogram of those counted
@@ -297,6 +299,7 @@ impl Core {
             generated_counted: 0,
             outstanding_counted: 0,
             stop_generating: false,
+            last_sent: NO_REQ,
         }
     }
 
@@ -416,6 +419,7 @@ impl Core {
             outcome: Outcome::Pending,
         };
         let req = self.requests.insert_with(|old| Request { generation: old.map_or(0, |r| r.generation), ..request });
+        self.last_sent = req;
         self.rec.on_sent(now);
         if self.rec.counts(now) {
             self.generated_counted += 1;
@@ -528,6 +532,7 @@ impl Core {
     pub fn reach_lb(&mut self, ctx: &mut Ctx, req: ReqId) -> Option<u16> {
         let r = &self.requests[req];
         let key = RouteKey { user: r.user, ip: r.ip };
+        self.lb.clock = ctx.now();
         match self.lb.route(&key, &mut self.rng.routing) {
             Some(server) => {
                 let delay = self.forward(req, server);

@@ -5,8 +5,8 @@ use super::Chart;
 use super::style::*;
 use crate::engine::SimDuration;
 use crate::metrics::series::{
-    ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS_STATE_LOST, PAGE_LATENCY_P99, PART_COLUMNS, SeriesColumn,
-    WS_DELIVERED, WS_RECONNECTS, WS_SENT,
+    ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS_STATE_LOST, PAGE_LATENCY_P99, PART_COLUMNS, RETRY_GOODPUT,
+    RETRY_RETRIES, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
 };
 use crate::metrics::{KeptRuns, RunResult, SeriesRow};
 use crate::scenario::Model;
@@ -222,6 +222,12 @@ impl Timeline<'_> {
         }
         if shows(&ABUSER_ALLOWED) {
             m.push(part_measure(&ABUSER_ALLOWED));
+        }
+        if self.runs.firsts().any(|r| r.column(&RETRY_GOODPUT).is_some()) {
+            m.push(part_measure(&RETRY_GOODPUT));
+        }
+        if shows(&RETRY_RETRIES) {
+            m.push(part_measure(&RETRY_RETRIES));
         }
         m
     }

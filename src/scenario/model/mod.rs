@@ -6,7 +6,7 @@
 
 use crate::engine::{Distribution, SimDuration};
 use crate::policies::{
-    BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode,
+    Backoff, BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode,
     RetryTarget, SessionStoreKind, UploadStore, WsChannels, WsMode,
 };
 use serde::Serialize;
@@ -14,6 +14,7 @@ use serde::Serialize;
 mod checker;
 mod faults;
 mod resolve;
+mod retries;
 
 pub use resolve::resolve;
 
@@ -39,6 +40,7 @@ pub struct System {
     pub jobs: Option<JobsSpec>,
     pub uploads: Option<UploadSpec>,
     pub websockets: Option<WsSpec>,
+    pub client_retries: Option<ClientRetrySpec>,
     pub fleet: FleetSpec,
     pub faults: Vec<Fault>,
 }
@@ -89,6 +91,27 @@ pub struct FleetSpec {
     pub on_demand_per_hour: f64,
     pub spot_per_hour: f64,
     pub deploy: Option<(SimDuration, SimDuration)>,
+}
+
+/// What clients do when a request fails or times out.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientRetrySpec {
+    pub max_retries: u32,
+    pub backoff: Backoff,
+    pub base_delay: SimDuration,
+    pub max_delay: SimDuration,
+    /// Retries allowed per first attempt (a token bucket), if there is a budget.
+    pub budget: Option<f64>,
+    pub breaker: Option<BreakerSpec>,
+}
+
+/// A circuit breaker over the clients' attempts, in tumbling windows.
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakerSpec {
+    pub failure_share: f64,
+    pub window: SimDuration,
+    pub open_for: SimDuration,
+    pub min_requests: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -287,6 +310,8 @@ pub struct LbSpec {
     pub retry_idempotent: bool,
     pub retry_to: RetryTarget,
     pub virtual_nodes: u32,
+    /// How often the policy's view of open connections is refreshed (zero: live).
+    pub load_info_period: SimDuration,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]

@@ -218,7 +218,15 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         retry_idempotent: lb.retry_idempotent,
         retry_to: lb.retry_to,
         virtual_nodes: lb.virtual_nodes,
+        load_info_period: lb.load_info_period.0,
     };
+    if !lb.load_info_period.0.is_zero() && !matches!(lb.policy, LbPolicy::LeastConnections | LbPolicy::PowerOfTwo) {
+        c.err(
+            "load_balancer.load_info_period",
+            format!("a load snapshot with policy \"{}\", which reads no load", lb.policy.name()),
+            "use it with policy = \"least-connections\" or \"power-of-two\", or remove it",
+        );
+    }
 
     // servers
     if servers.count == 0 {
@@ -460,6 +468,8 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         }
     }
 
+    let client_retries = raw.client_retries.as_ref().map(|r| super::retries::resolve_client_retries(&mut c, r, &clients.workload));
+
     // faults
     let gateways = websockets.as_ref().map_or(0, |w| w.gateways);
     let faults = super::faults::resolve_faults(&mut c, &raw.faults, run.duration, servers.count, jobs.as_ref(), gateways, redis.failover_after);
@@ -480,6 +490,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
             jobs,
             uploads,
             websockets,
+            client_retries,
             fleet,
             faults,
         })

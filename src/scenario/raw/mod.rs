@@ -7,17 +7,19 @@
 //!
 //! One file per family of sections: `traffic` (run, clients, network, load balancer,
 //! servers), `state` (sessions, Redis, database, carts, revocation, rate limit),
-//! `playbook` (jobs, uploads, S3, WebSockets, autoscaling), `faults`, and `values`
+//! `playbook` (jobs, uploads, S3, WebSockets, autoscaling), `retries` (client retries), `faults`, and `values`
 //! (distributions and "off"-able durations shared by all of them).
 
 mod faults;
 mod playbook;
+mod retries;
 mod state;
 mod traffic;
 mod values;
 
 pub use faults::*;
 pub use playbook::*;
+pub use retries::*;
 pub use state::*;
 pub use traffic::*;
 pub use values::*;
@@ -81,6 +83,8 @@ pub struct RawModel {
     pub autoscaling: RawAutoscaling,
     #[serde(default)]
     pub s3: RawS3,
+    /// Client retries after a failure or a timeout (absent: clients do not retry).
+    pub client_retries: Option<RawClientRetries>,
     /// Scheduled faults, each at a time with one action.
     #[serde(default)]
     pub faults: Vec<RawFault>,

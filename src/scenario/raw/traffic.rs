@@ -132,6 +132,10 @@ pub struct RawLoadBalancer {
     /// Points per server on the consistent-hash ring. Default 150.
     #[serde(default = "d_vnodes")]
     pub virtual_nodes: u32,
+    /// least-connections and power-of-two: the load balancer sees the servers' open
+    /// connections as a snapshot refreshed this often, so up to this old. Default "0s" (live).
+    #[serde(default = "super::d_zero")]
+    pub load_info_period: Duration,
 }
 
 /// Active health checks: a server leaves rotation after `unhealthy_after` failed probes in
