@@ -24,6 +24,7 @@ mod shared;
 mod state_tier;
 mod sweep;
 mod teaching;
+mod testbed;
 mod theory;
 mod uploads;
 mod walkthrough;

@@ -74,13 +74,20 @@ fn store(s: Store, sessions: bool) -> &'static str {
 }
 
 fn secs(s: f64) -> String {
-    format!("{}us", (s * 1e6).round() as u64)
+    let us = (s * 1e6).round() as u64;
+    if us % 1_000_000 == 0 {
+        format!("{}s", us / 1_000_000)
+    } else if us % 1_000 == 0 {
+        format!("{}ms", us / 1_000)
+    } else {
+        format!("{us}us")
+    }
 }
 
 /// The simulator's model of the testbed's variants. Network and load-balancer latency
 /// are zero: the testbed's own overhead is measured by a zero-work run and subtracted.
 /// Redis and the database (Redis in the testbed) take what this machine measured.
-pub fn model_text(name: &str, vs: &[Variant], redis_p50_s: f64, redis_service_s: f64, replications: u32) -> String {
+pub fn model_text(name: &str, vs: &[Variant], used: &[Used], redis_p50_s: f64, redis_service_s: f64, replications: u32) -> String {
     let v0 = &vs[0];
     let mut t = format!(
         "schema_version = 1\nname = \"testbed-{name}\"\ntitle = \"The {name} testbed, as the simulator sees it\"\n\n[run]\nduration = \"{}\"\nwarmup = \"{}\"\nseed = 1\nreplications = {replications}\n\n",
@@ -93,7 +100,7 @@ pub fn model_text(name: &str, vs: &[Variant], redis_p50_s: f64, redis_service_s:
         secs(redis_service_s)
     );
     t += &format!("[database]\nread = \"{}\"\nwrite = \"{}\"\n\n", secs(redis_p50_s), secs(redis_p50_s));
-    for v in vs {
+    for (v, u) in vs.iter().zip(used) {
         t += &format!("[variants.{}]\n", v.name);
         let proxies = if v.nat_users > 0 { format!(", proxies = [{{ name = \"nat\", users = {}, ips = 1 }}]", v.nat_users) } else { String::new() };
         t += &format!(
@@ -116,10 +123,10 @@ pub fn model_text(name: &str, vs: &[Variant], redis_p50_s: f64, redis_service_s:
             v.servers,
             v.cores,
             v.queue_limit,
-            secs(v.service_mean_s),
-            v.service_cv
+            secs(u.service_mean_s),
+            (u.service_cv * 1000.0).round() / 1000.0
         );
-        t += &format!("sessions = {{ store = \"{}\", lifetime = \"1h\", login_cpu = \"{}\" }}\n", store(v.sessions, true), secs(v.login_cpu_s));
+        t += &format!("sessions = {{ store = \"{}\", lifetime = \"1h\", login_cpu = \"{}\" }}\n", store(v.sessions, true), secs(u.login_s));
         t += &format!("carts = {{ store = \"{}\", add_share = {} }}\n", store(v.carts, false), v.add_share.max(0.0));
         if let Some((at, k)) = v.kill {
             t += &format!("faults = [{{ at = \"{}\", kill = \"server-{k}\" }}]\n", secs(at));
@@ -127,6 +134,29 @@ pub fn model_text(name: &str, vs: &[Variant], redis_p50_s: f64, redis_service_s:
         t += "\n";
     }
     t
+}
+
+/// The service and login times the servers really held a worker, measured.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Used {
+    pub service_mean_s: f64,
+    pub service_cv: f64,
+    pub login_s: f64,
+}
+
+/// What a run's servers really spent (the nominal times where nothing was measured).
+pub fn used(v: &Variant, m: &Measured) -> Used {
+    let work: Vec<f64> = m.users.iter().flat_map(|u| u.work_s.iter().copied()).collect();
+    let login: Vec<f64> = m.users.iter().flat_map(|u| u.login_s.iter().copied()).collect();
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
+    let (service_mean_s, service_cv) = if work.len() > 1 {
+        let m = mean(&work);
+        let var = work.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (work.len() - 1) as f64;
+        (m, var.sqrt() / m)
+    } else {
+        (v.service_mean_s, v.service_cv)
+    };
+    Used { service_mean_s, service_cv, login_s: if login.is_empty() { v.login_cpu_s } else { mean(&login) } }
 }
 
 /// One figure compared.
@@ -141,6 +171,8 @@ pub struct Row {
     pub predicted_low: f64,
     pub predicted_high: f64,
     pub target: String,
+    /// The relative tolerance of the target (beside the 95% interval for counts).
+    pub tolerance: f64,
     pub held: bool,
 }
 
@@ -170,6 +202,7 @@ fn count_row(variant: &str, metric: &str, measured: f64, e: Estimate) -> Row {
         predicted_low: e.low(),
         predicted_high: e.high(),
         target: "within 5% or inside the 95% interval".into(),
+        tolerance: 0.05,
         held,
     }
 }
@@ -185,6 +218,7 @@ fn ratio_row(variant: &str, metric: &str, measured: f64, net: f64, e: Estimate, 
         predicted_low: e.low(),
         predicted_high: e.high(),
         target: what.into(),
+        tolerance: tol,
         held,
     }
 }
@@ -210,6 +244,19 @@ pub fn compare(model: &str, v: &Variant, m: &Measured, s: &ModelSummary, overhea
             for (k, n) in &u.by_server {
                 *by.entry(k.clone()).or_default() += n;
             }
+        }
+        if v.nat_users > 0 && v.policy == Policy::Source {
+            // How many of the other users HAProxy's source hash put beside the NAT: the
+            // simulator's hash deals them its own way (about 1/n of them).
+            let nat_server = m.users[0].last_server.clone();
+            let others = &m.users[v.nat_users as usize..];
+            let beside = others.iter().filter(|u| u.last_server == nat_server).count();
+            eprintln!(
+                "{}: HAProxy's source hash put {beside} of the {} other users on the NAT's server (1/n of them: {:.0})",
+                v.name,
+                others.len(),
+                others.len() as f64 / v.servers as f64
+            );
         }
         let total: u64 = by.values().sum();
         let max = by.values().copied().max().unwrap_or(0);

@@ -36,8 +36,11 @@ pub struct UserLog {
     pub by_server: BTreeMap<String, u64>,
     pub sessions_lost: u64,
     pub carts_lost: u64,
-    /// (seconds since start, ok) of every request, for the chart's time line.
-    pub times: Vec<(f64, bool)>,
+    /// Service and login times the servers really held a worker (seconds).
+    pub work_s: Vec<f64>,
+    pub login_s: Vec<f64>,
+    /// The server of every answer (refusals included), and where the user was last.
+    pub last_server: Option<String>,
 }
 
 /// Source address of a user: the NAT group's, or one of its own.
@@ -105,11 +108,23 @@ pub async fn user(load: Load, u: u32, jar: HashMap<String, String>, login_only: 
         let counted = sent_at.duration_since(load.start) >= load.warmup && !login_only;
         let r = tokio::time::timeout(load.timeout, request(&mut conn, &load, src, &path, add, &cookies.join("; "))).await;
         let latency = sent_at.elapsed().as_secs_f64();
-        let at = sent_at.duration_since(load.start).as_secs_f64();
-        let ok = matches!(r, Ok(Ok((200, _))));
         if counted {
             log.sent += 1;
-            log.times.push((at, ok));
+        }
+        if let Ok(Ok((_, h))) = &r {
+            let us = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).and_then(|s| s.parse::<f64>().ok()).map(|u| u / 1e6);
+            if let Some(w) = us("x-work-us") {
+                log.work_s.push(w);
+            }
+            if let Some(w) = us("x-login-us") {
+                log.login_s.push(w);
+            }
+            if let Some(server) = h.get("x-server").and_then(|v| v.to_str().ok()) {
+                if counted {
+                    *log.by_server.entry(server.to_string()).or_default() += 1;
+                }
+                log.last_server = Some(server.to_string());
+            }
         }
         match r {
             Ok(Ok((200, h))) => {
@@ -118,7 +133,6 @@ pub async fn user(load: Load, u: u32, jar: HashMap<String, String>, login_only: 
                         jar.insert(k.trim().to_string(), val.trim().to_string());
                     }
                 }
-                let server = h.get("x-server").and_then(|v| v.to_str().ok()).unwrap_or("?").to_string();
                 let cart: i64 = h.get("x-cart").and_then(|v| v.to_str().ok()).and_then(|s| s.parse().ok()).unwrap_or(0);
                 if h.contains_key("x-login") && logged_in && !login_only {
                     log.sessions_lost += 1;
@@ -132,7 +146,6 @@ pub async fn user(load: Load, u: u32, jar: HashMap<String, String>, login_only: 
                 if counted {
                     log.ok += 1;
                     log.latencies_s.push(latency);
-                    *log.by_server.entry(server).or_default() += 1;
                 }
             }
             Ok(Ok((status, _))) => {

@@ -92,7 +92,19 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
     }
     drop(redis_proc);
 
-    let text = compare::model_text(model, &variants, redis_p50, redis_service, 10);
+    let used: Vec<compare::Used> = variants.iter().zip(&measured).map(|(v, m)| compare::used(v, m)).collect();
+    for (v, u) in variants.iter().zip(&used) {
+        eprintln!(
+            "{}: service really held {:.2} ms (cv {:.2}) for a nominal {:.2} ms; a login {:.2} ms for {:.2} ms",
+            v.name,
+            u.service_mean_s * 1e3,
+            u.service_cv,
+            v.service_mean_s * 1e3,
+            u.login_s * 1e3,
+            v.login_cpu_s * 1e3
+        );
+    }
+    let text = compare::model_text(model, &variants, &used, redis_p50, redis_service, 10);
     let model_file = out.join(format!("testbed-{model}.toml"));
     let _ = std::fs::write(&model_file, &text);
     let m = match statesim::scenario::load_str(&model_file.display().to_string(), "testbed", &text, &[]) {
@@ -128,22 +140,34 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
         "redis_get_p50_us": redis_p50 * 1e6,
         "redis_service_us": redis_service * 1e6,
         "overhead_ms": { "p50": overhead.0, "p99": overhead.1 },
+        "service_used": variants.iter().zip(&used).map(|(v, u)| serde_json::json!({ "variant": v.name, "nominal_mean_ms": v.service_mean_s * 1e3, "nominal_cv": v.service_cv, "used_mean_ms": u.service_mean_s * 1e3, "used_cv": u.service_cv, "login_nominal_ms": v.login_cpu_s * 1e3, "login_used_ms": u.login_s * 1e3 })).collect::<Vec<_>>(),
         "targets_held": held,
         "targets": rows.len(),
         "rows": rows,
     });
     let _ = std::fs::write(out.join("comparison.json"), serde_json::to_string_pretty(&json).expect("json"));
+    // Each prediction's whisker is its target: the wider of its 95% interval and the
+    // tolerance, so a measured figure inside it is a target held. Zeros are in the table only.
     let chart_rows: Vec<CheckRow> = rows
         .iter()
+        .filter(|r| r.measured_net != 0.0)
         .map(|r| CheckRow {
             model: model.to_string(),
             case: r.variant.clone(),
             figure: Box::leak(r.metric.clone().into_boxed_str()),
             analytic: r.measured_net,
-            simulated: Estimate { mean: r.predicted, ci95: Some(r.predicted_high - r.predicted), n: 10 },
+            simulated: Estimate { mean: r.predicted, ci95: Some((r.predicted_high - r.predicted).max(r.tolerance * r.predicted.abs())), n: 10 },
         })
         .collect();
-    match statesim::report::charts::render(&statesim::report::charts::CheckChart { rows: &chart_rows }) {
+    let words = statesim::report::charts::CheckWords {
+        title: "Does the simulator match a real testbed?",
+        subtitle: format!("statesim testbed {model}: each prediction (dot) with its target (whisker), against what was measured on loopback (dashed)"),
+        reference: "measured",
+        reference_line: "the testbed: measured, less its overhead",
+        estimate: "predicted, target",
+        x_desc: "predicted minus measured, as a share of measured (%)",
+    };
+    match statesim::report::charts::render(&statesim::report::charts::CheckChart { rows: &chart_rows, words }) {
         Ok((_svg, png)) => {
             let _ = std::fs::write(out.join("comparison.png"), png);
         }

@@ -150,21 +150,27 @@ impl App {
 
 async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<Req>) -> Response {
     if app.waiting.load(Ordering::Relaxed) as u64 >= app.cfg.queue_limit {
-        return (StatusCode::SERVICE_UNAVAILABLE, "queue full").into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, [("x-server", app.cfg.id.to_string())], "queue full").into_response();
     }
     app.waiting.fetch_add(1, Ordering::Relaxed);
     let permit = app.workers.acquire().await.expect("semaphore open");
     app.waiting.fetch_sub(1, Ordering::Relaxed);
     let mut out = HeaderMap::new();
     if !app.session_ok(App::cookie(&headers, "sid"), &q.user).await {
+        let t = std::time::Instant::now();
         tokio::time::sleep(Duration::from_secs_f64(app.cfg.login_cpu_s)).await;
+        out.insert("x-login-us", HeaderValue::from(t.elapsed().as_micros() as u64));
         let sid = app.log_in(&q.user).await;
         out.insert("set-cookie", HeaderValue::from_str(&format!("sid={sid}; Path=/")).expect("ascii"));
         out.insert("x-login", HeaderValue::from_static("1"));
     }
     let work = app.sample(app.cfg.service_mean_s, app.cfg.service_cv).await;
     if !work.is_zero() {
+        // What the worker was really held: a timer wakes up late (about a millisecond
+        // on tokio), and the simulator is given this, not the nominal time.
+        let t = std::time::Instant::now();
         tokio::time::sleep(work).await;
+        out.insert("x-work-us", HeaderValue::from(t.elapsed().as_micros() as u64));
     }
     let items = app.cart(&q.user, q.add).await;
     drop(permit);
