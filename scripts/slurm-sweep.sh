@@ -5,6 +5,7 @@
 # the shares, runs the same sweep on one machine, and checks the files are byte-identical.
 #
 #   sudo scripts/slurm-sweep.sh
+#   STATESIM=target/release/statesim scripts/slurm-sweep.sh       (no build)
 #   MODEL=crash-test VARY=servers.count=2..64:*2 REPS=10 TASKS=16 SETS= scripts/slurm-sweep.sh   (the README's array)
 #
 # Exit code 0: the merged sweep equals the one-machine sweep byte for byte. The daemons it
@@ -32,8 +33,12 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
   apt-get install -y -qq slurm-wlm munge > /dev/null
 fi
 
-cargo build --release --locked --quiet
-BIN=$PWD/target/release/statesim
+# STATESIM=path uses a statesim already built.
+if [ -z "${STATESIM:-}" ]; then
+  cargo build --release --locked --quiet
+  STATESIM=$PWD/target/release/statesim
+fi
+BIN=$(realpath "$STATESIM")
 
 started=()
 stop_all() {
@@ -100,11 +105,13 @@ cat > "$WORK/sweep.sbatch" <<EOF
 #SBATCH --cpus-per-task=1
 #SBATCH --output=$WORK/task-%a.log
 $BIN sweep $MODEL -r $REPS --vary $VARY $SETS --quiet --threads 1 \\
-  --partition \${SLURM_ARRAY_TASK_ID}/$TASKS --out $WORK/cluster
+  --partition \${SLURM_ARRAY_TASK_ID}/$TASKS --out $WORK/cluster/share-\${SLURM_ARRAY_TASK_ID}
 EOF
 echo "== sbatch --wait: $TASKS tasks of statesim sweep $MODEL -r $REPS --vary $VARY $SETS"
 sbatch --wait "$WORK/sweep.sbatch"
-"$BIN" merge "$WORK/cluster/$MODEL/sweep" --quiet
+# Each task wrote its own folder: on one node, statesim's lock on an output folder refuses
+# a second writer while the first runs.
+"$BIN" merge "$WORK"/cluster/share-*/"$MODEL"/sweep --out "$WORK/cluster/merged" --quiet
 
 echo "== the same sweep on one machine"
 # shellcheck disable=SC2086
@@ -112,7 +119,7 @@ echo "== the same sweep on one machine"
 
 status=0
 for f in sweep.json sweep.csv; do
-  if cmp "$WORK/cluster/$MODEL/sweep/$f" "$WORK/single/$MODEL/sweep/$f"; then
+  if cmp "$WORK/cluster/merged/$f" "$WORK/single/$MODEL/sweep/$f"; then
     echo "same bytes: $f ($(wc -c < "$WORK/single/$MODEL/sweep/$f") bytes)"
   else
     echo "DIFFERENT: $f"

@@ -39,7 +39,9 @@ mod real {
         let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("comparison.json")).unwrap()).unwrap();
         assert!(dir.path().join("comparison.png").exists());
         let rows = json["rows"].as_array().unwrap();
-        let row = |variant: &str, metric: &str| rows.iter().find(|r| r["variant"] == variant && r["metric"] == metric).unwrap_or_else(|| panic!("{variant} {metric}"));
+        let row = |variant: &str, metric: &str| {
+            rows.iter().find(|r| r["variant"] == variant && r["metric"] == metric).unwrap_or_else(|| panic!("{variant} {metric}"))
+        };
         // Sessions in server memory: the killed server's users are logged out, as predicted;
         // in Redis or a JWT, no one.
         let lost = row("sticky-memory", "sessions.state_lost_users");
@@ -73,7 +75,17 @@ mod real {
         }
         let model = dir.path().join("m.toml");
         std::fs::write(&model, "schema_version = 1\n[run]\nduration = \"1m\"\nwarmup = \"10s\"\nreplications = 1\n[clients]\narrival_rate = \"10/s\"\n[sessions]\nstore = \"jwt\"\n").unwrap();
-        let run = Command::cargo_bin("statesim").unwrap().arg("run").arg(&model).arg("--calibration").arg(&file).arg("--out").arg(dir.path().join("out")).arg("--quiet").output().unwrap();
+        let run = Command::cargo_bin("statesim")
+            .unwrap()
+            .arg("run")
+            .arg(&model)
+            .arg("--calibration")
+            .arg(&file)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .arg("--quiet")
+            .output()
+            .unwrap();
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
         // The overrides are part of the run's record of its inputs.
         let record = std::fs::read_to_string(dir.path().join("out/m/m.toml")).unwrap();
