@@ -1,12 +1,15 @@
 //! The command line: arguments as typed (clap), then what they mean, then one function
 //! per command. Exit codes: 0 ok, 1 a run or check failed, 2 bad input.
 
+mod calibration;
 mod check;
 mod inputs;
 mod list;
 mod run;
 mod serve;
 mod sweep;
+#[cfg(feature = "testbed")]
+mod testbed;
 mod walkthrough;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -53,6 +56,10 @@ pub struct RunCommon {
     /// Override a model key, e.g. servers.count=8 or variants.sticky.load_balancer.policy=cookie (in a sweep: at every point).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Costs measured on a machine (a file from `statesim calibrate`), applied to every
+    /// model as `--set`s before the command line's own.
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
     /// Folder for outputs; each model writes into a subfolder named after it.
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
@@ -184,6 +191,38 @@ enum Command {
         #[command(flatten)]
         budget: BudgetArgs,
     },
+    /// Measure JWT and Redis costs on this machine and write a calibration file for `--calibration` (needs `--features testbed`).
+    #[command(
+        after_help = "Examples:\n  statesim calibrate                       starts its own redis-server on a free loopback port\n  statesim calibrate --redis 127.0.0.1:6379 --out calibration.toml\n  statesim run crash-test --calibration calibration.toml"
+    )]
+    Calibrate {
+        /// A Redis to measure (HOST:PORT); default: a redis-server started on loopback.
+        #[arg(long, value_name = "HOST:PORT")]
+        redis: Option<String>,
+        /// Where to write the calibration file.
+        #[arg(long, default_value = "calibration.toml")]
+        out: PathBuf,
+    },
+    /// Stand the model up for real on loopback (HTTP servers, HAProxy, Redis, a load generator), kill a server, and compare with the simulator (needs `--features testbed`).
+    #[command(
+        after_help = "Examples:\n  statesim testbed crash-test --out output/testbed\n  statesim testbed mega-proxy --quick\n\nExit code: 0 every target held, 1 some did not, 2 bad input or a missing haproxy/redis-server."
+    )]
+    Testbed {
+        /// crash-test or mega-proxy.
+        model: String,
+        /// Folder for comparison.json and comparison.png.
+        #[arg(long, default_value = "output/testbed")]
+        out: PathBuf,
+        /// A short run (for tests): a third of the duration and users.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// One real web server of the testbed (started by `statesim testbed`).
+    #[command(hide = true)]
+    TestbedServer {
+        #[arg(long)]
+        config: String,
+    },
     /// Print the JSON Schema of the model format.
     Schema,
     /// List the bundled models.
@@ -210,6 +249,12 @@ enum Command {
     },
 }
 
+#[cfg(not(feature = "testbed"))]
+fn no_testbed() -> u8 {
+    eprintln!("error: this statesim was built without the testbed; build it with `cargo build --release --features testbed`");
+    2
+}
+
 /// Whether to draw progress and box characters: only for a terminal, never with NO_COLOR.
 pub fn fancy_terminal() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
@@ -229,7 +274,12 @@ fn clean_up_on_signals() {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Command::Run { common, .. } | Command::Sweep { common, .. } = &mut cli.command
+        && let Err(code) = calibration::apply(&common.calibration.take(), &mut common.sets)
+    {
+        return ExitCode::from(code);
+    }
     if matches!(cli.command, Command::Run { .. } | Command::Sweep { .. } | Command::Merge { .. }) {
         clean_up_on_signals();
     }
@@ -268,6 +318,14 @@ pub fn main() -> ExitCode {
         }
         Command::List => list::list(),
         Command::Serve { port, bind, workers, queue, budget } => serve::serve(serve::ServeArgs { port, bind, workers, queue, budget: budget.budget() }),
+        #[cfg(feature = "testbed")]
+        Command::Calibrate { redis, out } => testbed::calibrate(redis, out),
+        #[cfg(feature = "testbed")]
+        Command::Testbed { model, out, quick } => testbed::testbed(&model, &out, quick),
+        #[cfg(feature = "testbed")]
+        Command::TestbedServer { config } => testbed::server::main(&config),
+        #[cfg(not(feature = "testbed"))]
+        Command::Calibrate { .. } | Command::Testbed { .. } | Command::TestbedServer { .. } => no_testbed(),
     };
     ExitCode::from(code)
 }

@@ -341,7 +341,7 @@ impl Sessions {
             }
             SessionStoreKind::Jwt => {
                 let r = &mut core.requests[req];
-                r.extra_cpu = r.extra_cpu + self.spec.algorithm.verify();
+                r.extra_cpu = r.extra_cpu + self.spec.jwt.verify;
                 match self.spec.blocklist {
                     BlocklistMode::Off => self.admitted(core, ctx, server, req),
                     BlocklistMode::PerRequest => {
@@ -466,7 +466,7 @@ impl Sessions {
                 u.session_epoch = epoch;
             }
             SessionStoreKind::Jwt => {
-                r.extra_cpu = r.extra_cpu + self.spec.algorithm.sign();
+                r.extra_cpu = r.extra_cpu + self.spec.jwt.sign;
             }
             SessionStoreKind::Redis => {
                 return self.ask_redis(core, ctx, Command::Set(Key::Session(user), 1, Some(lifetime)), req, server, WAIT_SESSION_WRITE);

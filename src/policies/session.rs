@@ -29,8 +29,21 @@ pub enum JwtAlgorithm {
 }
 
 impl JwtAlgorithm {
-    /// CPU time to verify a token.
-    pub fn verify(self) -> SimDuration {
+    /// Every algorithm, in the order of the model's `[jwt]` keys.
+    pub const ALL: [JwtAlgorithm; 4] = [JwtAlgorithm::HS256, JwtAlgorithm::RS256, JwtAlgorithm::ES256, JwtAlgorithm::EdDSA];
+
+    /// The key of its costs in the model's `[jwt]` section ("hs256", ...).
+    pub fn key(self) -> &'static str {
+        match self {
+            JwtAlgorithm::HS256 => "hs256",
+            JwtAlgorithm::RS256 => "rs256",
+            JwtAlgorithm::ES256 => "es256",
+            JwtAlgorithm::EdDSA => "eddsa",
+        }
+    }
+
+    /// Default CPU time to verify a token (the model's `jwt.ALG.verify` overrides it).
+    pub fn default_verify(self) -> SimDuration {
         SimDuration(match self {
             JwtAlgorithm::HS256 => 1_500,
             JwtAlgorithm::RS256 => 27_000,
@@ -38,8 +51,8 @@ impl JwtAlgorithm {
             JwtAlgorithm::EdDSA => 54_000,
         })
     }
-    /// CPU time to sign a token.
-    pub fn sign(self) -> SimDuration {
+    /// Default CPU time to sign a token (the model's `jwt.ALG.sign` overrides it).
+    pub fn default_sign(self) -> SimDuration {
         SimDuration(match self {
             JwtAlgorithm::HS256 => 1_300,
             JwtAlgorithm::RS256 => 665_000,

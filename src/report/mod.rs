@@ -193,7 +193,14 @@ pub fn write_check_outputs<S: Sink + ?Sized>(dir: &S, rows: &[CheckRow]) -> std:
         "statesim check on this run: {inside} of {} simulated figures of the theory models inside their 95% interval. A dot is a figure's simulated mean, its whisker the 95% interval, as a deviation from the analytic value (the dashed line at zero).",
         rows.len()
     );
-    write_chart(dir, "check", &caption, &charts::CheckChart { rows }, &mut written, &mut list)?;
+    write_chart(
+        dir,
+        "check",
+        &caption,
+        &charts::CheckChart { rows, words: charts::CheckWords::theory(rows.first().map_or(0, |r| r.simulated.n)) },
+        &mut written,
+        &mut list,
+    )?;
     Ok((written, list.remove(0)))
 }
 

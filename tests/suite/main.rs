@@ -26,6 +26,7 @@ mod stale_load;
 mod state_tier;
 mod sweep;
 mod teaching;
+mod testbed;
 mod theory;
 mod uploads;
 mod walkthrough;

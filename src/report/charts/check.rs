@@ -15,6 +15,35 @@ use plotters::prelude::*;
 /// analytic value is drawn in vermilion.
 pub struct CheckChart<'a> {
     pub rows: &'a [CheckRow],
+    pub words: CheckWords,
+}
+
+/// What the chart calls its two sides: theory against the engine for `statesim check`,
+/// or the real testbed against the simulator's prediction.
+pub struct CheckWords {
+    pub title: &'static str,
+    /// The subtitle's opening; "; K of N inside" follows.
+    pub subtitle: String,
+    /// The reference's column heading and the name of its dashed line.
+    pub reference: &'static str,
+    pub reference_line: &'static str,
+    /// The estimate's column heading.
+    pub estimate: &'static str,
+    pub x_desc: &'static str,
+}
+
+impl CheckWords {
+    /// `statesim check`'s words, for estimates over `reps` replications.
+    pub fn theory(reps: usize) -> CheckWords {
+        CheckWords {
+            title: "The engine against queueing theory",
+            subtitle: format!("statesim check: each figure's mean over {reps} replications (dot) and its 95% interval, against theory (dashed)"),
+            reference: "analytic",
+            reference_line: "theory: the analytic value",
+            estimate: "simulated, 95%",
+            x_desc: "simulated minus analytic, as a share of analytic (%)",
+        }
+    }
 }
 
 /// The height of a row (a figure, or a case's heading).
@@ -33,7 +62,7 @@ impl CheckChart<'_> {
     fn slots(&self) -> Vec<Slot<'_>> {
         let mut out = Vec::new();
         for (i, r) in self.rows.iter().enumerate() {
-            if i == 0 || self.rows[i - 1].model != r.model {
+            if i == 0 || self.rows[i - 1].model != r.model || self.rows[i - 1].case != r.case {
                 out.push(Slot::Case(format!("{} ({})", r.case, r.model)));
             }
             out.push(Slot::Figure(r));
@@ -57,15 +86,8 @@ impl Chart for CheckChart<'_> {
         DB::ErrorType: 'static,
     {
         let inside = self.rows.iter().filter(|r| r.inside()).count();
-        let reps = self.rows.first().map_or(0, |r| r.simulated.n);
-        let area = titled(
-            root,
-            "The engine against queueing theory",
-            &format!(
-                "statesim check: each figure's mean over {reps} replications (dot) and its 95% interval, against theory (dashed); {inside} of {} inside",
-                self.rows.len()
-            ),
-        )?;
+        let w = &self.words;
+        let area = titled(root, w.title, &format!("{}; {inside} of {} inside", w.subtitle, self.rows.len()))?;
         let (head, area) = area.split_vertically(ROW);
         let slots = self.slots();
         let n = slots.len() as f64;
@@ -87,7 +109,7 @@ impl Chart for CheckChart<'_> {
         let ticks = |x: &f64| if *x == 0.0 { "0".to_string() } else { format!("{}{}%", if *x > 0.0 { "+" } else { "" }, tick(*x, reach)) };
         house_mesh(chart.configure_mesh().disable_y_mesh().y_labels(0).x_labels(7))
             .x_label_formatter(&ticks)
-            .x_desc("simulated minus analytic, as a share of analytic (%)")
+            .x_desc(w.x_desc)
             .axis_desc_style(label_style())
             .draw()?;
         chart.draw_series(DashedLineSeries::new(vec![(0.0, 0.0), (0.0, n)], 5, 4, REFERENCE.stroke_width(1)))?;
@@ -96,9 +118,9 @@ impl Chart for CheckChart<'_> {
         let (zero, _) = chart.backend_coord(&(0.0, n));
         // Column headings at the right, and theory's line named at the top.
         let (theory_x, simulated_x) = (right + 78, right + 96);
-        head.draw(&Text::new("analytic", (theory_x, ROW as i32 / 2 + 2), right_centre(heading_style())))?;
-        head.draw(&Text::new("simulated, 95%", (simulated_x, ROW as i32 / 2 + 2), left_centre(heading_style())))?;
-        head.draw(&Text::new("theory: the analytic value", (zero, ROW as i32 / 2 + 2), centre(note_style().color(&REFERENCE))))?;
+        head.draw(&Text::new(w.reference, (theory_x, ROW as i32 / 2 + 2), right_centre(heading_style())))?;
+        head.draw(&Text::new(w.estimate, (simulated_x, ROW as i32 / 2 + 2), left_centre(heading_style())))?;
+        head.draw(&Text::new(w.reference_line, (zero, ROW as i32 / 2 + 2), centre(note_style().color(&REFERENCE))))?;
         for (i, slot) in slots.iter().enumerate() {
             let y = n - i as f64 - 0.5;
             let (_, py) = chart.backend_coord(&(0.0, y));
@@ -151,7 +173,7 @@ mod tests {
             // Its interval misses theory: drawn and written in vermilion, named outside.
             row("md1", "W (s)", 3.0, 3.3, 0.1),
         ];
-        let chart = CheckChart { rows: &rows };
+        let chart = CheckChart { rows: &rows, words: CheckWords::theory(20) };
         let (svg, _) = crate::report::charts::render(&chart).unwrap();
         // The dashed line at zero deviation is theory's mark; each dot sits at its mean's
         // deviation, left or right of it as the mean is below or above theory.

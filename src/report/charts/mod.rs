@@ -35,7 +35,7 @@ mod topology;
 
 pub use bars::{ExposureHistogram, ServerShares, VariantBars, uneven_shares};
 pub use cdf::{LatencyCdf, LatencyTail, percentiles_differ};
-pub use check::CheckChart;
+pub use check::{CheckChart, CheckWords};
 pub use reference::{Reference, references};
 pub use style::{Look, PALETTE, WIDTH, colour, css_chip, css_colour, look, tick};
 pub use sweep::SweepLines;

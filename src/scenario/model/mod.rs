@@ -13,6 +13,7 @@ use serde::Serialize;
 
 mod checker;
 mod faults;
+mod jwt;
 mod resolve;
 mod retries;
 
@@ -180,6 +181,29 @@ pub struct SessionSpec {
     pub blocklist_fail: FailMode,
     pub login_cpu: SimDuration,
     pub warm_start: bool,
+    /// What the chosen algorithm costs. Serialized only when not the default, so the
+    /// hash of a model that does not set `[jwt]` keys is what it always was.
+    #[serde(skip_serializing_if = "JwtCosts::is_default")]
+    pub jwt: JwtCosts,
+}
+
+/// CPU time to verify and to sign one JWT with the session's algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct JwtCosts {
+    /// The algorithm's defaults, for [`JwtCosts::is_default`].
+    #[serde(skip)]
+    pub algorithm: JwtAlgorithm,
+    pub verify: SimDuration,
+    pub sign: SimDuration,
+}
+
+impl JwtCosts {
+    pub fn default_for(algorithm: JwtAlgorithm) -> JwtCosts {
+        JwtCosts { algorithm, verify: algorithm.default_verify(), sign: algorithm.default_sign() }
+    }
+    pub fn is_default(&self) -> bool {
+        *self == JwtCosts::default_for(self.algorithm)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -272,6 +272,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         blocklist_fail: se.blocklist_fail,
         login_cpu: se.login_cpu.0,
         warm_start: se.warm_start,
+        jwt: super::jwt::resolve_jwt(&mut c, &raw.jwt, se.algorithm),
     };
     let redis = resolve_redis(&mut c, &raw.redis);
     if raw.database.connections == 0 || raw.database.connections > 100_000 {

@@ -63,6 +63,9 @@ pub struct RawModel {
     pub servers: RawServers,
     #[serde(default)]
     pub sessions: RawSessions,
+    /// JWT signing and verification costs per algorithm.
+    #[serde(default)]
+    pub jwt: RawJwt,
     #[serde(default)]
     pub redis: RawRedis,
     #[serde(default)]

@@ -39,6 +39,35 @@ pub struct RawSessions {
     pub warm_start: bool,
 }
 
+/// What signing and verifying a JWT costs on a server's CPU, per algorithm. Defaults
+/// were measured with the `jsonwebtoken` crate; `statesim calibrate` measures this machine.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwt {
+    /// HS256 (HMAC-SHA256). Defaults: verify "1.5us", sign "1.3us".
+    #[serde(default)]
+    pub hs256: RawJwtCost,
+    /// RS256 (RSA 2048). Defaults: verify "27us", sign "665us".
+    #[serde(default)]
+    pub rs256: RawJwtCost,
+    /// ES256 (ECDSA P-256). Defaults: verify "77us", sign "42us".
+    #[serde(default)]
+    pub es256: RawJwtCost,
+    /// EdDSA (Ed25519). Defaults: verify "54us", sign "59us".
+    #[serde(default)]
+    pub eddsa: RawJwtCost,
+}
+
+/// One algorithm's costs; a key left out keeps its default.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwtCost {
+    /// CPU time to verify one token, e.g. "1.5us".
+    pub verify: Option<Duration>,
+    /// CPU time to sign one token, e.g. "1.3us".
+    pub sign: Option<Duration>,
+}
+
 /// The Redis server shared by all web servers.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,164 @@
+//! One testbed variant stood up for real: redis-server, N web servers (this binary's
+//! hidden `testbed-server`), HAProxy configured from the variant's policy and health
+//! checks, the load generator, and a SIGKILL at the fault time.
+
+use super::loadgen::{self, Load, UserLog};
+use super::procs::{self, Proc};
+use super::server::{ServerConfig, Store};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The load balancer's policy, as HAProxy and the simulator both know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    RoundRobin,
+    Cookie,
+    Source,
+}
+
+impl Policy {
+    pub fn model(self) -> &'static str {
+        match self {
+            Policy::RoundRobin => "round-robin",
+            Policy::Cookie => "cookie",
+            Policy::Source => "ip-hash",
+        }
+    }
+}
+
+/// One variant's parameters: what the testbed stands up and what the simulator's model says.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    pub name: &'static str,
+    pub policy: Policy,
+    pub sessions: Store,
+    pub carts: Store,
+    pub servers: u32,
+    pub cores: u32,
+    pub queue_limit: u64,
+    pub service_mean_s: f64,
+    pub service_cv: f64,
+    pub login_cpu_s: f64,
+    pub users: u32,
+    pub nat_users: u32,
+    pub think_mean_s: f64,
+    pub add_share: f64,
+    pub timeout_s: f64,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    /// (seconds, server index from 1) of the SIGKILL.
+    pub kill: Option<(f64, u32)>,
+    pub health_inter_s: f64,
+    pub fall: u32,
+    pub rise: u32,
+    pub retries: u32,
+}
+
+/// What a run of the testbed measured.
+#[derive(Debug, Default, Clone)]
+pub struct Measured {
+    pub users: Vec<UserLog>,
+    pub window_s: f64,
+}
+
+fn haproxy_config(v: &Variant, port: u16, servers: &[u16]) -> String {
+    let balance = match v.policy {
+        Policy::Source => "balance source\n    hash-type map-based",
+        _ => "balance roundrobin",
+    };
+    let cookie = if v.policy == Policy::Cookie { "    cookie SRV insert indirect nocache\n" } else { "" };
+    let inter = (v.health_inter_s * 1000.0).round() as u64;
+    let mut s = format!(
+        "global\n    nbthread 1\n    maxconn 4000\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 60s\n    timeout server 60s\n    retries {}\n    option redispatch 1\n    retry-on conn-failure empty-response\n\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\nbackend be\n    {balance}\n{cookie}    option httpchk GET /health\n",
+        v.retries
+    );
+    for (i, p) in servers.iter().enumerate() {
+        let ck = if v.policy == Policy::Cookie { format!(" cookie s{}", i + 1) } else { String::new() };
+        s.push_str(&format!("    server s{} 127.0.0.1:{p} check inter {inter} fall {} rise {}{ck}\n", i + 1, v.fall, v.rise));
+    }
+    s
+}
+
+/// Stands the variant up, runs it, tears it down. `redis` is a running redis-server.
+pub fn run(v: &Variant, redis: &str, dir: &Path) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut servers: Vec<Proc> = Vec::new();
+    let mut ports = Vec::new();
+    for i in 0..v.servers {
+        let port = procs::free_port();
+        let cfg = ServerConfig {
+            id: i + 1,
+            port,
+            cores: v.cores,
+            queue_limit: v.queue_limit,
+            service_mean_s: v.service_mean_s,
+            service_cv: v.service_cv,
+            login_cpu_s: v.login_cpu_s,
+            sessions: v.sessions,
+            carts: v.carts,
+            redis: Some(redis.to_string()),
+        };
+        let json = serde_json::to_string(&cfg).expect("config serializes");
+        servers.push(Proc::spawn(
+            &format!("server-{}", i + 1),
+            Command::new(&exe).args(["testbed-server", "--config", &json]),
+            Some(&dir.join(format!("server-{}.log", i + 1))),
+        )?);
+        ports.push(port);
+    }
+    for p in &ports {
+        procs::wait_listening(&format!("127.0.0.1:{p}"), Duration::from_secs(10))?;
+    }
+    let lb_port = procs::free_port();
+    let cfg_file = dir.join(format!("haproxy-{}.cfg", v.name));
+    std::fs::write(&cfg_file, haproxy_config(v, lb_port, &ports)).map_err(|e| e.to_string())?;
+    let _haproxy = Proc::spawn("haproxy", Command::new(haproxy()).arg("-db").arg("-f").arg(&cfg_file), Some(&dir.join("haproxy.log")))?;
+    let lb = format!("127.0.0.1:{lb_port}");
+    procs::wait_listening(&lb, Duration::from_secs(10))?;
+    std::thread::sleep(Duration::from_millis((v.health_inter_s * 1000.0 * v.rise as f64) as u64 + 200));
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+    let load = Load {
+        lb: lb.parse().expect("address"),
+        nat_users: v.nat_users,
+        think_mean_s: v.think_mean_s,
+        add_share: v.add_share,
+        timeout: Duration::from_secs_f64(v.timeout_s),
+        start: Instant::now(),
+        warmup: Duration::from_secs_f64(v.warmup_s),
+        end: Duration::from_secs_f64(v.duration_s),
+    };
+    // Warm start: every user logs in (and gets its cookies) before the clock starts.
+    let jars: Vec<HashMap<String, String>> = rt.block_on(async {
+        let mut jars = Vec::new();
+        for chunk in (0..v.users).collect::<Vec<_>>().chunks(50) {
+            let hs: Vec<_> = chunk.iter().map(|&u| tokio::spawn(loadgen::user(load.clone(), u, HashMap::new(), true))).collect();
+            for h in hs {
+                jars.push(h.await.expect("user task").1);
+            }
+        }
+        jars
+    });
+    let load = Load { start: Instant::now(), ..load };
+    let users = rt.block_on(async {
+        let hs: Vec<_> = jars.into_iter().enumerate().map(|(u, jar)| tokio::spawn(loadgen::user(load.clone(), u as u32, jar, false))).collect();
+        if let Some((at, k)) = v.kill {
+            tokio::time::sleep_until((load.start + Duration::from_secs_f64(at)).into()).await;
+            servers[(k - 1) as usize].kill9();
+        }
+        let mut logs = Vec::new();
+        for h in hs {
+            logs.push(h.await.expect("user task").0);
+        }
+        logs
+    });
+    drop(servers);
+    Ok(Measured { users, window_s: v.duration_s - v.warmup_s })
+}
+
+/// The HAProxy binary.
+pub fn haproxy() -> &'static str {
+    if Path::new("/usr/sbin/haproxy").exists() { "/usr/sbin/haproxy" } else { "haproxy" }
+}

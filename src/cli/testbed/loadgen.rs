@@ -1,0 +1,173 @@
+//! The closed-loop load generator: each user keeps its own keep-alive connection bound
+//! to its own source address (127.x.y.z; a NAT group shares one), its own cookies, and
+//! thinks an exponential time between requests. It records what the simulator counts.
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use rand::SeedableRng;
+use rand_distr::Distribution;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// What the users are told to do.
+#[derive(Clone, Debug)]
+pub struct Load {
+    pub lb: SocketAddr,
+    /// Users [0, nat_users) share one source address.
+    pub nat_users: u32,
+    pub think_mean_s: f64,
+    pub add_share: f64,
+    pub timeout: Duration,
+    /// The clock of the whole run: stats from warm-up to end.
+    pub start: Instant,
+    pub warmup: Duration,
+    pub end: Duration,
+}
+
+/// One user's record.
+#[derive(Default, Clone, Debug)]
+pub struct UserLog {
+    pub sent: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub overloaded_503: u64,
+    pub latencies_s: Vec<f64>,
+    pub by_server: BTreeMap<String, u64>,
+    pub sessions_lost: u64,
+    pub carts_lost: u64,
+    /// Service and login times the servers really held a worker (seconds).
+    pub work_s: Vec<f64>,
+    pub login_s: Vec<f64>,
+    /// The server of every answer (refusals included), and where the user was last.
+    pub last_server: Option<String>,
+}
+
+/// Source address of a user: the NAT group's, or one of its own.
+pub fn source(load: &Load, user: u32) -> Ipv4Addr {
+    if user < load.nat_users { Ipv4Addr::new(127, 2, 0, 1) } else { Ipv4Addr::new(127, 1, (user / 250) as u8, (user % 250 + 1) as u8) }
+}
+
+type Conn = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+async fn connect(load: &Load, src: Ipv4Addr) -> std::io::Result<Conn> {
+    let sock = tokio::net::TcpSocket::new_v4()?;
+    sock.bind(SocketAddr::new(src.into(), 0))?;
+    let stream = sock.connect(load.lb).await?;
+    stream.set_nodelay(true)?;
+    let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(send)
+}
+
+/// One request: Ok((status, headers)) or an error (connection reset, timeout).
+async fn request(conn: &mut Option<Conn>, load: &Load, src: Ipv4Addr, path: &str, post: bool, cookies: &str) -> Result<(u16, hyper::HeaderMap), ()> {
+    if conn.as_ref().is_none_or(|c| c.is_closed()) {
+        *conn = Some(connect(load, src).await.map_err(|_| ())?);
+    }
+    let c = conn.as_mut().expect("connected");
+    c.ready().await.map_err(|_| ())?;
+    let mut b = hyper::Request::builder().method(if post { "POST" } else { "GET" }).uri(path).header("host", "testbed");
+    if !cookies.is_empty() {
+        b = b.header("cookie", cookies);
+    }
+    let req = b.body(Empty::<Bytes>::new()).expect("request");
+    let resp = c.send_request(req).await.map_err(|_| ())?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    resp.into_body().collect().await.map_err(|_| ())?;
+    Ok((status, headers))
+}
+
+/// Runs one user until the end; `login_only` logs in once (the warm start) and returns.
+pub async fn user(load: Load, u: u32, jar: HashMap<String, String>, login_only: bool) -> (UserLog, HashMap<String, String>) {
+    let src = source(&load, u);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u as u64 + 1);
+    let think = rand_distr::Exp::new(1.0 / load.think_mean_s).expect("positive think time");
+    let coin = rand_distr::Bernoulli::new(load.add_share).expect("share");
+    let mut jar = jar;
+    let mut log = UserLog::default();
+    let mut conn = None;
+    let mut items: i64 = jar.get("#items").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut logged_in = !jar.is_empty();
+    loop {
+        if !login_only {
+            let t = Duration::from_secs_f64(think.sample(&mut rng));
+            let wake = Instant::now() + t;
+            if wake.duration_since(load.start) >= load.end {
+                break;
+            }
+            tokio::time::sleep_until(wake.into()).await;
+        }
+        let add = !login_only && coin.sample(&mut rng);
+        let cookies: Vec<String> = jar.iter().filter(|(k, _)| !k.starts_with('#')).map(|(k, v)| format!("{k}={v}")).collect();
+        let path = format!("/?user=u{u}&add={}", add as u32);
+        let sent_at = Instant::now();
+        let counted = sent_at.duration_since(load.start) >= load.warmup && !login_only;
+        let r = tokio::time::timeout(load.timeout, request(&mut conn, &load, src, &path, add, &cookies.join("; "))).await;
+        let latency = sent_at.elapsed().as_secs_f64();
+        if counted {
+            log.sent += 1;
+        }
+        if let Ok(Ok((_, h))) = &r {
+            let us = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).and_then(|s| s.parse::<f64>().ok()).map(|u| u / 1e6);
+            if let Some(w) = us("x-work-us") {
+                log.work_s.push(w);
+            }
+            if let Some(w) = us("x-login-us") {
+                log.login_s.push(w);
+            }
+            if let Some(server) = h.get("x-server").and_then(|v| v.to_str().ok()) {
+                if counted {
+                    *log.by_server.entry(server.to_string()).or_default() += 1;
+                }
+                log.last_server = Some(server.to_string());
+            }
+        }
+        match r {
+            Ok(Ok((200, h))) => {
+                for v in h.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+                    if let Some((k, val)) = v.split(';').next().and_then(|kv| kv.split_once('=')) {
+                        jar.insert(k.trim().to_string(), val.trim().to_string());
+                    }
+                }
+                let cart: i64 = h.get("x-cart").and_then(|v| v.to_str().ok()).and_then(|s| s.parse().ok()).unwrap_or(0);
+                if h.contains_key("x-login") && logged_in && !login_only {
+                    log.sessions_lost += 1;
+                }
+                logged_in = true;
+                let expected = items + add as i64;
+                if cart < expected {
+                    log.carts_lost += 1;
+                }
+                items = cart;
+                if counted {
+                    log.ok += 1;
+                    log.latencies_s.push(latency);
+                }
+            }
+            Ok(Ok((status, _))) => {
+                if counted {
+                    log.failed += 1;
+                    if status == 503 {
+                        log.overloaded_503 += 1;
+                    }
+                }
+                conn = None;
+            }
+            _ => {
+                if counted {
+                    log.failed += 1;
+                }
+                conn = None;
+            }
+        }
+        if login_only {
+            break;
+        }
+    }
+    jar.insert("#items".into(), items.to_string());
+    (log, jar)
+}
