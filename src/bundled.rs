@@ -28,6 +28,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "rate-limits" => "models/rate-limits.toml",
     "long-jobs" => "models/long-jobs.toml",
     "file-uploads" => "models/file-uploads.toml",
+    "url-expiry" => "models/url-expiry.toml",
     "websockets" => "models/websockets.toml",
     "autoscaling" => "models/autoscaling.toml",
     "load-balancing" => "models/load-balancing.toml",

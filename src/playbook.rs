@@ -47,7 +47,10 @@ pub const CHAPTERS: &[Chapter] = &[
             lesson("state-tier", "notebooks/08-state-tier.ipynb"),
         ],
     },
-    Chapter { title: "Files", lessons: &[lesson("file-uploads", "notebooks/06-files-realtime-jobs.ipynb")] },
+    Chapter {
+        title: "Files",
+        lessons: &[lesson("file-uploads", "notebooks/06-files-realtime-jobs.ipynb"), lesson("url-expiry", "notebooks/06-files-realtime-jobs.ipynb")],
+    },
     Chapter { title: "Real time", lessons: &[lesson("websockets", "notebooks/06-files-realtime-jobs.ipynb")] },
     Chapter {
         title: "Interview scenarios",

@@ -4,7 +4,8 @@
 //! Its stage replaces the request's plain CPU time for uploads and reads: the server
 //! receives and stores the file, streams it on to S3, or only signs a URL; a read of a
 //! file on another server's disk (or one lost with its server) is a 404. Pre-signed
-//! transfers add the client's own trip to S3 after the answer.
+//! transfers add the client's own trip to S3 after the answer: one PUT or one per part,
+//! each checked against the URL's expiry when it begins, with drops that send a PUT again.
 
 use super::core::{Core, CoreEvent, Kind, NO_SERVER, Outcome, Step};
 use super::{Ctx, ReqId};
@@ -15,6 +16,7 @@ use crate::metrics::{FailReason, Metrics};
 use crate::policies::UploadStore;
 use crate::scenario::model::UploadSpec;
 use rand::RngExt;
+use std::collections::HashMap;
 
 /// An uploaded file: where it lives if on a server's disk.
 #[derive(Clone, Copy, Debug)]
@@ -44,6 +46,34 @@ pub struct Uploads {
     interrupted_bytes: f64,
     /// The files-not-found column, where files live on the servers' own disks.
     not_found_column: Option<ColumnId>,
+    /// Counted pre-signed uploads on their way to S3, tallied when the client learns the
+    /// outcome (as completed uploads are), so every figure covers the same uploads.
+    in_flight: HashMap<ReqId, S3Puts>,
+    /// The tallies of those whose outcome the client has learned.
+    s3_puts: S3Puts,
+}
+
+/// How a client's PUTs of one or more files went: how long they took, whether they ended
+/// on an expired URL, fresh URLs asked for, drops, and bytes sent again after a drop or
+/// in vain before an expiry.
+#[derive(Clone, Copy, Debug, Default)]
+struct S3Puts {
+    took: SimDuration,
+    expired: u64,
+    url_refreshes: u64,
+    connection_drops: u64,
+    dropped_resent_bytes: f64,
+    expired_wasted_bytes: f64,
+}
+
+impl S3Puts {
+    fn add(&mut self, o: &S3Puts) {
+        self.expired += o.expired;
+        self.url_refreshes += o.url_refreshes;
+        self.connection_drops += o.connection_drops;
+        self.dropped_resent_bytes += o.dropped_resent_bytes;
+        self.expired_wasted_bytes += o.expired_wasted_bytes;
+    }
 }
 
 impl Uploads {
@@ -65,6 +95,8 @@ impl Uploads {
             cut_off: 0,
             interrupted_bytes: 0.0,
             not_found_column,
+            in_flight: HashMap::new(),
+            s3_puts: S3Puts::default(),
         }
     }
 
@@ -160,9 +192,8 @@ impl Uploads {
         if u.store != UploadStore::Presigned || r.s3_leg_done || r.outcome != Outcome::Ok || !matches!(r.kind, Kind::Upload | Kind::ReadFile) {
             return false;
         }
-        let mut leg = u.s3_first_byte.draw(&mut self.rng);
-        if r.kind == Kind::Upload {
-            leg = leg + SimDuration::from_secs_f64(r.bytes as f64 / u.client_bytes_per_s.min(u.s3_bytes_per_s));
+        let (kind, bytes, counted) = (r.kind, r.bytes as f64, core.rec.counts(r.sent_at));
+        let leg = if kind == Kind::Upload {
             // S3 allows so many PUTs per second per prefix; above it, 503 SlowDown and a retry.
             let second = now.0 / 1_000_000_000;
             if self.s3_second != second {
@@ -170,18 +201,82 @@ impl Uploads {
                 self.s3_puts_this_second = 0;
             }
             self.s3_puts_this_second += 1;
-            if self.s3_puts_this_second > u.s3_put_limit {
+            let slowdown = if self.s3_puts_this_second > u.s3_put_limit {
                 self.slowdowns += 1;
-                leg = leg + SimDuration::from_millis(100);
+                SimDuration::from_millis(100)
+            } else {
+                SimDuration::ZERO
+            };
+            let put = self.put_to_s3(core, bytes);
+            if put.expired > 0 {
+                core.requests[req].outcome = Outcome::Failed(FailReason::UrlExpired);
             }
-        }
+            if counted {
+                self.in_flight.insert(req, put);
+            }
+            put.took + slowdown
+        } else {
+            u.s3_first_byte.draw(&mut self.rng)
+        };
         core.requests[req].s3_leg_done = true;
         ctx.emit(leg, CoreEvent::ReachClient { req });
         true
     }
 
+    /// The client's PUTs of one file to S3 with the URL it was just given: one PUT, or
+    /// one per part in turn. S3 checks the URL's expiry when a PUT begins: a PUT begun in
+    /// time finishes however long it takes, but one that would begin after the expiry is
+    /// refused (403), unless the client first asks the server for a fresh URL (a round
+    /// trip through the network; the server only signs). A dropped connection costs a
+    /// second to reconnect and the PUT begins again (the whole file, or its part).
+    fn put_to_s3(&mut self, core: &Core, bytes: f64) -> S3Puts {
+        /// Time to reconnect after a dropped connection.
+        const RECONNECT_S: f64 = 1.0;
+        /// A client still sending after this long (in any run) is left to its fate.
+        const GIVE_UP_S: f64 = 48.0 * 3600.0;
+        let u = &self.spec;
+        let rate = u.client_bytes_per_s.min(u.s3_bytes_per_s);
+        let part = u.part_bytes.unwrap_or(bytes).min(bytes).max(1.0);
+        let expiry_s = u.url_expiry.as_secs_f64();
+        let (mut t, mut valid_until, mut sent, mut left) = (0.0_f64, expiry_s, 0.0_f64, bytes);
+        let mut puts = S3Puts::default();
+        while left > 0.0 && t < GIVE_UP_S {
+            if t > valid_until {
+                if !u.refresh_expired_url {
+                    // The refusal comes back as a PUT's first byte would.
+                    let took = SimDuration::from_secs_f64(t) + u.s3_first_byte.draw(&mut self.rng);
+                    return S3Puts { took, expired: 1, expired_wasted_bytes: sent, ..puts };
+                }
+                let round_trip = core.client_lb.draw(&mut self.rng) + core.client_lb.draw(&mut self.rng) + u.presign_cpu;
+                t += round_trip.as_secs_f64();
+                valid_until = t + expiry_s;
+                puts.url_refreshes += 1;
+                continue;
+            }
+            let this = part.min(left);
+            let transfer = u.s3_first_byte.draw(&mut self.rng).as_secs_f64() + this / rate;
+            if u.drops_per_s > 0.0 {
+                let drop_after = -(1.0 - self.rng.random::<f64>()).ln() / u.drops_per_s;
+                if drop_after < transfer {
+                    t += drop_after + RECONNECT_S;
+                    puts.connection_drops += 1;
+                    puts.dropped_resent_bytes += (drop_after * rate).min(this);
+                    sent += (drop_after * rate).min(this);
+                    continue;
+                }
+            }
+            t += transfer;
+            sent += this;
+            left -= this;
+        }
+        S3Puts { took: SimDuration::from_secs_f64(t), ..puts }
+    }
+
     /// The client has its answer: count completed uploads and reads.
     pub fn on_answered(&mut self, core: &Core, req: ReqId, now: SimTime) {
+        if let Some(puts) = self.in_flight.remove(&req) {
+            self.s3_puts.add(&puts);
+        }
         let r = &core.requests[req];
         if r.outcome == Outcome::Ok && !r.timed_out && core.rec.counts(r.sent_at) {
             match r.kind {
@@ -206,7 +301,14 @@ impl Uploads {
         m.put(&catalog::UPLOADS_SERVER_WORKER_S, self.server_worker_ns as f64 / 1e9);
         m.put(&catalog::UPLOADS_SERVER_CPU_S, self.server_cpu_ns as f64 / 1e9);
         m.put(&catalog::UPLOADS_S3_SLOWDOWNS, self.slowdowns as f64);
-        m.put(&catalog::UPLOADS_CUT_OFF, self.cut_off as f64);
+        let p = &self.s3_puts;
+        m.put(&catalog::UPLOADS_URL_REFRESHES, p.url_refreshes as f64);
+        let finished = self.times.len() + p.expired;
+        m.put(&catalog::UPLOADS_URL_EXPIRED_SHARE, if finished == 0 { 0.0 } else { p.expired as f64 / finished as f64 });
+        m.put(&catalog::UPLOADS_CONNECTION_DROPS, p.connection_drops as f64);
+        m.put(&catalog::UPLOADS_DROPPED_RESENT_MB, p.dropped_resent_bytes / 1e6);
+        m.put(&catalog::UPLOADS_EXPIRED_WASTED_MB, p.expired_wasted_bytes / 1e6);
+        m.put(&catalog::UPLOADS_INTERRUPTED, self.cut_off as f64);
         m.put(&catalog::UPLOADS_INTERRUPTED_RESENT_MB, self.interrupted_bytes / 1e6);
         m.put(&catalog::READS_OK, self.reads as f64);
         m.put(&catalog::READS_NOT_FOUND, self.not_found as f64);

@@ -290,7 +290,12 @@ metrics! {
     UPLOADS_SERVER_WORKER_S: "uploads.server_worker_s", "server thread time on uploads", Secs, Uploads, "worker-seconds the web servers spent holding uploads";
     UPLOADS_SERVER_CPU_S: "uploads.server_cpu_s", "server CPU time on uploads", Secs, Uploads, "CPU-seconds the web servers spent on uploads";
     UPLOADS_INTERRUPTED_RESENT_MB: "uploads.interrupted_resent_mb", "MB of interrupted uploads sent again", Megabytes, Uploads, "megabytes the uploads cut off by a kill had already sent to the dying server (the client sends them again)";
-    UPLOADS_CUT_OFF: "uploads.cut_off", "uploads cut off by a kill", Count, Uploads, "uploads whose transfer was passing through a server when it died (the client must start again)";
+    UPLOADS_INTERRUPTED: "uploads.interrupted", "uploads interrupted by a kill", Count, Uploads, "uploads whose transfer was passing through a server when it died (the client must start again)";
+    UPLOADS_URL_EXPIRED_SHARE: "uploads.url_expired_share", "uploads failed on an expired URL", Share, Uploads, "uploads whose pre-signed URL had expired when the client began a PUT (they fail with 403), as a share of the uploads that completed or failed so";
+    UPLOADS_URL_REFRESHES: "uploads.url_refreshes", "fresh URLs after one expired", Count, Uploads, "times a client whose pre-signed URL had expired asked the server for a new one before its next PUT";
+    UPLOADS_CONNECTION_DROPS: "uploads.connection_drops", "connections to S3 dropped", Count, Uploads, "times a client's connection to S3 dropped during a PUT (the client sends that PUT again: the whole file, or one part)";
+    UPLOADS_DROPPED_RESENT_MB: "uploads.dropped_resent_mb", "MB sent again after drops", Megabytes, Uploads, "megabytes a dropped PUT had already sent to S3 before the drop (the client sends them again)";
+    UPLOADS_EXPIRED_WASTED_MB: "uploads.expired_wasted_mb", "MB sent by uploads that expired", Megabytes, Uploads, "megabytes sent to S3 by uploads that then failed on an expired URL";
     UPLOADS_S3_SLOWDOWNS: "uploads.s3_slowdowns", "S3 slowdowns", Count, Uploads, "S3 PUTs answered 503 SlowDown (over the per-prefix rate) and retried, in the whole run (warm-up included)";
     READS_OK: "reads.ok", "file reads ok", Count, FileReads, "reads of an uploaded file that found it";
     READS_NOT_FOUND: "reads.not_found", "file reads not found", Count, FileReads, "reads of an uploaded file that got 404 (the server asked did not have it)";
@@ -441,7 +446,7 @@ distribution!(RATELIMIT_CHECK_MS: "ratelimit_check_ms", "limit check", RateCheck
 pub static DISTRIBUTIONS: &[&Distribution] = &[&LATENCY_MS, &LATENCY_ALL_MS, &QUEUE_WAIT_MS, &AUTH_MS, &RATELIMIT_CHECK_MS];
 
 /// Failed requests by reason, `failed.<reason>`, in [`FailReason::ALL`] order.
-pub static FAILED: [Metric; 9] = [
+pub static FAILED: [Metric; FailReason::ALL.len()] = [
     failure("failed.server_killed", "server killed (502)", "requests on a server when it died (the load balancer answers 502)"),
     failure("failed.connection_refused", "connection refused", "requests every server tried refused (dead or booting)"),
     failure("failed.overloaded_503", "queue full (503)", "requests refused because the server's queue was full"),
@@ -451,6 +456,11 @@ pub static FAILED: [Metric; 9] = [
     failure("failed.unauthorized", "unauthorized (401)", "requests whose token or session was revoked, or whose login was denied"),
     failure("failed.rate_limited_429", "rate limited (429)", "requests over the rate limit"),
     failure("failed.not_found_404", "not found (404)", "file reads that asked a server without the file"),
+    failure(
+        "failed.url_expired_403",
+        "URL expired (403)",
+        "uploads whose pre-signed URL had expired when the client began a PUT with it (a part, or a PUT again after a dropped connection)",
+    ),
 ];
 
 const fn failure(key: &'static str, label: &'static str, definition: &'static str) -> Metric {

@@ -37,10 +37,12 @@ pub enum FailReason {
     RateLimited,
     /// The file is not on this server (404).
     NotFound,
+    /// A pre-signed URL had expired when the client began a PUT with it (S3 answers 403).
+    UrlExpired,
 }
 
 impl FailReason {
-    pub const ALL: [FailReason; 9] = [
+    pub const ALL: [FailReason; 10] = [
         FailReason::ServerKilled,
         FailReason::ConnectionRefused,
         FailReason::Overloaded,
@@ -50,6 +52,7 @@ impl FailReason {
         FailReason::Unauthorized,
         FailReason::RateLimited,
         FailReason::NotFound,
+        FailReason::UrlExpired,
     ];
     pub fn key(self) -> &'static str {
         match self {
@@ -62,6 +65,7 @@ impl FailReason {
             FailReason::Unauthorized => "unauthorized",
             FailReason::RateLimited => "rate_limited_429",
             FailReason::NotFound => "not_found_404",
+            FailReason::UrlExpired => "url_expired_403",
         }
     }
 }
@@ -102,7 +106,7 @@ pub struct Recorder {
     step: SimDuration,
     pub sent: u64,
     pub ok: u64,
-    pub failed: [u64; 9],
+    pub failed: [u64; FailReason::ALL.len()],
     /// Latency of ok responses.
     pub latency_ns: Histogram<u64>,
     pub latency_sum_ns: u128,
@@ -138,7 +142,7 @@ impl Recorder {
             step,
             sent: 0,
             ok: 0,
-            failed: [0; 9],
+            failed: [0; FailReason::ALL.len()],
             latency_ns: new_hist(),
             latency_sum_ns: 0,
             failed_latency_ns: new_hist(),

@@ -77,6 +77,12 @@ pub const TOPICS: &[Topic] = &[
     },
     Topic { name: "file-uploads", aliases: &["files"], question: "A user uploads a profile picture. Where do you store it?", models: &["file-uploads"] },
     Topic {
+        name: "url-expiry",
+        aliases: &["presigned-url"],
+        question: "Your server hands the client a pre-signed S3 URL valid for 5 minutes. A user on a slow connection uploads a 500 MB video. What happens?",
+        models: &["url-expiry"],
+    },
+    Topic {
         name: "websockets",
         aliases: &["real-time"],
         question: "User A on server 1 sends a chat message to user B, whose WebSocket is on server 2. How does it get there, and what does the bridge cost once you spin up 1,000 nodes?",
@@ -232,6 +238,8 @@ fn dur(secs: f64) -> String {
     };
     if secs < 1.0 {
         format!("{} ms", trim(secs * 1e3))
+    } else if secs >= 3600.0 && (secs % 3600.0) == 0.0 {
+        format!("{} h", trim(secs / 3600.0))
     } else if secs >= 120.0 && (secs % 60.0) == 0.0 {
         format!("{} min", trim(secs / 60.0))
     } else {
@@ -276,6 +284,7 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
         "rate-limits" => rate_limits(r),
         "load-balancing" => load_balancing(r),
         "file-uploads" => files(r),
+        "url-expiry" => url_expiry(r),
         "websockets" => real_time(r),
         "long-jobs" => long_jobs(r),
         "autoscaling" => scaling(r),

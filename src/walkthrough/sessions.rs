@@ -33,13 +33,13 @@ pub(super) fn crash_test(r: &Run) -> Story {
 
 pub(super) fn litmus_test(r: &Run) -> Story {
     let (sf, sl) = ("stateful", "stateless");
-    let (sf_users, sf_carts, sf_uploads) = (r.m(sf, &c::SESSIONS_STATE_LOST_USERS), r.m(sf, &c::CARTS_LOST), r.m(sf, &c::UPLOADS_CUT_OFF));
+    let (sf_users, sf_carts, sf_uploads) = (r.m(sf, &c::SESSIONS_STATE_LOST_USERS), r.m(sf, &c::CARTS_LOST), r.m(sf, &c::UPLOADS_INTERRUPTED));
     let sf_active = r.m(sf, &c::SESSIONS_ACTIVE_USERS);
     let (retried, top, top_share) =
         (r.m(sl, &c::REQUESTS_RETRIED_ON_ANOTHER_SERVER), r.m(sl, &c::REQUESTS_RETRY_TOP_SERVER), r.m(sl, &c::REQUESTS_RETRY_TOP_SERVER_SHARE));
     let sl_failed = r.m(sl, &c::REQUESTS_FAILED);
     let sl_sent = r.m(sl, &c::REQUESTS_SENT);
-    let sl_noticed = r.m(sl, &c::SESSIONS_STATE_LOST_USERS) + r.m(sl, &c::CARTS_LOST) + r.m(sl, &c::UPLOADS_CUT_OFF);
+    let sl_noticed = r.m(sl, &c::SESSIONS_STATE_LOST_USERS) + r.m(sl, &c::CARTS_LOST) + r.m(sl, &c::UPLOADS_INTERRUPTED);
     // The model's own numbers: its users, servers, file size and the kill.
     let sys = r.system(sf);
     let upload_mb = sys.uploads.as_ref().map_or(f64::NAN, |u| u.size.mean() / 1e6);

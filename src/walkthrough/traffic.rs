@@ -101,14 +101,80 @@ pub(super) fn load_balancing(r: &Run) -> Story {
     }
 }
 
+pub(super) fn url_expiry(r: &Run) -> Story {
+    let spec = |variant: &str| r.system(variant).uploads.expect("url-expiry uploads files");
+    let (short, long) = (spec("one-put").url_expiry.as_secs_f64(), spec("one-put-1h").url_expiry.as_secs_f64());
+    let part_mb = spec("multipart").part_bytes.expect("multipart has parts") / 1e6;
+    let expired = |v: &str| r.m(v, &c::UPLOADS_URL_EXPIRED_SHARE);
+    let (steady_p99, steady) = (r.m("steady", &c::UPLOADS_LATENCY_P99), expired("steady"));
+    let (one_put, multipart, fresh, one_put_long) = (expired("one-put"), expired("multipart"), expired("multipart-fresh-url"), expired("one-put-1h"));
+    let (resent_fresh, resent_long) = (r.m("multipart-fresh-url", &c::UPLOADS_DROPPED_RESENT_MB), r.m("one-put-1h", &c::UPLOADS_DROPPED_RESENT_MB));
+    let refreshes = r.m("multipart-fresh-url", &c::UPLOADS_URL_REFRESHES);
+    let wasted = r.m("multipart", &c::UPLOADS_EXPIRED_WASTED_MB);
+    Story {
+        tempting: format!("\"The URL is valid for {}, so an upload must finish within {}: make it valid for longer, just in case.\"", dur(short), dur(short)),
+        shows: format!(
+            "S3 checks the URL when a PUT begins. Over a steady connection none of the uploads failed ({}), though the videos took {} ms at p99, well past {}. What expires is a PUT begun late: over a connection that drops about every 10 minutes, one PUT sent again after the {} failed {} of uploads, and {part_mb:.0} MB parts signed once failed {} of them, sending {} MB in vain.",
+            pct(&steady),
+            n(&steady_p99),
+            dur(short),
+            dur(short),
+            pct(&one_put),
+            pct(&multipart),
+            n(&wasted)
+        ),
+        senior: format!(
+            "\"Keep the URL short-lived and upload large files in parts; when the URL has expired before the next part, the client asks the server for a fresh one. Whoever sees a URL can use it until it expires: {}, not {}.\"",
+            dur(short),
+            dur(long)
+        ),
+        numbers: format!(
+            "Parts with a fresh URL when one had expired failed {} ({} fresh URLs, one round trip each) and sent {} MB again after drops, one part at a time. One PUT with a URL valid for {} failed {} but sent {} MB again: after each drop the whole file.",
+            pct(&fresh),
+            n(&refreshes),
+            n(&resent_fresh),
+            dur(long),
+            pct(&one_put_long),
+            n(&resent_long)
+        ),
+        trade_off: format!(
+            "A longer URL trades failures for exposure ({} in the wrong hands instead of {}) and whole files sent again; parts need the client to track them and the server to sign again, and S3 to be told to complete (or abort) the upload.",
+            dur(long),
+            dur(short)
+        ),
+        claims: vec![
+            claim(
+                format!("a PUT begun in time finishes: over a steady connection {} failed, with videos taking {} ms at p99", pct(&steady), n(&steady_p99)),
+                steady.equals(0.0) && steady_p99.greater_than(short * 1e3),
+            ),
+            claim(format!("a PUT sent again after the expiry fails: {} of uploads", pct(&one_put)), one_put.greater_than(0.0)),
+            claim(format!("parts signed once fail more: {} against {}", pct(&multipart), pct(&one_put)), multipart.greater_than(&one_put)),
+            claim(
+                format!("a fresh URL when one expired: none failed ({}), {} fresh URLs", pct(&fresh), n(&refreshes)),
+                fresh.equals(0.0) && refreshes.greater_than(0.0),
+            ),
+            claim(
+                format!(
+                    "a longer URL fails less ({} against {}) but sends more again: {} MB against {} MB",
+                    pct(&one_put_long),
+                    pct(&one_put),
+                    n(&resent_long),
+                    n(&resent_fresh)
+                ),
+                one_put_long.less_than(&one_put) && resent_long.greater_than(5.0 * &resent_fresh),
+            ),
+        ],
+    }
+}
+
 pub(super) fn files(r: &Run) -> Story {
     let share = r.m("local-disk", &c::READS_NOT_FOUND_SHARE);
     let lost = r.m("local-disk", &c::FILES_LOST);
     let through_mb = r.m("through-server", &c::UPLOADS_SERVER_MB);
     let through_threads = r.m("through-server", &c::UPLOADS_SERVER_WORKER_S);
     let (page_through, page_presigned) = (r.m("through-server", &c::PAGE_LATENCY_P99), r.m("presigned", &c::PAGE_LATENCY_P99));
-    let (cut, resent) = (r.m("through-server", &c::UPLOADS_CUT_OFF), r.m("through-server", &c::UPLOADS_INTERRUPTED_RESENT_MB));
-    let presigned_cut = r.m("presigned", &c::UPLOADS_CUT_OFF);
+    let (cut, resent) = (r.m("through-server", &c::UPLOADS_INTERRUPTED), r.m("through-server", &c::UPLOADS_INTERRUPTED_RESENT_MB));
+    let presigned_cut = r.m("presigned", &c::UPLOADS_INTERRUPTED);
     Story {
         tempting: "\"Save the upload on the server's disk and serve it from there.\"".into(),
         shows: format!(

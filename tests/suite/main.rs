@@ -29,5 +29,6 @@ mod teaching;
 mod testbed;
 mod theory;
 mod uploads;
+mod url_expiry;
 mod walkthrough;
 mod websockets;

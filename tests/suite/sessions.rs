@@ -163,7 +163,7 @@ fn terminate_server_five() {
     let ran = crate::shared::bundled("litmus-test");
     let per_rep =
         |v: &str, k: &str| -> Vec<f64> { ran.summary.variants.iter().find(|x| x.name == v).unwrap_or_else(|| panic!("{v}")).per_replication[k].clone() };
-    for k in [c::SESSIONS_STATE_LOST_USERS.key, c::CARTS_LOST.key, c::UPLOADS_CUT_OFF.key] {
+    for k in [c::SESSIONS_STATE_LOST_USERS.key, c::CARTS_LOST.key, c::UPLOADS_INTERRUPTED.key] {
         assert!(per_rep("stateful", k).iter().all(|&x| x > 0.0), "stateful {k}");
         assert!(per_rep("stateless", k).iter().all(|&x| x == 0.0), "stateless {k}");
     }

@@ -28,10 +28,10 @@ fn upload_claims() {
     // The kill at minute 5 interrupts the uploads streaming into server-2: each had sent
     // at most its file (50 MB at most), and none is interrupted when it goes to S3 direct.
     for v in ["local-disk", "through-server"] {
-        let (cut, resent) = (m(v, c::UPLOADS_CUT_OFF.key), m(v, c::UPLOADS_INTERRUPTED_RESENT_MB.key));
+        let (cut, resent) = (m(v, c::UPLOADS_INTERRUPTED.key), m(v, c::UPLOADS_INTERRUPTED_RESENT_MB.key));
         assert!(cut > 0.0 && resent > 0.0 && resent <= 50.0 * cut, "{v}: {cut} interrupted, {resent} MB");
     }
-    assert_eq!(m("presigned", c::UPLOADS_CUT_OFF.key), 0.0);
+    assert_eq!(m("presigned", c::UPLOADS_INTERRUPTED.key), 0.0);
     assert_eq!(m("presigned", c::UPLOADS_INTERRUPTED_RESENT_MB.key), 0.0);
     // A 50 MB video at the client's 5 MB/s takes about 10 s whichever way it goes.
     for v in ["local-disk", "through-server", "presigned"] {

@@ -138,6 +138,13 @@ pub struct UploadSpec {
     pub client_bytes_per_s: f64,
     pub cpu_ns_per_byte: f64,
     pub presign_cpu: SimDuration,
+    /// A pre-signed URL's lifetime; S3 checks it when a PUT begins.
+    pub url_expiry: SimDuration,
+    /// Multipart uploads' part size in bytes; None: one PUT per file.
+    pub part_bytes: Option<f64>,
+    /// Drops of the client's connection to S3 per second of sending.
+    pub drops_per_s: f64,
+    pub refresh_expired_url: bool,
     pub s3_first_byte: Distribution,
     pub s3_bytes_per_s: f64,
     pub s3_put_limit: u32,

@@ -366,6 +366,25 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         if share + read_share > 1.0 {
             c.err("uploads.read_share", "uploads and reads add up to more than every request", "keep share + read_share <= 1");
         }
+        if up.url_expiry.0.is_zero() {
+            c.err("uploads.url_expiry", "a pre-signed URL that has expired before the client can use it", "use \"5m\" (the playbook's) or longer");
+        }
+        if let Some(part) = up.part_size
+            && part.0 < 5e6
+        {
+            c.err(
+                "uploads.part_size",
+                "a part smaller than S3 accepts",
+                "use \"5MB\" or more (S3's smallest part but the last), or omit it for one PUT per file",
+            );
+        }
+        if !(up.drops_per_hour.is_finite() && (0.0..=3600.0).contains(&up.drops_per_hour)) {
+            c.err(
+                "uploads.drops_per_hour",
+                "a drop rate that is negative, not a number, or more than one a second",
+                "use a rate between 0 and 3600, such as 6",
+            );
+        }
         if raw.s3.put_limit == 0 {
             c.err("s3.put_limit", "S3 refusing every PUT", "use 3500 (S3's per-prefix rate)");
         }
@@ -377,6 +396,10 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
             client_bytes_per_s: up.client_bandwidth.0,
             cpu_ns_per_byte: up.cpu_per_mb.0.0 as f64 / 1e6,
             presign_cpu: up.presign_cpu.0,
+            url_expiry: up.url_expiry.0,
+            part_bytes: up.part_size.map(|p| p.0),
+            drops_per_s: up.drops_per_hour / 3600.0,
+            refresh_expired_url: up.refresh_expired_url,
             s3_first_byte: c.time_dist(&raw.s3.first_byte, "s3.first_byte"),
             s3_bytes_per_s: raw.s3.throughput.0,
             s3_put_limit: raw.s3.put_limit.max(1),

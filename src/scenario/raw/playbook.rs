@@ -113,6 +113,18 @@ pub struct RawUploads {
     /// Server CPU to sign a pre-signed URL (a local HMAC). Default "10us".
     #[serde(default = "d_presign")]
     pub presign_cpu: Duration,
+    /// How long a pre-signed URL stays valid after the server signs it. S3 checks it when a PUT begins, so a PUT begun in time finishes however long it takes; a part, or a PUT sent again after a drop, begun later is refused (403). Default "5m".
+    #[serde(default = "d_url_expiry")]
+    pub url_expiry: Duration,
+    /// Pre-signed uploads in parts of this size (S3 multipart: one signed PUT per part, sent one after another; at least "5MB"). Omitted: one PUT per file.
+    #[serde(default)]
+    pub part_size: Option<ByteSize>,
+    /// How often a client's connection to S3 drops while it sends (Poisson, per hour of sending): the client reconnects after a second and sends that PUT again, the whole file or one part. Default 0.
+    #[serde(default)]
+    pub drops_per_hour: f64,
+    /// With an expired URL before its next PUT, the client asks the server for a fresh one (a round trip) instead of failing. Default false.
+    #[serde(default)]
+    pub refresh_expired_url: bool,
 }
 
 /// S3.
@@ -250,6 +262,10 @@ fn d_cpu_per_mb() -> Duration {
 
 fn d_presign() -> Duration {
     dur("10us")
+}
+
+fn d_url_expiry() -> Duration {
+    dur("5m")
 }
 
 fn d_first_byte() -> RawDist<Duration> {
