@@ -246,7 +246,7 @@ pub fn estimate(s: &System) -> Estimate {
             advice: "simulate fewer users and scale the rates".into(),
         });
     }
-    let rho = s.offered_load() * s.clients.profile.map_or(1.0, |p| p.max_factor());
+    let rho = s.offered_load();
     if rho >= 1.0 {
         let capacity = s.servers.queue_limit as f64 * fleet;
         let waiting = match &s.clients.workload {

@@ -656,11 +656,13 @@ fn has_path(table: &DeTable, segs: &[Seg]) -> bool {
     }
 }
 
-/// Overlays `over` on `base`: tables merge key by key, anything else replaces.
+/// Overlays `over` on `base`: tables merge key by key, anything else replaces (as does a
+/// table naming another `dist` or `kind`: the base's other keys belong to the old one).
 fn merge<'a>(base: &mut DeTable<'a>, over: DeTable<'a>) {
+    let kind = |t: &DeTable| ["dist", "kind"].iter().find_map(|tag| t.get(*tag)).map(|v| v.get_ref().as_str().map(str::to_owned));
     for (k, v) in over {
         let replace = match (base.get_mut(k.get_ref().as_ref()), v.get_ref()) {
-            (Some(existing), DeValue::Table(_)) if matches!(existing.get_ref(), DeValue::Table(_)) => {
+            (Some(existing), DeValue::Table(o)) if matches!(existing.get_ref(), DeValue::Table(b) if kind(o).is_none() || kind(b) == kind(o)) => {
                 let DeValue::Table(over_t) = v.into_inner() else { unreachable!() };
                 let DeValue::Table(base_t) = existing.get_mut() else { unreachable!() };
                 merge(base_t, over_t);

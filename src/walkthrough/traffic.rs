@@ -303,17 +303,24 @@ pub(super) fn scaling(r: &Run) -> Story {
     let lag = r.m("target-tracking", &c::FLEET_SCALE_OUT_LAG_S);
     let cut = r.m("deploy-memory-cut", &c::DEPLOY_SESSIONS_LOST);
     let drained = r.m("deploy-memory-drain", &c::DEPLOY_SESSIONS_LOST);
+    let (disk_lost, disk_stored, scale_ins) =
+        (r.m("scale-in-local-disk", &c::FILES_LOST), r.m("scale-in-local-disk", &c::FILES_STORED), r.m("scale-in-local-disk", &c::FLEET_SCALE_INS));
+    let s3_lost = r.m("scale-in-s3", &c::FILES_LOST);
     Story {
             tempting: "\"Autoscaling handles it: it adds servers when CPU is high.\"".into(),
             shows: format!("The rate triples at minute 10. A fixed fleet of 3 failed {} requests. Scaling on CPU added servers, but the first one entered rotation {} s after the step (a 60 s metric period plus a 90 s boot, plus health checks); {} requests failed in that gap.", n(r.m("fixed", &c::REQUESTS_FAILED)), n(&lag), n(r.m("target-tracking", &c::REQUESTS_FAILED))),
             senior: "\"Scale on a leading signal or schedule ahead of known peaks, keep boot times short, run part of the fleet on spot, and keep servers stateless so instances can come and go.\"".into(),
             numbers: format!("Cost per hour: fixed-large {}, target tracking {}, with half on spot {} (and {} spot interruptions). A rolling deploy with sessions in server memory cut {} sessions; draining them for the session lifetime lost {} but took {} s instead of {} s; with sessions in Redis it lost {}.", v(r.m("fixed-large", &c::FLEET_COST_PER_HOUR)), v(r.m("target-tracking", &c::FLEET_COST_PER_HOUR)), v(r.m("spot", &c::FLEET_COST_PER_HOUR)), n(r.m("spot", &c::FLEET_SPOT_INTERRUPTIONS)), n(&cut), n(&drained), n(r.m("deploy-memory-drain", &c::DEPLOY_DURATION_S)), n(r.m("deploy-memory-cut", &c::DEPLOY_DURATION_S)), n(r.m("deploy-shared", &c::DEPLOY_SESSIONS_LOST))),
-            trade_off: "Spot saves money at the cost of interruptions (more failed requests); draining protects sticky sessions at the cost of slow deploys; shared sessions remove the problem but add Redis to every request.".into(),
+            trade_off: format!("Spot saves money at the cost of interruptions (more failed requests); draining protects sticky sessions at the cost of slow deploys; shared sessions remove the problem but add Redis to every request. And scaling in terminates instances with whatever they hold: over a day's curve of load the fleet scaled in {} times, and with uploads on the servers' own disks {} of {} files were lost for good; in S3, {}.", n(&scale_ins), n(&disk_lost), n(&disk_stored), n(&s3_lost)),
         claims: vec![
             claim(format!("scaling on CPU lags a step by about metric period + boot time (150 s): {} s", n(&lag)), lag.within(150.0, 175.0)),
             claim("spot is cheaper and gets interrupted".into(), r.m("spot", &c::FLEET_COST_PER_HOUR).less_than(r.m("target-tracking", &c::FLEET_COST_PER_HOUR)) && r.m("spot", &c::FLEET_SPOT_INTERRUPTIONS).greater_than(0.0)),
             claim(format!("a deploy with sessions in memory loses them unless it drains: {} vs {}", n(&cut), n(&drained)), cut.greater_than(20.0 * drained.floored(1.0))),
             claim("shared sessions lose none in a deploy".into(), r.m("deploy-shared", &c::DEPLOY_SESSIONS_LOST).equals(0.0)),
+            claim(
+                format!("scaling in loses the files on the terminated servers' disks: {} of {} after {} scale-ins; none in S3 ({})", n(&disk_lost), n(&disk_stored), n(&scale_ins), n(&s3_lost)),
+                scale_ins.greater_than(0.0) && disk_lost.greater_than(0.0) && s3_lost.equals(0.0),
+            ),
         ],
     }
 }

@@ -44,4 +44,31 @@ fn autoscaling_claims() {
     assert!(m("deploy-memory-drain", c::DEPLOY_DURATION_S.key) > 1.5 * m("deploy-memory-cut", c::DEPLOY_DURATION_S.key));
     assert_eq!(m("deploy-shared", c::DEPLOY_SESSIONS_LOST.key), 0.0);
     assert!(m("deploy-shared", c::DEPLOY_DURATION_S.key) > 0.0);
+    // Over a day's curve the fleet scales out and back in; each instance scaled in takes
+    // the files on its disk with it (the playbook's "if server A autoscales down, the
+    // image is lost forever"), and the share lost is at most the share of instances ever
+    // terminated. In S3 nothing is lost.
+    for v in ["scale-in-local-disk", "scale-in-s3"] {
+        assert!(m(v, c::FLEET_SCALE_INS.key) > 0.0 && m(v, c::FLEET_SCALE_OUTS.key) > 0.0, "{v} scales out and in");
+    }
+    let (lost, stored) = (m("scale-in-local-disk", c::FILES_LOST.key), m("scale-in-local-disk", c::FILES_STORED.key));
+    assert!(lost > 0.1 * stored && lost < stored, "{lost} of {stored} files lost");
+    assert_eq!(m("scale-in-s3", c::FILES_LOST.key), 0.0);
+    assert_eq!(m("scale-in-s3", c::READS_NOT_FOUND.key), 0.0);
+}
+
+/// A variant that names another load profile or distribution replaces the base's table
+/// (whose other keys belong to the old kind) instead of merging into it.
+#[test]
+fn a_variant_naming_another_kind_replaces_the_table() {
+    let text = "schema_version = 1\n[clients]\narrival_rate = \"10/s\"\nprofile = { kind = \"step\", at = \"1m\", factor = 2.0 }\n\
+                [servers]\nservice = { dist = \"lognormal\", mean = \"15ms\", cv = 1.0 }\n\
+                [variants.daily]\nclients.profile = { kind = \"daily\", period = \"10m\", low = 0.5 }\nservers.service = { dist = \"exponential\", mean = \"10ms\" }\n\
+                [variants.steeper]\nclients.profile = { factor = 3.0 }\n";
+    let m = statesim::scenario::load_str("kinds.toml", "kinds", text, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let daily = &m.variants.iter().find(|v| v.name == "daily").unwrap().system;
+    assert!(matches!(daily.clients.profile, Some(statesim::scenario::model::Profile::Daily { .. })));
+    assert!((daily.servers.service.mean() - 10e6).abs() < 1.0);
+    let steeper = &m.variants.iter().find(|v| v.name == "steeper").unwrap().system;
+    assert!(matches!(steeper.clients.profile, Some(statesim::scenario::model::Profile::Step { factor, .. }) if factor == 3.0), "the same kind still merges");
 }

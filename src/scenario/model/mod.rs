@@ -395,11 +395,15 @@ impl System {
     pub fn mean_service_secs(&self) -> f64 {
         self.servers.service.mean() / 1e9
     }
-    /// Offered load as a share of total core capacity (open workloads; closed ones bound it by N/Z).
+    /// Offered load as a share of total core capacity (open workloads; closed ones bound it by N/Z):
+    /// at the load profile's peak, against the largest fleet the model may run (`max` when it
+    /// autoscales).
     pub fn offered_load(&self) -> f64 {
-        let capacity = self.servers.count as f64 * self.servers.cores as f64;
+        let servers = if self.fleet.autoscale { self.fleet.max } else { self.servers.count };
+        let capacity = servers as f64 * self.servers.cores as f64;
+        let peak = self.clients.profile.map_or(1.0, |p| p.max_factor());
         let rate = match &self.clients.workload {
-            Workload::Open { rate_per_sec } => *rate_per_sec,
+            Workload::Open { rate_per_sec } => *rate_per_sec * peak,
             Workload::Closed { think_time } => self.clients.users as f64 / ((think_time.mean() / 1e9) + self.mean_service_secs()),
         };
         rate * self.mean_service_secs() / capacity
