@@ -508,7 +508,10 @@ mod tests {
         let o = overview("websockets");
         let run = node(&o, "server-5 to server-16");
         assert_eq!(o.graph[run].lines[1], "12 servers (4 cores)");
-        assert_eq!(o.only_in(run), Some(vec!["pubsub-16-servers"]));
+        assert_eq!(o.only_in(run), Some(vec!["pubsub-16-servers", "playbook-1000-servers-fanout", "playbook-1000-servers-per-user-channels"]));
+        let rest = node(&o, "server-17 to server-1000");
+        assert_eq!(o.graph[rest].lines[1], "984 servers (4 cores)");
+        assert_eq!(o.only_in(rest), Some(vec!["playbook-1000-servers-fanout", "playbook-1000-servers-per-user-channels"]));
         let o = overview("crash-test");
         assert_eq!(o.graph.node_indices().filter(|&n| o.graph[n].role == Role::Server).count(), 10);
         assert!(o.to_dot().contains("server-10"));
