@@ -40,6 +40,11 @@ pub struct LoadBalancer {
     snapshot_at: Option<SimTime>,
     /// The time of the request being routed (set by the core before `route`).
     pub clock: SimTime,
+    /// Instances side by side (1: one load balancer). With more, each request reaches
+    /// one at random and each instance counts only the connections it opened itself:
+    /// `own[instance * servers + server]`.
+    pub instances: u8,
+    own: Vec<u32>,
 }
 
 /// What a routing decision needs to know about the request.
@@ -70,6 +75,31 @@ impl LoadBalancer {
             snapshot: Vec::new(),
             snapshot_at: None,
             clock: SimTime::ZERO,
+            instances: spec.instances,
+            own: if spec.instances > 1 { vec![0; servers * spec.instances as usize] } else { Vec::new() },
+        }
+    }
+
+    /// The instance a new request reaches: one at random when there are several.
+    pub fn pick_instance(&self, rng: &mut SimRng) -> u8 {
+        if self.instances > 1 { rng.random_range(0..self.instances) } else { 0 }
+    }
+
+    /// `instance` opened a connection to `server`.
+    #[inline(always)]
+    pub fn open(&mut self, server: u16, instance: u8) {
+        self.connections[server as usize] += 1;
+        if self.instances > 1 {
+            self.own[instance as usize * self.connections.len() + server as usize] += 1;
+        }
+    }
+
+    /// The connection `instance` opened to `server` closed.
+    #[inline(always)]
+    pub fn close(&mut self, server: u16, instance: u8) {
+        self.connections[server as usize] -= 1;
+        if self.instances > 1 {
+            self.own[instance as usize * self.connections.len() + server as usize] -= 1;
         }
     }
 
@@ -124,14 +154,21 @@ impl LoadBalancer {
         }
     }
 
-    /// Picks a server for a first attempt.
-    pub fn route(&mut self, key: &RouteKey, rng: &mut SimRng) -> Option<u16> {
+    /// Picks a server for a first attempt, as instance `instance` sees the servers.
+    pub fn route(&mut self, key: &RouteKey, instance: u8, rng: &mut SimRng) -> Option<u16> {
         let n = self.rotation.len();
         if n == 0 {
             return None;
         }
         self.refresh_snapshot();
-        let load = if self.info_period.is_zero() { &self.connections } else { &self.snapshot };
+        let servers = self.connections.len();
+        let load = if self.instances > 1 {
+            &self.own[instance as usize * servers..(instance as usize + 1) * servers]
+        } else if self.info_period.is_zero() {
+            &self.connections
+        } else {
+            &self.snapshot
+        };
         match self.policy {
             LbPolicy::Random => Some(self.rotation[rng.random_range(0..n)]),
             LbPolicy::RoundRobin => {

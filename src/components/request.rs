@@ -74,6 +74,8 @@ pub struct Request {
     pub tried: u64,
     pub generation: u32,
     pub server: u16,
+    /// The load balancer instance the request reached (0 with one).
+    pub lb_instance: u8,
     pub attempts: u8,
     pub kind: Kind,
     /// Index of the current stage in the world's pipeline.

@@ -128,7 +128,7 @@ impl Sessions {
             match self.spec.store {
                 SessionStoreKind::ServerMemory => {
                     let key = RouteKey { user, ip: core.population.ip_of(user) };
-                    if let Some(s) = core.lb.route(&key, &mut core.rng.routing) {
+                    if let Some(s) = core.lb.route(&key, 0, &mut core.rng.routing) {
                         core.users[user as usize].session_server = s;
                         core.users[user as usize].session_epoch = 0;
                     }

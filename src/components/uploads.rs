@@ -47,7 +47,8 @@ pub struct Uploads {
     /// The files-not-found column, where files live on the servers' own disks.
     not_found_column: Option<ColumnId>,
     /// Counted pre-signed uploads on their way to S3, tallied when the client learns the
-    /// outcome (as completed uploads are), so every figure covers the same uploads.
+    /// outcome (as completed uploads and failures are; not if it gave up waiting), so
+    /// every figure covers the same uploads.
     in_flight: HashMap<ReqId, S3Puts>,
     /// The tallies of those whose outcome the client has learned.
     s3_puts: S3Puts,
@@ -274,10 +275,12 @@ impl Uploads {
 
     /// The client has its answer: count completed uploads and reads.
     pub fn on_answered(&mut self, core: &Core, req: ReqId, now: SimTime) {
-        if let Some(puts) = self.in_flight.remove(&req) {
+        let r = &core.requests[req];
+        if let Some(puts) = self.in_flight.remove(&req)
+            && !r.timed_out
+        {
             self.s3_puts.add(&puts);
         }
-        let r = &core.requests[req];
         if r.outcome == Outcome::Ok && !r.timed_out && core.rec.counts(r.sent_at) {
             match r.kind {
                 Kind::Upload => {

@@ -116,7 +116,7 @@ impl WebSockets {
         let gateways = self.gateway_up.len();
         for user in 0..core.population.users {
             let key = RouteKey { user, ip: core.population.ip_of(user) };
-            let mut server = core.lb.route(&key, &mut core.rng.routing).unwrap_or(0);
+            let mut server = core.lb.route(&key, 0, &mut core.rng.routing).unwrap_or(0);
             if self.spec.mode == WsMode::Gateway {
                 server = (user as usize % gateways) as u16;
             }
@@ -335,7 +335,7 @@ impl WebSockets {
             return;
         }
         let key = RouteKey { user, ip: core.population.ip_of(user) };
-        match core.lb.route(&key, &mut core.rng.routing) {
+        match core.lb.route(&key, 0, &mut core.rng.routing) {
             Some(s) if core.servers[s as usize].state == ServerState::Up => {
                 self.conns[user as usize] = WsConn { server: s, epoch: core.servers[s as usize].epoch, connected: true };
             }

@@ -86,9 +86,12 @@ pub(super) fn stale_load(r: &Run) -> Story {
             v(wait("stale-10ms")),
         ),
         trade_off: format!(
-            "Two choices are robust, not immune: on a 1 s-old snapshot they herd too, onto the servers that looked lighter, and wait {} ms, worse than random, though far less than least connections on it ({} ms). The remedy is fresher numbers (a load balancer counting its own connections, as one does here with live counts) or more randomness; never a deterministic best pick on stale data. Several load balancers, each counting only its own connections, see the others' load late in the same way.",
+            "Two choices are robust, not immune: on a 1 s-old snapshot they herd too, onto the servers that looked lighter, and wait {} ms, worse than random, though far less than least connections on it ({} ms). The remedy is fresher numbers or more randomness; never a deterministic best pick on stale data. Counting one's own connections is fresh: 4 load balancers side by side, each seeing only the quarter of the traffic it sent, waited {} ms with least connections and {} ms with two choices, worse than one load balancer's {} ms but far better than random; they do not herd, as each picture, though partial, is live.",
             v(wait("power-of-two-stale-1s")),
             v(wait("stale-1s")),
+            v(wait("least-connections-4-lbs")),
+            v(wait("power-of-two-4-lbs")),
+            v(wait("least-connections")),
         ),
         claims: vec![
             claim("with live counts least connections waits less than random".into(), wait("least-connections").less_than(wait("random"))),
@@ -100,6 +103,15 @@ pub(super) fn stale_load(r: &Run) -> Story {
             claim(
                 "two random choices on a 100 ms snapshot beat least connections on it, and random".into(),
                 wait("power-of-two-stale-100ms").less_than(wait("stale-100ms")) && wait("power-of-two-stale-100ms").less_than(wait("random")),
+            ),
+            claim(
+                format!(
+                    "4 load balancers each counting their own connections wait between one load balancer and random: {} ms, against {} and {} ms",
+                    v(wait("least-connections-4-lbs")),
+                    v(wait("least-connections")),
+                    v(wait("random"))
+                ),
+                wait("least-connections-4-lbs").greater_than(wait("least-connections")) && wait("least-connections-4-lbs").less_than(wait("random")),
             ),
             claim(
                 "on a 1 s snapshot two choices herd too (worse than random), far less than least connections".into(),

@@ -154,6 +154,11 @@ fn model(c: &Config) -> String {
         t += &format!(
             "[uploads]\nstore = \"{store}\"\nshare = 0.05\nread_share = 0.3\nsize = {{ dist = \"empirical\", values = [\"200KB\", \"5MB\"], weights = [0.9, 0.1] }}\nclient_bandwidth = \"5MB/s\"\n"
         );
+        if store == "presigned" {
+            // A 5 MB video takes about a second; a drop every 2 s of sending, on a URL
+            // valid 1 s, sends some of them again after the expiry.
+            t += "url_expiry = \"1s\"\ndrops_per_hour = 1800\n";
+        }
     }
     if let Some(mode) = c.websockets {
         t += &format!("[websockets]\nmode = \"{mode}\"\nmessage_rate = \"6/min\"\nreconnect_after = \"1s\"\n");
@@ -217,6 +222,7 @@ fn check(c: &Config, m: &Metrics) -> Result<(), TestCaseError> {
     none(FailReason::Unauthorized, c.sessions.is_some())?;
     none(FailReason::RateLimited, c.rate_limit.is_some())?;
     none(FailReason::NotFound, c.uploads.is_some())?;
+    none(FailReason::UrlExpired, c.uploads == Some("presigned"))?;
 
     if c.sessions.is_some() {
         prop_assert!(g(&c::SESSIONS_STATE_LOST_USERS) <= g(&c::SESSIONS_ACTIVE_USERS));
@@ -233,6 +239,11 @@ fn check(c: &Config, m: &Metrics) -> Result<(), TestCaseError> {
     }
     if c.uploads.is_some() {
         prop_assert!(g(&c::READS_NOT_FOUND) >= g(c::failed(FailReason::NotFound)));
+        // Expired uploads are tallied when the client learns of them, as failures are.
+        let expired = m.get(c::UPLOADS_URL_EXPIRED_SHARE.key).copied().unwrap_or(0.0);
+        let finished = g(&c::UPLOADS_COUNT) + g(c::failed(FailReason::UrlExpired));
+        prop_assert!((0.0..=1.0).contains(&expired));
+        prop_assert!(finished == 0 || (expired - g(c::failed(FailReason::UrlExpired)) as f64 / finished as f64).abs() < 1e-9, "{:?}", m);
     }
     Ok(())
 }

@@ -236,7 +236,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
         ("crash-test", "timeline", &["logouts, state lost", "carts lost per s"]),
         ("file-uploads", "timeline", &["404 not found per s", "page latency p99"]),
         ("websockets", "timeline", &["delivered (%)", "reconnects per s"]),
-        ("autoscaling", "timeline", &["in rotation", "cost per hour", "failed per s"]),
+        ("autoscaling", "timeline", &["in rotation", "cost per", "failed per s"]),
         ("rate-limits", "timeline", &["abuser allowed per s", "Redis down at 120 s for 30 s"]),
         ("jwt-revocation", "exposure", &["jwt-only", "exposure mean", "seconds from the ban until no server accepts the token"]),
         ("session-latency", "latency-cdf", &["checking the session or token (ms, log scale)", "jwt-hs256", "redis-110k"]),

@@ -43,3 +43,28 @@ fn a_load_snapshot_needs_a_policy_that_reads_load() {
     let shown = load_str("bad.toml", "bad", text, &[]).expect_err("round-robin reads no load").to_string();
     assert!(shown.contains("reads no load") && shown.contains("least-connections"), "{shown}");
 }
+
+/// Several load balancers, each counting only the connections it opened: every one sees a
+/// live quarter of the picture, so there is no herd; least connections lands between one
+/// load balancer's live view and random routing.
+#[test]
+fn several_load_balancers_each_counting_their_own_do_not_herd() {
+    let s = crate::shared::bundled("stale-load");
+    let wait = |v: &str| s.mean(v, c::QUEUE_WAIT_MS.mean.key);
+    let (one, four, random) = (wait("least-connections"), wait("least-connections-4-lbs"), wait("random"));
+    assert!(one < four && four < 0.5 * random, "one {one}, four {four}, random {random}");
+    assert!(wait("power-of-two-4-lbs") < 0.5 * random);
+}
+
+#[test]
+fn several_instances_need_a_policy_that_reads_load_and_no_snapshot() {
+    for (lb, hint) in [
+        ("policy = \"round-robin\"\ninstances = 4", "reads no load"),
+        ("policy = \"least-connections\"\ninstances = 4\nload_info_period = \"1s\"", "remove load_info_period"),
+        ("policy = \"least-connections\"\ninstances = 0", "use 1 to 64"),
+    ] {
+        let text = format!("schema_version = 1\n[clients]\narrival_rate = \"10/s\"\n[load_balancer]\n{lb}\n");
+        let shown = load_str("bad.toml", "bad", &text, &[]).expect_err(lb).to_string();
+        assert!(shown.contains("load_balancer.instances") && shown.contains(hint), "{lb}: {shown}");
+    }
+}

@@ -34,7 +34,7 @@ fn threads_partitions_and_merge_give_the_same_bytes() {
     assert!(reference == files(two.path()), "1 thread and 2 threads differ");
     let csv = String::from_utf8(reference.1.clone()).unwrap();
     assert!(csv.starts_with("point,servers.count,clients.proxies,variant,metric,mean,ci95_low,ci95_high,replications\n"));
-    assert_eq!(csv.lines().filter(|l| l.contains(",latency_ms.p99,")).count(), 4 * 2, "4 points x 2 variants");
+    assert_eq!(csv.lines().filter(|l| l.contains(",latency_ms.p99,")).count(), 4 * 3, "4 points x 3 variants");
 
     // Two shares of a job array, each on its own machine, then merged.
     let a = tempfile::tempdir().unwrap();

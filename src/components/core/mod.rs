@@ -409,6 +409,7 @@ impl Core {
             tried: 0,
             generation: 0,
             server: 0,
+            lb_instance: 0,
             attempts: 0,
             kind,
             stage: 0,
@@ -530,10 +531,12 @@ impl Core {
     /// worker there, for the caller to start its pipeline.
     #[inline]
     pub fn reach_lb(&mut self, ctx: &mut Ctx, req: ReqId) -> Option<u16> {
-        let r = &self.requests[req];
+        let instance = self.lb.pick_instance(&mut self.rng.routing);
+        let r = &mut self.requests[req];
+        r.lb_instance = instance;
         let key = RouteKey { user: r.user, ip: r.ip };
         self.lb.clock = ctx.now();
-        match self.lb.route(&key, &mut self.rng.routing) {
+        match self.lb.route(&key, instance, &mut self.rng.routing) {
             Some(server) => {
                 let delay = self.forward(req, server);
                 if delay.is_zero() {
@@ -557,7 +560,8 @@ impl Core {
         if r.sent_at >= self.rec.warmup_end {
             self.routed[server as usize] += 1;
         }
-        self.lb.connections[server as usize] += 1;
+        let instance = r.lb_instance;
+        self.lb.open(server, instance);
         self.lb_server.draw(&mut self.rng.network)
     }
 
@@ -585,7 +589,7 @@ impl Core {
 
     /// The server refused the connection: another server, or an error to the client.
     pub fn refused(&mut self, ctx: &mut Ctx, req: ReqId, server: u16) {
-        self.lb.connections[server as usize] -= 1;
+        self.lb.close(server, self.requests[req].lb_instance);
         if !self.retry_elsewhere(ctx, req) {
             self.answer_from_lb(ctx, req, FailReason::ConnectionRefused);
         }
@@ -594,8 +598,8 @@ impl Core {
     /// The server answers (ok or error); the answer travels back through the LB.
     #[inline(always)]
     pub fn answer_from_server(&mut self, ctx: &mut Ctx, req: ReqId, outcome: Outcome) {
-        let server = self.requests[req].server;
-        self.lb.connections[server as usize] -= 1;
+        let (server, instance) = (self.requests[req].server, self.requests[req].lb_instance);
+        self.lb.close(server, instance);
         self.requests[req].outcome = outcome;
         let delay = self.lb_server.draw(&mut self.rng.network) + self.client_lb.draw(&mut self.rng.network);
         self.deliver_answer(ctx, delay, req);
@@ -781,7 +785,7 @@ impl Core {
     /// another server; the others fail (502).
     pub fn fail_with_server(&mut self, ctx: &mut Ctx, server: u16, victims: impl Iterator<Item = ReqId>) {
         for req in victims {
-            self.lb.connections[server as usize] -= 1;
+            self.lb.close(server, self.requests[req].lb_instance);
             // Whether the request is idempotent is drawn only when it matters: each
             // request is idempotent with probability `idempotent_share`.
             let idempotent = self.idempotent_share > 0.0 && self.rng.behaviour.random::<f64>() < self.idempotent_share;

@@ -312,6 +312,8 @@ impl Chart for Timeline<'_> {
                 row_head.draw(&Text::new(faults.join("; "), (x + name_w as i32 + 12, 11), left_centre(note_style())))?;
             }
             let warmup = variant.system.run.warmup.as_secs_f64() / t_div;
+            // Time ticks at most one per 35 px of a panel, so narrow panels' labels do not run together.
+            let x_ticks = (WIDTH / measures.len().max(1) as u32 / 35).clamp(2, 6) as usize;
             for ((panel, (label, pick)), scale) in row_plots.split_evenly((1, measures.len())).iter().zip(&measures).zip(&scales) {
                 let (bottom, top) = (scale.lo, scale.hi);
                 let mut chart = ChartBuilder::on(panel)
@@ -339,7 +341,7 @@ impl Chart for Timeline<'_> {
                 house_mesh(&mut mesh)
                     .disable_x_mesh()
                     .y_labels(scale.labels())
-                    .x_labels(if last { 6 } else { 0 })
+                    .x_labels(if last { x_ticks } else { 0 })
                     .y_label_formatter(&y_fmt)
                     .x_label_formatter(&x_fmt);
                 if last {

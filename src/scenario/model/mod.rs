@@ -343,6 +343,8 @@ pub struct LbSpec {
     pub virtual_nodes: u32,
     /// How often the policy's view of open connections is refreshed (zero: live).
     pub load_info_period: SimDuration,
+    /// Load balancer instances, each counting only its own connections.
+    pub instances: u8,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]

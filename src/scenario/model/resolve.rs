@@ -6,6 +6,9 @@ use super::*;
 use crate::scenario::diag::Problem;
 use crate::scenario::raw::*;
 
+/// Load balancer instances a model may run side by side.
+const MAX_LB_INSTANCES: u32 = 64;
+
 /// Checks a deserialized model and turns it into a [`System`], or lists every problem.
 pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     let mut c = Checker { problems: Vec::new() };
@@ -219,7 +222,23 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
         retry_to: lb.retry_to,
         virtual_nodes: lb.virtual_nodes,
         load_info_period: lb.load_info_period.0,
+        instances: lb.instances.clamp(1, MAX_LB_INSTANCES) as u8,
     };
+    if !(1..=MAX_LB_INSTANCES).contains(&lb.instances) {
+        c.err("load_balancer.instances", format!("{} load balancer instances", lb.instances), format!("use 1 to {MAX_LB_INSTANCES}"));
+    } else if lb.instances > 1 && !matches!(lb.policy, LbPolicy::LeastConnections | LbPolicy::PowerOfTwo) {
+        c.err(
+            "load_balancer.instances",
+            format!("several load balancer instances with policy \"{}\", which reads no load (they would route as one)", lb.policy.name()),
+            "use it with policy = \"least-connections\" or \"power-of-two\", or remove it",
+        );
+    } else if lb.instances > 1 && !lb.load_info_period.0.is_zero() {
+        c.err(
+            "load_balancer.instances",
+            "several instances and a load snapshot together",
+            "each instance counts its own connections live: remove load_info_period, or use one instance",
+        );
+    }
     if !lb.load_info_period.0.is_zero() && !matches!(lb.policy, LbPolicy::LeastConnections | LbPolicy::PowerOfTwo) {
         c.err(
             "load_balancer.load_info_period",

@@ -136,6 +136,11 @@ pub struct RawLoadBalancer {
     /// connections as a snapshot refreshed this often, so up to this old. Default "0s" (live).
     #[serde(default = "super::d_zero")]
     pub load_info_period: Duration,
+    /// Load balancer instances side by side (DNS or ECMP sends each request to one at
+    /// random). With least-connections or power-of-two each counts only the connections it
+    /// opened itself. Default 1.
+    #[serde(default = "d_one")]
+    pub instances: u32,
 }
 
 /// Active health checks: a server leaves rotation after `unhealthy_after` failed probes in
