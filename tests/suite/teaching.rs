@@ -179,3 +179,22 @@ fn walkthrough_topics_answer_to_the_models_names() {
     assert!(text.starts_with("\n== mega-proxy ==\nInterviewer: Sticky sessions by IP hash"), "{text}");
     assert!(String::from_utf8_lossy(&run.stderr).contains("running mega-proxy (15 simulations)"));
 }
+
+/// A takeaway's placeholder brings its own unit ("5.48 ms"): the text around it must not
+/// repeat it ("5.48 ms ms"). Checked on every takeaway as the page shows it.
+#[test]
+fn no_takeaway_repeats_a_unit() {
+    let html = read(&main_job().join("index.html"));
+    let mut doubled = Vec::new();
+    for part in html.split("class=\"takeaway\"").skip(1) {
+        let text = part.split("</p>").next().unwrap_or("");
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for pair in words.windows(2) {
+            let second = pair[1].trim_end_matches(|c: char| c.is_ascii_punctuation());
+            if ["ms", "s", "MB", "%", "min"].contains(&pair[0]) && pair[0] == second {
+                doubled.push(text.chars().take(80).collect::<String>());
+            }
+        }
+    }
+    assert!(doubled.is_empty(), "takeaways repeating a unit: {doubled:?}");
+}
