@@ -109,8 +109,8 @@ $BIN sweep $MODEL -r $REPS --vary $VARY $SETS --quiet --threads 1 \\
 EOF
 echo "== sbatch --wait: $TASKS tasks of statesim sweep $MODEL -r $REPS --vary $VARY $SETS"
 sbatch --wait "$WORK/sweep.sbatch"
-# Each task wrote its own folder: on one node, statesim's lock on an output folder refuses
-# a second writer while the first runs.
+# Each task wrote its own folder, as tasks on separate machines without a shared disk
+# would (one shared folder works too: tests/suite/sweep.rs starts shares together on one).
 "$BIN" merge "$WORK"/cluster/share-*/"$MODEL"/sweep --out "$WORK/cluster/merged" --quiet
 
 echo "== the same sweep on one machine"

@@ -15,7 +15,9 @@
 //!   lock, so nothing is created or swapped in after the cleanup.
 //! - Test hook: with `STATESIM_TEST_WRITE_PAUSE_MS` set, the writer sleeps that many
 //!   milliseconds after each file it stages and between the two renames of a swap, so that
-//!   tests can interrupt the write phase (`tests/suite/outputs.rs`).
+//!   tests can interrupt the write phase (`tests/suite/outputs.rs`); with
+//!   `STATESIM_TEST_CLEAN_PAUSE_MS`, whoever cleans an output folder holds it alone that
+//!   much longer, so that tests can start shares of a sweep during it (`tests/suite/sweep.rs`).
 
 use std::fs::File;
 use std::io::Write;
@@ -240,16 +242,36 @@ pub struct OutLock {
     _file: File,
 }
 
-/// Locks the output folder `out` (created if needed) in `mode`, without waiting. Whoever
-/// gets it exclusively first removes the temporaries of killed writers and puts back a
-/// model folder a killed swap left aside.
+/// Locks the output folder `out` (created if needed) in `mode`. Whoever gets it
+/// exclusively first removes the temporaries of killed writers and puts back a model folder
+/// a killed swap left aside. An exclusive request never waits; a shared one (a share of a
+/// sweep) waits up to [`SHARED_WAIT`] for another share's moment of cleaning to pass, so the
+/// tasks of a job array may start together on one folder.
 pub fn lock_out(out: &Path, mode: LockMode) -> Result<OutLock, LockError> {
+    let started = std::time::Instant::now();
+    loop {
+        match try_lock_out(out, mode) {
+            Err(LockError::Busy { .. }) if mode == LockMode::Shared && started.elapsed() < SHARED_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// How long a shared lock request waits for an exclusive holder.
+const SHARED_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn try_lock_out(out: &Path, mode: LockMode) -> Result<OutLock, LockError> {
     let path = out.join(LOCK_FILE);
     let io = |source| LockError::Io { path: path.display().to_string(), source };
     std::fs::create_dir_all(out).map_err(io)?;
     let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
     if record_lock(&file, LockMode::Exclusive).map_err(io)? {
         clean_stale(out, true);
+        if let Some(ms) = std::env::var("STATESIM_TEST_CLEAN_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         if mode == LockMode::Exclusive || record_lock(&file, LockMode::Shared).map_err(io)? {
             return Ok(OutLock { _file: file });
         }

@@ -56,6 +56,34 @@ fn threads_partitions_and_merge_give_the_same_bytes() {
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     assert!(reference == files(merged.path()), "merged shares differ from one machine");
 
+    // Three shares of a job array started together on one shared folder (one node: each
+    // share briefly holds the folder alone to clean it, and the others wait for that),
+    // then merged there.
+    let shared = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (1..=3)
+        .map(|k| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("statesim"))
+                .args(["sweep", "mega-proxy", "-r", "3", "--set", "run.duration=\"1m\"", "--set", "run.warmup=\"10s\"", "--quiet", "--out"])
+                .arg(shared.path())
+                .args(VARY)
+                .args(["--partition", &format!("{k}/3")])
+                // Each holds the folder alone for 300 ms while it cleans, so the others
+                // surely arrive while it does.
+                .env("STATESIM_TEST_CLEAN_PAUSE_MS", "300")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let done = child.wait_with_output().unwrap();
+        assert!(done.status.success(), "a share on the shared folder: {}", String::from_utf8_lossy(&done.stderr));
+    }
+    let result = Command::cargo_bin("statesim").unwrap().arg("merge").arg(shared.path().join("mega-proxy/sweep")).output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(reference == files(shared.path()), "shares on one folder differ from one machine");
+
     // Merging one share alone is refused: points are missing.
     let result = Command::cargo_bin("statesim").unwrap().arg("merge").arg(a.path().join("mega-proxy/sweep")).output().unwrap();
     assert_eq!(result.status.code(), Some(2));
