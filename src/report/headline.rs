@@ -41,6 +41,8 @@ pub static HEADLINE: &[Headline] = &[
     cost(&catalog::JOBS_CPU_WASTED_S),
     cost(&catalog::SERVERS_THREADS_HELD_MEAN),
     cost(&catalog::UPLOADS_SERVER_MB),
+    outcome(&catalog::UPLOADS_URL_EXPIRED_SHARE),
+    cost(&catalog::UPLOADS_DROPPED_RESENT_MB),
     outcome(&catalog::WS_DELIVERED_SHARE),
     outcome(&catalog::WS_RECONNECTS_PEAK_PER_S),
     cost(&catalog::WS_PUBSUB_RECEIPTS_PER_MESSAGE),

@@ -235,6 +235,7 @@ fn scenario_charts_show_the_scenarios_own_measures() {
         ("long-jobs", "timeline", &["jobs queued", "page latency p99"]),
         ("crash-test", "timeline", &["logouts, state lost", "carts lost per s"]),
         ("file-uploads", "timeline", &["404 not found per s", "page latency p99"]),
+        ("url-expiry", "variants", &["uploads failed on an", "MB sent again after"]),
         ("websockets", "timeline", &["delivered (%)", "reconnects per s"]),
         ("autoscaling", "timeline", &["in rotation", "cost per", "failed per s"]),
         ("rate-limits", "timeline", &["abuser allowed per s", "Redis down at 120 s for 30 s"]),
