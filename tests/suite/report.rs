@@ -230,7 +230,7 @@ fn the_page_pictures_the_theory_check() {
 fn scenario_charts_show_the_scenarios_own_measures() {
     let out = main_job_out();
     let chart = |model: &str, chart: &str| read(&out.join(model).join(format!("{chart}.svg")));
-    let expected: [(&str, &str, &[&str]); 11] = [
+    let expected: [(&str, &str, &[&str]); 12] = [
         ("mega-proxy", "latency-tail", &["1% (p99)", "0.01% (p99.99)", "share of responses not ok by then (log scale)", "ip-hash-sticky (", "% failed)"]),
         ("long-jobs", "timeline", &["jobs queued", "page latency p99"]),
         ("crash-test", "timeline", &["logouts, state lost", "carts lost per s"]),
