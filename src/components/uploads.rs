@@ -16,6 +16,7 @@ use crate::metrics::{FailReason, Metrics};
 use crate::policies::UploadStore;
 use crate::scenario::model::UploadSpec;
 use rand::RngExt;
+use rand_distr::{Distribution as _, Exp1};
 use std::collections::HashMap;
 
 /// An uploaded file: where it lives if on a server's disk.
@@ -257,7 +258,8 @@ impl Uploads {
             let this = part.min(left);
             let transfer = u.s3_first_byte.draw(&mut self.rng).as_secs_f64() + this / rate;
             if u.drops_per_s > 0.0 {
-                let drop_after = -(1.0 - self.rng.random::<f64>()).ln() / u.drops_per_s;
+                let e: f64 = Exp1.sample(&mut self.rng);
+                let drop_after = e / u.drops_per_s;
                 if drop_after < transfer {
                     t += drop_after + RECONNECT_S;
                     puts.connection_drops += 1;

@@ -16,6 +16,7 @@ use super::clients::Population;
 use super::lb::{LoadBalancer, RouteKey};
 pub use super::request::{Kind, NO_REQ, NO_SERVER, Outcome, Request, Stage, Step, UserState};
 use super::server::ServerState;
+pub use super::server::WebServer;
 use super::slab::Slab;
 use super::station::Station;
 use super::topology::Topology;
@@ -81,43 +82,6 @@ pub enum CoreEvent {
         server: u16,
         epoch: u32,
     },
-}
-
-/// A web server: its process and its worker pool.
-pub struct WebServer {
-    pub state: ServerState,
-    /// Bumped on every kill, so events scheduled before it are recognised as stale.
-    pub epoch: u32,
-    pub workers: Station,
-    pub queue_limit: u64,
-    /// CPU time spent since the start, for the autoscaler's measurements.
-    pub cpu_total_ns: u128,
-    /// Since when it has been up (in service), while it is.
-    up_since: SimTime,
-    /// Time it was up inside the statistics window, before `up_since`.
-    up_ns: u128,
-}
-
-impl WebServer {
-    /// Moves the server's process to `state` at `now`, counting the time it was up (in
-    /// service) inside the statistics window, which opens at `window_start`.
-    pub fn set_state(&mut self, state: ServerState, now: SimTime, window_start: SimTime) {
-        if self.state == ServerState::Up && state != ServerState::Up {
-            self.up_ns = self.in_service_ns(now, window_start);
-        }
-        if state == ServerState::Up && self.state != ServerState::Up {
-            self.up_since = now;
-        }
-        self.state = state;
-    }
-
-    /// Nanoseconds it was up (in service) inside the statistics window, up to `end`: what
-    /// its utilisation and CPU are averaged over (an instance never launched has none).
-    pub fn in_service_ns(&self, end: SimTime, window_start: SimTime) -> u128 {
-        let from = self.up_since.max(window_start);
-        let current = if self.state == ServerState::Up && end > from { (end.0 - from.0) as u128 } else { 0 };
-        self.up_ns + current
-    }
 }
 
 /// The requests a killed server held.
