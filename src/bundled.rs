@@ -30,6 +30,7 @@ pub const MODELS: &[Bundled] = bundled! {
     "file-uploads" => "models/file-uploads.toml",
     "url-expiry" => "models/url-expiry.toml",
     "websockets" => "models/websockets.toml",
+    "long-polling" => "models/long-polling.toml",
     "autoscaling" => "models/autoscaling.toml",
     "load-balancing" => "models/load-balancing.toml",
     "stale-load" => "models/stale-load.toml",

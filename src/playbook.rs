@@ -51,7 +51,10 @@ pub const CHAPTERS: &[Chapter] = &[
         title: "Files",
         lessons: &[lesson("file-uploads", "notebooks/06-files-realtime-jobs.ipynb"), lesson("url-expiry", "notebooks/06-files-realtime-jobs.ipynb")],
     },
-    Chapter { title: "Real time", lessons: &[lesson("websockets", "notebooks/06-files-realtime-jobs.ipynb")] },
+    Chapter {
+        title: "Real time",
+        lessons: &[lesson("websockets", "notebooks/06-files-realtime-jobs.ipynb"), lesson("long-polling", "notebooks/06-files-realtime-jobs.ipynb")],
+    },
     Chapter {
         title: "Interview scenarios",
         lessons: &[

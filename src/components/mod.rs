@@ -7,7 +7,8 @@
 //! request's pipeline where it has one, its reaction to a server kill, and the metrics
 //! it reports: [`sessions`] (auth, logins, revocation), [`carts`], [`rate_limit`],
 //! [`uploads`], [`websockets`], [`jobs`], [`fleet`] (autoscaling, spot, deploys) and
-//! [`retries`] (what clients do when a request fails).
+//! [`retries`] (what clients do when a request fails) and [`long_polling`] (chat over
+//! requests held open).
 //! [`world::WebTier`] holds the core and the parts, is the engine's `World`, routes each
 //! event to its owner, and moves requests along their pipeline.
 //!
@@ -24,6 +25,7 @@ pub mod core;
 pub mod fleet;
 pub mod jobs;
 pub mod lb;
+pub mod long_polling;
 pub mod rate_limit;
 pub mod read_replicas;
 pub mod redis;
@@ -75,6 +77,7 @@ events! {
     Redis(backends::RedisEvent),
     Db(backends::DbEvent),
     Retry(retries::RetryEvent),
+    LongPoll(long_polling::LpEvent),
 }
 
 /// What a handler may do besides changing state: read the clock and schedule events.

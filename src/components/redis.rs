@@ -46,6 +46,14 @@ pub enum Command {
     RateCheck(u64),
     /// PUBLISH a WebSocket message (by id) to the channel every server subscribes to.
     Publish(u32),
+    /// RPUSH a chat message (by id) onto its receiver's list and PUBLISH to their channel.
+    MailboxPush(u32),
+    /// LRANGE and DEL of a user's list, for a held request (`held`, of generation `generation`).
+    MailboxRead {
+        user: u32,
+        held: u32,
+        generation: u32,
+    },
 }
 
 /// What a command returns.
@@ -91,7 +99,7 @@ impl KvStore {
                 }
                 Reply::Ok
             }
-            Command::FetchBlocklist | Command::RateCheck(_) | Command::Publish(_) => Reply::Ok,
+            Command::FetchBlocklist | Command::RateCheck(_) | Command::Publish(_) | Command::MailboxPush(_) | Command::MailboxRead { .. } => Reply::Ok,
         }
     }
 

@@ -10,6 +10,7 @@ use super::carts::{Carts, Visit};
 use super::core::{Core, CoreEvent, Kind, NO_REQ, NO_SERVER, Stage, Step};
 use super::fleet::Fleet;
 use super::jobs::Jobs;
+use super::long_polling::LongPolling;
 use super::rate_limit::RateLimits;
 use super::redis::{Command, Reply};
 use super::retries::{ClientRetries, RetryEvent};
@@ -38,6 +39,7 @@ pub struct WebTier {
     rate_limit: Option<RateLimits>,
     uploads: Option<Uploads>,
     ws: Option<WebSockets>,
+    long_polling: Option<LongPolling>,
     jobs: Option<Jobs>,
     fleet: Fleet,
     retries: Option<ClientRetries>,
@@ -71,6 +73,7 @@ impl WebTier {
         let rate_limit = system.rate_limit.as_ref().map(|spec| RateLimits::new(system, spec, all_users, &mut core));
         let fleet = Fleet::new(system, &streams, &mut core);
         let ws = system.websockets.as_ref().map(|spec| WebSockets::new(spec, system.run.duration, &streams, &mut core));
+        let long_polling = system.long_polling.as_ref().map(|spec| LongPolling::new(spec, &streams, &mut core));
         if system.uploads.is_some() || system.jobs.is_some() {
             core.track_page_latency();
         }
@@ -79,7 +82,7 @@ impl WebTier {
         let retries = system.client_retries.as_ref().map(|spec| ClientRetries::new(spec, system, &streams, &mut core));
         // Client retries follow every answer, so every answer arrives as an event.
         core.answers_through_parts |= retries.is_some();
-        WebTier { sessions, carts, rate_limit, uploads, ws, jobs, fleet, retries, faults: system.faults.clone(), pipeline, core }
+        WebTier { sessions, carts, rate_limit, uploads, ws, long_polling, jobs, fleet, retries, faults: system.faults.clone(), pipeline, core }
     }
 
     /// Schedules the first events: arrivals or every user's first wake-up, health
@@ -98,6 +101,9 @@ impl WebTier {
         if let Some(ws) = &mut self.ws {
             ws.start(core, ctx);
         }
+        if let Some(lp) = &mut self.long_polling {
+            lp.start(core, ctx);
+        }
         core.start_abuser(ctx);
         self.sessions.start_firing(core, ctx);
         for (i, f) in self.faults.iter().enumerate() {
@@ -111,6 +117,7 @@ impl WebTier {
             Event::Core(ev) => self.on_core(ev, ctx),
             Event::Sessions(ev) => self.sessions.on_event(ev, &mut self.core, ctx),
             Event::Ws(ev) => self.ws.as_mut().expect("websockets").on_event(ev, &mut self.core, ctx),
+            Event::LongPoll(ev) => self.long_polling.as_mut().expect("long polling").on_event(ev, &mut self.core, ctx),
             Event::Jobs(ev) => self.jobs.as_mut().expect("jobs").on_event(ev, &mut self.core, ctx),
             Event::Fleet(ev) => {
                 if let Some(stop) = self.fleet.on_event(ev, &mut self.core, ctx) {
@@ -273,6 +280,16 @@ impl WebTier {
                         self.ws.as_mut().expect("websockets").published(core, ctx, msg, delay);
                         Reply::Ok
                     }
+                    Command::MailboxPush(msg) => {
+                        let delay = core.redis.one_way();
+                        self.long_polling.as_mut().expect("long polling").mail_stored(core, ctx, msg, delay);
+                        Reply::Ok
+                    }
+                    Command::MailboxRead { user, held, generation } => {
+                        let delay = core.redis.one_way();
+                        self.long_polling.as_mut().expect("long polling").mail_taken(core, ctx, user, held, generation, delay);
+                        Reply::Ok
+                    }
                     _ => {
                         let reply = core.redis.apply(cmd, now);
                         self.sessions.redis_applied(core, cmd, now);
@@ -287,8 +304,11 @@ impl WebTier {
                     return; // an operator's command, or the server died while waiting
                 }
                 if j.req == NO_REQ {
-                    if let (Command::FetchBlocklist, Some(_)) = (j.cmd, j.reply) {
-                        self.sessions.blocklist_fetched(core, j.server, j.served_at, ctx.now());
+                    match (j.cmd, j.reply) {
+                        (Command::FetchBlocklist, Some(_)) => self.sessions.blocklist_fetched(core, j.server, j.served_at, ctx.now()),
+                        // Redis refused the message (or went down with it): the POST fails.
+                        (Command::MailboxPush(msg), None) => self.long_polling.as_mut().expect("long polling").mail_refused(core, ctx, msg),
+                        _ => {}
                     }
                     return;
                 }
@@ -451,6 +471,9 @@ impl WebTier {
         if let Some(ws) = &mut self.ws {
             ws.on_server_killed(ctx, server);
         }
+        if let Some(lp) = &mut self.long_polling {
+            lp.on_server_killed(&self.core, ctx, server);
+        }
         if let Some(jobs) = &mut self.jobs {
             jobs.on_server_killed(&self.core, now, &held.in_service);
         }
@@ -478,6 +501,9 @@ impl WebTier {
         self.fleet.report(end, window_s, &mut m);
         if let Some(ws) = &self.ws {
             ws.report(window_s, &mut m);
+        }
+        if let Some(lp) = &self.long_polling {
+            lp.report(core, end, window_s, &mut m);
         }
         if let Some(u) = &self.uploads {
             u.report(core, &mut m);

@@ -91,7 +91,7 @@ pub enum Population {
     Carts,
     /// Long jobs submitted by clients.
     Jobs,
-    /// WebSocket messages.
+    /// Chat messages (WebSockets, long polling), and the chat's requests.
     Messages,
     /// File uploads.
     Uploads,
@@ -282,6 +282,24 @@ metrics! {
     WS_RECONNECTS_PEAK_PER_S: "ws.reconnects_peak_per_s", "peak reconnects per second", Count, Users, "the most reconnects in any one second of the run (warm-up included)";
     WS_PUBSUB_PUSHES_PER_S: "ws.pubsub_pushes_per_s", "pub/sub pushes per second", PerSec, Messages, "messages Redis pushed to subscribed servers per second of the statistics window (a message to n subscribers counts n)";
     WS_PUBSUB_RECEIPTS_PER_MESSAGE: "ws.pubsub_receipts_per_message", "pub/sub pushes per message", Number, Messages, "servers a published message was pushed to, on average";
+    // Chat over requests held open (long polling, or WebSockets on the same workload).
+    LP_MESSAGES_SENT: "lp.messages_sent", "chat messages sent", Count, Messages, "chat messages users sent (long polling model)";
+    LP_DELIVERED: "lp.delivered", "chat messages delivered", Count, Messages, "chat messages that reached their receiver";
+    LP_DELIVERED_SHARE: "lp.delivered_share", "share of chat messages delivered", Share, Messages, "chat messages delivered by the end of the run as a share of those sent (the rest were lost, or still waiting in a mailbox)";
+    LP_LATENCY_P50: "lp.latency_p50_ms", "chat delivery p50, delivered", Ms, Messages, "median time from sending a chat message to its delivery, over delivered messages";
+    LP_LATENCY_P99: "lp.latency_p99_ms", "chat delivery p99, delivered", Ms, Messages, "99th percentile time from sending a chat message to its delivery, over delivered messages";
+    LP_LOST_IN_MEMORY: "lp.lost_in_server_memory", "lost with a server's memory", Count, Messages, "chat messages waiting in a server's memory (its local mailbox, or taken from Redis and not yet answered) when it died";
+    LP_LOST_TO_CUT: "lp.lost_to_cut_requests", "lost into a cut request", Count, Messages, "chat messages a server answered into a request the load balancer had already closed at its idle timeout (the server did not know)";
+    LP_REQUESTS_PER_S: "lp.requests_per_s", "chat HTTP requests per second", PerSec, Messages, "HTTP requests the chat's clients opened per second: polls, message POSTs and WebSocket upgrades, retries included";
+    LP_REQUESTS_PER_DELIVERED: "lp.requests_per_delivered", "HTTP requests per delivered message", Number, Messages, "the chat's HTTP requests (polls, POSTs, upgrades) per chat message delivered";
+    LP_EMPTY_POLL_SHARE: "lp.empty_poll_share", "long polls answered empty", Share, Messages, "long polls the server answered with no message at the poll timeout, as a share of the polls it answered";
+    LP_CUT_BY_LB: "lp.cut_by_lb", "requests cut at the idle timeout", Count, Messages, "held requests (long polls, or WebSocket upgrades waiting for a thread) the load balancer closed after its idle timeout with nothing sent";
+    LP_RETRIES: "lp.retries", "chat requests asked again", Count, Messages, "times a chat client opened its request again after one was refused, reset by a kill or cut by the load balancer";
+    LP_HELD_PER_SERVER: "lp.held_per_server", "requests held open per server", Number, Servers, "open requests (long polls or WebSockets, including those the load balancer had cut) a server held on average";
+    LP_THREADS_BUSY_SHARE: "lp.threads_busy_share", "server threads busy", Share, Servers, "thread-per-request servers: the share of their threads held by a request, on average";
+    LP_WAITING_PEAK: "lp.waiting_for_thread_peak", "most requests waiting for a thread", Count, Servers, "thread-per-request servers: the longest accept queue any server had";
+    LP_REFUSED: "lp.refused", "chat requests refused, no thread", Count, Messages, "chat requests a thread-per-request server refused with every thread busy and its accept queue full";
+    LP_SEND_WAIT_P99: "lp.send_wait_p99_ms", "message POST wait for a thread p99", Ms, Messages, "thread-per-request servers: 99th percentile time a message's POST waited in the accept queue for a thread";
     // Uploads and file reads.
     UPLOADS_COUNT: "uploads.count", "uploads", Count, Uploads, "uploads completed";
     UPLOADS_LATENCY_P50: "uploads.latency_p50_ms", "upload latency p50, completed", Ms, Uploads, "median time for a client to complete an upload, over completed uploads (failed ones are left out)";

@@ -53,6 +53,11 @@ pub static WS_SENT: SeriesColumn = column("ws_sent", "messages sent", Aggregate:
 pub static WS_DELIVERED: SeriesColumn = column("ws_delivered", "messages delivered", Aggregate::Sum, 0);
 pub static WS_RECONNECTS: SeriesColumn = column("ws_reconnects", "reconnects", Aggregate::Sum, 0);
 
+/// Chat messages sent and delivered, and the chat's HTTP requests (long polling).
+pub static LP_SENT: SeriesColumn = column("lp_sent", "chat messages sent", Aggregate::Sum, 0);
+pub static LP_DELIVERED: SeriesColumn = column("lp_delivered", "chat messages delivered", Aggregate::Sum, 0);
+pub static LP_REQUESTS: SeriesColumn = column("lp_requests", "chat HTTP requests", Aggregate::Sum, 0);
+
 /// The worst 99th percentile latency of ordinary requests (no upload, no job) in the
 /// bucket, where uploads or jobs share the servers and the all-request p99 is theirs.
 pub static PAGE_LATENCY_P99: SeriesColumn = column("page_latency_p99_ms", "page latency p99 (ms)", Aggregate::Peak, 3);
@@ -66,7 +71,7 @@ pub static RETRY_GOODPUT: SeriesColumn = column("goodput", "goodput", Aggregate:
 pub static RETRY_RETRIES: SeriesColumn = column("retries", "retries sent", Aggregate::Sum, 0);
 
 /// Every part's column, in the order `timeseries.csv` writes them.
-pub static PART_COLUMNS: [&SeriesColumn; 12] = [
+pub static PART_COLUMNS: [&SeriesColumn; 15] = [
     &LOGOUTS_STATE_LOST,
     &JOBS_QUEUED,
     &ABUSER_ALLOWED,
@@ -79,6 +84,9 @@ pub static PART_COLUMNS: [&SeriesColumn; 12] = [
     &FILES_NOT_FOUND,
     &RETRY_GOODPUT,
     &RETRY_RETRIES,
+    &LP_SENT,
+    &LP_DELIVERED,
+    &LP_REQUESTS,
 ];
 
 /// A registered column's place in a run's rows.

@@ -10,7 +10,7 @@ pub mod session;
 
 pub use client_retry::Backoff;
 pub use lb::{Choices, HashRing, LbPolicy, RetryTarget};
-pub use placement::{UploadStore, WsChannels, WsMode};
+pub use placement::{ChatTransport, Mailbox, ServerThreads, UploadStore, WsChannels, WsMode};
 pub use rate_limit::{Algorithm, Limit, LimitCommands, LimitKey, LimitState, LimitStore};
 pub use replication::{ReadFrom, ReplicationMode};
 pub use session::{BlocklistMode, CartStoreKind, FailMode, JwtAlgorithm, SessionStoreKind};

@@ -46,3 +46,31 @@ pub enum UploadStore {
     ThroughServer,
     Presigned,
 }
+
+// How a chat client holds its line to the servers: a long poll (a request held until a
+// message or the poll timeout, then asked again) or a WebSocket (held until it drops).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChatTransport {
+    LongPoll,
+    Websocket,
+}
+
+// Where a message waits for its receiver: in the memory of the server that took it, or
+// in Redis (a list per user, with a pub/sub channel per user telling the server that
+// holds the receiver's request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mailbox {
+    Local,
+    Redis,
+}
+
+// How a server holds open requests: a thread each (a fixed pool with an accept queue),
+// or an event loop that holds any number of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerThreads {
+    ThreadPerRequest,
+    EventDriven,
+}

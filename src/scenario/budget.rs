@@ -21,13 +21,22 @@
 //! 8 GB; `--budget-events` and `--budget-memory` raise or lower it.
 
 use super::diag::Problem;
-use super::model::{System, Workload};
-use crate::policies::{BlocklistMode, CartStoreKind, LbPolicy, LimitKey, SessionStoreKind};
+use super::model::{FaultAction, System, Workload};
+use crate::policies::{BlocklistMode, CartStoreKind, ChatTransport, LbPolicy, LimitKey, ServerThreads, SessionStoreKind};
 
 /// Events one request causes, at most, over the bundled models (measured: 6 to 14.1).
 pub const EVENTS_PER_REQUEST: f64 = 16.0;
 /// Events of one WebSocket message (routing, delivery, pub/sub fan-out).
 pub const EVENTS_PER_MESSAGE: f64 = 16.0;
+/// Events of one long poll (sent, taken, its timeout, the load balancer's idle timer, the
+/// answer, the Redis read of the mailbox).
+pub const EVENTS_PER_POLL: f64 = 12.0;
+/// Events of a chat client asking again, or sending a message again, after a refusal.
+pub const EVENTS_PER_RETRY: f64 = 4.0;
+/// A long-polling client, its registrations and its Redis mailbox (measured 120 bytes).
+pub const BYTES_PER_USER_HELD_REQUEST: f64 = 160.0;
+/// A chat message waiting for its receiver (in flight, in a mailbox or an outbox).
+pub const BYTES_PER_WAITING_MESSAGE: f64 = 48.0;
 /// Events of one health-check probe, blocklist refresh or firing.
 pub const EVENTS_PER_TICK: f64 = 4.0;
 /// A user of a closed workload: a pending think timer in the event queue (measured 86
@@ -155,6 +164,41 @@ pub fn estimate(s: &System) -> Estimate {
             advice: "lower websockets.message_rate or shorten run.duration".into(),
         });
     }
+    if let Some(lp) = &s.long_polling {
+        let users = s.clients.users as f64;
+        let messages = users * lp.messages_per_user_per_sec * secs;
+        events.push(Term {
+            path: "long_polling.message_rate",
+            what: format!("{} chat messages ({} users) x {EVENTS_PER_MESSAGE} events", sci(messages), s.clients.users),
+            amount: messages * EVENTS_PER_MESSAGE,
+            advice: "lower long_polling.message_rate or shorten run.duration".into(),
+        });
+        // Every message ends a poll; besides, a poll ends at its timeout or the load
+        // balancer's idle timeout, whichever comes first.
+        let polls = users
+            + messages
+            + match lp.transport {
+                ChatTransport::LongPoll => users * secs / lp.poll_timeout.min(lp.lb_idle_timeout).as_secs_f64().max(1e-9),
+                ChatTransport::Websocket => 0.0,
+            };
+        events.push(Term {
+            path: "long_polling.poll_timeout",
+            what: format!("{} polls or connections x {EVENTS_PER_POLL} events", sci(polls)),
+            amount: polls * EVENTS_PER_POLL,
+            advice: "lengthen long_polling.poll_timeout, lower clients.users or shorten run.duration".into(),
+        });
+        // While requests are refused, every client and every message not yet handed over
+        // is tried again each retry_after: all the run on thread-per-request servers (or
+        // when servers come and go), otherwise while a killed server is down.
+        let t = refusing_secs(s, lp.server).min(secs);
+        let retries = (users + users * lp.messages_per_user_per_sec * t) * t / lp.retry_after.as_secs_f64().max(1e-9);
+        events.push(Term {
+            path: "long_polling.retry_after",
+            what: format!("{} requests asked again over {t:.0} s of refusals x {EVENTS_PER_RETRY} events", sci(retries)),
+            amount: retries * EVENTS_PER_RETRY,
+            advice: "lengthen long_polling.retry_after, use server = \"event-driven\" or shorten run.duration".into(),
+        });
+    }
     if s.revocation.fire_rate_per_sec > 0.0 {
         let n = s.revocation.fire_rate_per_sec * s.revocation.fire_until.min(s.run.duration).as_secs_f64();
         events.push(Term {
@@ -218,6 +262,9 @@ pub fn estimate(s: &System) -> Estimate {
     if s.websockets.is_some() {
         add(BYTES_PER_USER_SOCKET, "for a WebSocket connection");
     }
+    if s.long_polling.is_some() {
+        add(BYTES_PER_USER_HELD_REQUEST, "for a held request and its mailbox");
+    }
     if s.sessions.store == SessionStoreKind::Redis {
         add(BYTES_PER_USER_KEY, "for a session key in Redis");
     }
@@ -246,6 +293,16 @@ pub fn estimate(s: &System) -> Estimate {
             advice: "simulate fewer users and scale the rates".into(),
         });
     }
+    if let Some(lp) = &s.long_polling {
+        // At worst every message of the run is still waiting at its end.
+        let messages = s.clients.users as f64 * lp.messages_per_user_per_sec * secs;
+        memory.push(Term {
+            path: "long_polling.message_rate",
+            what: format!("{} chat messages waiting x {BYTES_PER_WAITING_MESSAGE} bytes", sci(messages)),
+            amount: messages * BYTES_PER_WAITING_MESSAGE,
+            advice: "lower long_polling.message_rate or shorten run.duration".into(),
+        });
+    }
     let rho = s.offered_load();
     if rho >= 1.0 {
         let capacity = s.servers.queue_limit as f64 * fleet;
@@ -269,6 +326,23 @@ pub fn estimate(s: &System) -> Estimate {
         advice: "lengthen run.timeseries_step, or leave it out for at most 3600 buckets".into(),
     });
     Estimate { events, memory }
+}
+
+/// Seconds in which a chat's requests may be refused: the whole run where threads run out
+/// or servers come and go, otherwise the time killed servers are down or booting.
+fn refusing_secs(s: &System, server: ServerThreads) -> f64 {
+    let secs = s.run.duration.as_secs_f64();
+    let replaces = s.load_balancer.health_check.as_ref().is_some_and(|h| h.replace);
+    if server == ServerThreads::ThreadPerRequest || s.fleet.autoscale || s.fleet.deploy.is_some() || s.fleet.spot_share > 0.0 || replaces {
+        return secs;
+    }
+    s.faults
+        .iter()
+        .map(|f| match f.action {
+            FaultAction::Kill { restart_after, .. } => restart_after.map_or(secs - f.at.as_secs_f64(), |r| r.as_secs_f64() + s.servers.boot_time.as_secs_f64()),
+            _ => 0.0,
+        })
+        .sum()
 }
 
 /// The budget problems of one run of `s`, each at the key of its largest term.

@@ -89,6 +89,12 @@ pub const TOPICS: &[Topic] = &[
         models: &["websockets"],
     },
     Topic {
+        name: "long-polling",
+        aliases: &["polling"],
+        question: "Your servers cannot hold WebSockets, so the chat uses long polling: each client keeps a request open until a message comes. What can go wrong, and what does it cost next to WebSockets?",
+        models: &["long-polling"],
+    },
+    Topic {
         name: "mega-proxy",
         aliases: &["hot-spots"],
         question: "Sticky sessions by IP hash, and a corporate Wi-Fi routes 10,000 users through one IP. What happens to that server, and to those 10,000 users when it dies?",
@@ -286,6 +292,7 @@ pub fn tell(topic: &Topic, summaries: &[ModelSummary]) -> Walkthrough {
         "file-uploads" => files(r),
         "url-expiry" => url_expiry(r),
         "websockets" => real_time(r),
+        "long-polling" => long_polling(r),
         "long-jobs" => long_jobs(r),
         "autoscaling" => scaling(r),
         other => unreachable!("topic {other} has no text"),

@@ -324,3 +324,76 @@ pub(super) fn scaling(r: &Run) -> Story {
         ],
     }
 }
+
+pub(super) fn long_polling(r: &Run) -> Story {
+    let secs = |x: R| x.map(|ms| ms / 1000.0);
+    let (local, redis, ws, threads, ws_threads, cut) =
+        ("local-mailbox", "redis-mailbox", "websocket", "thread-per-request", "websocket-thread-per-request", "poll-90s");
+    let (local_share, redis_share) = (r.m(local, &c::LP_DELIVERED_SHARE), r.m(redis, &c::LP_DELIVERED_SHARE));
+    let (local_p50, redis_p50, ws_p50) = (r.m(local, &c::LP_LATENCY_P50), r.m(redis, &c::LP_LATENCY_P50), r.m(ws, &c::LP_LATENCY_P50));
+    let lost_memory = r.m(local, &c::LP_LOST_IN_MEMORY);
+    let (poll_requests, ws_requests) = (r.m(redis, &c::LP_REQUESTS_PER_DELIVERED), r.m(ws, &c::LP_REQUESTS_PER_DELIVERED));
+    let held = r.m(redis, &c::LP_HELD_PER_SERVER);
+    let (busy, refused, threads_share) = (r.m(threads, &c::LP_THREADS_BUSY_SHARE), r.m(threads, &c::LP_REFUSED), r.m(threads, &c::LP_DELIVERED_SHARE));
+    let ws_threads_share = r.m(ws_threads, &c::LP_DELIVERED_SHARE);
+    let (cuts, lost_cut) = (r.m(cut, &c::LP_CUT_BY_LB), r.m(cut, &c::LP_LOST_TO_CUT));
+    let idle = r.system(cut).long_polling.expect("long-polling chats").lb_idle_timeout.as_secs_f64();
+    let poll = |variant: &str| r.system(variant).long_polling.expect("long-polling chats").poll_timeout.as_secs_f64();
+    let users = r.system(redis).clients.users as f64;
+    let servers = r.system(redis).servers.count as f64;
+    Story {
+        tempting: "\"Long polling: each client keeps a request open, and the server answers it when a message comes. The server that takes a message keeps it in memory until the receiver's poll picks it up.\"".into(),
+        shows: format!(
+            "10,000 users on 4 servers behind round robin, a message a minute each. The server that takes a message holds the receiver's poll only 1 time in 4; otherwise the message waits in its memory for one of the receiver's polls to land there. By the end of the run {} of messages had arrived, at {} s at the median (p99 {} s), and {} went with server-2's memory when it died. On thread-per-request servers (200 threads, 100 waiting, as Tomcat's defaults) every open poll holds a thread: {} of the threads were held, {} requests were refused, and even with a shared mailbox only {} of messages arrived, at {} s at the median.",
+            pct(&local_share),
+            v(secs(local_p50.clone())),
+            v(secs(r.m(local, &c::LP_LATENCY_P99))),
+            n(&lost_memory),
+            pct(&busy),
+            n(&refused),
+            pct(&threads_share),
+            v(secs(r.m(threads, &c::LP_LATENCY_P50)))
+        ),
+        senior: "\"Keep each user's messages in a shared mailbox (a Redis list per user, with a channel per user so the server holding the receiver's poll hears of it and answers), serve the polls from event-driven servers that hold thousands of idle requests, and keep the poll timeout under the load balancer's idle timeout. Better still, WebSockets where the network allows them: the same mailbox, one connection instead of a request per message.\"".into(),
+        numbers: format!(
+            "With the Redis mailbox {} of messages arrived, at {} ms at the median, and none were lost when server-2 died; over WebSockets {} ms. Every open request is still held somewhere: {} per server on average, one per user ({} users on {} servers), which an event loop holds and a thread pool cannot.",
+            pct(&redis_share),
+            v(&redis_p50),
+            v(&ws_p50),
+            v(&held),
+            n(R::from(users)),
+            n(R::from(servers))
+        ),
+        trade_off: format!(
+            "Long polls cost requests: {} HTTP requests per delivered message ({} of the polls answered empty after the {} timeout), against {} over WebSockets, which open one connection and then send frames. A poll longer than the load balancer's idle timeout ({} here) is cut: with a {} poll the load balancer closed {} polls, and the servers, which did not know, answered {} messages into them, lost. WebSockets do not escape the thread: on the same thread-per-request servers they delivered {} of messages. And either way the messages must live where every server can reach them: the local mailbox is the websockets model's \"receiver on another server\" in a new form.",
+            v(&poll_requests),
+            pct(r.m(redis, &c::LP_EMPTY_POLL_SHARE)),
+            dur(poll(redis)),
+            v(&ws_requests),
+            dur(idle),
+            dur(poll(cut)),
+            n(&cuts),
+            n(&lost_cut),
+            pct(&ws_threads_share)
+        ),
+        claims: vec![
+            claim(
+                format!("a message kept in the memory of the server that took it arrives less often ({} against {}) and far later ({} against {} ms at p50)", pct(&local_share), pct(&redis_share), v(&local_p50), v(&redis_p50)),
+                local_share.less_than(&redis_share) && local_p50.greater_than(100.0 * &redis_p50),
+            ),
+            claim(format!("and dies with that server: {} messages lost, none with Redis", n(&lost_memory)), lost_memory.greater_than(0.0) && r.m(redis, &c::LP_LOST_IN_MEMORY).equals(0.0)),
+            claim(format!("a Redis mailbox delivers ({}), as WebSockets do ({})", pct(&redis_share), pct(r.m(ws, &c::LP_DELIVERED_SHARE))), redis_share.greater_than(0.99) && r.m(ws, &c::LP_DELIVERED_SHARE).greater_than(0.99)),
+            claim(format!("long polls cost more than ten times the requests per message of WebSockets ({} against {})", v(&poll_requests), v(&ws_requests)), poll_requests.greater_than(10.0 * &ws_requests)),
+            claim(format!("every user's open request is held: {} per server, about users / servers", v(&held)), held.within(0.95 * users / servers, 1.05 * users / servers)),
+            claim(
+                format!("thread-per-request servers run out of threads ({} held, {} refused) and deliver less ({})", pct(&busy), n(&refused), pct(&threads_share)),
+                busy.greater_than(0.95) && refused.greater_than(0.0) && threads_share.less_than(&redis_share),
+            ),
+            claim(format!("WebSockets on them deliver less than half ({})", pct(&ws_threads_share)), ws_threads_share.less_than(0.5)),
+            claim(
+                format!("a poll under the idle timeout is never cut, a longer one is ({} cuts, {} messages lost into them)", n(&cuts), n(&lost_cut)),
+                r.m(redis, &c::LP_CUT_BY_LB).equals(0.0) && cuts.greater_than(0.0) && lost_cut.greater_than(0.0) && poll(redis) < idle && poll(cut) > idle,
+            ),
+        ],
+    }
+}

@@ -10,6 +10,7 @@ mod definitions;
 mod determinism;
 mod jobs;
 mod load_balancing;
+mod long_polling;
 mod long_runs;
 mod models;
 mod mutants;

@@ -5,8 +5,8 @@ use super::Chart;
 use super::style::*;
 use crate::engine::SimDuration;
 use crate::metrics::series::{
-    ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS_STATE_LOST, PAGE_LATENCY_P99, PART_COLUMNS, RETRY_GOODPUT,
-    RETRY_RETRIES, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
+    ABUSER_ALLOWED, Aggregate, CARTS_LOST, COST_PER_HOUR, FILES_NOT_FOUND, JOBS_QUEUED, LOGOUTS_STATE_LOST, LP_DELIVERED, LP_REQUESTS, LP_SENT,
+    PAGE_LATENCY_P99, PART_COLUMNS, RETRY_GOODPUT, RETRY_RETRIES, SeriesColumn, WS_DELIVERED, WS_RECONNECTS, WS_SENT,
 };
 use crate::metrics::{KeptRuns, RunResult, SeriesRow};
 use crate::scenario::Model;
@@ -51,8 +51,11 @@ fn merge_buckets(run: &RunResult, step_s: f64, k: usize) -> Vec<Point> {
                     Aggregate::Peak => c.iter().map(|r| r.parts[i]).fold(0.0, f64::max),
                 })
             });
-            let ws_delivered_pct = match (run.column(&WS_SENT), run.column(&WS_DELIVERED)) {
-                (Some(s), Some(d)) if total(s) > 0.0 => Some(100.0 * total(d) / total(s)),
+            // Chat messages sent in the bucket that reached their receiver (WebSockets or
+            // long polling).
+            let pair = |sent, delivered| run.column(sent).zip(run.column(delivered));
+            let ws_delivered_pct = match pair(&WS_SENT, &WS_DELIVERED).or_else(|| pair(&LP_SENT, &LP_DELIVERED)) {
+                Some((s, d)) if total(s) > 0.0 => Some(100.0 * total(d) / total(s)),
                 _ => None,
             };
             Point {
@@ -219,6 +222,10 @@ impl Timeline<'_> {
         if shows(&WS_SENT) {
             m.push(core("messages delivered (%)", |p| p.ws_delivered_pct));
             m.push(part_measure(&WS_RECONNECTS));
+        }
+        if shows(&LP_SENT) {
+            m.push(core("messages delivered (%)", |p| p.ws_delivered_pct));
+            m.push(part_measure(&LP_REQUESTS));
         }
         if shows(&ABUSER_ALLOWED) {
             m.push(part_measure(&ABUSER_ALLOWED));

@@ -9,11 +9,13 @@ use crate::policies::{
     Backoff, BlocklistMode, CartStoreKind, Choices, FailMode, JwtAlgorithm, LbPolicy, Limit, LimitCommands, LimitKey, LimitStore, ReadFrom, ReplicationMode,
     RetryTarget, SessionStoreKind, UploadStore, WsChannels, WsMode,
 };
+use crate::policies::{ChatTransport, Mailbox, ServerThreads};
 use serde::Serialize;
 
 mod checker;
 mod faults;
 mod jwt;
+mod long_polling;
 mod resolve;
 mod retries;
 
@@ -42,6 +44,7 @@ pub struct System {
     pub uploads: Option<UploadSpec>,
     pub websockets: Option<WsSpec>,
     pub client_retries: Option<ClientRetrySpec>,
+    pub long_polling: Option<LongPollSpec>,
     pub fleet: FleetSpec,
     pub faults: Vec<Fault>,
 }
@@ -113,6 +116,25 @@ pub struct BreakerSpec {
     pub window: SimDuration,
     pub open_for: SimDuration,
     pub min_requests: u32,
+}
+
+/// Chat over requests held open: long polls or WebSockets.
+#[derive(Debug, Clone, Serialize)]
+pub struct LongPollSpec {
+    pub transport: ChatTransport,
+    pub messages_per_user_per_sec: f64,
+    /// A long poll is answered empty after this (long-poll only).
+    pub poll_timeout: SimDuration,
+    pub mailbox: Mailbox,
+    pub server: ServerThreads,
+    /// Threads per server and requests that may wait for one (thread-per-request only).
+    pub threads: u32,
+    pub accept_queue: u32,
+    pub retry_after: SimDuration,
+    /// The load balancer closes a connection idle this long.
+    pub lb_idle_timeout: SimDuration,
+    /// A message's handler on a server (the servers' service time).
+    pub handler: Distribution,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -512,6 +512,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
     }
 
     let client_retries = raw.client_retries.as_ref().map(|r| super::retries::resolve_client_retries(&mut c, r, &clients.workload));
+    let long_polling = raw.long_polling.as_ref().map(|r| super::long_polling::resolve_long_polling(&mut c, raw, r, clients.users, &server_spec));
 
     // faults
     let gateways = websockets.as_ref().map_or(0, |w| w.gateways);
@@ -534,6 +535,7 @@ pub fn resolve(raw: &RawModel) -> Result<System, Vec<Problem>> {
             uploads,
             websockets,
             client_retries,
+            long_polling,
             fleet,
             faults,
         })

@@ -7,10 +7,11 @@
 //!
 //! One file per family of sections: `traffic` (run, clients, network, load balancer,
 //! servers), `state` (sessions, Redis, database, carts, revocation, rate limit),
-//! `playbook` (jobs, uploads, S3, WebSockets, autoscaling), `retries` (client retries), `faults`, and `values`
+//! `playbook` (jobs, uploads, S3, WebSockets, autoscaling), `retries` (client retries), `long_polling` (chat over held requests), `faults`, and `values`
 //! (distributions and "off"-able durations shared by all of them).
 
 mod faults;
+mod long_polling;
 mod playbook;
 mod retries;
 mod state;
@@ -18,6 +19,7 @@ mod traffic;
 mod values;
 
 pub use faults::*;
+pub use long_polling::*;
 pub use playbook::*;
 pub use retries::*;
 pub use state::*;
@@ -88,6 +90,9 @@ pub struct RawModel {
     pub s3: RawS3,
     /// Client retries after a failure or a timeout (absent: clients do not retry).
     pub client_retries: Option<RawClientRetries>,
+    /// Chat over long polls or WebSockets, with the server's threads and the mailbox
+    /// counted (absent: no chat of this kind).
+    pub long_polling: Option<RawLongPolling>,
     /// Scheduled faults, each at a time with one action.
     #[serde(default)]
     pub faults: Vec<RawFault>,

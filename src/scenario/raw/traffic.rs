@@ -141,6 +141,16 @@ pub struct RawLoadBalancer {
     /// opened itself. Default 1.
     #[serde(default = "d_one")]
     pub instances: u32,
+    /// The load balancer closes a connection on which no byte has moved for this long
+    /// (a 504 to the client). It matters for requests held open: long polls, and
+    /// WebSocket upgrades still waiting for a server thread (an open WebSocket pings
+    /// every 30 s). Default "60s".
+    #[serde(default = "d_idle_timeout")]
+    pub idle_timeout: Duration,
+}
+
+fn d_idle_timeout() -> Duration {
+    dur("60s")
 }
 
 /// Active health checks: a server leaves rotation after `unhealthy_after` failed probes in
