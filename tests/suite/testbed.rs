@@ -58,6 +58,28 @@ mod real {
         }
     }
 
+    /// HAProxy's source hash and the simulator's ip-hash are different functions; the
+    /// testbed gives each user a source address that HAProxy sends where the simulator's
+    /// hash sends that user, so the two compare the same deal of users to servers.
+    #[test]
+    fn a_quick_mega_proxy_testbed_deals_the_users_as_the_simulator_does() {
+        if !components_present("the mega-proxy testbed") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::cargo_bin("statesim").unwrap().args(["testbed", "mega-proxy", "--quick", "--out"]).arg(dir.path()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "exit {:?}\n{stderr}", out.status.code());
+        let line = stderr.lines().find(|l| l.contains("HAProxy's source hash put")).unwrap_or_else(|| panic!("{stderr}"));
+        let numbers: Vec<u64> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+        let (haproxy, simulator) = (numbers[0], numbers[numbers.len() - 1]);
+        assert_eq!(haproxy, simulator, "{line}");
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("comparison.json")).unwrap()).unwrap();
+        let share =
+            json["rows"].as_array().unwrap().iter().find(|r| r["variant"] == "ip-hash-sticky" && r["metric"] == "servers.routed_share_max").unwrap().clone();
+        assert_eq!(share["held"], true, "{share}");
+    }
+
     #[test]
     fn a_calibration_file_is_written_and_applied() {
         if !components_present("calibrate") {

@@ -120,9 +120,14 @@ pub fn run(v: &Variant, redis: &str, dir: &Path) -> Result<Measured, String> {
     std::thread::sleep(Duration::from_millis((v.health_inter_s * 1000.0 * v.rise as f64) as u64 + 200));
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+    let lb_addr: std::net::SocketAddr = lb.parse().expect("address");
+    let sources = match v.policy {
+        Policy::Source => rt.block_on(aligned_sources(v, lb_addr))?,
+        _ => loadgen::sources(v.users, v.nat_users),
+    };
     let load = Load {
-        lb: lb.parse().expect("address"),
-        nat_users: v.nat_users,
+        lb: lb_addr,
+        sources,
         think_mean_s: v.think_mean_s,
         add_share: v.add_share,
         timeout: Duration::from_secs_f64(v.timeout_s),
@@ -156,6 +161,48 @@ pub fn run(v: &Variant, redis: &str, dir: &Path) -> Result<Measured, String> {
     });
     drop(servers);
     Ok(Measured { users, window_s: v.duration_s - v.warmup_s })
+}
+
+/// Source addresses under which HAProxy's source hash deals the users to the servers as
+/// the simulator's ip-hash does (`mix64(ip) % n` of the simulator's address numbers: 0 for
+/// the NAT, 1, 2, ... for the others in order), so the two compare the same deal: the
+/// two hash functions differ, and on a few hundred users their deals differ by several
+/// users per server. Candidate addresses are probed through HAProxy (`/whoami`) and each
+/// user given one that reaches the server the simulator would pick.
+async fn aligned_sources(v: &Variant, lb: std::net::SocketAddr) -> Result<Vec<std::net::Ipv4Addr>, String> {
+    use statesim::policies::lb::mix64;
+    let n = v.servers as u64;
+    let ip_of = |u: u32| if u < v.nat_users { 0 } else { 1 + (u - v.nat_users) as u64 };
+    let want: Vec<u32> = (0..v.users).map(|u| (mix64(ip_of(u)) % n) as u32 + 1).collect();
+    // Addresses still needed per server id: the NAT's one, and one per other user.
+    let mut needed = vec![0usize; v.servers as usize + 1];
+    if v.nat_users > 0 {
+        needed[want[0] as usize] += 1;
+    }
+    for u in v.nat_users..v.users {
+        needed[want[u as usize] as usize] += 1;
+    }
+    let mut found: Vec<Vec<std::net::Ipv4Addr>> = vec![Vec::new(); v.servers as usize + 1];
+    let most = (v.users * 20).clamp(1000, 60_000);
+    let mut k = 0;
+    while (1..=v.servers as usize).any(|s| found[s].len() < needed[s]) {
+        if k >= most {
+            return Err(format!("aligning HAProxy's source hash: {k} addresses probed, still short of some server's share"));
+        }
+        let src = loadgen::candidate(k);
+        k += 1;
+        if let Some(s) = loadgen::server_reached(lb, src).await
+            && (1..=v.servers).contains(&s)
+            && found[s as usize].len() < needed[s as usize]
+        {
+            found[s as usize].push(src);
+        }
+    }
+    let nat = if v.nat_users > 0 { found[want[0] as usize].pop() } else { None };
+    let mut next = found.iter().map(|f| f.clone().into_iter()).collect::<Vec<_>>();
+    Ok((0..v.users)
+        .map(|u| if u < v.nat_users { nat.expect("a NAT address") } else { next[want[u as usize] as usize].next().expect("an address per user") })
+        .collect())
 }
 
 /// The HAProxy binary.

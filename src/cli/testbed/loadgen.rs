@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub struct Load {
     pub lb: SocketAddr,
-    /// Users [0, nat_users) share one source address.
-    pub nat_users: u32,
+    /// Each user's source address (a NAT group's users share one).
+    pub sources: Vec<Ipv4Addr>,
     pub think_mean_s: f64,
     pub add_share: f64,
     pub timeout: Duration,
@@ -43,9 +43,33 @@ pub struct UserLog {
     pub last_server: Option<String>,
 }
 
-/// Source address of a user: the NAT group's, or one of its own.
-pub fn source(load: &Load, user: u32) -> Ipv4Addr {
-    if user < load.nat_users { Ipv4Addr::new(127, 2, 0, 1) } else { Ipv4Addr::new(127, 1, (user / 250) as u8, (user % 250 + 1) as u8) }
+/// Source addresses in order: users [0, nat_users) share the NAT's, the others have one
+/// of their own.
+pub fn sources(users: u32, nat_users: u32) -> Vec<Ipv4Addr> {
+    (0..users).map(|u| if u < nat_users { Ipv4Addr::new(127, 2, 0, 1) } else { candidate(u) }).collect()
+}
+
+/// The k-th address of 127.1.0.0/16 a user may connect from.
+pub fn candidate(k: u32) -> Ipv4Addr {
+    Ipv4Addr::new(127, 1, (k / 250) as u8, (k % 250 + 1) as u8)
+}
+
+/// The server (its id, from 1) that a connection from `src` reaches through the load
+/// balancer, or None if none answered.
+pub async fn server_reached(lb: SocketAddr, src: Ipv4Addr) -> Option<u32> {
+    let load = Load {
+        lb,
+        sources: Vec::new(),
+        think_mean_s: 1.0,
+        add_share: 0.0,
+        timeout: Duration::from_secs(2),
+        start: Instant::now(),
+        warmup: Duration::ZERO,
+        end: Duration::ZERO,
+    };
+    let mut conn = None;
+    let (_, h) = tokio::time::timeout(load.timeout, request(&mut conn, &load, src, "/whoami", false, "")).await.ok()?.ok()?;
+    h.get("x-server")?.to_str().ok()?.parse().ok()
 }
 
 type Conn = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
@@ -83,7 +107,7 @@ async fn request(conn: &mut Option<Conn>, load: &Load, src: Ipv4Addr, path: &str
 
 /// Runs one user until the end; `login_only` logs in once (the warm start) and returns.
 pub async fn user(load: Load, u: u32, jar: HashMap<String, String>, login_only: bool) -> (UserLog, HashMap<String, String>) {
-    let src = source(&load, u);
+    let src = load.sources[u as usize];
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u as u64 + 1);
     let think = rand_distr::Exp::new(1.0 / load.think_mean_s).expect("positive think time");
     let coin = rand_distr::Bernoulli::new(load.add_share).expect("share");

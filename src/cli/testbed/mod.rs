@@ -119,7 +119,7 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
 
     let mut t = comfy_table::Table::new();
     t.load_preset(if crate::cli::fancy_terminal() { comfy_table::presets::UTF8_FULL_CONDENSED } else { comfy_table::presets::ASCII_FULL_CONDENSED });
-    t.set_header(vec!["variant", "metric", "measured", "less overhead", "predicted (95% interval)", "target", "held"]);
+    t.set_header(vec!["variant", "metric", "measured", "less overhead", "predicted (95% interval; counts: of one run)", "target", "held"]);
     for r in &rows {
         t.add_row(vec![
             r.variant.clone(),
@@ -146,8 +146,9 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
         "rows": rows,
     });
     let _ = std::fs::write(out.join("comparison.json"), serde_json::to_string_pretty(&json).expect("json"));
-    // Each prediction's whisker is its target: the wider of its 95% interval and the
-    // tolerance, so a measured figure inside it is a target held. Zeros are in the table only.
+    // Each prediction's whisker is its target: the wider of its 95% interval (for counts,
+    // one run's 95% range) and the tolerance, so a measured figure inside it is a target
+    // held. Zeros are in the table only.
     let chart_rows: Vec<CheckRow> = rows
         .iter()
         .filter(|r| r.measured_net != 0.0)

@@ -210,6 +210,11 @@ pub fn main(config: &str) -> u8 {
         let router = axum::Router::new()
             .route("/", axum::routing::get(handle).post(handle))
             .route("/health", axum::routing::get(|| async { "ok" }))
+            // Which server a source address reaches, for aligning HAProxy's source hash.
+            .route(
+                "/whoami",
+                axum::routing::get(|axum::extract::State(app): axum::extract::State<Arc<App>>| async move { ([("x-server", app.cfg.id.to_string())], "") }),
+            )
             .with_state(app.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", app.cfg.port)).await.expect("port free");
         axum::serve(listener, router).await.expect("serve");
