@@ -40,6 +40,17 @@ pub fn scenario(model: &str, quick: bool) -> Option<Vec<Variant>> {
             Variant { name: "redis", ..base.clone() },
             Variant { name: "jwt", sessions: Store::Jwt, ..base },
         ]),
+        "shopping-cart" => {
+            // Carts in server memory (cookie affinity), in the database (Redis stands in
+            // for it here, one INCRBY per item) or in the client (a cookie), with sessions
+            // in Redis and server-2 killed at half time; 30% of requests add an item.
+            let sc = Variant { add_share: 0.3, ..base };
+            Some(vec![
+                Variant { name: "server-memory", policy: Policy::Cookie, carts: Store::Memory, ..sc.clone() },
+                Variant { name: "database", ..sc.clone() },
+                Variant { name: "client", carts: Store::Client, ..sc },
+            ])
+        }
         "mega-proxy" => {
             // One NAT of a fifth of the users on one address; servers with 2 workers so
             // the hot one is over its capacity.
@@ -72,6 +83,7 @@ fn store(s: Store, sessions: bool) -> &'static str {
         Store::Redis if sessions => "redis",
         Store::Redis => "database",
         Store::Jwt => "jwt",
+        Store::Client => "client",
     }
 }
 
@@ -248,6 +260,11 @@ pub fn compare(model: &str, v: &Variant, m: &Measured, s: &ModelSummary, overhea
     if model == "crash-test" {
         rows.push(count_row(v.name, "sessions.state_lost_users", users_with(&|u| u.sessions_lost), get("sessions.state_lost_users")));
         rows.push(count_row(v.name, "carts.lost", m.users.iter().map(|u| u.carts_lost).sum::<u64>() as f64, get("carts.lost")));
+    }
+    if model == "shopping-cart" {
+        rows.push(count_row(v.name, "carts.lost", m.users.iter().map(|u| u.carts_lost).sum::<u64>() as f64, get("carts.lost")));
+        let writes = if v.carts == Store::Redis { m.users.iter().map(|u| u.items_added).sum::<u64>() as f64 } else { 0.0 };
+        rows.push(count_row(v.name, "database.writes", writes, get("database.writes")));
     }
     if model == "mega-proxy" {
         let mut by = std::collections::BTreeMap::<String, u64>::new();

@@ -36,6 +36,9 @@ pub struct UserLog {
     pub by_server: BTreeMap<String, u64>,
     pub sessions_lost: u64,
     pub carts_lost: u64,
+    /// Items added with an ok answer over the whole run, warm-up included (each one a
+    /// database write where the cart lives there).
+    pub items_added: u64,
     /// Service and login times the servers really held a worker (seconds).
     pub work_s: Vec<f64>,
     pub login_s: Vec<f64>,
@@ -167,6 +170,7 @@ pub async fn user(load: Load, u: u32, jar: HashMap<String, String>, login_only: 
                     log.carts_lost += 1;
                 }
                 items = cart;
+                log.items_added += add as u64;
                 if counted {
                     log.ok += 1;
                     log.latencies_s.push(latency);

@@ -29,6 +29,8 @@ pub enum Store {
     Memory,
     Redis,
     Jwt,
+    /// A cart kept by the client, in a cookie the server rewrites (carts only).
+    Client,
 }
 
 /// What a server is told to be.
@@ -85,7 +87,7 @@ impl App {
     async fn session_ok(&self, sid: Option<&str>, user: &str) -> bool {
         let Some(sid) = sid else { return false };
         match self.cfg.sessions {
-            Store::None => true,
+            Store::None | Store::Client => true,
             Store::Memory => self.sessions.lock().await.get(sid).is_some_and(|u| u == user),
             Store::Redis => self.redis(&[b"GET", format!("sess:{sid}").as_bytes()]).await.is_some_and(|u| u == user),
             Store::Jwt => {
@@ -98,7 +100,7 @@ impl App {
     async fn log_in(&self, user: &str) -> String {
         let sid = format!("{}-{}", self.cfg.id, self.next_sid.fetch_add(1, Ordering::Relaxed));
         match self.cfg.sessions {
-            Store::None => String::new(),
+            Store::None | Store::Client => String::new(),
             Store::Memory => {
                 self.sessions.lock().await.insert(sid.clone(), user.to_string());
                 sid
@@ -131,7 +133,7 @@ impl App {
                 };
                 r.and_then(|s| s.parse().ok()).unwrap_or(0)
             }
-            Store::None => 0,
+            Store::None | Store::Client => 0,
         }
     }
 
@@ -172,7 +174,14 @@ async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query
         tokio::time::sleep(work).await;
         out.insert("x-work-us", HeaderValue::from(t.elapsed().as_micros() as u64));
     }
-    let items = app.cart(&q.user, q.add).await;
+    let items = if app.cfg.carts == Store::Client {
+        // The client's cart comes in its cookie and goes back with the item added.
+        let n = App::cookie(&headers, "cart").and_then(|c| c.parse::<i64>().ok()).unwrap_or(0) + q.add as i64;
+        out.append("set-cookie", HeaderValue::from_str(&format!("cart={n}; Path=/")).expect("ascii"));
+        n
+    } else {
+        app.cart(&q.user, q.add).await
+    };
     drop(permit);
     out.insert("x-server", HeaderValue::from(app.cfg.id));
     out.insert("x-cart", HeaderValue::from(items));
