@@ -205,10 +205,10 @@ enum Command {
     },
     /// Stand the model up for real on loopback (HTTP servers, HAProxy, Redis, a load generator), kill a server, and compare with the simulator (needs `--features testbed`).
     #[command(
-        after_help = "Examples:\n  statesim testbed crash-test --out output/testbed\n  statesim testbed mega-proxy --quick\n  statesim testbed shopping-cart\n\nExit code: 0 every target held, 1 some did not, 2 bad input or a missing haproxy/redis-server."
+        after_help = "Examples:\n  statesim testbed crash-test --out output/testbed\n  statesim testbed mega-proxy --quick\n  statesim testbed shopping-cart\n  statesim testbed rate-limits\n\nExit code: 0 every target held, 1 some did not, 2 bad input or a missing haproxy/redis-server."
     )]
     Testbed {
-        /// crash-test, mega-proxy or shopping-cart.
+        /// crash-test, mega-proxy, shopping-cart or rate-limits.
         model: String,
         /// Folder for comparison.json and comparison.png.
         #[arg(long, default_value = "output/testbed")]

@@ -4,7 +4,7 @@
 
 use super::loadgen::{self, Load, UserLog};
 use super::procs::{self, Proc};
-use super::server::{ServerConfig, Store};
+use super::server::{RateLimit, ServerConfig, Store};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -54,12 +54,18 @@ pub struct Variant {
     pub fall: u32,
     pub rise: u32,
     pub retries: u32,
+    /// A rate limit per user on every server, and an abusive client sending this many
+    /// requests a second (Poisson) as a user of its own.
+    pub rate_limit: Option<RateLimit>,
+    pub abuser_rate: f64,
 }
 
 /// What a run of the testbed measured.
 #[derive(Debug, Default, Clone)]
 pub struct Measured {
     pub users: Vec<UserLog>,
+    /// The abusive client's record, if the variant has one.
+    pub abuser: Option<UserLog>,
     pub window_s: f64,
 }
 
@@ -99,6 +105,7 @@ pub fn run(v: &Variant, redis: &str, dir: &Path) -> Result<Measured, String> {
             sessions: v.sessions,
             carts: v.carts,
             redis: Some(redis.to_string()),
+            rate_limit: v.rate_limit,
         };
         let json = serde_json::to_string(&cfg).expect("config serializes");
         servers.push(Proc::spawn(
@@ -149,6 +156,7 @@ pub fn run(v: &Variant, redis: &str, dir: &Path) -> Result<Measured, String> {
     let load = Load { start: Instant::now(), ..load };
     let users = rt.block_on(async {
         let hs: Vec<_> = jars.into_iter().enumerate().map(|(u, jar)| tokio::spawn(loadgen::user(load.clone(), u as u32, jar, false))).collect();
+        let abuser = (v.abuser_rate > 0.0).then(|| tokio::spawn(loadgen::abuser(load.clone(), v.abuser_rate)));
         if let Some((at, k)) = v.kill {
             tokio::time::sleep_until((load.start + Duration::from_secs_f64(at)).into()).await;
             servers[(k - 1) as usize].kill9();
@@ -157,10 +165,15 @@ pub fn run(v: &Variant, redis: &str, dir: &Path) -> Result<Measured, String> {
         for h in hs {
             logs.push(h.await.expect("user task").0);
         }
-        logs
+        let abuser = match abuser {
+            Some(h) => Some(h.await.expect("abuser task")),
+            None => None,
+        };
+        (logs, abuser)
     });
+    let (users, abuser) = users;
     drop(servers);
-    Ok(Measured { users, window_s: v.duration_s - v.warmup_s })
+    Ok(Measured { users, abuser, window_s: v.duration_s - v.warmup_s })
 }
 
 /// Source addresses under which HAProxy's source hash deals the users to the servers as

@@ -2,7 +2,7 @@
 //! predicted with the targets of issue 15.
 
 use super::bed::{Measured, Policy, Variant};
-use super::server::Store;
+use super::server::{RateLimit, Store};
 use serde::Serialize;
 use statesim::metrics::stats::Estimate;
 use statesim::metrics::summary::ModelSummary;
@@ -33,6 +33,8 @@ pub fn scenario(model: &str, quick: bool) -> Option<Vec<Variant>> {
         fall: 2,
         rise: 2,
         retries: 1,
+        rate_limit: None,
+        abuser_rate: 0.0,
     };
     match model {
         "crash-test" => Some(vec![
@@ -40,6 +42,14 @@ pub fn scenario(model: &str, quick: bool) -> Option<Vec<Variant>> {
             Variant { name: "redis", ..base.clone() },
             Variant { name: "jwt", sessions: Store::Jwt, ..base },
         ]),
+        "rate-limits" => {
+            // 4 servers behind round robin, a limit of 20 requests per user per 10 s, and
+            // an abuser sending 20 a second (200 a window): counters in each server's
+            // memory let it have 4 x 20, Redis 20. No sessions or carts; no kill.
+            let limit = |redis| Some(RateLimit { redis, limit: 20, window_s: 10.0 });
+            let rl = Variant { sessions: Store::None, carts: Store::None, add_share: 0.0, kill: None, abuser_rate: 20.0, ..base };
+            Some(vec![Variant { name: "local", rate_limit: limit(false), ..rl.clone() }, Variant { name: "redis", rate_limit: limit(true), ..rl }])
+        }
         "shopping-cart" => {
             // Carts in server memory (cookie affinity), in the database (Redis stands in
             // for it here, one INCRBY per item) or in the client (a cookie), with sessions
@@ -116,7 +126,10 @@ pub fn model_text(name: &str, vs: &[Variant], used: &[Used], redis_p50_s: f64, r
     t += &format!("[database]\nread = \"{}\"\nwrite = \"{}\"\n\n", secs(redis_p50_s), secs(redis_p50_s));
     for (v, u) in vs.iter().zip(used) {
         t += &format!("[variants.{}]\n", v.name);
-        let proxies = if v.nat_users > 0 { format!(", proxies = [{{ name = \"nat\", users = {}, ips = 1 }}]", v.nat_users) } else { String::new() };
+        let mut proxies = if v.nat_users > 0 { format!(", proxies = [{{ name = \"nat\", users = {}, ips = 1 }}]", v.nat_users) } else { String::new() };
+        if v.abuser_rate > 0.0 {
+            proxies += &format!(", abuser = {{ rate = \"{}/s\" }}", v.abuser_rate);
+        }
         t += &format!(
             "clients = {{ users = {}, think_time = {{ dist = \"exponential\", mean = \"{}\" }}, timeout = \"{}\", idempotent_share = {}{proxies} }}\n",
             v.users,
@@ -144,6 +157,14 @@ pub fn model_text(name: &str, vs: &[Variant], used: &[Used], redis_p50_s: f64, r
         t += &format!("carts = {{ store = \"{}\", add_share = {} }}\n", store(v.carts, false), v.add_share.max(0.0));
         if let Some((at, k)) = v.kill {
             t += &format!("faults = [{{ at = \"{}\", kill = \"server-{k}\" }}]\n", secs(at));
+        }
+        if let Some(rl) = v.rate_limit {
+            t += &format!(
+                "rate_limit = {{ algorithm = \"fixed-window\", store = \"{}\", key = \"user\", limit = {}, window = \"{}\" }}\n",
+                if rl.redis { "redis" } else { "local" },
+                rl.limit,
+                secs(rl.window_s)
+            );
         }
         t += "\n";
     }
@@ -203,7 +224,7 @@ fn pct(xs: &mut [f64], p: f64) -> f64 {
 
 /// Latency percentiles (ms) of a measured run: p50, p99.
 pub fn latency_ms(m: &Measured) -> (f64, f64) {
-    let mut all: Vec<f64> = m.users.iter().flat_map(|u| u.latencies_s.iter().map(|s| s * 1e3)).collect();
+    let mut all: Vec<f64> = m.users.iter().chain(&m.abuser).flat_map(|u| u.latencies_s.iter().map(|s| s * 1e3)).collect();
     (pct(&mut all, 0.5), pct(&mut all, 0.99))
 }
 
@@ -250,7 +271,8 @@ fn ratio_row(variant: &str, metric: &str, measured: f64, net: f64, e: Estimate, 
 pub fn compare(model: &str, v: &Variant, m: &Measured, s: &ModelSummary, overhead: (f64, f64)) -> Vec<Row> {
     let vs = s.variants.iter().find(|x| x.name == v.name).expect("variant simulated");
     let get = |k: &str| vs.metrics.get(k).copied().unwrap_or(Estimate { mean: f64::NAN, ci95: None, n: 0 });
-    let ok: u64 = m.users.iter().map(|u| u.ok).sum();
+    let everyone = || m.users.iter().chain(&m.abuser);
+    let ok: u64 = everyone().map(|u| u.ok).sum();
     let mut rows =
         vec![ratio_row(v.name, "throughput_ok_per_s", ok as f64 / m.window_s, ok as f64 / m.window_s, get("throughput_ok_per_s"), 0.02, "within 2%")];
     let (p50, p99) = latency_ms(m);
@@ -260,6 +282,12 @@ pub fn compare(model: &str, v: &Variant, m: &Measured, s: &ModelSummary, overhea
     if model == "crash-test" {
         rows.push(count_row(v.name, "sessions.state_lost_users", users_with(&|u| u.sessions_lost), get("sessions.state_lost_users")));
         rows.push(count_row(v.name, "carts.lost", m.users.iter().map(|u| u.carts_lost).sum::<u64>() as f64, get("carts.lost")));
+    }
+    if model == "rate-limits" {
+        let abuser = m.abuser.as_ref().expect("the rate-limits testbed has an abuser");
+        let windows = m.window_s / v.rate_limit.expect("a rate limit").window_s;
+        rows.push(count_row(v.name, "ratelimit.abuser_allowed_per_window", abuser.ok as f64 / windows, get("ratelimit.abuser_allowed_per_window")));
+        rows.push(count_row(v.name, "failed.rate_limited_429", everyone().map(|u| u.rate_limited_429).sum::<u64>() as f64, get("failed.rate_limited_429")));
     }
     if model == "shopping-cart" {
         rows.push(count_row(v.name, "carts.lost", m.users.iter().map(|u| u.carts_lost).sum::<u64>() as f64, get("carts.lost")));

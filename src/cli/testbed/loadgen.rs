@@ -36,6 +36,7 @@ pub struct UserLog {
     pub by_server: BTreeMap<String, u64>,
     pub sessions_lost: u64,
     pub carts_lost: u64,
+    pub rate_limited_429: u64,
     /// Items added with an ok answer over the whole run, warm-up included (each one a
     /// database write where the cart lives there).
     pub items_added: u64,
@@ -106,6 +107,52 @@ async fn request(conn: &mut Option<Conn>, load: &Load, src: Ipv4Addr, path: &str
     let headers = resp.headers().clone();
     resp.into_body().collect().await.map_err(|_| ())?;
     Ok((status, headers))
+}
+
+/// The abusive client: requests at `rate` a second (exponential gaps, open loop: it does
+/// not wait for answers), each on a connection of its own from 127.3.0.1, as user
+/// "abuser" with no cookies; it logs what it sent and how it was answered.
+pub async fn abuser(load: Load, rate: f64) -> UserLog {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0xabu64);
+    let gap = rand_distr::Exp::new(rate).expect("positive rate");
+    let src = Ipv4Addr::new(127, 3, 0, 1);
+    let mut pending = Vec::new();
+    let mut wake = Instant::now();
+    loop {
+        wake += Duration::from_secs_f64(gap.sample(&mut rng));
+        if wake.duration_since(load.start) >= load.end {
+            break;
+        }
+        tokio::time::sleep_until(wake.into()).await;
+        let counted = wake.duration_since(load.start) >= load.warmup;
+        let load = load.clone();
+        pending.push(tokio::spawn(async move {
+            let sent_at = Instant::now();
+            let mut conn = None;
+            let r = tokio::time::timeout(load.timeout, request(&mut conn, &load, src, "/?user=abuser&add=0", false, "")).await;
+            (counted, r.ok().and_then(|r| r.ok()).map(|(status, _)| status), sent_at.elapsed().as_secs_f64())
+        }));
+    }
+    let mut log = UserLog::default();
+    for p in pending {
+        let (counted, status, latency) = p.await.expect("abuser request");
+        if !counted {
+            continue;
+        }
+        log.sent += 1;
+        match status {
+            Some(200) => {
+                log.ok += 1;
+                log.latencies_s.push(latency);
+            }
+            Some(429) => {
+                log.failed += 1;
+                log.rate_limited_429 += 1;
+            }
+            _ => log.failed += 1,
+        }
+    }
+    log
 }
 
 /// Runs one user until the end; `login_only` logs in once (the warm start) and returns.
@@ -181,6 +228,9 @@ pub async fn user(load: Load, u: u32, jar: HashMap<String, String>, login_only: 
                     log.failed += 1;
                     if status == 503 {
                         log.overloaded_503 += 1;
+                    }
+                    if status == 429 {
+                        log.rate_limited_429 += 1;
                     }
                 }
                 conn = None;

@@ -34,7 +34,7 @@ fn redis_costs(addr: &str) -> Result<(f64, f64), String> {
 pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
     procs::stop_children_on_signals();
     let Some(variants) = compare::scenario(model, quick) else {
-        return fail(format!("the testbed knows crash-test, mega-proxy and shopping-cart, not \"{model}\""));
+        return fail(format!("the testbed knows crash-test, mega-proxy, shopping-cart and rate-limits, not \"{model}\""));
     };
     for (prog, pkg) in [(bed::haproxy(), "haproxy"), ("redis-server", "redis-server")] {
         if !procs::have(prog) {

@@ -47,6 +47,18 @@ pub struct ServerConfig {
     pub sessions: Store,
     pub carts: Store,
     pub redis: Option<String>,
+    /// A fixed-window limit per user, if any.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A fixed-window rate limit per user: `limit` requests per `window_s`, counted in the
+/// server's own memory or in Redis (INCR, and EXPIRE on a window's first request); over
+/// it, 429.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub redis: bool,
+    pub limit: u32,
+    pub window_s: f64,
 }
 
 struct App {
@@ -55,6 +67,8 @@ struct App {
     waiting: AtomicUsize,
     sessions: Mutex<HashMap<String, String>>,
     carts: Mutex<HashMap<String, i64>>,
+    /// Local counters: (window number, requests in it) per user.
+    counters: Mutex<HashMap<String, (u64, u32)>>,
     redis: Vec<Mutex<Redis>>,
     next_redis: AtomicUsize,
     next_sid: AtomicU64,
@@ -137,6 +151,30 @@ impl App {
         }
     }
 
+    /// Whether `user` is still under the limit (counting this request).
+    async fn allowed(&self, user: &str) -> bool {
+        let Some(rl) = self.cfg.rate_limit else { return true };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        let window = (now / rl.window_s) as u64;
+        let count = if rl.redis {
+            let key = format!("rl:{user}:{window}");
+            let n: u32 = self.redis(&[b"INCR", key.as_bytes()]).await.and_then(|s| s.parse().ok()).unwrap_or(0);
+            if n == 1 {
+                self.redis(&[b"EXPIRE", key.as_bytes(), format!("{}", rl.window_s.ceil() as u64).as_bytes()]).await;
+            }
+            n
+        } else {
+            let mut c = self.counters.lock().await;
+            let e = c.entry(user.to_string()).or_insert((window, 0));
+            if e.0 != window {
+                *e = (window, 0);
+            }
+            e.1 += 1;
+            e.1
+        };
+        count <= rl.limit
+    }
+
     async fn sample(&self, mean: f64, cv: f64) -> Duration {
         if mean <= 0.0 {
             return Duration::ZERO;
@@ -151,6 +189,9 @@ impl App {
 }
 
 async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<Req>) -> Response {
+    if !app.allowed(&q.user).await {
+        return (StatusCode::TOO_MANY_REQUESTS, [("x-server", app.cfg.id.to_string())], "over the limit").into_response();
+    }
     if app.waiting.load(Ordering::Relaxed) as u64 >= app.cfg.queue_limit {
         return (StatusCode::SERVICE_UNAVAILABLE, [("x-server", app.cfg.id.to_string())], "queue full").into_response();
     }
@@ -209,6 +250,7 @@ pub fn main(config: &str) -> u8 {
             waiting: AtomicUsize::new(0),
             sessions: Mutex::new(HashMap::new()),
             carts: Mutex::new(HashMap::new()),
+            counters: Mutex::new(HashMap::new()),
             redis,
             next_redis: AtomicUsize::new(0),
             next_sid: AtomicU64::new(1),
