@@ -64,11 +64,13 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
         ..variants[0].clone()
     };
     eprintln!("zero-work run ({} s) ...", zero.duration_s);
+    let clock = cpu_clock();
     let overhead = match bed::run(&zero, &redis, out) {
         Ok(m) => compare::latency_ms(&m),
         Err(e) => return fail(e),
     };
-    eprintln!("testbed overhead: p50 {:.2} ms, p99 {:.2} ms", overhead.0, overhead.1);
+    let mut stolen = vec![("zero-work".to_string(), stolen_share(clock))];
+    eprintln!("testbed overhead: p50 {:.2} ms, p99 {:.2} ms{}", overhead.0, overhead.1, stolen_note(stolen[0].1));
     let mut measured = Vec::new();
     for v in &variants {
         let mut r = match super::testbed::resp_flush(&redis) {
@@ -84,7 +86,13 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
                 v.duration_s,
                 v.kill.map(|(at, k)| format!(", server-{k} killed at {at} s")).unwrap_or_default()
             );
+            let clock = cpu_clock();
             r = bed::run(v, &redis, out).map(|m| measured.push(m));
+            let share = stolen_share(clock);
+            if r.is_ok() && !stolen_note(share).is_empty() {
+                eprintln!("{}:{}", v.name, stolen_note(share));
+            }
+            stolen.push((v.name.to_string(), share));
         }
         if let Err(e) = r {
             return fail(e);
@@ -140,6 +148,9 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
         "redis_get_p50_us": redis_p50 * 1e6,
         "redis_service_us": redis_service * 1e6,
         "overhead_ms": { "p50": overhead.0, "p99": overhead.1 },
+        // The share of this machine's CPU time the hypervisor gave to others during each
+        // run (/proc/stat's steal), where the kernel reports it.
+        "cpu_stolen_share": stolen.iter().map(|(name, share)| serde_json::json!({ "run": name, "share": share })).collect::<Vec<_>>(),
         "service_used": variants.iter().zip(&used).map(|(v, u)| serde_json::json!({ "variant": v.name, "nominal_mean_ms": v.service_mean_s * 1e3, "nominal_cv": v.service_cv, "used_mean_ms": u.service_mean_s * 1e3, "used_cv": u.service_cv, "login_nominal_ms": v.login_cpu_s * 1e3, "login_used_ms": u.login_s * 1e3 })).collect::<Vec<_>>(),
         "targets_held": held,
         "targets": rows.len(),
@@ -155,7 +166,7 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
         .map(|r| CheckRow {
             model: model.to_string(),
             case: r.variant.clone(),
-            figure: short_label(&r.metric),
+            figure: catalog_label(&r.metric),
             analytic: r.measured_net,
             simulated: Estimate { mean: r.predicted, ci95: Some((r.predicted_high - r.predicted).max(r.tolerance * r.predicted.abs())), n: 10 },
         })
@@ -179,16 +190,32 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
 }
 
 /// A figure's name short enough for the chart's left margin.
-fn short_label(metric: &str) -> &'static str {
-    match metric {
-        "throughput_ok_per_s" => "ok per second",
-        "latency_ms.p50" => "latency p50",
-        "latency_ms.p99" => "latency p99",
-        "sessions.state_lost_users" => "users logged out",
-        "carts.lost" => "carts lost",
-        "servers.routed_share_max" => "busiest's share",
-        "failed.overloaded_503" => "refused (503)",
-        _ => "other",
+fn catalog_label(metric: &str) -> &'static str {
+    // The catalog's label, as the table and the report name the figure.
+    statesim::metrics::catalog::find(metric).map_or("other", |m| m.label)
+}
+
+/// The machine's CPU time so far, (all, stolen), in clock ticks, from /proc/stat (None
+/// where there is none).
+fn cpu_clock() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal ...
+    Some((fields.iter().take(8).sum(), *fields.get(7)?))
+}
+
+/// The share of the CPU time since `from` that the hypervisor gave to other machines.
+fn stolen_share(from: Option<(u64, u64)>) -> Option<f64> {
+    let ((all0, steal0), (all1, steal1)) = (from?, cpu_clock()?);
+    (all1 > all0).then(|| (steal1 - steal0) as f64 / (all1 - all0) as f64)
+}
+
+/// A warning when a run lost more than 5% of the CPU to other machines: its latencies
+/// are then the machine's, not the model's.
+fn stolen_note(share: Option<f64>) -> String {
+    match share {
+        Some(x) if x > 0.05 => format!(" warning: {:.0}% of the CPU was stolen by the hypervisor during this run; latency targets may miss for it", x * 100.0),
+        _ => String::new(),
     }
 }
 

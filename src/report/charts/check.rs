@@ -48,7 +48,8 @@ impl CheckWords {
 
 /// The height of a row (a figure, or a case's heading).
 const ROW: u32 = 21;
-/// Room at the left for the figures' names, and at the right for the numbers.
+/// Room at the left for the figures' names (at least; more for longer names), and at
+/// the right for the numbers.
 const LEFT: u32 = 120;
 const RIGHT: u32 = 250;
 
@@ -99,12 +100,14 @@ impl Chart for CheckChart<'_> {
             .filter(|d| d.is_finite())
             .fold(1.0f64, |a, d| a.max(d.abs()))
             * 1.15;
+        // The figures' names take the room they need, at least LEFT.
+        let longest = self.rows.iter().map(|r| text_width(root, r.figure, &label_style())).max().unwrap_or(0);
         let mut chart = ChartBuilder::on(&area)
             .margin_left(14)
             .margin_right(RIGHT)
             .margin_bottom(6)
             .x_label_area_size(TIME_AXIS - 4)
-            .y_label_area_size(LEFT)
+            .y_label_area_size(LEFT.max(longest + 20))
             .build_cartesian_2d(-reach..reach, 0f64..n)?;
         let ticks = |x: &f64| if *x == 0.0 { "0".to_string() } else { format!("{}{}%", if *x > 0.0 { "+" } else { "" }, tick(*x, reach)) };
         house_mesh(chart.configure_mesh().disable_y_mesh().y_labels(0).x_labels(7))
