@@ -63,14 +63,28 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
         warmup_s: variants[0].warmup_s / 2.0,
         ..variants[0].clone()
     };
-    eprintln!("zero-work run ({} s) ...", zero.duration_s);
-    let clock = cpu_clock();
-    let overhead = match bed::run(&zero, &redis, out) {
-        Ok(m) => compare::latency_ms(&m),
-        Err(e) => return fail(e),
-    };
-    let mut stolen = vec![("zero-work".to_string(), stolen_share(clock))];
-    eprintln!("testbed overhead: p50 {:.2} ms, p99 {:.2} ms{}", overhead.0, overhead.1, stolen_note(stolen[0].1));
+    // Its p99 is taken off every variant's, so a zero-work run the hypervisor stalled
+    // (more than 5% of the CPU stolen) is run again, up to three times in all, and the
+    // least disturbed kept.
+    let mut best: Option<((f64, f64), Option<f64>)> = None;
+    for attempt in 1..=3 {
+        eprintln!("zero-work run ({} s){} ...", zero.duration_s, if attempt > 1 { ", again" } else { "" });
+        let clock = cpu_clock();
+        let overhead = match bed::run(&zero, &redis, out) {
+            Ok(m) => compare::latency_ms(&m),
+            Err(e) => return fail(e),
+        };
+        let share = stolen_share(clock);
+        eprintln!("testbed overhead: p50 {:.2} ms, p99 {:.2} ms{}", overhead.0, overhead.1, stolen_note(share));
+        if best.is_none_or(|(_, s)| share.unwrap_or(0.0) < s.unwrap_or(0.0)) {
+            best = Some((overhead, share));
+        }
+        if share.unwrap_or(0.0) <= 0.05 {
+            break;
+        }
+    }
+    let (overhead, zero_stolen) = best.expect("a zero-work run");
+    let mut stolen = vec![("zero-work".to_string(), zero_stolen)];
     let mut measured = Vec::new();
     for v in &variants {
         let mut r = match super::testbed::resp_flush(&redis) {
