@@ -23,7 +23,6 @@ use super::Ctx;
 use super::core::{Core, NO_REQ};
 use super::lb::RouteKey;
 use super::redis::Command;
-use super::server::ServerState;
 use super::slab::Slab;
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
@@ -381,7 +380,7 @@ impl LongPolling {
     }
 
     fn send_at_server(&mut self, core: &mut Core, ctx: &mut Ctx, msg: u32, server: u16, epoch: u32) {
-        if core.servers[server as usize].state != ServerState::Up || !core.is_up(server, epoch) {
+        if !core.is_up(server, epoch) {
             return self.send_failed(core, ctx, msg); // refused, or reset by a kill
         }
         if self.spec.transport == ChatTransport::LongPoll && self.thread_per_request() {
@@ -393,7 +392,7 @@ impl LongPolling {
     }
 
     fn poll_at_server(&mut self, core: &mut Core, ctx: &mut Ctx, user: u32, generation: u32, server: u16, epoch: u32) {
-        if core.servers[server as usize].state != ServerState::Up || !core.is_up(server, epoch) {
+        if !core.is_up(server, epoch) {
             // Refused (the dead server is still in rotation): ask again later.
             return self.request_failed(ctx, user, generation);
         }
