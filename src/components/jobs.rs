@@ -16,10 +16,9 @@ use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum JobEvent {
-    /// A queue worker finished a job (result written).
+    /// A queue worker finished the job it holds (result written; one job at a time).
     WorkerDone {
         worker: u32,
-        job: u32,
         epoch: u32,
     },
     /// A delivered job's visibility timeout: if not acknowledged, it is delivered again.
@@ -199,7 +198,7 @@ impl Jobs {
             let (cpu, delivery) = (rec.cpu, rec.deliveries);
             self.workers[w].job = Some((job, now));
             let write = self.spec.result_write.draw(&mut self.rng);
-            ctx.emit(cpu + write, JobEvent::WorkerDone { worker: w as u32, job, epoch: worker.epoch });
+            ctx.emit(cpu + write, JobEvent::WorkerDone { worker: w as u32, epoch: worker.epoch });
             ctx.emit(self.spec.visibility_timeout, JobEvent::VisibilityTimeout { job, delivery });
         }
     }
@@ -207,12 +206,12 @@ impl Jobs {
     pub fn on_event(&mut self, ev: JobEvent, core: &mut Core, ctx: &mut Ctx) {
         let now = ctx.now();
         match ev {
-            JobEvent::WorkerDone { worker, job, epoch } => {
+            JobEvent::WorkerDone { worker, epoch } => {
                 let w = &mut self.workers[worker as usize];
                 if w.epoch != epoch {
                     return; // the worker was killed; the job will be delivered again
                 }
-                w.job = None;
+                let (job, _) = w.job.take().expect("a worker that finishes holds a job");
                 let rec = &mut self.records[job as usize];
                 let counted = rec.submitted_at >= core.rec.warmup_end;
                 if rec.done {

@@ -45,9 +45,9 @@ pub enum LpEvent {
     /// A client sends a message again after its POST failed.
     Resend { msg: u32 },
     /// A poll (or WebSocket upgrade) reaches a server.
-    PollAtServer { user: u32, generation: u32, server: u16, epoch: u32 },
+    PollAtServer { user: u32, generation: u32, server: u16 },
     /// A held poll's timeout: the server answers it empty.
-    PollTimeout { held: u32, user: u32, generation: u32 },
+    PollTimeout { held: u32, generation: u32 },
     /// The load balancer's idle timeout on a request still open.
     IdleCut { user: u32, generation: u32 },
     /// A poll's answer reaches its client, who asks again at once.
@@ -57,7 +57,7 @@ pub enum LpEvent {
     /// A message reaches its receiver.
     Arrive { msg: u32 },
     /// Redis tells a server holding the receiver's request that mail has come.
-    Pushed { held: u32, user: u32, generation: u32 },
+    Pushed { held: u32, generation: u32 },
     /// A server has read a user's Redis mailbox (the batch it took) for a held request.
     MailRead { batch: u32 },
 }
@@ -72,7 +72,8 @@ struct Held {
     alive: bool,
 }
 
-/// A client: the generation of its current request, whether that request is still open
+/// A client: the generation of its current request (numbered over all clients, so a
+/// held request's number alone says whose it is), whether that request is still open
 /// (sent, and neither answered nor failed; for a WebSocket: not yet accepted), its
 /// WebSocket's server once accepted, and the messages waiting for a WebSocket.
 #[derive(Clone, Debug, Default)]
@@ -131,6 +132,8 @@ struct Counts {
 pub struct LongPolling {
     spec: LongPollSpec,
     clients: Vec<Client>,
+    /// The number of the latest request any client opened.
+    last_generation: u32,
     msgs: Slab<Msg>,
     held: Slab<Held>,
     /// Each user's requests registered on a server (at most one per server).
@@ -162,6 +165,7 @@ impl LongPolling {
             columns: [&series::LP_SENT, &series::LP_DELIVERED, &series::LP_REQUESTS].map(|c| core.rec.register(c)),
             spec: spec.clone(),
             clients: vec![Client::default(); users],
+            last_generation: 0,
             msgs: Slab::default(),
             held: Slab::default(),
             registered: vec![Vec::new(); users],
@@ -226,8 +230,9 @@ impl LongPolling {
                 self.deliver_from(core, ctx, server, epoch, msg);
             }
             LpEvent::Resend { msg } => self.post(core, ctx, msg),
-            LpEvent::PollAtServer { user, generation, server, epoch } => self.poll_at_server(core, ctx, user, generation, server, epoch),
-            LpEvent::PollTimeout { held, user, generation } => {
+            LpEvent::PollAtServer { user, generation, server } => self.poll_at_server(core, ctx, user, generation, server),
+            LpEvent::PollTimeout { held, generation } => {
+                let user = self.held[held].user;
                 if !self.is_held(held, user, generation) {
                     return;
                 }
@@ -275,7 +280,8 @@ impl LongPolling {
                 core.rec.add(self.columns[1], m.sent_at, 1.0);
                 self.msgs.remove(msg);
             }
-            LpEvent::Pushed { held, user, generation } => {
+            LpEvent::Pushed { held, generation } => {
+                let user = self.held[held].user;
                 if self.is_held(held, user, generation) {
                     let h = self.held[held];
                     core.redis.send(ctx, Command::MailboxRead { user, held, generation }, NO_REQ, h.server, h.epoch);
@@ -305,8 +311,9 @@ impl LongPolling {
     /// A client opens a new request (a poll, or a WebSocket upgrade) through the load
     /// balancer.
     fn ask(&mut self, core: &mut Core, ctx: &mut Ctx, user: u32) {
+        self.last_generation = self.last_generation.wrapping_add(1);
         let c = &mut self.clients[user as usize];
-        c.generation += 1;
+        c.generation = self.last_generation;
         c.open = true;
         c.socket = None;
         let generation = c.generation;
@@ -315,8 +322,7 @@ impl LongPolling {
         match core.lb.route(&key, 0, &mut core.rng.routing) {
             Some(server) => {
                 let d = self.to_server(core);
-                let epoch = core.servers[server as usize].epoch;
-                ctx.emit(d, LpEvent::PollAtServer { user, generation, server, epoch });
+                ctx.emit(d, LpEvent::PollAtServer { user, generation, server });
                 ctx.emit(d + self.spec.lb_idle_timeout, LpEvent::IdleCut { user, generation });
             }
             None => {
@@ -391,8 +397,8 @@ impl LongPolling {
         }
     }
 
-    fn poll_at_server(&mut self, core: &mut Core, ctx: &mut Ctx, user: u32, generation: u32, server: u16, epoch: u32) {
-        if !core.is_up(server, epoch) {
+    fn poll_at_server(&mut self, core: &mut Core, ctx: &mut Ctx, user: u32, generation: u32, server: u16) {
+        if !core.serves(server) {
             // Refused (the dead server is still in rotation): ask again later.
             return self.request_failed(ctx, user, generation);
         }
@@ -493,7 +499,7 @@ impl LongPolling {
                 }
             }
         } else {
-            ctx.emit(self.spec.poll_timeout, LpEvent::PollTimeout { held, user, generation });
+            ctx.emit(self.spec.poll_timeout, LpEvent::PollTimeout { held, generation });
         }
         match self.spec.mailbox {
             Mailbox::Local => {
@@ -591,7 +597,7 @@ impl LongPolling {
         for &held in &self.registered[user as usize] {
             let h = self.held[held];
             if core.is_up(h.server, h.epoch) {
-                ctx.emit(delay, LpEvent::Pushed { held, user, generation: h.generation });
+                ctx.emit(delay, LpEvent::Pushed { held, generation: h.generation });
             }
         }
     }

@@ -80,6 +80,12 @@ events! {
     LongPoll(long_polling::LpEvent),
 }
 
+// Every pending event is copied into and through the event queue's buckets as (time,
+// event): 24 bytes while an event fits in 16 (a tag and at most 12 bytes of payload in
+// each part's enum), 32 beyond. The loop's speed depends on it (`benches/speed.rs`); a
+// part that needs more carries an index into its own table.
+const _: () = assert!(std::mem::size_of::<Event>() <= 16, "an Event must fit in 16 bytes");
+
 /// What a handler may do besides changing state: read the clock and schedule events.
 pub struct Ctx<'a> {
     sched: &'a mut Scheduler<Event>,

@@ -26,6 +26,10 @@ const LEVELS: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
 /// Buckets of levels below this keep their allocation when drained (level 4's digit is
 /// 2^24 ns, about 17 ms, so level 5's buckets are drained about once a second).
 const KEEP_ALLOCATION_BELOW_LEVEL: usize = 5;
+/// A higher level's bucket keeps an allocation of at most this many events (6 levels of
+/// 64 buckets, so under 1 MB in all), so that a queue of a few events a second ahead does
+/// not allocate and free at every refill.
+const KEEP_SMALL_ALLOCATION: usize = 64;
 
 /// A min-queue of `(SimTime, E)` that pops in time order, FIFO among equal times.
 ///
@@ -184,7 +188,7 @@ impl<E> EventQueue<E> {
             // high level's is drained once per digit period (a second and up) and would
             // otherwise hold its largest-ever size forever; as simulated time advances
             // ever more of them are touched, so keeping them made memory grow with it.
-            if level < KEEP_ALLOCATION_BELOW_LEVEL {
+            if level < KEEP_ALLOCATION_BELOW_LEVEL || items.capacity() <= KEEP_SMALL_ALLOCATION {
                 self.buckets[index] = items;
             }
         }

@@ -329,6 +329,13 @@ impl Core {
         s.epoch == epoch && s.state == ServerState::Up
     }
 
+    /// Whether `server` takes connections now (whatever its epoch: a request that
+    /// reaches a restarted server meets the new process).
+    #[inline]
+    pub fn serves(&self, server: u16) -> bool {
+        self.servers[server as usize].state == ServerState::Up
+    }
+
     pub fn servers_up(&self) -> usize {
         self.servers.iter().filter(|s| s.state == ServerState::Up).count()
     }
