@@ -30,6 +30,12 @@ const KEEP_ALLOCATION_BELOW_LEVEL: usize = 5;
 /// 64 buckets, so under 1 MB in all), so that a queue of a few events a second ahead does
 /// not allocate and free at every refill.
 const KEEP_SMALL_ALLOCATION: usize = 64;
+/// Larger allocations of drained high-level buckets wait, this many at most and each of at
+/// most `SPARE_MAX_CAPACITY` events (under 7 MB in all), for the next empty high-level
+/// bucket an event is placed in: thousands of timers seconds ahead then fill a bucket without
+/// growing it from nothing, copy after copy.
+const SPARE_BUCKETS: usize = 8;
+const SPARE_MAX_CAPACITY: usize = 1 << 15;
 
 /// A min-queue of `(SimTime, E)` that pops in time order, FIFO among equal times.
 ///
@@ -40,6 +46,11 @@ pub struct EventQueue<E> {
     /// `buckets[level * DIGITS + digit]`: events whose time first differs from `last` in
     /// digit `level` (counted from the least significant) and has value `digit` there.
     buckets: Vec<Vec<(u64, E)>>,
+    /// The earliest time in each bucket (`u64::MAX` when empty), kept as events are
+    /// placed, so a refill reads a large bucket once instead of twice.
+    mins: Vec<u64>,
+    /// Allocations of drained high-level buckets, for buckets that have none.
+    spare: Vec<Vec<(u64, E)>>,
     /// Per level, one bit per non-empty digit bucket.
     occupied: [u64; LEVELS],
     /// One bit per level with any non-empty bucket.
@@ -56,7 +67,16 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { now: VecDeque::new(), buckets: (0..LEVELS * DIGITS).map(|_| Vec::new()).collect(), occupied: [0; LEVELS], levels: 0, last: 0, len: 0 }
+        EventQueue {
+            now: VecDeque::new(),
+            buckets: (0..LEVELS * DIGITS).map(|_| Vec::new()).collect(),
+            mins: vec![u64::MAX; LEVELS * DIGITS],
+            spare: Vec::new(),
+            occupied: [0; LEVELS],
+            levels: 0,
+            last: 0,
+            len: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -91,7 +111,16 @@ impl<E> EventQueue<E> {
     fn place(&mut self, t: u64, event: E, diff: u64) {
         let level = ((63 - diff.leading_zeros()) / DIGIT_BITS) as usize;
         let digit = ((t >> (level as u32 * DIGIT_BITS)) as usize) & (DIGITS - 1);
-        self.buckets[level * DIGITS + digit].push((t, event));
+        let index = level * DIGITS + digit;
+        let bucket = &mut self.buckets[index];
+        if bucket.capacity() == 0
+            && level >= KEEP_ALLOCATION_BELOW_LEVEL
+            && let Some(spare) = self.spare.pop()
+        {
+            *bucket = spare;
+        }
+        bucket.push((t, event));
+        self.mins[index] = self.mins[index].min(t);
         self.occupied[level] |= 1 << digit;
         self.levels |= 1 << level;
     }
@@ -111,6 +140,7 @@ impl<E> EventQueue<E> {
     #[inline(always)]
     fn clear(&mut self, level: usize, index: usize) {
         let digit = index - level * DIGITS;
+        self.mins[index] = u64::MAX;
         self.occupied[level] &= !(1 << digit);
         if self.occupied[level] == 0 {
             self.levels &= !(1 << level);
@@ -163,6 +193,7 @@ impl<E> EventQueue<E> {
     /// is empty and some bucket is not.
     fn refill(&mut self) {
         if let Some((level, index)) = self.lowest() {
+            let min = self.mins[index];
             self.clear(level, index);
             let mut items = std::mem::take(&mut self.buckets[index]);
             if level == 0 {
@@ -173,7 +204,7 @@ impl<E> EventQueue<E> {
                 self.buckets[index] = Vec::from(spare);
                 return;
             }
-            let min = items.iter().map(|(t, _)| *t).min().expect("non-empty bucket");
+            debug_assert_eq!(Some(min), items.iter().map(|(t, _)| *t).min());
             self.last = min;
             for (t, e) in items.drain(..) {
                 let diff = t ^ min;
@@ -190,6 +221,8 @@ impl<E> EventQueue<E> {
             // ever more of them are touched, so keeping them made memory grow with it.
             if level < KEEP_ALLOCATION_BELOW_LEVEL || items.capacity() <= KEEP_SMALL_ALLOCATION {
                 self.buckets[index] = items;
+            } else if self.spare.len() < SPARE_BUCKETS && items.capacity() <= SPARE_MAX_CAPACITY {
+                self.spare.push(items);
             }
         }
     }
@@ -250,7 +283,7 @@ mod tests {
 
     /// Slots allocated across all buckets and `now`: what the queue holds in memory.
     fn allocated_slots<E>(q: &EventQueue<E>) -> usize {
-        q.now.capacity() + q.buckets.iter().map(Vec::capacity).sum::<usize>()
+        q.now.capacity() + q.buckets.iter().chain(&q.spare).map(Vec::capacity).sum::<usize>()
     }
 
     /// Memory stays flat in simulated time: 2,000 timers, each rescheduled 1 to 20 s
