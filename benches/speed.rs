@@ -25,6 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp1};
 use statesim::engine::{EventQueue, SimTime};
 use statesim::metrics::catalog as c;
+use statesim::report::machine::{cpu_clock, stolen_share};
 use statesim::scenario::load_str;
 use statesim::sweep::run_once;
 use std::cmp::Reverse;
@@ -398,6 +399,16 @@ struct Line {
     figure: String,
 }
 
+/// Prints the CPU the hypervisor took from this machine during a part, and adds it to
+/// the part's last summary line: a part run while much was stolen has wider pairs.
+fn note_steal(clock: Option<(u64, u64)>, summary: &mut [Line]) {
+    let Some(share) = stolen_share(clock) else { return };
+    println!("   CPU stolen by the hypervisor during this part: {:.0}%\n", share * 100.0);
+    if let Some(last) = summary.last_mut() {
+        last.figure.push_str(&format!("; {:.0}% of the CPU stolen", share * 100.0));
+    }
+}
+
 fn main() {
     let started = Instant::now();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -420,6 +431,7 @@ fn main() {
 
     let customers = 1_000_000;
     if want(1) {
+        let clock = cpu_clock();
         let sets = mm1_sets(customers);
         let load = {
             let t = Instant::now();
@@ -445,7 +457,7 @@ fn main() {
             p.last_subject.check,
             load * 1e3
         );
-        println!("   ratio          : {:.2}x per event (pairs {:.2}..{:.2}; goal <= 1.7x)\n", p.ratio, p.ratio_min, p.ratio_max);
+        println!("   ratio          : {:.2}x per event (pairs {:.2}..{:.2}; goal <= 1.7x)", p.ratio, p.ratio_min, p.ratio_max);
         summary.push(Line {
             what: format!("M/M/1 lambda={LAMBDA}, 1M customers"),
             figure: format!(
@@ -458,10 +470,12 @@ fn main() {
                 if p.ratio <= 1.7 { "met" } else { "MISSED" }
             ),
         });
+        note_steal(clock, &mut summary);
     }
 
     // 2. A million pending timers.
     if want(2) {
+        let clock = cpu_clock();
         let users = 1_000_000;
         let duration_s = 150; // 10k requests/s, 2 events each: about 3M events
         let text = closed_model(users, duration_s);
@@ -474,7 +488,7 @@ fn main() {
         );
         println!("   std BinaryHeap loop : {:6.1} ns/event (best {:5.1}; 1M timers pushed, then {events} pop+push)", p.reference, p.reference_best);
         println!("   statesim (whole run): {:6.1} ns/event (best {:5.1}; load, 1M first wake-ups, run, metrics)", p.subject, p.subject_best);
-        println!("   ratio               : {:.2}x (pairs {:.2}..{:.2}); goal statesim <= 70 ns/event\n", p.ratio, p.ratio_min, p.ratio_max);
+        println!("   ratio               : {:.2}x (pairs {:.2}..{:.2}); goal statesim <= 70 ns/event", p.ratio, p.ratio_min, p.ratio_max);
         summary.push(Line {
             what: "1M users with pending timers".into(),
             figure: format!(
@@ -486,10 +500,12 @@ fn main() {
                 if p.subject <= 70.0 { "met" } else { "MISSED" }
             ),
         });
+        note_steal(clock, &mut summary);
     }
 
     // 3. Queue structures, interleaved round by round.
     if want(3) {
+        let clock = cpu_clock();
         println!("3. Event queue, hold model (pop the earliest, push it again exp(1 s) later), ns per operation");
         println!("   {:>10} {:>12} {:>10} {:>12} {:>14}", "pending", "BinaryHeap", "4-ary", "radix heap", "radix/binary");
         let ops = 3_000_000;
@@ -512,11 +528,12 @@ fn main() {
                 figure: format!("BinaryHeap {b:.1}, 4-ary {q:.1}, radix heap {x:.1} ns/op (radix/binary {rb:.2}x)"),
             });
         }
-        println!();
+        note_steal(clock, &mut summary);
     }
 
     // 4. The crash-test model against the M/M/1 reference loop.
     if want(4) {
+        let clock = cpu_clock();
         let crash = statesim::bundled::find("crash-test").expect("bundled");
         let crash_model = load_str(crash.path, crash.name, crash.text, &[]).expect("crash-test validates");
         let crash_run = || {
@@ -530,7 +547,7 @@ fn main() {
         println!("4. crash-test (first variant, {se} events) vs the M/M/1 reference loop");
         println!("   reference loop : {:6.1} ns/event (best {:5.1}; {:.1} M events/s)", p.reference, p.reference_best, 1e3 / p.reference);
         println!("   crash-test     : {:6.1} ns/event (best {:5.1}; {:.1} M events/s)", p.subject, p.subject_best, 1e3 / p.subject);
-        println!("   ratio          : {:.2}x per event (goal <= 2.3x)\n", p.ratio);
+        println!("   ratio          : {:.2}x per event (pairs {:.2}..{:.2}; goal <= 2.3x)", p.ratio, p.ratio_min, p.ratio_max);
         summary.push(Line {
             what: "crash-test".into(),
             figure: format!(
@@ -541,10 +558,12 @@ fn main() {
                 if p.ratio <= 2.3 { "met" } else { "MISSED" }
             ),
         });
+        note_steal(clock, &mut summary);
     }
 
     // 5. Sweep speedup on two threads.
     if want(5) {
+        let clock = cpu_clock();
         let mega = statesim::bundled::find("mega-proxy").expect("bundled");
         let grid: Vec<statesim::scenario::Model> = (0..16)
             .map(|i| {
@@ -581,11 +600,12 @@ fn main() {
         let busy = cores2 < 1.8;
         println!("5. 16-point sweep of mega-proxy (2 variants each): 2 threads vs 1");
         println!("   CPU obtained   : {cores1:.2} cores on 1 thread, {cores2:.2} cores on 2 threads (from /proc/self/stat)");
-        println!("   speedup        : {speedup:.2}x (goal >= 1.8x){}\n", if busy { "; NOT MEANINGFUL: other processes held the second core" } else { "" });
+        println!("   speedup        : {speedup:.2}x (goal >= 1.8x){}", if busy { "; NOT MEANINGFUL: other processes held the second core" } else { "" });
         summary.push(Line {
             what: "16-point sweep, 2 threads vs 1".into(),
             figure: format!("speedup {speedup:.2}x with {cores2:.2} cores obtained (goal >= 1.8x){}", if busy { "; machine busy, not meaningful" } else { "" }),
         });
+        note_steal(clock, &mut summary);
     }
 
     println!("summary (median of {pairs} pairs; total bench time {:.0} s)", started.elapsed().as_secs_f64());

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod format;
 pub mod headline;
 pub mod html;
+pub mod machine;
 pub mod sweep;
 pub mod table;
 pub mod takeaway;

@@ -18,6 +18,7 @@ pub use calibrate::calibrate;
 
 use statesim::check::CheckRow;
 use statesim::metrics::stats::Estimate;
+use statesim::report::machine::{cpu_clock, stolen_share};
 use std::path::Path;
 
 fn fail(msg: String) -> u8 {
@@ -207,21 +208,6 @@ pub fn testbed(model: &str, out: &Path, quick: bool) -> u8 {
 fn catalog_label(metric: &str) -> &'static str {
     // The catalog's label, as the table and the report name the figure.
     statesim::metrics::catalog::find(metric).map_or("other", |m| m.label)
-}
-
-/// The machine's CPU time so far, (all, stolen), in clock ticks, from /proc/stat (None
-/// where there is none).
-fn cpu_clock() -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let fields: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
-    // user nice system idle iowait irq softirq steal ...
-    Some((fields.iter().take(8).sum(), *fields.get(7)?))
-}
-
-/// The share of the CPU time since `from` that the hypervisor gave to other machines.
-fn stolen_share(from: Option<(u64, u64)>) -> Option<f64> {
-    let ((all0, steal0), (all1, steal1)) = (from?, cpu_clock()?);
-    (all1 > all0).then(|| (steal1 - steal0) as f64 / (all1 - all0) as f64)
 }
 
 /// A warning when a run lost more than 5% of the CPU to other machines: its latencies
