@@ -232,10 +232,10 @@ impl LongPolling {
             LpEvent::Resend { msg } => self.post(core, ctx, msg),
             LpEvent::PollAtServer { user, generation, server } => self.poll_at_server(core, ctx, user, generation, server),
             LpEvent::PollTimeout { held, generation } => {
-                let user = self.held[held].user;
-                if !self.is_held(held, user, generation) {
+                if !self.is_held(held, generation) {
                     return;
                 }
+                let user = self.held[held].user;
                 if self.is_current(held) {
                     // The empty answer goes back; the client asks again when it arrives.
                     if core.rec.counts(ctx.now()) {
@@ -281,10 +281,9 @@ impl LongPolling {
                 self.msgs.remove(msg);
             }
             LpEvent::Pushed { held, generation } => {
-                let user = self.held[held].user;
-                if self.is_held(held, user, generation) {
+                if self.is_held(held, generation) {
                     let h = self.held[held];
-                    core.redis.send(ctx, Command::MailboxRead { user, held, generation }, NO_REQ, h.server, h.epoch);
+                    core.redis.send(ctx, Command::MailboxRead { user: h.user, held, generation }, NO_REQ, h.server, h.epoch);
                 }
             }
             LpEvent::MailRead { batch } => self.mail_read(core, ctx, batch),
@@ -512,9 +511,11 @@ impl LongPolling {
         true
     }
 
-    fn is_held(&self, held: u32, user: u32, generation: u32) -> bool {
+    /// Whether request `generation` is still held in slot `held` (a request's number is
+    /// unique over all clients, so it names the user too).
+    fn is_held(&self, held: u32, generation: u32) -> bool {
         let h = self.held[held];
-        h.alive && h.user == user && h.generation == generation
+        h.alive && h.generation == generation
     }
 
     /// Whether a held request is its client's current one (not cut by the load balancer
@@ -613,7 +614,7 @@ impl LongPolling {
     pub fn mail_taken(&mut self, core: &Core, ctx: &mut Ctx, user: u32, held: u32, generation: u32, delay: SimDuration) {
         let msgs = std::mem::take(&mut self.redis_box[user as usize]);
         let h = self.held[held];
-        let (server, epoch) = if h.user == user && h.generation == generation { (h.server, h.epoch) } else { (u16::MAX, 0) };
+        let (server, epoch) = if h.generation == generation { (h.server, h.epoch) } else { (u16::MAX, 0) };
         if msgs.is_empty() || server == u16::MAX || !core.is_up(server, epoch) {
             // Nothing to take, or the request (or its server) is gone: the list stays.
             self.redis_box[user as usize] = msgs;
@@ -633,7 +634,7 @@ impl LongPolling {
             }
             return;
         }
-        if !self.is_held(b.held, b.user, b.generation) {
+        if !self.is_held(b.held, b.generation) {
             // Answered or timed out meanwhile: the server puts them back at the head.
             let list = &mut self.redis_box[b.user as usize];
             let rest = std::mem::replace(list, b.msgs);
