@@ -149,35 +149,59 @@ impl<E> EventQueue<E> {
 
     /// Removes and returns the earliest event (FIFO among equal times).
     #[inline]
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+    pub fn pop(&mut self) -> Option<(SimTime, E)>
+    where
+        E: Copy,
+    {
         self.pop_due(SimTime::MAX)
     }
 
     /// Removes and returns the earliest event if it is due at or before `end`.
     #[inline]
-    pub fn pop_due(&mut self, end: SimTime) -> Option<(SimTime, E)> {
+    pub fn pop_due(&mut self, end: SimTime) -> Option<(SimTime, E)>
+    where
+        E: Copy,
+    {
+        let &(t, e) = self.front_due(end)?;
+        self.remove_front();
+        Some((SimTime(t), e))
+    }
+
+    /// The earliest event, left in place, if it is due at or before `end`: read it, then
+    /// [`EventQueue::remove_front`] before pushing anything. (The loop reads the event
+    /// where it lies: moving it out through an `Option` made the compiler split a 16-byte
+    /// event into overlapping 8-byte copies that stall the processor's store forwarding.)
+    #[inline(always)]
+    pub fn front_due(&mut self, end: SimTime) -> Option<&(u64, E)> {
         if self.now.is_empty() {
-            let (level, index) = self.lowest()?;
+            let (_, index) = self.lowest()?;
             // With few pending events the lowest bucket usually holds one: hand it out
-            // directly. (Its time shares every digit above `level` with `last` and has the
-            // lowest digit at `level`, so every other bucket stays valid for the new `last`.)
+            // directly. (Its time shares every digit above its level with `last` and has
+            // the lowest digit at that level, so every other bucket stays valid for it as
+            // the new `last`.)
             if self.buckets[index].len() == 1 {
-                if self.buckets[index][0].0 > end.0 {
-                    return None;
-                }
-                let (t, e) = self.buckets[index].pop().expect("one item");
-                self.clear(level, index);
-                self.last = t;
-                self.len -= 1;
-                return Some((SimTime(t), e));
+                let entry = &self.buckets[index][0];
+                return (entry.0 <= end.0).then_some(entry);
             }
             self.refill();
         }
         if self.last > end.0 {
             return None;
         }
+        self.now.front()
+    }
+
+    /// Removes the event [`EventQueue::front_due`] returned.
+    #[inline(always)]
+    pub fn remove_front(&mut self) {
         self.len -= 1;
-        self.now.pop_front().map(|(t, e)| (SimTime(t), e))
+        if self.now.pop_front().is_none() {
+            let (level, index) = self.lowest().expect("front_due found an event");
+            let bucket = &mut self.buckets[index];
+            self.last = bucket[0].0;
+            bucket.clear();
+            self.clear(level, index);
+        }
     }
 
     /// The time of the next event without removing it.

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 
 /// Something that reacts to events: the simulated system.
 pub trait World {
-    type Event;
+    type Event: Copy;
     fn handle(&mut self, event: Self::Event, sched: &mut Scheduler<Self::Event>);
 }
 
@@ -89,8 +89,11 @@ pub enum StopReason {
 pub fn run_until<W: World>(world: &mut W, sched: &mut Scheduler<W::Event>, end: SimTime) -> StopReason {
     // Integer time: "before `end`" is "at or before `end` - 1 ns"; nothing is before 0.
     let last_due = end.0.checked_sub(1).map(SimTime);
-    while let Some((t, event)) = last_due.and_then(|last| sched.queue.pop_due(last)) {
-        sched.now = t;
+    while let Some(last) = last_due
+        && let Some(&(t, event)) = sched.queue.front_due(last)
+    {
+        sched.queue.remove_front();
+        sched.now = SimTime(t);
         sched.handled += 1;
         world.handle(event, sched);
         while let Some(next) = sched.now_queue.pop_front() {
