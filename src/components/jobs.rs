@@ -9,6 +9,7 @@ use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
 use crate::metrics::catalog::{self, Put};
+use crate::metrics::histogram::Latencies;
 use crate::metrics::series::{self, ColumnId};
 use crate::scenario::model::JobsSpec;
 use rand::RngExt;
@@ -66,7 +67,7 @@ pub struct Jobs {
     depth_since: SimTime,
     depth_max: u64,
     /// Submission-to-result times of completed jobs (counted ones), in ns.
-    times: hdrhistogram::Histogram<u64>,
+    times: Latencies,
     rng: SimRng,
     /// The time series' queue-depth column.
     depth_column: ColumnId,
@@ -90,7 +91,7 @@ impl Jobs {
             depth_area: 0,
             depth_since: warmup,
             depth_max: 0,
-            times: crate::metrics::recorder::new_hist(),
+            times: Latencies::default(),
             rng: streams.stream("jobs"),
         }
     }
@@ -118,7 +119,7 @@ impl Jobs {
         if !self.spec.queued {
             if counted {
                 self.completed += 1;
-                self.times.saturating_record(now.since(sent_at).0.max(1));
+                self.times.record(now.since(sent_at).0.max(1));
                 if timed_out {
                     // The client left long ago: the result reaches no one.
                     self.completed_after_client_left += 1;
@@ -223,7 +224,7 @@ impl Jobs {
                     rec.done = true;
                     if counted {
                         self.completed += 1;
-                        self.times.saturating_record(now.since(rec.submitted_at).0.max(1));
+                        self.times.record(now.since(rec.submitted_at).0.max(1));
                     }
                 }
             }
@@ -258,7 +259,8 @@ impl Jobs {
         m.put(&catalog::JOBS_LOST, lost as f64);
         m.put(&catalog::JOBS_RUN_TWICE, self.run_twice as f64);
         m.put(&catalog::JOBS_CPU_WASTED_S, self.cpu_wasted_ns as f64 / 1e9);
-        let q = |p: f64| if self.times.is_empty() { 0.0 } else { self.times.value_at_quantile(p) as f64 / 1e9 };
+        let times = self.times.to_hdr();
+        let q = |p: f64| if times.is_empty() { 0.0 } else { times.value_at_quantile(p) as f64 / 1e9 };
         m.put(&catalog::JOBS_COMPLETION_P50_S, q(0.5));
         m.put(&catalog::JOBS_COMPLETION_P99_S, q(0.99));
         let depth_mean =

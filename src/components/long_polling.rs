@@ -27,6 +27,7 @@ use super::slab::Slab;
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
 use crate::metrics::catalog::{self, Put};
+use crate::metrics::histogram::{Latencies, quantile_ms};
 use crate::metrics::series::{self, ColumnId};
 use crate::policies::{ChatTransport, Mailbox, ServerThreads};
 use crate::scenario::model::LongPollSpec;
@@ -151,8 +152,8 @@ pub struct LongPolling {
     last_tick: SimTime,
     waiting_peak: usize,
     /// Delivery times of delivered messages, and POSTs' waits for a thread, in ns.
-    times: hdrhistogram::Histogram<u64>,
-    send_waits: hdrhistogram::Histogram<u64>,
+    times: Latencies,
+    send_waits: Latencies,
     rng: SimRng,
     /// The time series' columns: messages sent, delivered, HTTP requests.
     columns: [ColumnId; 3],
@@ -179,8 +180,8 @@ impl LongPolling {
             busy_area: 0,
             last_tick: SimTime::ZERO,
             waiting_peak: 0,
-            times: crate::metrics::recorder::new_hist(),
-            send_waits: crate::metrics::recorder::new_hist(),
+            times: Latencies::default(),
+            send_waits: Latencies::default(),
             rng: streams.stream("long-polling"),
         }
     }
@@ -275,7 +276,7 @@ impl LongPolling {
                 let m = self.msgs[msg];
                 if core.rec.counts(m.sent_at) {
                     self.n.delivered += 1;
-                    self.times.saturating_record(ctx.now().since(m.sent_at).0.max(1));
+                    self.times.record(ctx.now().since(m.sent_at).0.max(1));
                 }
                 core.rec.add(self.columns[1], m.sent_at, 1.0);
                 self.msgs.remove(msg);
@@ -468,7 +469,7 @@ impl LongPolling {
         match job {
             Job::Send { msg, at } => {
                 if self.spec.transport == ChatTransport::LongPoll && self.thread_per_request() && core.rec.counts(now) {
-                    self.send_waits.saturating_record(now.since(at).0.max(1));
+                    self.send_waits.record(now.since(at).0.max(1));
                 }
                 let d = self.spec.handler.draw(&mut self.rng);
                 ctx.emit(d, LpEvent::SendDone { msg, server, epoch });
@@ -687,7 +688,7 @@ impl LongPolling {
     }
 
     pub fn report(&self, core: &Core, end: SimTime, window_s: f64, m: &mut Metrics) {
-        let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
+        let ms = |h: &Latencies, q: f64| quantile_ms(&h.to_hdr(), q);
         let n = &self.n;
         let window_ns = end.since(core.rec.warmup_end).0.max(1) as f64;
         let servers = core.servers.len().max(1) as f64;

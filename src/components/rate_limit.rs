@@ -190,7 +190,7 @@ impl RateLimits {
         m.put(&catalog::RATELIMIT_NAT_USERS_REJECTED, self.rejected_nat as f64);
         m.put(&catalog::RATELIMIT_WRONGLY_REJECTED, self.wrongly_rejected as f64);
         m.put(&catalog::RATELIMIT_ALLOWED_WHILE_REDIS_DOWN, self.allowed_while_redis_down as f64);
-        put_distribution(m, &catalog::RATELIMIT_CHECK_MS, &rec.check_ns, rec.check_sum_ns);
+        put_distribution(m, &catalog::RATELIMIT_CHECK_MS, &rec.check_ns.to_hdr(), rec.check_sum_ns);
         // Memory: keys live just before the end (at a window boundary they all expire).
         let end = SimTime(end.0.saturating_sub(1));
         let states: Vec<&LimitState> = match rl.store {

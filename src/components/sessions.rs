@@ -500,7 +500,7 @@ impl Sessions {
                 m.put(&catalog::SESSIONS_PROXY_STATE_LOST_SHARE, share(by_nat));
                 m.put(&catalog::SESSIONS_DIRECT_STATE_LOST_SHARE, share(direct));
             }
-            put_distribution(m, &catalog::AUTH_MS, &rec.auth_ns, rec.auth_sum_ns);
+            put_distribution(m, &catalog::AUTH_MS, &rec.auth_ns.to_hdr(), rec.auth_sum_ns);
         }
         if self.fire_rate > 0.0 {
             let exposures = self.exposures_s(end);

@@ -11,6 +11,7 @@ use super::core::{Core, CoreEvent, Kind, NO_SERVER, Outcome, Step};
 use super::{Ctx, ReqId};
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::catalog::{self, Put};
+use crate::metrics::histogram::{Latencies, quantile_ms};
 use crate::metrics::series::{self, ColumnId};
 use crate::metrics::{FailReason, Metrics};
 use crate::policies::UploadStore;
@@ -39,7 +40,7 @@ pub struct Uploads {
     s3_second: u64,
     s3_puts_this_second: u32,
     /// Latency of completed uploads, in ns.
-    times: hdrhistogram::Histogram<u64>,
+    times: Latencies,
     rng: SimRng,
     /// Counted uploads whose transfer a server's death cut off, and the bytes they had
     /// already sent (the client sends them again).
@@ -92,7 +93,7 @@ impl Uploads {
             slowdowns: 0,
             s3_second: 0,
             s3_puts_this_second: 0,
-            times: crate::metrics::recorder::new_hist(),
+            times: Latencies::default(),
             rng: streams.stream("uploads"),
             cut_off: 0,
             interrupted_bytes: 0.0,
@@ -286,7 +287,7 @@ impl Uploads {
         if r.outcome == Outcome::Ok && !r.timed_out && core.rec.counts(r.sent_at) {
             match r.kind {
                 Kind::Upload => {
-                    self.times.saturating_record(now.since(r.sent_at).0.max(1));
+                    self.times.record(now.since(r.sent_at).0.max(1));
                     if self.spec.store == UploadStore::Presigned {
                         self.files.push(FileRecord { server: NO_SERVER, epoch: 0, counted: true });
                     }
@@ -298,10 +299,10 @@ impl Uploads {
     }
 
     pub fn report(&self, core: &Core, m: &mut Metrics) {
-        let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
+        let times = self.times.to_hdr();
         m.put(&catalog::UPLOADS_COUNT, self.times.len() as f64);
-        m.put(&catalog::UPLOADS_LATENCY_P50, ms(&self.times, 0.5));
-        m.put(&catalog::UPLOADS_LATENCY_P99, ms(&self.times, 0.99));
+        m.put(&catalog::UPLOADS_LATENCY_P50, quantile_ms(&times, 0.5));
+        m.put(&catalog::UPLOADS_LATENCY_P99, quantile_ms(&times, 0.99));
         m.put(&catalog::UPLOADS_SERVER_MB, self.server_bytes / 1e6);
         m.put(&catalog::UPLOADS_SERVER_WORKER_S, self.server_worker_ns as f64 / 1e9);
         m.put(&catalog::UPLOADS_SERVER_CPU_S, self.server_cpu_ns as f64 / 1e9);

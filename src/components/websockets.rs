@@ -22,6 +22,7 @@ use super::slab::Slab;
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::Metrics;
 use crate::metrics::catalog::{self, Put};
+use crate::metrics::histogram::{Latencies, quantile_ms};
 use crate::metrics::series::{self, ColumnId};
 use crate::policies::{WsChannels, WsMode};
 use crate::scenario::model::WsSpec;
@@ -81,7 +82,7 @@ pub struct WebSockets {
     /// Reconnect attempts per second of simulated time.
     reconnects_per_s: Vec<u32>,
     /// Delivery times of delivered messages, in ns.
-    times: hdrhistogram::Histogram<u64>,
+    times: Latencies,
     rng: SimRng,
     /// The time series' columns: messages sent, delivered, reconnects.
     columns: [ColumnId; 3],
@@ -105,7 +106,7 @@ impl WebSockets {
             receipts: 0,
             reconnects: 0,
             reconnects_per_s: vec![0; duration.as_secs_f64() as usize + 2],
-            times: crate::metrics::recorder::new_hist(),
+            times: Latencies::default(),
             rng: streams.stream("websockets"),
         }
     }
@@ -161,7 +162,7 @@ impl WebSockets {
                 }
                 if core.rec.counts(m.sent_at) {
                     self.delivered += 1;
-                    self.times.saturating_record(ctx.now().since(m.sent_at).0.max(1));
+                    self.times.record(ctx.now().since(m.sent_at).0.max(1));
                 }
                 core.rec.add(self.columns[1], m.sent_at, 1.0);
                 self.msgs.remove(msg);
@@ -348,7 +349,8 @@ impl WebSockets {
     }
 
     pub fn report(&self, window_s: f64, m: &mut Metrics) {
-        let ms = |q: f64| if self.times.is_empty() { 0.0 } else { self.times.value_at_quantile(q) as f64 / 1e6 };
+        let times = self.times.to_hdr();
+        let ms = |q: f64| quantile_ms(&times, q);
         m.put(&catalog::WS_MESSAGES_SENT, self.sent as f64);
         m.put(&catalog::WS_DELIVERED, self.delivered as f64);
         m.put(&catalog::WS_DROPPED, self.dropped as f64);

@@ -2,6 +2,7 @@
 //! metric means, and statistics across replications.
 
 pub mod catalog;
+pub mod histogram;
 pub mod recorder;
 pub mod replicates;
 pub mod run;

@@ -1,6 +1,6 @@
 //! Recording a run's measurements in O(1) per event with bounded memory.
 //!
-//! Latencies go to HDR histograms (3 significant digits), one per run: ok responses' on
+//! Latencies go to [`Latencies`] (HDR histograms' bins, 3 significant digits), one per run: ok responses' on
 //! the hot path, failures' in a histogram of their own recorded only on failure, the two
 //! added at the end for the latency of all responses; the time series
 //! keeps one fixed-width bucket per `timeseries_step` (a bounded number per run unless the
@@ -10,6 +10,7 @@
 //! still appear in the time series.
 
 use super::catalog::{Distribution, Put, Stat};
+use super::histogram::{Latencies, quantile_ms};
 use super::series::{Aggregate, ColumnId, SeriesColumn};
 use super::sketch::LogSketch;
 use crate::engine::{SimDuration, SimTime};
@@ -70,12 +71,6 @@ impl FailReason {
     }
 }
 
-const HIST_MAX_NS: u64 = 100_000_000_000_000; // about 28 hours
-
-pub fn new_hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("valid histogram bounds")
-}
-
 /// One bucket of the time series.
 #[derive(Clone, Debug, Default)]
 pub struct Bucket {
@@ -108,20 +103,20 @@ pub struct Recorder {
     pub ok: u64,
     pub failed: [u64; FailReason::ALL.len()],
     /// Latency of ok responses.
-    pub latency_ns: Histogram<u64>,
+    pub latency_ns: Latencies,
     pub latency_sum_ns: u128,
     /// Latency of failed requests, when the client learned of the failure (a timeout at
     /// the timeout). Kept apart so the ok path records once; see [`Recorder::all_latency`].
-    pub failed_latency_ns: Histogram<u64>,
+    pub failed_latency_ns: Latencies,
     pub failed_latency_sum_ns: u128,
-    pub queue_wait_ns: Histogram<u64>,
+    pub queue_wait_ns: Latencies,
     pub queue_wait_sum_ns: u128,
     pub waited: u64,
     /// Time spent checking a session or token, for requests that carried one.
-    pub auth_ns: Histogram<u64>,
+    pub auth_ns: Latencies,
     pub auth_sum_ns: u128,
     /// Time spent on the rate-limit check.
-    pub check_ns: Histogram<u64>,
+    pub check_ns: Latencies,
     pub check_sum_ns: u128,
     pub servers: Vec<ServerStats>,
     pub buckets: Vec<Bucket>,
@@ -143,16 +138,16 @@ impl Recorder {
             sent: 0,
             ok: 0,
             failed: [0; FailReason::ALL.len()],
-            latency_ns: new_hist(),
+            latency_ns: Latencies::default(),
             latency_sum_ns: 0,
-            failed_latency_ns: new_hist(),
+            failed_latency_ns: Latencies::default(),
             failed_latency_sum_ns: 0,
-            queue_wait_ns: new_hist(),
+            queue_wait_ns: Latencies::default(),
             queue_wait_sum_ns: 0,
             waited: 0,
-            auth_ns: new_hist(),
+            auth_ns: Latencies::default(),
             auth_sum_ns: 0,
-            check_ns: new_hist(),
+            check_ns: Latencies::default(),
             check_sum_ns: 0,
             servers: vec![ServerStats::default(); servers],
             buckets: vec![Bucket::default(); n_buckets.min(1_000_001)],
@@ -246,7 +241,7 @@ impl Recorder {
         let latency = now.since(sent_at).0;
         if self.counts(sent_at) {
             self.ok += 1;
-            self.latency_ns.saturating_record(latency.max(1));
+            self.latency_ns.record(latency.max(1));
             self.latency_sum_ns += latency as u128;
         }
         let b = self.bucket(now);
@@ -262,7 +257,7 @@ impl Recorder {
         if self.counts(sent_at) {
             self.failed[reason as usize] += 1;
             let latency = now.since(sent_at).0;
-            self.failed_latency_ns.saturating_record(latency.max(1));
+            self.failed_latency_ns.record(latency.max(1));
             self.failed_latency_sum_ns += latency as u128;
         }
         self.bucket(now).failed += 1;
@@ -271,8 +266,8 @@ impl Recorder {
     /// The latency of every response, ok or failed, and its sum: the ok and the failed
     /// histograms added (HDR histograms of the same bounds add exactly).
     pub fn all_latency(&self) -> (Histogram<u64>, u128) {
-        let mut all = self.latency_ns.clone();
-        all.add(&self.failed_latency_ns).expect("histograms of the same bounds add");
+        let mut all = self.latency_ns.to_hdr();
+        all.add(self.failed_latency_ns.to_hdr()).expect("histograms of the same bounds add");
         (all, self.latency_sum_ns + self.failed_latency_sum_ns)
     }
 
@@ -280,7 +275,7 @@ impl Recorder {
     #[inline]
     pub fn on_service_start(&mut self, sent_at: SimTime, wait: SimDuration) {
         if self.counts(sent_at) {
-            self.queue_wait_ns.saturating_record(wait.0);
+            self.queue_wait_ns.record(wait.0);
             self.queue_wait_sum_ns += wait.0 as u128;
             if wait.0 > 0 {
                 self.waited += 1;
@@ -309,7 +304,7 @@ impl Recorder {
     #[inline]
     pub fn on_auth(&mut self, sent_at: SimTime, took: SimDuration) {
         if self.counts(sent_at) {
-            self.auth_ns.saturating_record(took.0);
+            self.auth_ns.record(took.0);
             self.auth_sum_ns += took.0 as u128;
         }
     }
@@ -317,7 +312,7 @@ impl Recorder {
     #[inline]
     pub fn on_check(&mut self, sent_at: SimTime, took: SimDuration) {
         if self.counts(sent_at) {
-            self.check_ns.saturating_record(took.0);
+            self.check_ns.record(took.0);
             self.check_sum_ns += took.0 as u128;
         }
     }
@@ -353,12 +348,13 @@ pub fn cdf_quantiles() -> Vec<f64> {
     q
 }
 
-/// A histogram's values (ms) at [`cdf_quantiles`]; empty when nothing was recorded.
-pub fn quantiles_ms(h: &Histogram<u64>) -> Vec<f64> {
-    if h.is_empty() {
+/// Latencies' values (ms) at [`cdf_quantiles`]; empty when nothing was recorded.
+pub fn quantiles_ms(latencies: &Latencies) -> Vec<f64> {
+    if latencies.is_empty() {
         return Vec::new();
     }
-    cdf_quantiles().into_iter().map(|q| h.value_at_quantile(q) as f64 / 1e6).collect()
+    let h = latencies.to_hdr();
+    cdf_quantiles().into_iter().map(|q| quantile_ms(&h, q)).collect()
 }
 
 /// Adds the six statistics of a histogram (ns) in milliseconds under the keys of `d`.

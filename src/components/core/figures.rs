@@ -2,6 +2,7 @@
 //! queueing, each server's load and the backends, and its time-series rows.
 
 use super::*;
+use crate::metrics::histogram::quantile_ms;
 
 impl Core {
     /// The metrics every run reports: requests and their outcomes, latency, queueing,
@@ -19,10 +20,10 @@ impl Core {
         for reason in FailReason::ALL {
             m.put(catalog::failed(reason), rec.failed[reason as usize] as f64);
         }
-        put_distribution(m, &catalog::LATENCY_MS, &rec.latency_ns, rec.latency_sum_ns);
+        put_distribution(m, &catalog::LATENCY_MS, &rec.latency_ns.to_hdr(), rec.latency_sum_ns);
         let (all, all_sum_ns) = rec.all_latency();
         put_distribution(m, &catalog::LATENCY_ALL_MS, &all, all_sum_ns);
-        put_distribution(m, &catalog::QUEUE_WAIT_MS, &rec.queue_wait_ns, rec.queue_wait_sum_ns);
+        put_distribution(m, &catalog::QUEUE_WAIT_MS, &rec.queue_wait_ns.to_hdr(), rec.queue_wait_sum_ns);
         let started = rec.queue_wait_ns.len();
         m.put(&catalog::WAITED_FRACTION, if started == 0 { 0.0 } else { rec.waited as f64 / started as f64 });
         m.put(&catalog::THROUGHPUT_OK_PER_S, rec.ok as f64 / window_s);
@@ -87,10 +88,9 @@ impl Core {
         m.put(&catalog::REQUESTS_RETRY_TOP_SERVER, top.map_or(0.0, |s| s as f64 + 1.0));
         m.put(&catalog::REQUESTS_RETRY_TOP_SERVER_SHARE, top.map_or(0.0, |s| self.retried_on[s] as f64 / retried as f64));
         if let Some(p) = &self.pages {
-            let h = &p.counted;
-            let ms = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1e6 };
-            m.put(&catalog::PAGE_LATENCY_P50, ms(0.5));
-            m.put(&catalog::PAGE_LATENCY_P99, ms(0.99));
+            let h = p.counted.to_hdr();
+            m.put(&catalog::PAGE_LATENCY_P50, quantile_ms(&h, 0.5));
+            m.put(&catalog::PAGE_LATENCY_P99, quantile_ms(&h, 0.99));
         }
         servers
     }

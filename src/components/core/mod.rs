@@ -165,7 +165,7 @@ pub struct Core {
 /// The latency of ordinary requests (no upload, no job): a histogram of those counted
 /// in the summary, and a sketch per time-series bucket for the page-latency column.
 pub struct PageLatency {
-    counted: hdrhistogram::Histogram<u64>,
+    counted: crate::metrics::histogram::Latencies,
     buckets: Vec<crate::metrics::sketch::LogSketch>,
     column: ColumnId,
 }
@@ -176,7 +176,7 @@ impl Core {
     pub fn track_page_latency(&mut self) {
         let column = self.rec.register(&series::PAGE_LATENCY_P99);
         let buckets = vec![crate::metrics::sketch::LogSketch::default(); self.rec.buckets.len()];
-        self.pages = Some(PageLatency { counted: crate::metrics::recorder::new_hist(), buckets, column });
+        self.pages = Some(PageLatency { counted: Default::default(), buckets, column });
     }
 
     /// Writes each bucket's page-latency p99 into its column (after the run).
@@ -431,7 +431,7 @@ impl Core {
         {
             let latency = now.since(sent_at).0;
             if self.rec.counts(sent_at) {
-                p.counted.saturating_record(latency.max(1));
+                p.counted.record(latency.max(1));
             }
             p.buckets[self.rec.bucket_of(now)].record(latency);
         }
