@@ -36,16 +36,12 @@ impl SimDuration {
     pub fn from_secs_f64(secs: f64) -> SimDuration {
         SimDuration::from_nanos_f64(secs * NANOS_PER_SEC as f64)
     }
-    /// Rounds to the nearest nanosecond; negative and NaN become zero, huge values saturate.
+    /// Rounds to the nearest nanosecond (half up); negative and NaN become zero, huge
+    /// values saturate: what Rust's float-to-integer `as` does with `nanos + 0.5`.
+    /// (`f64::round` is a library call on this hot path.)
+    #[inline]
     pub fn from_nanos_f64(nanos: f64) -> SimDuration {
-        if nanos.is_nan() || nanos <= 0.0 {
-            SimDuration(0)
-        } else if nanos >= u64::MAX as f64 {
-            SimDuration(u64::MAX)
-        } else {
-            // Round half up; `f64::round` is a library call on this hot path.
-            SimDuration((nanos + 0.5) as u64)
-        }
+        SimDuration((nanos + 0.5) as u64)
     }
     pub const fn from_secs(secs: u64) -> SimDuration {
         SimDuration(secs * NANOS_PER_SEC)
@@ -133,6 +129,10 @@ mod tests {
         assert_eq!(SimDuration::from_secs_f64(1.5), SimDuration(1_500_000_000));
         assert_eq!(SimDuration::from_nanos_f64(-3.0), SimDuration(0));
         assert_eq!(SimDuration::from_nanos_f64(f64::INFINITY), SimDuration(u64::MAX));
+        assert_eq!(SimDuration::from_nanos_f64(1e30), SimDuration(u64::MAX));
+        assert_eq!(SimDuration::from_nanos_f64(f64::NAN), SimDuration(0));
+        assert_eq!(SimDuration::from_nanos_f64(-0.4), SimDuration(0));
+        assert_eq!((SimDuration::from_nanos_f64(2.49), SimDuration::from_nanos_f64(2.5)), (SimDuration(2), SimDuration(3)));
         assert_eq!(SimTime::MAX + SimDuration(5), SimTime::MAX);
     }
 }

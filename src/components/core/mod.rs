@@ -117,6 +117,9 @@ pub struct Core {
     pub client_lb: Distribution,
     pub lb_server: Distribution,
     pub lb_latency: Distribution,
+    /// No hop between clients, load balancer and servers takes time (each would draw
+    /// zero, and draws nothing from the network stream): a request's trip skips them.
+    instant_network: bool,
     service: Distribution,
     pub lb: LoadBalancer,
     pub servers: Vec<WebServer>,
@@ -209,6 +212,9 @@ impl Core {
             client_lb: topo.hop(topo.clients, topo.lb).clone(),
             lb_server: topo.servers.first().map(|&s| topo.hop(topo.lb, s).clone()).unwrap_or(Distribution::constant(0.0)),
             lb_latency: system.load_balancer.latency.clone(),
+            instant_network: topo.hop(topo.clients, topo.lb).is_zero()
+                && system.load_balancer.latency.is_zero()
+                && topo.servers.iter().all(|&s| topo.hop(topo.lb, s).is_zero()),
             service: system.servers.service.clone(),
             lb: LoadBalancer::new(&system.load_balancer, n, all_users as u32),
             servers: (0..n)
@@ -404,6 +410,9 @@ impl Core {
             let generation = self.requests[req].generation;
             ctx.emit(t, CoreEvent::ClientTimeout { req, generation });
         }
+        if self.instant_network {
+            return self.reach_lb(ctx, req).map(|server| (req, server));
+        }
         let delay = self.client_lb.draw(&mut self.rng.network) + self.lb_latency.draw(&mut self.rng.network);
         if delay.is_zero() {
             return self.reach_lb(ctx, req).map(|server| (req, server));
@@ -533,7 +542,7 @@ impl Core {
         }
         let instance = r.lb_instance;
         self.lb.open(server, instance);
-        self.lb_server.draw(&mut self.rng.network)
+        if self.instant_network { SimDuration::ZERO } else { self.lb_server.draw(&mut self.rng.network) }
     }
 
     /// Tries the request on another server if retries allow; true if it was retried.
@@ -572,7 +581,8 @@ impl Core {
         let (server, instance) = (self.requests[req].server, self.requests[req].lb_instance);
         self.lb.close(server, instance);
         self.requests[req].outcome = outcome;
-        let delay = self.lb_server.draw(&mut self.rng.network) + self.client_lb.draw(&mut self.rng.network);
+        let delay =
+            if self.instant_network { SimDuration::ZERO } else { self.lb_server.draw(&mut self.rng.network) + self.client_lb.draw(&mut self.rng.network) };
         self.deliver_answer(ctx, delay, req);
     }
 
