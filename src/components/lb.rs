@@ -22,6 +22,10 @@ pub struct LoadBalancer {
     /// Requests forwarded to each server and not yet answered.
     pub connections: Vec<u32>,
     cursor: usize,
+    /// `cursor % round_robin_len`, for the list length of the last pick: the next pick
+    /// from a list of that length needs no division.
+    round_robin_at: usize,
+    round_robin_len: usize,
     ring: Option<HashRing>,
     /// Cookie affinity: the server each user is pinned to, or NO_SERVER.
     cookies: Vec<u16>,
@@ -65,6 +69,8 @@ impl LoadBalancer {
             in_rotation: vec![true; servers],
             connections: vec![0; servers],
             cursor: 0,
+            round_robin_at: 0,
+            round_robin_len: 0,
             ring: (policy == LbPolicy::ConsistentHash).then(|| HashRing::new(servers, spec.virtual_nodes)),
             cookies: if policy == LbPolicy::Cookie { vec![NO_SERVER; users as usize] } else { Vec::new() },
             fails: vec![0; servers],
@@ -132,13 +138,17 @@ impl LoadBalancer {
         self.in_rotation[server as usize]
     }
 
-    fn round_robin(&mut self, candidates: &[u16]) -> Option<u16> {
-        if candidates.is_empty() {
+    /// The next round-robin position in a list of `n` candidates (`cursor % n`).
+    #[inline]
+    fn round_robin(&mut self, n: usize) -> Option<usize> {
+        if n == 0 {
             return None;
         }
-        let s = candidates[self.cursor % candidates.len()];
+        let at = if n == self.round_robin_len { self.round_robin_at } else { self.cursor % n };
         self.cursor = self.cursor.wrapping_add(1);
-        Some(s)
+        self.round_robin_len = n;
+        self.round_robin_at = if at + 1 == n { 0 } else { at + 1 };
+        Some(at)
     }
 
     /// Refreshes the load snapshot if it is due (stale load information only).
@@ -171,12 +181,7 @@ impl LoadBalancer {
         };
         match self.policy {
             LbPolicy::Random => Some(self.rotation[rng.random_range(0..n)]),
-            LbPolicy::RoundRobin => {
-                let rotation = std::mem::take(&mut self.rotation);
-                let s = self.round_robin(&rotation);
-                self.rotation = rotation;
-                s
-            }
+            LbPolicy::RoundRobin => self.round_robin(n).map(|at| self.rotation[at]),
             LbPolicy::LeastConnections => least_loaded(&self.rotation, load, rng),
             LbPolicy::PowerOfTwo => {
                 let (a, b) = two_candidates(n, self.choices, rng);
@@ -192,9 +197,7 @@ impl LoadBalancer {
                 if pinned != NO_SERVER && (self.in_rotation[pinned as usize] || self.draining[pinned as usize]) {
                     return Some(pinned);
                 }
-                let rotation = std::mem::take(&mut self.rotation);
-                let s = self.round_robin(&rotation);
-                self.rotation = rotation;
+                let s = self.round_robin(n).map(|at| self.rotation[at]);
                 if let Some(s) = s {
                     self.cookies[key.user as usize] = s;
                 }
@@ -208,7 +211,7 @@ impl LoadBalancer {
     pub fn route_retry(&mut self, key: &RouteKey, tried: u64, failed: u16) -> Option<u16> {
         let candidates: Vec<u16> = self.rotation.iter().copied().filter(|&s| s >= 64 || tried & (1u64 << s) == 0).collect();
         let s = match self.retry_to {
-            RetryTarget::RoundRobin => self.round_robin(&candidates)?,
+            RetryTarget::RoundRobin => candidates[self.round_robin(candidates.len())?],
             RetryTarget::NextServer => next_after(&candidates, failed)?,
         };
         if self.policy == LbPolicy::Cookie {
@@ -242,5 +245,30 @@ impl LoadBalancer {
 
     fn rebuild_rotation(&mut self) {
         self.rotation = (0..self.in_rotation.len() as u16).filter(|&s| self.in_rotation[s as usize]).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Without a division, a pick is still the cursor modulo the list's length, whatever
+        /// lengths follow one another (the rotation shrinks, retries pick among fewer).
+        #[test]
+        fn round_robin_is_the_cursor_modulo_the_length(lengths in proptest::collection::vec(0usize..7, 1..200)) {
+            let mm1 = crate::bundled::find("mm1").expect("bundled");
+            let model = crate::scenario::load_str(mm1.path, mm1.name, mm1.text, &[]).expect("mm1 validates");
+            let mut lb = LoadBalancer::new(&model.variants[0].system.load_balancer, 8, 1);
+            let mut cursor = 0usize;
+            for n in lengths {
+                let expected = if n == 0 { None } else { Some(cursor % n) };
+                prop_assert_eq!(lb.round_robin(n), expected);
+                if n > 0 {
+                    cursor += 1;
+                }
+            }
+        }
     }
 }

@@ -85,7 +85,7 @@ impl LogSketch {
     }
 
     /// Makes room for bin `i` and returns its place in `counts`.
-    #[inline]
+    #[cold]
     fn slot(&mut self, i: usize) -> usize {
         let i = i as u32;
         if self.counts.is_empty() {
@@ -107,7 +107,10 @@ impl LogSketch {
     /// Records one value.
     #[inline]
     pub fn record(&mut self, v: u64) {
-        let s = self.slot(bin_of(v));
+        let bin = bin_of(v);
+        // Usually the bin is inside the range already held.
+        let held = (bin as u32).wrapping_sub(self.first) as usize;
+        let s = if held < self.counts.len() { held } else { self.slot(bin) };
         self.counts[s] = self.counts[s].saturating_add(1);
         self.total += 1;
     }
