@@ -59,13 +59,13 @@ pub struct EventQueue<E> {
     len: usize,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             now: VecDeque::new(),
@@ -149,19 +149,13 @@ impl<E> EventQueue<E> {
 
     /// Removes and returns the earliest event (FIFO among equal times).
     #[inline]
-    pub fn pop(&mut self) -> Option<(SimTime, E)>
-    where
-        E: Copy,
-    {
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
         self.pop_due(SimTime::MAX)
     }
 
     /// Removes and returns the earliest event if it is due at or before `end`.
     #[inline]
-    pub fn pop_due(&mut self, end: SimTime) -> Option<(SimTime, E)>
-    where
-        E: Copy,
-    {
+    pub fn pop_due(&mut self, end: SimTime) -> Option<(SimTime, E)> {
         let &(t, e) = self.front_due(end)?;
         self.remove_front();
         Some((SimTime(t), e))
@@ -230,7 +224,9 @@ impl<E> EventQueue<E> {
             }
             debug_assert_eq!(Some(min), items.iter().map(|(t, _)| *t).min());
             self.last = min;
-            for (t, e) in items.drain(..) {
+            // Read in place, not drained: moving an event out through an `Option` splits it
+            // into overlapping copies the processor cannot forward (see `front_due`).
+            for &(t, e) in &items {
                 let diff = t ^ min;
                 if diff == 0 {
                     self.now.push_back((t, e));
@@ -239,6 +235,7 @@ impl<E> EventQueue<E> {
                     self.place(t, e, diff);
                 }
             }
+            items.clear();
             // A low level's bucket fills again within milliseconds: keep its allocation. A
             // high level's is drained once per digit period (a second and up) and would
             // otherwise hold its largest-ever size forever; as simulated time advances

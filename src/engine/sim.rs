@@ -26,13 +26,13 @@ pub struct Scheduler<E> {
     handled: u64,
 }
 
-impl<E> Default for Scheduler<E> {
+impl<E: Copy> Default for Scheduler<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Scheduler<E> {
+impl<E: Copy> Scheduler<E> {
     pub fn new() -> Self {
         Scheduler { queue: EventQueue::new(), now_queue: VecDeque::new(), now: SimTime::ZERO, stop_requested: false, handled: 0 }
     }
@@ -96,7 +96,8 @@ pub fn run_until<W: World>(world: &mut W, sched: &mut Scheduler<W::Event>, end: 
         sched.now = SimTime(t);
         sched.handled += 1;
         world.handle(event, sched);
-        while let Some(next) = sched.now_queue.pop_front() {
+        while let Some(&next) = sched.now_queue.front() {
+            sched.now_queue.pop_front();
             world.handle(next, sched);
         }
         if sched.stop_requested {
