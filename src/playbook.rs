@@ -28,7 +28,7 @@ const fn lesson(model: &'static str, notebook: &'static str) -> Lesson {
     Lesson { model, notebook }
 }
 
-pub const CHAPTERS: &[Chapter] = &[
+pub static CHAPTERS: &[Chapter] = &[
     Chapter {
         title: "Crash test",
         lessons: &[
@@ -81,6 +81,11 @@ pub fn lessons() -> impl Iterator<Item = (&'static Chapter, &'static Lesson)> {
 /// The chapter and lesson of a model, if the playbook has it.
 pub fn find(model: &str) -> Option<(&'static Chapter, &'static Lesson)> {
     lessons().find(|(_, l)| l.model == model)
+}
+
+/// A chapter's number in the playbook, from 1 (chapters are told apart by title).
+pub fn chapter_number(chapter: &Chapter) -> usize {
+    CHAPTERS.iter().position(|c| c.title == chapter.title).expect("a chapter of the playbook") + 1
 }
 
 /// Where a model goes in playbook order: its lesson's position, or after every lesson.

@@ -304,7 +304,7 @@ fn section(s: &ModelSection) -> String {
     let lesson = playbook::find(&m.name);
     let mut h = format!("<section id=\"{}\">\n", esc(&m.name));
     if let Some((chapter, _)) = lesson {
-        let number = playbook::CHAPTERS.iter().position(|c| std::ptr::eq(c, chapter)).unwrap_or(0) + 1;
+        let number = playbook::chapter_number(chapter);
         h.push_str(&format!("<p class=\"kicker\">{} &middot; chapter {number} of {}</p>\n", esc(chapter.title), playbook::CHAPTERS.len()));
     }
     h.push_str(&format!("<h2>{}</h2>\n", esc(&m.title)));

@@ -66,7 +66,9 @@ fn the_page_is_a_course_in_the_playbooks_order() {
     for (chapter, lesson) in playbook::lessons() {
         let m = lesson.model;
         let s = section(&html, m);
-        assert!(s.contains(&format!("{} &middot; chapter", chapter.title)), "{m}: its chapter");
+        let number = playbook::CHAPTERS.iter().position(|c| c.title == chapter.title).unwrap() + 1;
+        let kicker = format!("{} &middot; chapter {number} of {}", chapter.title, playbook::CHAPTERS.len());
+        assert!(s.contains(&kicker), "{m}: its chapter and its number, {kicker}");
         assert!(s.contains("<a href=\"#contents\">"), "{m}: a way back to the contents");
         // The takeaway the model file states, each comparison holding on this run.
         let takeaway = s.split("<p class=\"takeaway\">").nth(1).unwrap().split("</p>").next().unwrap();
