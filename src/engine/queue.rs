@@ -150,13 +150,7 @@ impl<E: Copy> EventQueue<E> {
     /// Removes and returns the earliest event (FIFO among equal times).
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.pop_due(SimTime::MAX)
-    }
-
-    /// Removes and returns the earliest event if it is due at or before `end`.
-    #[inline]
-    pub fn pop_due(&mut self, end: SimTime) -> Option<(SimTime, E)> {
-        let &(t, e) = self.front_due(end)?;
+        let &(t, e) = self.front_due(SimTime::MAX)?;
         self.remove_front();
         Some((SimTime(t), e))
     }

@@ -410,10 +410,8 @@ impl Core {
             let generation = self.requests[req].generation;
             ctx.emit(t, CoreEvent::ClientTimeout { req, generation });
         }
-        if self.instant_network {
-            return self.reach_lb(ctx, req).map(|server| (req, server));
-        }
-        let delay = self.client_lb.draw(&mut self.rng.network) + self.lb_latency.draw(&mut self.rng.network);
+        let delay =
+            if self.instant_network { SimDuration::ZERO } else { self.client_lb.draw(&mut self.rng.network) + self.lb_latency.draw(&mut self.rng.network) };
         if delay.is_zero() {
             return self.reach_lb(ctx, req).map(|server| (req, server));
         }
