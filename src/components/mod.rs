@@ -105,6 +105,12 @@ impl<'a> Ctx<'a> {
     pub fn emit(&mut self, delay: SimDuration, event: impl Into<Event>) {
         self.sched.emit(delay, event.into())
     }
+    /// Schedules a deadline after `delay`, a timer of one fixed length (a client's
+    /// timeout); at an equal time it runs after every other event.
+    #[inline(always)]
+    pub fn emit_deadline(&mut self, delay: SimDuration, event: impl Into<Event>) {
+        self.sched.emit_deadline(delay, event.into())
+    }
     /// Delivers `event` after `delay`; with no delay it is emitted for now, to run after
     /// the current event and before anything in the event queue.
     #[inline(always)]

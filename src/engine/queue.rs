@@ -16,6 +16,12 @@
 //! a bucket down keeps its order, and nothing can be below a bucket being moved. Events
 //! of the current time are drained from the front of `now`. So equal-time events pop in
 //! insertion order.
+//!
+//! Deadlines: timers of one fixed length (a client's timeout) are pushed in time order,
+//! so they wait in a FIFO of their own instead of moving down the radix levels (a 30 s
+//! timeout would move five times, into buckets last touched a second earlier). A deadline
+//! pops when it is earlier than every other pending event; at an equal time it pops after
+//! them (a deadline fires once everything else of its instant has happened).
 
 use super::time::SimTime;
 use std::collections::VecDeque;
@@ -51,6 +57,12 @@ pub struct EventQueue<E> {
     mins: Vec<u64>,
     /// Allocations of drained high-level buckets, for buckets that have none.
     spare: Vec<Vec<(u64, E)>>,
+    /// Deadlines, in time order (see the module's doc).
+    deadlines: VecDeque<(u64, E)>,
+    /// The event `front_due` handed out is the first deadline.
+    front_is_deadline: bool,
+    /// The time of the last deadline popped.
+    last_deadline: u64,
     /// Per level, one bit per non-empty digit bucket.
     occupied: [u64; LEVELS],
     /// One bit per level with any non-empty bucket.
@@ -72,6 +84,9 @@ impl<E: Copy> EventQueue<E> {
             buckets: (0..LEVELS * DIGITS).map(|_| Vec::new()).collect(),
             mins: vec![u64::MAX; LEVELS * DIGITS],
             spare: Vec::new(),
+            deadlines: VecDeque::new(),
+            front_is_deadline: false,
+            last_deadline: 0,
             occupied: [0; LEVELS],
             levels: 0,
             last: 0,
@@ -89,7 +104,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// The time of the most recently popped event (zero before the first pop).
     pub fn last_popped(&self) -> SimTime {
-        SimTime(self.last)
+        SimTime(self.last.max(self.last_deadline))
     }
 
     /// Schedules `event` at `time`. Panics in debug builds if `time` is in the past.
@@ -103,6 +118,21 @@ impl<E: Copy> EventQueue<E> {
             self.now.push_back((t, event));
         } else {
             self.place(t, event, diff);
+        }
+    }
+
+    /// Schedules a deadline: `event` at `time`, no earlier than the last deadline pushed
+    /// (timers of one fixed length, pushed as the clock advances, are). An earlier one
+    /// would break the FIFO's order, so it goes through the radix levels instead.
+    #[inline]
+    pub fn push_deadline(&mut self, time: SimTime, event: E) {
+        debug_assert!(time.0 >= self.last, "deadline in the past: {} < {}", time.0, self.last);
+        match self.deadlines.back() {
+            Some(&(latest, _)) if time.0 < latest => self.push(time, event),
+            _ => {
+                self.len += 1;
+                self.deadlines.push_back((time.0.max(self.last), event));
+            }
         }
     }
 
@@ -161,6 +191,13 @@ impl<E: Copy> EventQueue<E> {
     /// event into overlapping 8-byte copies that stall the processor's store forwarding.)
     #[inline(always)]
     pub fn front_due(&mut self, end: SimTime) -> Option<&(u64, E)> {
+        if let Some(&(deadline, _)) = self.deadlines.front()
+            && self.next_levels_time().is_none_or(|t| deadline < t)
+        {
+            self.front_is_deadline = true;
+            return if deadline <= end.0 { self.deadlines.front() } else { None };
+        }
+        self.front_is_deadline = false;
         if self.now.is_empty() {
             let (_, index) = self.lowest()?;
             // With few pending events the lowest bucket usually holds one: hand it out
@@ -183,7 +220,13 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     pub fn remove_front(&mut self) {
         self.len -= 1;
-        if self.now.pop_front().is_none() {
+        if self.front_is_deadline {
+            // The radix levels keep `last`: every event in them is later than this
+            // deadline, and so is everything pushed from now on.
+            if let Some((t, _)) = self.deadlines.pop_front() {
+                self.last_deadline = t;
+            }
+        } else if self.now.pop_front().is_none() {
             let (level, index) = self.lowest().expect("front_due found an event");
             let bucket = &mut self.buckets[index];
             self.last = bucket[0].0;
@@ -192,13 +235,20 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
-    /// The time of the next event without removing it.
-    pub fn peek_time(&mut self) -> Option<SimTime> {
-        if self.now.is_empty() {
-            self.lowest()?;
-            self.refill();
+    /// The time of the next event in the radix levels (not the deadlines), if any.
+    #[inline(always)]
+    fn next_levels_time(&self) -> Option<u64> {
+        if !self.now.is_empty() {
+            return Some(self.last);
         }
-        Some(SimTime(self.last))
+        self.lowest().map(|(_, index)| self.mins[index])
+    }
+
+    /// The time of the next event without removing it.
+    pub fn peek_time(&self) -> Option<SimTime> {
+        let levels = self.next_levels_time();
+        let deadline = self.deadlines.front().map(|&(t, _)| t);
+        levels.into_iter().chain(deadline).min().map(SimTime)
     }
 
     /// Moves buckets down until `now` holds the next time's events. Call only when `now`
@@ -276,6 +326,49 @@ mod tests {
             }
             reference.sort();
             expected.extend(reference);
+            while let Some((t, e)) = q.pop() { popped.push((t.0, e)); }
+            prop_assert_eq!(popped, expected);
+            prop_assert!(q.is_empty());
+        }
+    }
+
+    proptest! {
+        /// With deadlines (a fixed delay from the clock, so pushed in time order) among
+        /// the other events, events pop in (time, deadlines after the others, insertion
+        /// order).
+        #[test]
+        fn deadlines_pop_in_time_order_after_other_events_of_their_time(
+            ops in proptest::collection::vec((0u64..4, prop_oneof![0u64..300, 0u64..1_000_000, 0u64..(1u64 << 40)], any::<bool>(), any::<bool>()), 1..400),
+            fixed in prop_oneof![Just(0u64), 1u64..300, 1u64..(1u64 << 36)],
+        ) {
+            let mut q = EventQueue::new();
+            // (time, 1 for a deadline, id): the order the queue must follow.
+            let mut reference: Vec<(u64, u8, usize)> = Vec::new();
+            let (mut popped, mut expected) = (Vec::new(), Vec::new());
+            let mut id = 0usize;
+            for (burst, delay, deadline, pop) in ops {
+                let now = q.last_popped().0;
+                for _ in 0..=burst {
+                    if deadline {
+                        q.push_deadline(SimTime(now + fixed), id);
+                        reference.push((now + fixed, 1, id));
+                    } else {
+                        q.push(SimTime(now + delay), id);
+                        reference.push((now + delay, 0, id));
+                    }
+                    id += 1;
+                }
+                if pop {
+                    reference.sort();
+                    let (t, _, e) = reference.remove(0);
+                    expected.push((t, e));
+                    let (pt, pe) = q.pop().unwrap();
+                    popped.push((pt.0, pe));
+                }
+            }
+            prop_assert_eq!(q.len(), reference.len());
+            reference.sort();
+            expected.extend(reference.into_iter().map(|(t, _, e)| (t, e)));
             while let Some((t, e)) = q.pop() { popped.push((t.0, e)); }
             prop_assert_eq!(popped, expected);
             prop_assert!(q.is_empty());

@@ -45,6 +45,12 @@ impl<E: Copy> Scheduler<E> {
     pub fn emit(&mut self, delay: SimDuration, event: E) {
         self.queue.push(self.now + delay, event);
     }
+    /// Schedules a deadline `delay` from now: for timers of one fixed length (see
+    /// [`EventQueue::push_deadline`]). At an equal time it runs after every other event.
+    #[inline]
+    pub fn emit_deadline(&mut self, delay: SimDuration, event: E) {
+        self.queue.push_deadline(self.now + delay, event);
+    }
     /// Schedules `event` for the current instant, after the event being handled and the
     /// others emitted for now before it, ahead of anything in the event queue.
     #[inline]

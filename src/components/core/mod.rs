@@ -408,7 +408,7 @@ impl Core {
         }
         if let Some(t) = self.timeout {
             let generation = self.requests[req].generation;
-            ctx.emit(t, CoreEvent::ClientTimeout { req, generation });
+            ctx.emit_deadline(t, CoreEvent::ClientTimeout { req, generation });
         }
         let delay =
             if self.instant_network { SimDuration::ZERO } else { self.client_lb.draw(&mut self.rng.network) + self.lb_latency.draw(&mut self.rng.network) };
