@@ -129,9 +129,16 @@ impl<E: Copy> EventQueue<E> {
         self.len += 1;
         if self.few {
             if self.small.len() < SMALL {
-                // Before the events of the same time, which were pushed earlier and pop first.
-                let at = self.small.partition_point(|&(u, _)| u > t);
-                self.small.insert(at, (t, event));
+                // Slides in from the end (the earliest) past every event not later than
+                // it: events of the same time were pushed earlier and pop first.
+                self.small.push((t, event));
+                let small = &mut self.small[..];
+                let mut at = small.len() - 1;
+                while at > 0 && small[at - 1].0 <= t {
+                    small[at] = small[at - 1];
+                    at -= 1;
+                }
+                small[at] = (t, event);
                 return;
             }
             self.spill_to_levels();
