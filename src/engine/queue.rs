@@ -57,7 +57,9 @@ const SMALL: usize = 16;
 pub struct EventQueue<E> {
     /// While `few` holds: every pending event but the deadlines, latest first (the next
     /// to pop is last), FIFO among equal times; the radix levels and `now` are empty.
+    /// Otherwise empty.
     small: Vec<(u64, E)>,
+    /// Pushes go to `small` (see the module's doc).
     few: bool,
     /// Events whose time equals `last`, in push order.
     now: VecDeque<(u64, E)>,
@@ -247,12 +249,13 @@ impl<E: Copy> EventQueue<E> {
             return if deadline <= end.0 { self.deadlines.front() } else { None };
         }
         self.front_is_deadline = false;
-        if self.few {
-            let entry = self.small.last()?;
-            return (entry.0 <= end.0).then_some(entry);
-        }
         if self.now.is_empty() {
-            let (_, index) = self.lowest()?;
+            let Some((_, index)) = self.lowest() else {
+                // The levels are empty: the short array holds whatever is pending (it
+                // is empty unless `few`), so the levels' path pays no extra test for it.
+                let entry = self.small.last()?;
+                return (entry.0 <= end.0).then_some(entry);
+            };
             // With few pending events the lowest bucket usually holds one: hand it out
             // directly. (Its time shares every digit above its level with `last` and has
             // the lowest digit at that level, so every other bucket stays valid for it as
@@ -279,20 +282,21 @@ impl<E: Copy> EventQueue<E> {
             if let Some((t, _)) = self.deadlines.pop_front() {
                 self.last_deadline = t;
             }
-        } else if self.few {
-            if let Some((t, _)) = self.small.pop() {
-                self.last = t;
-            }
-        } else {
-            if self.now.pop_front().is_none() {
-                let (level, index) = self.lowest().expect("front_due found an event");
-                let bucket = &mut self.buckets[index];
-                self.last = bucket[0].0;
-                bucket.clear();
-                self.clear(level, index);
-            }
-            if self.levels == 0 && self.now.is_empty() {
-                self.few = true;
+        } else if self.now.pop_front().is_none() {
+            match self.lowest() {
+                None => {
+                    if let Some((t, _)) = self.small.pop() {
+                        self.last = t;
+                    }
+                }
+                Some((level, index)) => {
+                    let bucket = &mut self.buckets[index];
+                    self.last = bucket[0].0;
+                    bucket.clear();
+                    self.clear(level, index);
+                    // The levels are empty (and `now` was): the short array takes over again.
+                    self.few = self.levels == 0;
+                }
             }
         }
     }
@@ -300,13 +304,13 @@ impl<E: Copy> EventQueue<E> {
     /// The time of the next event that is not a deadline, if any.
     #[inline(always)]
     fn next_levels_time(&self) -> Option<u64> {
-        if self.few {
-            return self.small.last().map(|&(t, _)| t);
-        }
         if !self.now.is_empty() {
             return Some(self.last);
         }
-        self.lowest().map(|(_, index)| self.mins[index])
+        match self.lowest() {
+            Some((_, index)) => Some(self.mins[index]),
+            None => self.small.last().map(|&(t, _)| t),
+        }
     }
 
     /// The time of the next event without removing it.
