@@ -51,7 +51,8 @@ const SPARE_MAX_CAPACITY: usize = 1 << 15;
 /// At most this many pending events wait in the short sorted array (see the module's doc).
 const SMALL: usize = 16;
 
-/// A min-queue of `(SimTime, E)` that pops in time order, FIFO among equal times.
+/// A min-queue of `(SimTime, E)` that pops in time order, FIFO among equal times (a
+/// deadline after the other events of its time).
 ///
 /// Architecture invariant: a pushed time is never earlier than the last popped time.
 pub struct EventQueue<E> {
@@ -313,13 +314,6 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
-    /// The time of the next event without removing it.
-    pub fn peek_time(&self) -> Option<SimTime> {
-        let levels = self.next_levels_time();
-        let deadline = self.deadlines.front().map(|&(t, _)| t);
-        levels.into_iter().chain(deadline).min().map(SimTime)
-    }
-
     /// Moves buckets down until `now` holds the next time's events. Call only when `now`
     /// is empty and some bucket is not.
     fn refill(&mut self) {
@@ -369,8 +363,9 @@ mod tests {
 
     proptest! {
         /// Whatever the schedule, events pop in (time, insertion order): the contract the
-        /// whole simulator's determinism rests on. Pops per step vary from none to more than were pushed, so the pending count
-        /// crosses `SMALL` both ways (the short array and the radix levels take turns).
+        /// whole simulator's determinism rests on. Pops per step vary from none to more
+        /// than were pushed, so the pending count crosses `SMALL` both ways (the short
+        /// array and the radix levels take turns).
         #[test]
         fn pops_in_time_then_insertion_order(ops in proptest::collection::vec((0u64..5, prop_oneof![0u64..300, 0u64..1_000_000, 0u64..(1u64 << 45)], 0usize..8), 1..400)) {
             let mut q = EventQueue::new();
