@@ -3,7 +3,8 @@
 //! redis-server: without them the tests say why they skip, and under CI (CI=true, where
 //! .ci/run installs both) they fail instead.
 //!
-//! `cargo test --release --features testbed --test suite -- testbed`
+//! `cargo test --release --features testbed --bins --test suite -- testbed` (with
+//! `--bins`, the unit test of the testbed's port handling in `src/cli/testbed/procs.rs`).
 
 #[cfg(feature = "testbed")]
 mod real {

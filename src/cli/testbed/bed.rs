@@ -93,37 +93,38 @@ pub fn run(v: &Variant, redis: &str, dir: &Path) -> Result<Measured, String> {
     let mut servers: Vec<Proc> = Vec::new();
     let mut ports = Vec::new();
     for i in 0..v.servers {
-        let port = procs::free_port();
-        let cfg = ServerConfig {
-            id: i + 1,
-            port,
-            cores: v.cores,
-            queue_limit: v.queue_limit,
-            service_mean_s: v.service_mean_s,
-            service_cv: v.service_cv,
-            login_cpu_s: v.login_cpu_s,
-            sessions: v.sessions,
-            carts: v.carts,
-            redis: Some(redis.to_string()),
-            rate_limit: v.rate_limit,
-        };
-        let json = serde_json::to_string(&cfg).expect("config serializes");
-        servers.push(Proc::spawn(
-            &format!("server-{}", i + 1),
-            Command::new(&exe).args(["testbed-server", "--config", &json]),
-            Some(&dir.join(format!("server-{}.log", i + 1))),
-        )?);
+        let (server, port) =
+            procs::spawn_listening(&format!("server-{}", i + 1), Some(&dir.join(format!("server-{}.log", i + 1))), Duration::from_secs(10), |port| {
+                let cfg = ServerConfig {
+                    id: i + 1,
+                    port,
+                    cores: v.cores,
+                    queue_limit: v.queue_limit,
+                    service_mean_s: v.service_mean_s,
+                    service_cv: v.service_cv,
+                    login_cpu_s: v.login_cpu_s,
+                    sessions: v.sessions,
+                    carts: v.carts,
+                    redis: Some(redis.to_string()),
+                    rate_limit: v.rate_limit,
+                };
+                let json = serde_json::to_string(&cfg).expect("config serializes");
+                let mut cmd = Command::new(&exe);
+                cmd.args(["testbed-server", "--config", &json]);
+                Ok(cmd)
+            })?;
+        servers.push(server);
         ports.push(port);
     }
-    for p in &ports {
-        procs::wait_listening(&format!("127.0.0.1:{p}"), Duration::from_secs(10))?;
-    }
-    let lb_port = procs::free_port();
     let cfg_file = dir.join(format!("haproxy-{}.cfg", v.name));
-    std::fs::write(&cfg_file, haproxy_config(v, lb_port, &ports)).map_err(|e| e.to_string())?;
-    let _haproxy = Proc::spawn("haproxy", Command::new(haproxy()).arg("-db").arg("-f").arg(&cfg_file), Some(&dir.join("haproxy.log")))?;
+    let (_haproxy, lb_port) = procs::spawn_listening("haproxy", Some(&dir.join("haproxy.log")), Duration::from_secs(10), |lb_port| {
+        // Written before each start: a retry on a fresh port rewrites it.
+        std::fs::write(&cfg_file, haproxy_config(v, lb_port, &ports)).map_err(|e| format!("cannot write {}: {e}", cfg_file.display()))?;
+        let mut cmd = Command::new(haproxy());
+        cmd.arg("-db").arg("-f").arg(&cfg_file);
+        Ok(cmd)
+    })?;
     let lb = format!("127.0.0.1:{lb_port}");
-    procs::wait_listening(&lb, Duration::from_secs(10))?;
     std::thread::sleep(Duration::from_millis((v.health_inter_s * 1000.0 * v.rise as f64) as u64 + 200));
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;

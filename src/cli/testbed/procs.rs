@@ -25,6 +25,11 @@ impl Proc {
         Ok(Proc { child })
     }
 
+    /// The exit status, if the process has ended.
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// SIGKILL now (the fault), and reap it.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -55,40 +60,104 @@ pub fn stop_children_on_signals() {
     }
 }
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
+/// A TCP port on 127.0.0.1 that was free a moment ago. Only a hint: another socket can
+/// take it before the process it is meant for binds it, which `spawn_listening` survives.
+fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
 }
 
-/// Waits until something accepts connections on the address.
-pub fn wait_listening(addr: &str, within: Duration) -> Result<(), String> {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if std::net::TcpStream::connect(addr).is_ok() {
-            return Ok(());
+/// How many ports `spawn_listening` tries before it gives up.
+const PORT_ATTEMPTS: u32 = 5;
+
+/// Starts the server that `command_for(port)` builds on a free loopback port and waits
+/// until it accepts connections there. A free port is only free until someone takes it (a
+/// connection's local port can land on it between the check and the server's bind), so
+/// when the server exits before it listens, it is started again on a fresh port, up to
+/// `PORT_ATTEMPTS` times. A server that stays up but does not listen within `within` is
+/// an error at once. Returns the process and its port.
+pub fn spawn_listening(
+    name: &str,
+    log: Option<&std::path::Path>,
+    within: Duration,
+    mut command_for: impl FnMut(u16) -> Result<Command, String>,
+) -> Result<(Proc, u16), String> {
+    let mut exits = Vec::new();
+    for _ in 0..PORT_ATTEMPTS {
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut p = Proc::spawn(name, &mut command_for(port)?, log)?;
+        let start = Instant::now();
+        loop {
+            if let Some(status) = p.exited() {
+                exits.push(format!("port {port}: {status}"));
+                break;
+            }
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                // Something listens there; it must be this server, not another process that
+                // took the port, so the server must still be up.
+                match p.exited() {
+                    None => return Ok((p, port)),
+                    Some(status) => {
+                        exits.push(format!("port {port}: {status}"));
+                        break;
+                    }
+                }
+            }
+            if start.elapsed() >= within {
+                return Err(format!("{name} was started but nothing listens on {addr} after {within:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    Err(format!("nothing listens on {addr} after {within:?}"))
+    let log = log.map(|l| format!("; its log: {}", l.display())).unwrap_or_default();
+    Err(format!("{name} exited before it listened, on {PORT_ATTEMPTS} ports in turn ({}){log}", exits.join(", ")))
 }
 
 /// A redis-server on a free loopback port, with no persistence.
 pub fn start_redis() -> Result<(Proc, String), String> {
-    let port = free_port();
     let dir = std::env::temp_dir();
-    let p = Proc::spawn(
-        "redis-server",
-        Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no", "--protected-mode", "yes"])
-            .current_dir(dir),
-        None,
-    )?;
-    let addr = format!("127.0.0.1:{port}");
-    wait_listening(&addr, Duration::from_secs(5))?;
-    Ok((p, addr))
+    let (p, port) = spawn_listening("redis-server", None, Duration::from_secs(5), |port| {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no", "--protected-mode", "yes"]).current_dir(&dir);
+        Ok(cmd)
+    })?;
+    Ok((p, format!("127.0.0.1:{port}")))
 }
 
 /// Whether a program is on the PATH (or at an absolute path).
 pub fn have(program: &str) -> bool {
     Command::new(program).arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The race the testbed met in CI: the port `free_port` found is taken before the
+    /// server binds it (here by a bound socket that does not listen, as a connection's
+    /// local port would), so the server exits. It must come up on a fresh port.
+    #[test]
+    fn a_testbed_server_whose_port_was_taken_comes_up_on_a_fresh_port() {
+        if !have("redis-server") {
+            assert!(std::env::var_os("CI").is_none(), "redis-server is not installed, and CI needs this test to run");
+            eprintln!("skipped: redis-server is not installed");
+            return;
+        }
+        let mut taken = Vec::new();
+        let (mut redis, port) = spawn_listening("redis-server", None, Duration::from_secs(5), |port| {
+            if taken.is_empty() {
+                let squatter = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+                squatter.bind(([127, 0, 0, 1], port).into()).map_err(|e| e.to_string())?;
+                taken.push((port, squatter));
+            }
+            let mut cmd = Command::new("redis-server");
+            cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"]);
+            Ok(cmd)
+        })
+        .expect("redis-server comes up on a second port");
+        assert_eq!(taken.len(), 1);
+        assert_ne!(port, taken[0].0, "the server was handed the taken port");
+        assert!(redis.exited().is_none(), "the server that listens is the one returned");
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    }
 }
