@@ -1,7 +1,8 @@
 """Execute the notebooks in this folder; scripts/notebooks.sh calls it inside notebooks/.venv.
 
     python notebooks/execute.py [NOTEBOOK...]          execute in place (the committed outputs)
-    python notebooks/execute.py --check [NOTEBOOK...]  execute into a temporary copy, fail on any error
+    python notebooks/execute.py --check [NOTEBOOK...]  execute into a temporary copy; fail on any error,
+                                                       and when the committed outputs differ from the run
 
 Notebooks run with notebooks/ as the working directory, as in Jupyter. Run-to-run noise
 (execution timestamps) is not recorded, so re-executing an unchanged notebook against the
@@ -71,11 +72,16 @@ def main():
                 stale.append(path.name)
             print(f"ok      {path.name} ({time.monotonic() - start:.0f} s)")
 
-    if stale:
-        print("note: the committed outputs of " + ", ".join(stale) + " differ from this run "
-              "(bash scripts/notebooks.sh refreshes them)")
+    problems = []
     if failed:
-        sys.exit(f"{len(failed)} notebook(s) failed: " + ", ".join(failed))
+        problems.append(f"{len(failed)} notebook(s) failed: " + ", ".join(failed))
+    if stale:
+        # The committed outputs are what a reader sees without running anything: numbers or
+        # charts that the current binary no longer gives are a defect, not a note.
+        problems.append("the committed outputs of " + ", ".join(stale) + " differ from this run "
+                        "(bash scripts/notebooks.sh refreshes them; commit the result)")
+    if problems:
+        sys.exit("\n".join(problems))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #
 #   bash scripts/notebooks.sh           execute every notebook in place (the committed outputs)
 #   bash scripts/notebooks.sh --check   execute every notebook into a temporary copy; fail on any error
+#                                       or when a committed notebook's outputs differ from the run
 #   bash scripts/notebooks.sh [--check] notebooks/01-crash-test.ipynb ...   only these
 #
 # Creates notebooks/.venv (Python 3.11 or newer) with notebooks/requirements.txt, builds
