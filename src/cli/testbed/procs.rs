@@ -88,20 +88,15 @@ pub fn spawn_listening(
         let mut p = Proc::spawn(name, &mut command_for(port)?, log)?;
         let start = Instant::now();
         loop {
+            let answered = std::net::TcpStream::connect(&addr).is_ok();
+            // Read after the connect: an answer while this server has exited came from
+            // another process that took the port.
             if let Some(status) = p.exited() {
                 exits.push(format!("port {port}: {status}"));
                 break;
             }
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                // Something listens there; it must be this server, not another process that
-                // took the port, so the server must still be up.
-                match p.exited() {
-                    None => return Ok((p, port)),
-                    Some(status) => {
-                        exits.push(format!("port {port}: {status}"));
-                        break;
-                    }
-                }
+            if answered {
+                return Ok((p, port));
             }
             if start.elapsed() >= within {
                 return Err(format!("{name} was started but nothing listens on {addr} after {within:?}"));
@@ -115,13 +110,16 @@ pub fn spawn_listening(
 
 /// A redis-server on a free loopback port, with no persistence.
 pub fn start_redis() -> Result<(Proc, String), String> {
-    let dir = std::env::temp_dir();
-    let (p, port) = spawn_listening("redis-server", None, Duration::from_secs(5), |port| {
-        let mut cmd = Command::new("redis-server");
-        cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no", "--protected-mode", "yes"]).current_dir(&dir);
-        Ok(cmd)
-    })?;
+    let (p, port) = spawn_listening("redis-server", None, Duration::from_secs(5), |port| Ok(redis_command(port)))?;
     Ok((p, format!("127.0.0.1:{port}")))
+}
+
+/// redis-server on 127.0.0.1:`port`, with no persistence, run from the temporary directory.
+fn redis_command(port: u16) -> Command {
+    let mut cmd = Command::new("redis-server");
+    cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+        .current_dir(std::env::temp_dir());
+    cmd
 }
 
 /// Whether a program is on the PATH (or at an absolute path).
@@ -143,20 +141,18 @@ mod tests {
             eprintln!("skipped: redis-server is not installed");
             return;
         }
-        let mut taken = Vec::new();
+        let mut taken = None;
         let (mut redis, port) = spawn_listening("redis-server", None, Duration::from_secs(5), |port| {
-            if taken.is_empty() {
+            if taken.is_none() {
                 let squatter = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
                 squatter.bind(([127, 0, 0, 1], port).into()).map_err(|e| e.to_string())?;
-                taken.push((port, squatter));
+                taken = Some((port, squatter));
             }
-            let mut cmd = Command::new("redis-server");
-            cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"]);
-            Ok(cmd)
+            Ok(redis_command(port))
         })
         .expect("redis-server comes up on a second port");
-        assert_eq!(taken.len(), 1);
-        assert_ne!(port, taken[0].0, "the server was handed the taken port");
+        let (taken_port, _squatter) = taken.expect("the first port was taken");
+        assert_ne!(port, taken_port, "the server was handed the taken port");
         assert!(redis.exited().is_none(), "the server that listens is the one returned");
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     }
